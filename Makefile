@@ -1,0 +1,49 @@
+# lbd — build, test, benchmark.  `make demo` and `make test` are the README's quick start.
+ARCH        := $(shell uname -m)
+CLANG       ?= clang
+SWIFT       ?= swift
+SWIFT_FLAGS ?=
+BPF_CFLAGS  := -O2 -g -target bpf -Wall -Wextra -Werror -I/usr/include/$(ARCH)-linux-gnu -Ibpf
+BPF_HEADERS := $(wildcard bpf/*.h bpf/lib/*.h)
+BPF_PROGS   := balancer decap bench
+BPF_OBJS    := $(BPF_PROGS:%=bpf/build/%.bpf.o)
+EMBEDDED    := Sources/CBPFObjects/objects.c
+
+# Debian packages the build and the tests need; installed when missing.
+DEB_PACKAGES := clang libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 pkg-config ethtool
+
+.PHONY: all deps bpf swift test bench-maglev bench-datapath clean
+
+all: swift
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  if [ "$$p" = clang ]; then command -v $(CLANG) >/dev/null && continue; fi; \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+
+bpf: $(BPF_OBJS)
+
+bpf/build/%.bpf.o: bpf/%.bpf.c $(BPF_HEADERS) | deps
+	@mkdir -p bpf/build
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(EMBEDDED): $(BPF_OBJS) scripts/embed-objects.sh
+	scripts/embed-objects.sh $@ $(foreach p,$(BPF_PROGS),$(p)=bpf/build/$(p).bpf.o)
+
+swift: $(EMBEDDED) | deps
+	$(SWIFT) build $(SWIFT_FLAGS)
+
+test: $(EMBEDDED) | deps
+	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
+	$(SWIFT) test --skip-build $(SWIFT_FLAGS)
+
+bench-maglev: $(EMBEDDED) | deps
+	$(SWIFT) run -c release $(SWIFT_FLAGS) maglev-bench
+
+bench-datapath: $(EMBEDDED) | deps
+	$(SWIFT) run -c release $(SWIFT_FLAGS) datapath-bench
+
+clean:
+	rm -rf bpf/build $(EMBEDDED) .build

@@ -1,0 +1,4 @@
+import CLibbpf
+import CLBABI
+import CBPFObjects
+public enum DatapathPlaceholder {}

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The contract between the XDP programs and the Swift control plane.
+ *
+ * Every map key and value, every flag and counter index lives here and only here.
+ * The BPF programs include it directly; Swift imports it through the CLBABI module,
+ * and the loader compares each struct's size with the object's BTF before use.
+ * Changing a struct's layout is a datapath upgrade with a new map layout: bump
+ * LB_ABI_VERSION so a daemon never adopts pinned maps it cannot read.
+ */
+#ifndef LB_ABI_H
+#define LB_ABI_H
+
+#include <linux/types.h>
+
+#define LB_ABI_VERSION 1
+
+/* Address families as stored in keys and values (not AF_*, to stay libc-free). */
+#define LB_FAMILY_V4 4
+#define LB_FAMILY_V6 6
+
+/*
+ * Backend index 0 is never a backend: an all-zero ring slot or connection entry
+ * means "nothing chosen", which keeps zero-filled memory harmless.
+ */
+#define LB_BACKEND_NONE 0
+
+/*
+ * Load-time sizes, written by the loader into .rodata before the object is
+ * loaded, so the verifier sees them as constants. Map sizes come from the same
+ * configuration through bpf_map__set_max_entries.
+ */
+struct lb_limits {
+	__u32 max_vips;
+	__u32 max_backends;
+	__u32 ring_size;        /* prime; every VIP owns two rings of this size */
+	__u32 connection_table; /* entries of the connection table */
+};
+
+/* Addresses are stored as four big-endian words; IPv4 uses word 0, the rest zero. */
+struct lb_vip_key {
+	__be32 addr[4];
+	__be16 port;  /* 0: every port of the address */
+	__u8 proto;   /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;  /* LB_FAMILY_V4 / LB_FAMILY_V6 */
+};
+
+/* New flows hash the client address only (all connections of a client stick together). */
+#define LB_VIP_F_HASH_SOURCE_ONLY (1U << 0)
+/* No backend is up: new flows are dropped and counted; established flows continue. */
+#define LB_VIP_F_NO_BACKEND (1U << 1)
+
+struct lb_vip_info {
+	__u32 index;              /* slot in vip_stats and ring base: (index * 2 + ring) */
+	__u32 flags;              /* LB_VIP_F_* */
+	__u32 ring;               /* 0 or 1: which of the VIP's two rings is live */
+	__u32 udp_idle_timeout_s; /* 0: lb_config.udp_idle_timeout_s */
+};
+
+/*
+ * Addresses that carry at least one VIP: the balancer answers ICMP echo to them and
+ * owns ICMP errors sent to them. Value: number of VIPs on the address.
+ */
+struct lb_vip_addr_key {
+	__be32 addr[4];
+	__u8 family;
+	__u8 pad[3];
+};
+
+/* The backend accepts flows. Cleared when the backend is down: its flows are re-picked. */
+#define LB_BACKEND_F_UP (1U << 0)
+
+struct lb_backend {
+	__be32 addr[4];
+	__u8 family;
+	__u8 flags; /* LB_BACKEND_F_* */
+	__u16 pad;
+};
+
+/* Connection table key: the client's view of the flow (src = client, dst = VIP). */
+struct lb_flow_key {
+	__be32 src[4];
+	__be32 dst[4];
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u16 pad;
+};
+
+struct lb_flow {
+	__u32 backend;      /* LB_BACKEND_NONE: empty (another CPU's entry) */
+	__u32 pad;
+	__u64 last_seen_ns; /* UDP only: bpf_ktime_get_coarse_ns() of the last packet */
+};
+
+/* Runtime settings, one entry in the config map; changed without reloading. */
+struct lb_config {
+	__u8 gateway_mac[6];   /* destination MAC of every encapsulated packet */
+	__u16 mtu;             /* largest outer IP packet the path to backends carries */
+	__be32 encap_src_v4;   /* outer source prefix for IPv4 backends ... */
+	__be32 encap_src_v4_mask; /* ... and its netmask; host bits come from the client */
+	__be32 encap_src_v6[4];
+	__be32 encap_src_v6_mask[4];
+	__u32 udp_idle_timeout_s; /* default for VIPs that set none */
+	__u32 pad;
+};
+
+struct lb_traffic {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Global balancer counters: indices into lb_global_stats.counters. */
+enum lb_stat {
+	LB_STAT_RX = 0,           /* every packet the program saw */
+	LB_STAT_CONN_HIT,         /* connection table gave a live backend */
+	LB_STAT_CONN_MISS,        /* no entry, an empty entry or a down backend */
+	LB_STAT_CONN_RESCHEDULED, /* a hit whose backend was down: re-picked */
+	LB_STAT_NEW_FLOW,         /* connection entry created */
+	LB_STAT_NO_BACKEND,       /* new flow to a VIP with no backend up: dropped */
+	LB_STAT_ICMP_ECHO,        /* echo requests to a VIP answered */
+	LB_STAT_ICMP_FORWARDED,   /* frag-needed / packet-too-big sent to the flow's backend */
+	LB_STAT_ICMP_UNMATCHED,   /* ICMP error to a VIP address with no VIP flow: passed */
+	LB_STAT_TOO_BIG_SENT,     /* frag-needed / packet-too-big generated for the client */
+	LB_STAT_FRAGMENT,         /* IP fragment to a VIP: dropped */
+	LB_STAT_IP_OPTIONS,       /* IPv4 with options to a VIP: dropped */
+	LB_STAT_PARSE_ERROR,      /* truncated or malformed headers: passed or dropped */
+	LB_STAT_XDP_PASS,
+	LB_STAT_XDP_TX,
+	LB_STAT_XDP_DROP,
+	LB_STAT_ENCAP_ERROR,      /* headroom or family mismatch: dropped */
+	LB_STAT_COUNT,
+};
+
+struct lb_global_stats {
+	__u64 counters[LB_STAT_COUNT];
+};
+
+/* Decapsulator counters (bpf/decap.bpf.c). */
+enum lb_decap_stat {
+	LB_DECAP_STAT_RX = 0,
+	LB_DECAP_STAT_IPIP,       /* IPv4-in-IPv4 stripped */
+	LB_DECAP_STAT_IP6IP6,     /* IPv6-in-IPv6 stripped */
+	LB_DECAP_STAT_IP4IN6,     /* IPv4-in-IPv6 stripped */
+	LB_DECAP_STAT_PASS,       /* not encapsulated to this host: untouched */
+	LB_DECAP_STAT_PARSE_ERROR,/* truncated outer or inner header: dropped */
+	LB_DECAP_STAT_COUNT,
+};
+
+struct lb_decap_stats {
+	__u64 counters[LB_DECAP_STAT_COUNT];
+};
+
+#endif /* LB_ABI_H */
