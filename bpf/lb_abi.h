@@ -137,7 +137,10 @@ struct lb_global_stats {
 	__u64 counters[LB_STAT_COUNT];
 };
 
-/* Decapsulator counters (bpf/decap.bpf.c). */
+/*
+ * Decapsulator (bpf/decap.bpf.c): outer destinations it strips, keyed like
+ * lb_vip_addr_key (value unused), and its counters.
+ */
 enum lb_decap_stat {
 	LB_DECAP_STAT_RX = 0,
 	LB_DECAP_STAT_IPIP,       /* IPv4-in-IPv4 stripped */
@@ -150,6 +153,22 @@ enum lb_decap_stat {
 
 struct lb_decap_stats {
 	__u64 counters[LB_DECAP_STAT_COUNT];
+};
+
+/*
+ * Benchmark harness (bpf/bench.bpf.c): the frame restored before every run, so each
+ * iteration of a test-run measures the same path.
+ */
+#define LB_BENCH_FRAME_MAX 256
+/* Write a per-run counter into the 4 bytes at vary_offset: every run is a new flow. */
+#define LB_BENCH_F_VARY (1U << 0)
+
+struct lb_bench_frame {
+	__u32 len;
+	__u32 flags;       /* LB_BENCH_F_* */
+	__u32 vary_offset;
+	__u32 counter;
+	__u8 data[LB_BENCH_FRAME_MAX];
 };
 
 #endif /* LB_ABI_H */

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * ICMP the balancer answers or generates itself: echo replies for VIP addresses and
+ * "fragmentation needed" / "packet too big" for packets that would not fit the path
+ * to the backend once encapsulated.
+ */
+#ifndef LB_ICMP_H
+#define LB_ICMP_H
+
+#include <linux/icmpv6.h>
+#include "csum.h"
+#include "l2.h"
+
+/* linux/icmp.h drags in libc's socket headers, which a BPF build cannot use. */
+#define ICMP_ECHOREPLY 0
+#define ICMP_DEST_UNREACH 3
+#define ICMP_ECHO 8
+#define ICMP_FRAG_NEEDED 4
+
+struct icmphdr {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	union {
+		struct {
+			__be16 id;
+			__be16 sequence;
+		} echo;
+		struct {
+			__be16 __unused;
+			__be16 mtu;
+		} frag;
+	} un;
+};
+
+#define ICMP_TTL 64
+
+/* What a generated error quotes of the offending packet: its IP header and 8 bytes. */
+#define ICMP4_QUOTE (sizeof(struct iphdr) + 8)
+#define ICMP6_QUOTE (sizeof(struct ipv6hdr) + 8)
+#define ICMP4_ERROR_GROWTH (sizeof(struct iphdr) + sizeof(struct icmphdr))
+#define ICMP6_ERROR_GROWTH (sizeof(struct ipv6hdr) + sizeof(struct icmp6hdr))
+
+static __always_inline int echo_reply_v4(void *data, void *data_end, const struct packet *pkt)
+{
+	struct iphdr *iph = l3_header(data, data_end, pkt->l3_off, sizeof(*iph));
+	struct icmphdr *icmp = l4_header(data, data_end, pkt->l4_off, sizeof(*icmp));
+	__be32 client;
+
+	if (!iph || !icmp)
+		return -1;
+	l2_reply(data);
+	client = iph->saddr;
+	iph->saddr = iph->daddr;
+	iph->daddr = client;
+	iph->ttl = ICMP_TTL;
+	ipv4_set_csum(iph);
+	csum_replace16(&icmp->checksum, bpf_htons(ICMP_ECHO << 8), bpf_htons(ICMP_ECHOREPLY << 8));
+	icmp->type = ICMP_ECHOREPLY;
+	return 0;
+}
+
+static __always_inline int echo_reply_v6(void *data, void *data_end, const struct packet *pkt)
+{
+	struct ipv6hdr *ip6 = l3_header(data, data_end, pkt->l3_off, sizeof(*ip6));
+	struct icmp6hdr *icmp6 = l4_header(data, data_end, pkt->l4_off, sizeof(*icmp6));
+	struct in6_addr client;
+
+	if (!ip6 || !icmp6)
+		return -1;
+	l2_reply(data);
+	/* Swapping the addresses leaves the pseudo-header sum unchanged. */
+	client = ip6->saddr;
+	ip6->saddr = ip6->daddr;
+	ip6->daddr = client;
+	ip6->hop_limit = ICMP_TTL;
+	csum_replace16(&icmp6->icmp6_cksum, bpf_htons(ICMPV6_ECHO_REQUEST << 8),
+		       bpf_htons(ICMPV6_ECHO_REPLY << 8));
+	icmp6->icmp6_type = ICMPV6_ECHO_REPLY;
+	return 0;
+}
+
+/* Grows the head by `growth` for the new headers and keeps the L2 header in front. */
+static __always_inline int make_room(struct xdp_md *ctx, __u32 growth, __u16 l3_off)
+{
+	void *data, *data_end;
+
+	if (bpf_xdp_adjust_head(ctx, -(int)growth))
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (l2_pull_front(data, data_end, growth, l3_off))
+		return -1;
+	l2_reply(data);
+	return 0;
+}
+
+/* Cuts the frame to `len` bytes. */
+static __always_inline int truncate_frame(struct xdp_md *ctx, __u32 len)
+{
+	__u32 current = ctx->data_end - ctx->data;
+
+	if (current < len)
+		return -1;
+	return bpf_xdp_adjust_tail(ctx, (int)len - (int)current);
+}
+
+/*
+ * Turns an IPv4 packet that will not fit into "fragmentation needed" (type 3 code 4)
+ * from the VIP to the client, quoting the packet's header and first 8 payload bytes.
+ */
+static __always_inline int too_big_v4(struct xdp_md *ctx, const struct packet *pkt, __u16 mtu)
+{
+	__u32 l3_len = ICMP4_ERROR_GROWTH + ICMP4_QUOTE;
+	struct iphdr *iph, *quoted;
+	struct icmphdr *icmp;
+	void *data, *data_end;
+
+	if (make_room(ctx, ICMP4_ERROR_GROWTH, pkt->l3_off) ||
+	    truncate_frame(ctx, pkt->l3_off + l3_len))
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	iph = l3_header(data, data_end, pkt->l3_off, l3_len);
+	if (!iph)
+		return -1;
+	icmp = (void *)(iph + 1);
+	quoted = (void *)(icmp + 1);
+	*(__u8 *)iph = 0x45;
+	iph->tos = 0;
+	iph->tot_len = bpf_htons(l3_len);
+	iph->id = 0;
+	iph->frag_off = 0;
+	iph->ttl = ICMP_TTL;
+	iph->protocol = IPPROTO_ICMP;
+	iph->saddr = quoted->daddr;
+	iph->daddr = quoted->saddr;
+	ipv4_set_csum(iph);
+	icmp->type = ICMP_DEST_UNREACH;
+	icmp->code = ICMP_FRAG_NEEDED;
+	icmp->checksum = 0;
+	icmp->un.frag.__unused = 0;
+	icmp->un.frag.mtu = bpf_htons(mtu);
+	icmp->checksum = csum_fold(bpf_csum_diff(NULL, 0, (__be32 *)icmp,
+						 sizeof(*icmp) + ICMP4_QUOTE, 0));
+	return 0;
+}
+
+/* The IPv6 counterpart: "packet too big" (type 2) with the next-hop MTU. */
+static __always_inline int too_big_v6(struct xdp_md *ctx, const struct packet *pkt, __u16 mtu)
+{
+	__u32 payload = sizeof(struct icmp6hdr) + ICMP6_QUOTE;
+	struct ipv6hdr *ip6, *quoted;
+	struct icmp6hdr *icmp6;
+	void *data, *data_end;
+	__s64 sum;
+
+	if (make_room(ctx, ICMP6_ERROR_GROWTH, pkt->l3_off) ||
+	    truncate_frame(ctx, pkt->l3_off + sizeof(*ip6) + payload))
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	ip6 = l3_header(data, data_end, pkt->l3_off, sizeof(*ip6) + payload);
+	if (!ip6)
+		return -1;
+	icmp6 = (void *)(ip6 + 1);
+	quoted = (void *)(icmp6 + 1);
+	*(__be32 *)ip6 = bpf_htonl(6U << 28);
+	ip6->payload_len = bpf_htons(payload);
+	ip6->nexthdr = IPPROTO_ICMPV6;
+	ip6->hop_limit = ICMP_TTL;
+	ip6->saddr = quoted->daddr;
+	ip6->daddr = quoted->saddr;
+	icmp6->icmp6_type = ICMPV6_PKT_TOOBIG;
+	icmp6->icmp6_code = 0;
+	icmp6->icmp6_cksum = 0;
+	icmp6->icmp6_mtu = bpf_htonl(mtu);
+	/* pseudo-header: both addresses, upper-layer length, next header */
+	sum = bpf_csum_diff(NULL, 0, (__be32 *)&ip6->saddr, 2 * sizeof(struct in6_addr), 0);
+	sum += bpf_htonl(payload) + bpf_htonl(IPPROTO_ICMPV6);
+	sum = bpf_csum_diff(NULL, 0, (__be32 *)icmp6, payload, sum);
+	icmp6->icmp6_cksum = csum_fold(sum);
+	return 0;
+}
+
+/*
+ * An ICMP error to a VIP quotes a packet the backend sent (VIP -> client). The
+ * client's view of that flow, which is what the connection table and ring use.
+ */
+static __always_inline int quoted_flow(void *data, void *data_end, const struct packet *pkt,
+				       struct lb_flow_key *flow)
+{
+	void *quote = l4_header(data, data_end, pkt->l4_off, 8);
+	__be16 *ports;
+
+	if (!quote)
+		return -1;
+	quote += 8;
+	flow->family = pkt->flow.family;
+	if (pkt->flow.family == LB_FAMILY_V4) {
+		struct iphdr *q = quote;
+
+		if ((void *)(q + 1) + 4 > data_end || q->ihl != 5)
+			return -1;
+		flow->proto = q->protocol;
+		flow->src[0] = q->daddr;
+		flow->dst[0] = q->saddr;
+		ports = (void *)(q + 1);
+	} else {
+		struct ipv6hdr *q = quote;
+
+		if ((void *)(q + 1) + 4 > data_end)
+			return -1;
+		flow->proto = q->nexthdr;
+		__builtin_memcpy(flow->src, &q->daddr, sizeof(flow->src));
+		__builtin_memcpy(flow->dst, &q->saddr, sizeof(flow->dst));
+		ports = (void *)(q + 1);
+	}
+	if (flow->proto != IPPROTO_TCP && flow->proto != IPPROTO_UDP)
+		return -1;
+	flow->sport = ports[1];
+	flow->dport = ports[0];
+	return 0;
+}
+
+#endif

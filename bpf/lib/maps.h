@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The balancer's maps. max_entries of 1 are placeholders: the loader sizes every
+ * map from the configuration (struct lb_limits) before the object is loaded.
+ * The control plane (lbd's reconciler) is the only writer of all but the
+ * connection table and the counters.
+ */
+#ifndef LB_MAPS_H
+#define LB_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "lb_abi.h"
+
+/* Written by the loader; frozen at load, so the verifier knows the values. */
+const volatile struct lb_limits lb_limits = {
+	.max_vips = 1,
+	.max_backends = 2,
+	.ring_size = 1,
+	.connection_table = 1,
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct lb_vip_key);
+	__type(value, struct lb_vip_info);
+	__uint(max_entries, 1);
+} vip_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct lb_vip_addr_key);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+} vip_addrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_backend);
+	__uint(max_entries, 1);
+} backends SEC(".maps");
+
+/* Two rings per VIP, ring_size slots each; a slot holds a backend index. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+} rings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__type(key, struct lb_flow_key);
+	__type(value, struct lb_flow);
+	__uint(max_entries, 1);
+} conn_table SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_config);
+	__uint(max_entries, 1);
+} config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_traffic);
+	__uint(max_entries, 1);
+} vip_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_traffic);
+	__uint(max_entries, 1);
+} backend_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_global_stats);
+	__uint(max_entries, 1);
+} global_stats SEC(".maps");
+
+#endif
