@@ -19,9 +19,13 @@ let package = Package(
         .target(name: "Maglev"),
         .target(name: "Datapath", dependencies: ["CLibbpf", "CLBABI", "CBPFObjects"]),
 
+        // Frames built from the RFC layouts, for the tests and the benchmarks.
+        .target(name: "PacketCraft"),
+
         .executableTarget(name: "maglev-bench", dependencies: ["Maglev"], path: "Benchmarks/maglev-bench"),
+        .executableTarget(name: "datapath-bench", dependencies: ["Datapath", "CLBABI", "PacketCraft"], path: "Benchmarks/datapath-bench"),
 
         .testTarget(name: "MaglevTests", dependencies: ["Maglev"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DatapathTests", dependencies: ["Datapath", "CLBABI"]),
+        .testTarget(name: "DatapathTests", dependencies: ["Datapath", "CLBABI", "PacketCraft"]),
     ]
 )
