@@ -1,0 +1,259 @@
+import CLibbpf
+import Glibc
+
+/// How an update treats an existing entry (BPF_ANY / BPF_NOEXIST / BPF_EXIST).
+public enum BPFUpdateFlags: UInt64, Sendable {
+    /// Create or replace.
+    case any = 0
+    /// Create only; fails with EEXIST if the key is present.
+    case noExist = 1
+    /// Replace only; fails with ENOENT if the key is absent.
+    case exist = 2
+}
+
+/// A BPF map with typed keys and values.
+///
+/// `Key` and `Value` are the C structs of `lb_abi.h` (or fixed-width integers): their
+/// bytes go to the kernel as they are, so the layouts are defined once, in the header.
+/// The sizes are checked against the kernel's map when the handle is created, so a
+/// mismatch fails at open instead of corrupting entries.
+///
+/// Per-CPU maps hold one value per possible CPU, each padded to 8 bytes by the kernel;
+/// use `lookupPerCPU`, `updatePerCPU` or `sumPerCPU` on them (`update` writes the same
+/// value on every CPU, `lookup` refuses, since one CPU's value is rarely what is meant).
+///
+/// Thread-safe: every operation is one or more independent syscalls on the descriptor.
+public final class BPFMap<Key: BitwiseCopyable, Value: BitwiseCopyable>: Sendable {
+    public let name: String
+    /// The kernel's id of the map (`bpftool map show id N`).
+    public let id: UInt32
+    public let type: bpf_map_type
+    public let keySize: Int
+    public let valueSize: Int
+    public let maxEntries: UInt32
+    public let isPerCPU: Bool
+    /// Possible CPUs (not online ones): the number of values of a per-CPU entry.
+    public let possibleCPUs: Int
+    let fd: FileDescriptor
+
+    /// The map's descriptor, owned by this handle (valid while it lives).
+    public var rawFD: Int32 { fd.raw }
+
+    /// Bytes of one CPU's value in per-CPU buffers: the value rounded up to 8.
+    var perCPUStride: Int { (valueSize + 7) & ~7 }
+
+    init(name: String, fd: FileDescriptor) throws {
+        let info = try MapInfo(fd: fd.raw, what: "map \(name)")
+        let swiftKey = MemoryLayout<Key>.size
+        let swiftValue = MemoryLayout<Value>.size
+        if Int(info.keySize) != swiftKey || Int(info.valueSize) != swiftValue {
+            throw DatapathError(
+                kind: .layoutMismatch, operation: "open map \(name)",
+                message: "the kernel map has key \(info.keySize) B / value \(info.valueSize) B but Swift uses "
+                    + "\(Key.self) (\(swiftKey) B) / \(Value.self) (\(swiftValue) B)")
+        }
+        self.name = name
+        self.fd = fd
+        id = info.id
+        type = bpf_map_type(info.type)
+        keySize = swiftKey
+        valueSize = swiftValue
+        maxEntries = info.maxEntries
+        isPerCPU = Self.perCPUTypes.contains(info.type)
+        if isPerCPU {
+            let cpus = libbpf_num_possible_cpus()
+            try check(cpus, "count possible CPUs")
+            possibleCPUs = Int(cpus)
+        } else {
+            possibleCPUs = 1
+        }
+    }
+
+    private static var perCPUTypes: [UInt32] {
+        [BPF_MAP_TYPE_PERCPU_HASH.rawValue, BPF_MAP_TYPE_PERCPU_ARRAY.rawValue,
+         BPF_MAP_TYPE_LRU_PERCPU_HASH.rawValue, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE.rawValue]
+    }
+
+    // MARK: Single entries
+
+    /// The value at `key`, or nil if absent (arrays: index out of range). Not for per-CPU maps.
+    public func lookup(key: Key) throws -> Value? {
+        try requireShared("look up")
+        return try withUnsafeTemporaryAllocation(byteCount: valueSize, alignment: MemoryLayout<Value>.alignment) { out in
+            let result = withUnsafeBytes(of: key) { bpf_map_lookup_elem(fd.raw, $0.baseAddress, out.baseAddress) }
+            if result == -ENOENT { return nil }
+            try check(result, "look up an entry of map \(name)")
+            return out.loadUnaligned(as: Value.self)
+        }
+    }
+
+    /// Every CPU's value at `key` (index = CPU), or nil if absent.
+    public func lookupPerCPU(key: Key) throws -> [Value]? {
+        guard let raw = try lookupRaw(key: key) else { return nil }
+        let stride = isPerCPU ? perCPUStride : valueSize
+        return raw.withUnsafeBytes { bytes in
+            (0..<possibleCPUs).map { bytes.loadUnaligned(fromByteOffset: $0 * stride, as: Value.self) }
+        }
+    }
+
+    /// Writes `value` at `key`; on a per-CPU map, the same value on every CPU.
+    public func update(key: Key, value: Value, flags: BPFUpdateFlags = .any) throws {
+        let values = [Value](repeating: value, count: possibleCPUs)
+        try store(key: key, values: values, flags: flags)
+    }
+
+    /// Writes one value per possible CPU (`values.count == possibleCPUs`) at `key`.
+    public func updatePerCPU(key: Key, values: [Value], flags: BPFUpdateFlags = .any) throws {
+        guard values.count == possibleCPUs else {
+            throw DatapathError.invalid("update map \(name)",
+                                        "\(values.count) values given, the map has \(possibleCPUs) CPUs")
+        }
+        try store(key: key, values: values, flags: flags)
+    }
+
+    /// Deletes `key`; false if it was absent. Arrays cannot delete (the kernel says EINVAL).
+    @discardableResult
+    public func delete(key: Key) throws -> Bool {
+        let result = withUnsafeBytes(of: key) { bpf_map_delete_elem(fd.raw, $0.baseAddress) }
+        if result == -ENOENT { return false }
+        try check(result, "delete an entry of map \(name)")
+        return true
+    }
+
+    // MARK: Many entries
+
+    /// Writes `values[i]` at `keys[i]` in one `BPF_MAP_UPDATE_BATCH` call, falling back to
+    /// single updates where the kernel or map type has no batch operation (EOPNOTSUPP,
+    /// EINVAL). Entries are applied in order; on failure, the earlier ones stay written.
+    /// On a per-CPU map every CPU gets the same value.
+    public func updateBatch(keys: [Key], values: [Value], flags: BPFUpdateFlags = .any) throws {
+        let operation = "batch update of map \(name)"
+        guard keys.count == values.count else {
+            throw DatapathError.invalid(operation, "\(keys.count) keys but \(values.count) values")
+        }
+        guard !keys.isEmpty else { return }
+        guard keys.count <= Int(UInt32.max) else { throw DatapathError.invalid(operation, "too many entries") }
+        let entryBytes = isPerCPU ? perCPUStride * possibleCPUs : valueSize
+        var keyBuffer = [UInt8](repeating: 0, count: keySize * keys.count)
+        var valueBuffer = [UInt8](repeating: 0, count: entryBytes * values.count)
+        keyBuffer.withUnsafeMutableBytes { raw in
+            for (i, key) in keys.enumerated() { raw.storeBytes(of: key, toByteOffset: i * keySize, as: Key.self) }
+        }
+        valueBuffer.withUnsafeMutableBytes { raw in
+            for (i, value) in values.enumerated() {
+                for cpu in 0..<(isPerCPU ? possibleCPUs : 1) {
+                    raw.storeBytes(of: value, toByteOffset: i * entryBytes + cpu * perCPUStride, as: Value.self)
+                }
+            }
+        }
+        var opts = bpf_map_batch_opts()
+        opts.sz = MemoryLayout<bpf_map_batch_opts>.size
+        opts.elem_flags = flags.rawValue
+        var count = UInt32(keys.count)
+        let result = keyBuffer.withUnsafeBytes { k in
+            valueBuffer.withUnsafeBytes { v in bpf_map_update_batch(fd.raw, k.baseAddress, v.baseAddress, &count, &opts) }
+        }
+        if result == 0 { return }
+        let done = min(Int(count), keys.count)
+        if result == -EOPNOTSUPP || result == -EINVAL || result == -ENOTSUPP_KERNEL {
+            // No batch support here (or an entry the kernel refused: the single update
+            // of that entry reports it precisely).
+            for i in done..<keys.count { try update(key: keys[i], value: values[i], flags: flags) }
+            return
+        }
+        throw DatapathError.system(operation + " (\(done) of \(keys.count) entries written)", code: result)
+    }
+
+    /// All keys, by `BPF_MAP_GET_NEXT_KEY` (arrays: every index). A hash map changing
+    /// meanwhile may yield a key twice or miss one; the walk stops after `maxEntries` keys.
+    public func keys() throws -> [Key] {
+        var result: [Key] = []
+        var previous: Key?
+        while result.count < Int(maxEntries), let next = try nextKey(after: previous) {
+            result.append(next)
+            previous = next
+        }
+        return result
+    }
+
+    /// Per-CPU counters summed across CPUs: the value read as UInt64 lanes (all counter
+    /// structs of lb_abi.h are arrays of __u64), lane i summed over every CPU. Works on
+    /// shared maps too (one "CPU"). Nil if the key is absent.
+    public func sumPerCPU(key: Key) throws -> [UInt64]? {
+        guard valueSize % 8 == 0 else {
+            throw DatapathError.invalid("sum counters of map \(name)",
+                                        "value size \(valueSize) B is not a whole number of 64-bit counters")
+        }
+        guard let raw = try lookupRaw(key: key) else { return nil }
+        let lanes = valueSize / 8
+        let stride = isPerCPU ? perCPUStride : valueSize
+        var sums = [UInt64](repeating: 0, count: lanes)
+        raw.withUnsafeBytes { bytes in
+            for cpu in 0..<possibleCPUs {
+                for lane in 0..<lanes {
+                    sums[lane] &+= bytes.loadUnaligned(fromByteOffset: cpu * stride + lane * 8, as: UInt64.self)
+                }
+            }
+        }
+        return sums
+    }
+
+    // MARK: Internals
+
+    private func requireShared(_ what: String) throws {
+        if isPerCPU {
+            throw DatapathError.invalid("\(what) map \(name)",
+                                        "the map is per-CPU: use lookupPerCPU or sumPerCPU")
+        }
+    }
+
+    /// The raw value bytes at `key` (all CPUs' for a per-CPU map), or nil if absent.
+    private func lookupRaw(key: Key) throws -> [UInt8]? {
+        var out = [UInt8](repeating: 0, count: isPerCPU ? perCPUStride * possibleCPUs : valueSize)
+        let result = withUnsafeBytes(of: key) { k in
+            out.withUnsafeMutableBytes { bpf_map_lookup_elem(fd.raw, k.baseAddress, $0.baseAddress) }
+        }
+        if result == -ENOENT { return nil }
+        try check(result, "look up an entry of map \(name)")
+        return out
+    }
+
+    /// Writes `values` (one, or one per CPU for a per-CPU map) at `key`.
+    private func store(key: Key, values: [Value], flags: BPFUpdateFlags) throws {
+        let result: Int32
+        if isPerCPU {
+            var buffer = [UInt8](repeating: 0, count: perCPUStride * possibleCPUs)
+            buffer.withUnsafeMutableBytes { raw in
+                for (cpu, value) in values.enumerated() {
+                    raw.storeBytes(of: value, toByteOffset: cpu * perCPUStride, as: Value.self)
+                }
+            }
+            result = withUnsafeBytes(of: key) { k in
+                buffer.withUnsafeBytes { bpf_map_update_elem(fd.raw, k.baseAddress, $0.baseAddress, flags.rawValue) }
+            }
+        } else {
+            guard let value = values.first else { return }
+            result = withUnsafeBytes(of: key) { k in
+                withUnsafeBytes(of: value) { bpf_map_update_elem(fd.raw, k.baseAddress, $0.baseAddress, flags.rawValue) }
+            }
+        }
+        try check(result, "update an entry of map \(name)")
+    }
+
+    private func nextKey(after key: Key?) throws -> Key? {
+        try withUnsafeTemporaryAllocation(byteCount: keySize, alignment: MemoryLayout<Key>.alignment) { out in
+            let result: Int32
+            if let key {
+                result = withUnsafeBytes(of: key) { bpf_map_get_next_key(fd.raw, $0.baseAddress, out.baseAddress) }
+            } else {
+                result = bpf_map_get_next_key(fd.raw, nil, out.baseAddress)
+            }
+            if result == -ENOENT { return nil }
+            try check(result, "iterate the keys of map \(name)")
+            return out.loadUnaligned(as: Key.self)
+        }
+    }
+}
+
+/// The kernel's internal ENOTSUPP (524), which batch operations may leak to user space.
+let ENOTSUPP_KERNEL: Int32 = 524

@@ -1,0 +1,200 @@
+import CBPFObjects
+import CLBABI
+import CLibbpf
+
+/// The XDP balancer (bpf/balancer.bpf.c): its program, its maps, and the operations the
+/// control plane needs on them.
+///
+/// Opened from a bpffs pin directory, where the program is pinned as `balancer` and each
+/// map under its own name. A restarted daemon adopts what is pinned (the running
+/// datapath, its connection table and counters are untouched); see `open`.
+public final class BalancerDatapath: Sendable {
+    /// The name of the program, its pin and its kernel name.
+    public static let programName = "balancer"
+
+    public let limits: DatapathLimits
+    /// Nil for `loadUnpinned`.
+    public let pinDirectory: String?
+    public let origin: DatapathOrigin
+    /// True when the pinned program and maps were adopted as they were.
+    public var adopted: Bool { origin == .adopted }
+
+    public let program: BPFProgram
+    public var programFD: Int32 { program.rawFD }
+
+    /// VIP (address, port, protocol) → index, flags, live ring. Port 0 matches every port.
+    public let vipMap: BPFMap<lb_vip_key, lb_vip_info>
+    /// Addresses carrying at least one VIP → number of VIPs on them (ICMP handling).
+    public let vipAddrs: BPFMap<lb_vip_addr_key, UInt32>
+    /// Backend index → address, flags. Index 0 is LB_BACKEND_NONE, never a backend.
+    public let backends: BPFMap<UInt32, lb_backend>
+    /// Maglev slots → backend index; VIP i's ring r starts at `ringBase(vipIndex: i, ring: r)`.
+    public let rings: BPFMap<UInt32, UInt32>
+    /// Per-CPU LRU: client flow → backend, written by the program.
+    public let connTable: BPFMap<lb_flow_key, lb_flow>
+    /// The single runtime configuration entry (key 0).
+    public let config: BPFMap<UInt32, lb_config>
+    /// Per-CPU traffic per VIP index.
+    public let vipStats: BPFMap<UInt32, lb_traffic>
+    /// Per-CPU traffic per backend index.
+    public let backendStats: BPFMap<UInt32, lb_traffic>
+    /// Per-CPU global counters (key 0), indexed by `lb_stat`.
+    public let globalStats: BPFMap<UInt32, lb_global_stats>
+
+    /// Opens the balancer pinned at `pinDirectory` (created if needed; it must be on bpffs).
+    ///
+    /// - Compatible pins (program and every map pinned, same map layouts as this object
+    ///   with `limits`, the program using those maps, loaded with these limits): adopted
+    ///   with `.adopt`, nothing loaded, nothing written (`origin == .adopted`).
+    /// - Nothing pinned, or only some maps, or a program that is not adoptable: this
+    ///   binary's program is loaded, pinned maps are reused with their contents, missing
+    ///   ones created and pinned, and the program pinned last (`origin == .loaded`).
+    /// - `.reload`: as above even when the pins were adoptable (an upgrade). The interface
+    ///   keeps the old program until `attach` replaces it atomically.
+    /// - A pinned map or program this object cannot use (other ABI, other limits):
+    ///   throws `.incompatiblePins` listing each difference, without changing anything.
+    ///   The daemon decides: refuse to start, or `removePins` and open again (which
+    ///   resets connections and counters).
+    ///
+    /// `objectPath` loads a .bpf.o file instead of the embedded object (development).
+    public static func open(pinDirectory: String, limits: DatapathLimits, objectPath: String? = nil,
+                            policy: ProgramPolicy = .adopt) throws -> BalancerDatapath {
+        let loaded = try ObjectLoader.open(spec(limits), objectPath: objectPath, pinDirectory: pinDirectory,
+                                           policy: policy)
+        return try BalancerDatapath(loaded, limits: limits, pinDirectory: pinDirectory)
+    }
+
+    /// Loads a private, unpinned balancer (tests, benchmarks): it lives while this object
+    /// and any attachment or PROG_ARRAY entry holding the program live.
+    public static func loadUnpinned(limits: DatapathLimits, objectPath: String? = nil) throws -> BalancerDatapath {
+        let loaded = try ObjectLoader.open(spec(limits), objectPath: objectPath, pinDirectory: nil)
+        return try BalancerDatapath(loaded, limits: limits, pinDirectory: nil)
+    }
+
+    /// Removes the balancer's pins (program and maps) from `pinDirectory`, and the
+    /// directory if that leaves it empty; returns the names removed. A program still
+    /// attached keeps running with its maps, but no daemon can reach them any more:
+    /// detach first unless replacing the datapath right away.
+    @discardableResult
+    public static func removePins(pinDirectory: String, objectPath: String? = nil) throws -> [String] {
+        // The limits only size maps; any valid ones do to list the object's maps.
+        let anyLimits = try DatapathLimits(maxVIPs: 1, maxBackends: 1, ringSize: 1, connectionTable: 1)
+        return try ObjectLoader.removePins(spec(anyLimits), directory: pinDirectory, objectPath: objectPath)
+    }
+
+    static let mapNames = ["vip_map", "vip_addrs", "backends", "rings", "conn_table", "config",
+                           "vip_stats", "backend_stats", "global_stats"]
+
+    private static func spec(_ limits: DatapathLimits) -> ObjectSpec {
+        var abi = limits.abi
+        let rodata = withUnsafeBytes(of: &abi) { Array($0) }
+        return ObjectSpec(
+            objectName: "balancer",
+            embedded: embeddedObject(lbd_balancer_object_bytes(), lb_balancer_object_size),
+            pinnedProgram: programName,
+            programs: [programName],
+            maps: mapNames,
+            maxEntries: [
+                "vip_map": limits.maxVIPs, "vip_addrs": limits.maxVIPs, "vip_stats": limits.maxVIPs,
+                "backends": limits.maxBackends, "backend_stats": limits.maxBackends,
+                "rings": limits.ringEntries, "conn_table": limits.connectionTable,
+                "config": 1, "global_stats": 1,
+            ],
+            requiredStructs: ["lb_limits", "lb_vip_key", "lb_vip_info", "lb_vip_addr_key", "lb_backend",
+                              "lb_flow_key", "lb_flow", "lb_config", "lb_traffic", "lb_global_stats"],
+            rodata: ("lb_limits", rodata))
+    }
+
+    private init(_ loaded: LoadedObject, limits: DatapathLimits, pinDirectory: String?) throws {
+        self.limits = limits
+        self.pinDirectory = pinDirectory
+        origin = loaded.origin
+        program = try loaded.program(Self.programName)
+        vipMap = try loaded.map("vip_map")
+        vipAddrs = try loaded.map("vip_addrs")
+        backends = try loaded.map("backends")
+        rings = try loaded.map("rings")
+        connTable = try loaded.map("conn_table")
+        config = try loaded.map("config")
+        vipStats = try loaded.map("vip_stats")
+        backendStats = try loaded.map("backend_stats")
+        globalStats = try loaded.map("global_stats")
+    }
+
+    // MARK: Rings
+
+    /// The first slot of ring `ring` (0 or 1) of the VIP with index `vipIndex` in `rings`.
+    public func ringBase(vipIndex: UInt32, ring: UInt32) throws -> UInt32 {
+        guard vipIndex < limits.maxVIPs, ring < 2 else {
+            throw DatapathError.invalid("locate ring", "VIP index \(vipIndex) (max \(limits.maxVIPs - 1)), ring \(ring)")
+        }
+        return (vipIndex * 2 + ring) * limits.ringSize
+    }
+
+    /// Writes a whole ring (`slots.count == ringSize` backend indices) in one batch. Write
+    /// the ring the VIP does not use, then flip `lb_vip_info.ring`: packets never see a
+    /// half-written ring.
+    public func writeRing(vipIndex: UInt32, ring: UInt32, slots: [UInt32]) throws {
+        guard slots.count == Int(limits.ringSize) else {
+            throw DatapathError.invalid("write ring", "\(slots.count) slots given, rings have \(limits.ringSize)")
+        }
+        let base = try ringBase(vipIndex: vipIndex, ring: ring)
+        try rings.updateBatch(keys: (0..<limits.ringSize).map { base + $0 }, values: slots)
+    }
+
+    // MARK: Counters
+
+    /// The global counters summed across CPUs, indexed by `lb_stat` (LB_STAT_COUNT of them).
+    public func globalCounters() throws -> [UInt64] {
+        guard let sums = try globalStats.sumPerCPU(key: 0) else {
+            throw DatapathError.invalid("read global counters", "global_stats has no entry 0")
+        }
+        return sums
+    }
+
+    /// One global counter summed across CPUs.
+    public func counter(_ stat: lb_stat) throws -> UInt64 {
+        let counters = try globalCounters()
+        guard Int(stat.rawValue) < counters.count else {
+            throw DatapathError.invalid("read counter", "no counter \(stat.rawValue)")
+        }
+        return counters[Int(stat.rawValue)]
+    }
+
+    /// Traffic of the VIP with index `index`, summed across CPUs.
+    public func vipTraffic(index: UInt32) throws -> (packets: UInt64, bytes: UInt64) {
+        try traffic(vipStats, index)
+    }
+
+    /// Traffic sent to backend `index`, summed across CPUs.
+    public func backendTraffic(index: UInt32) throws -> (packets: UInt64, bytes: UInt64) {
+        try traffic(backendStats, index)
+    }
+
+    private func traffic(_ map: BPFMap<UInt32, lb_traffic>, _ index: UInt32) throws -> (packets: UInt64, bytes: UInt64) {
+        guard let sums = try map.sumPerCPU(key: index), sums.count == 2 else {
+            throw DatapathError.invalid("read traffic of \(map.name)", "index \(index) out of range (\(map.maxEntries) entries)")
+        }
+        return (sums[0], sums[1])
+    }
+
+    // MARK: XDP
+
+    /// Attaches the balancer to `interface`; see `BPFProgram.attachXDP`. `log` hears the
+    /// fallback from native to generic mode (and mode switches).
+    @discardableResult
+    public func attach(interface: String, mode: XDPMode = .auto, log: (String) -> Void = { _ in }) throws -> XDPMode {
+        try program.attachXDP(interface: interface, mode: mode, log: log)
+    }
+
+    /// Detaches the balancer (any version of it) from `interface`; false if nothing was attached.
+    @discardableResult
+    public func detach(interface: String) throws -> Bool {
+        try program.detachXDP(interface: interface)
+    }
+
+    /// Runs the balancer on `frame` in the kernel; see `BPFProgram.testRun`.
+    public func testRun(frame: [UInt8], repeat repetitions: UInt32 = 1) throws -> TestRunResult {
+        try program.testRun(frame: frame, repeat: repetitions)
+    }
+}

@@ -1,4 +1,0 @@
-import CLibbpf
-import CLBABI
-import CBPFObjects
-public enum DatapathPlaceholder {}

@@ -1,0 +1,47 @@
+import CLBABI
+
+/// Load-time sizes of the balancer: they size the maps (`bpf_map__set_max_entries`) and
+/// are written into the program's read-only `lb_limits`, so the verifier sees them as
+/// constants. Changing them means new maps: pinned maps of other sizes are not adopted.
+public struct DatapathLimits: Sendable, Equatable, CustomStringConvertible {
+    public let maxVIPs: UInt32
+    /// Backend slots, slot 0 included: index 0 is never a backend (LB_BACKEND_NONE).
+    public let maxBackends: UInt32
+    /// Slots of each Maglev ring; every VIP owns two. Primality is the Maglev module's job.
+    public let ringSize: UInt32
+    /// Entries of the connection table (an LRU hash: the oldest flows are evicted).
+    public let connectionTable: UInt32
+
+    /// Throws `.invalidArgument` for a zero size or a ring map larger than UInt32 entries.
+    public init(maxVIPs: UInt32, maxBackends: UInt32, ringSize: UInt32, connectionTable: UInt32) throws {
+        let operation = "validate datapath limits"
+        for (name, value) in [("maxVIPs", maxVIPs), ("maxBackends", maxBackends),
+                              ("ringSize", ringSize), ("connectionTable", connectionTable)] where value == 0 {
+            throw DatapathError.invalid(operation, "\(name) must be at least 1")
+        }
+        let (rings, overflow1) = maxVIPs.multipliedReportingOverflow(by: 2)
+        let (entries, overflow2) = rings.multipliedReportingOverflow(by: ringSize)
+        if overflow1 || overflow2 {
+            throw DatapathError.invalid(operation,
+                "maxVIPs * 2 * ringSize (\(UInt64(maxVIPs) * 2 * UInt64(ringSize))) exceeds \(UInt32.max) ring entries")
+        }
+        _ = entries
+        self.maxVIPs = maxVIPs
+        self.maxBackends = maxBackends
+        self.ringSize = ringSize
+        self.connectionTable = connectionTable
+    }
+
+    /// Entries of the `rings` map: two rings of `ringSize` per VIP.
+    public var ringEntries: UInt32 { maxVIPs * 2 * ringSize }
+
+    /// The value written into the program's `.rodata`.
+    var abi: lb_limits {
+        lb_limits(max_vips: maxVIPs, max_backends: maxBackends, ring_size: ringSize,
+                  connection_table: connectionTable)
+    }
+
+    public var description: String {
+        "maxVIPs \(maxVIPs), maxBackends \(maxBackends), ringSize \(ringSize), connectionTable \(connectionTable)"
+    }
+}
