@@ -40,7 +40,7 @@ enum BPFFS {
         "/" + components.joined(separator: "/")
     }
 
-    private static func requireBPFFS(_ path: String, operation: String) throws {
+    static func requireBPFFS(_ path: String, operation: String) throws {
         var info = statfs()
         guard statfs(path, &info) == 0 else { throw DatapathError.lastErrno(operation + " (statfs \(path))") }
         guard info.f_type == magic else {

@@ -155,7 +155,7 @@ public final class BPFMap<Key: BitwiseCopyable, Value: BitwiseCopyable>: Sendabl
         }
         if result == 0 { return }
         let done = min(Int(count), keys.count)
-        if result == -EOPNOTSUPP || result == -EINVAL || result == -ENOTSUPP_KERNEL {
+        if result == -EOPNOTSUPP || result == -EINVAL || result == -kernelENOTSUPP {
             // No batch support here (or an entry the kernel refused: the single update
             // of that entry reports it precisely).
             for i in done..<keys.count { try update(key: keys[i], value: values[i], flags: flags) }
@@ -256,4 +256,4 @@ public final class BPFMap<Key: BitwiseCopyable, Value: BitwiseCopyable>: Sendabl
 }
 
 /// The kernel's internal ENOTSUPP (524), which batch operations may leak to user space.
-let ENOTSUPP_KERNEL: Int32 = 524
+let kernelENOTSUPP: Int32 = 524

@@ -146,6 +146,10 @@ enum ObjectLoader {
     /// Removes the pins of `spec`'s program and of every map of its object from `directory`,
     /// then the directory if it is empty. Returns the names removed.
     static func removePins(_ spec: ObjectSpec, directory: String, objectPath: String?) throws -> [String] {
+        var info = stat()
+        if stat(directory, &info) != 0, currentErrno() == ENOENT { return [] }
+        // Only pins are ours to remove: never unlink same-named files elsewhere.
+        try BPFFS.requireBPFFS(directory, operation: "remove pins from \(directory)")
         let object = try OpenedObject(spec: spec, path: objectPath)
         var names = object.pinnableMaps.map(\.name)
         if let program = spec.pinnedProgram { names.insert(program, at: 0) }
