@@ -23,6 +23,7 @@ let package = Package(
         .target(name: "PacketCraft"),
 
         .executableTarget(name: "maglev-bench", dependencies: ["Maglev"], path: "Benchmarks/maglev-bench"),
+        .executableTarget(name: "lbd-demo", dependencies: ["Datapath", "CLBABI", "Maglev", "PacketCraft"], path: "Demo/lbd-demo"),
         .executableTarget(name: "datapath-bench", dependencies: ["Datapath", "CLBABI", "PacketCraft"], path: "Benchmarks/datapath-bench"),
 
         .testTarget(name: "MaglevTests", dependencies: ["Maglev"], resources: [.copy("Fixtures")]),

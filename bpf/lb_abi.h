@@ -31,6 +31,7 @@
  * configuration through bpf_map__set_max_entries.
  */
 struct lb_limits {
+	__u32 abi_version;      /* LB_ABI_VERSION: a pinned program of another ABI is never adopted */
 	__u32 max_vips;
 	__u32 max_backends;
 	__u32 ring_size;        /* prime; every VIP owns two rings of this size */

@@ -1,1 +1,112 @@
-print("todo")
+import CLBABI
+import Datapath
+import Foundation
+import PacketCraft
+
+// Nanoseconds per packet through the balancer, by path, measured with BPF_PROG_TEST_RUN.
+// bench.bpf.c restores the template frame before every run and tail-calls the balancer;
+// the same wrapper tail-calling a program that only returns XDP_TX is the baseline,
+// subtracted from every case. Median of `runs` runs of `iterations` packets each.
+
+let iterations = UInt32(ProcessInfo.processInfo.environment["LBD_BENCH_ITERATIONS"] ?? "") ?? 2_000_000
+let runs = 5
+let limits = try DatapathLimits(maxVIPs: 16, maxBackends: 4096, ringSize: 65537, connectionTable: 1_000_000)
+
+let lbMAC = Packet.mac("02:00:00:00:00:01"), routerMAC = Packet.mac("02:00:00:00:00:02")
+let client4 = Packet.ipv4("198.51.100.7"), vip4 = Packet.ipv4("10.0.0.10")
+let client6 = Packet.ipv6("2001:db8:c::7"), vip6 = Packet.ipv6("2001:db8:f::10")
+
+func abiAddress(_ bytes: [UInt8]) -> (UInt32, UInt32, UInt32, UInt32) {
+    let padded = bytes + [UInt8](repeating: 0, count: 16 - bytes.count)
+    let w = (0..<4).map { i in padded[i * 4..<i * 4 + 4].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } }
+    return (w[0], w[1], w[2], w[3])
+}
+
+func frame(_ packet: [UInt8]) -> [UInt8] {
+    Packet.ethernet(dst: lbMAC, src: routerMAC, type: packet[0] >> 4 == 6 ? Packet.ethIPv6 : Packet.ethIPv4, payload: packet)
+}
+
+func tcpFrame(_ src: [UInt8], _ dst: [UInt8], dport: UInt16, flags: UInt8) -> [UInt8] {
+    let segment = Packet.tcp(src: src, dst: dst, sport: 40000, dport: dport, flags: flags, payload: [UInt8](repeating: 0x61, count: 16))
+    return frame(src.count == 4 ? Packet.ipv4(src: src, dst: dst, proto: Packet.tcp, payload: segment)
+                                : Packet.ipv6(src: src, dst: dst, nextHeader: Packet.tcp, payload: segment))
+}
+
+/// One VIP per family, each with a full ring over 100 backends (IPv4 and IPv6).
+func configure(_ datapath: BalancerDatapath) throws {
+    var cfg = lb_config()
+    withUnsafeMutableBytes(of: &cfg.gateway_mac) { $0.copyBytes(from: Packet.mac("02:00:00:00:00:fe")) }
+    cfg.mtu = 1500
+    cfg.encap_src_v4 = abiAddress(Packet.ipv4("172.16.0.0")).0
+    cfg.encap_src_v4_mask = abiAddress(Packet.ipv4("255.255.0.0")).0
+    cfg.encap_src_v6 = abiAddress(Packet.ipv6("fd00:1b::"))
+    cfg.encap_src_v6_mask = abiAddress(Packet.ipv6("ffff:ffff:ffff:ffff::"))
+    cfg.udp_idle_timeout_s = 30
+    try datapath.config.update(key: UInt32(0), value: cfg)
+    for i in 1...200 {
+        var backend = lb_backend()
+        let v4 = i <= 100
+        backend.addr = abiAddress(v4 ? [192, 0, 2, UInt8(i)] : Packet.ipv6("2001:db8::\(String(i, radix: 16))"))
+        backend.family = UInt8(v4 ? LB_FAMILY_V4 : LB_FAMILY_V6)
+        backend.flags = UInt8(LB_BACKEND_F_UP)
+        try datapath.backends.update(key: UInt32(i), value: backend)
+    }
+    let vips: [([UInt8], UInt16, UInt8, UInt32)] = [(vip4, 80, Packet.tcp, 0), (vip4, 53, Packet.udp, 1), (vip6, 443, Packet.tcp, 2)]
+    for (address, port, proto, index) in vips {
+        let firstBackend = address.count == 4 ? 1 : 101
+        let base = index * 2 * limits.ringSize
+        let slots = (0..<limits.ringSize).map { base + $0 }
+        try datapath.rings.updateBatch(keys: slots, values: slots.map { UInt32(firstBackend + Int($0 % 100)) })
+        var key = lb_vip_key()
+        key.addr = abiAddress(address)
+        key.port = port.bigEndian
+        key.proto = proto
+        key.family = UInt8(address.count == 4 ? LB_FAMILY_V4 : LB_FAMILY_V6)
+        var info = lb_vip_info()
+        info.index = index
+        try datapath.vipMap.update(key: key, value: info)
+        var addrKey = lb_vip_addr_key()
+        addrKey.addr = key.addr
+        addrKey.family = key.family
+        try datapath.vipAddrs.update(key: addrKey, value: UInt32(1))
+    }
+}
+
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+func measure(_ harness: BenchHarness, target: Int32, frame: [UInt8], varyOffset: UInt32? = nil) throws -> Double {
+    try harness.setTarget(programFD: target)
+    try harness.setFrame(frame, varyOffset: varyOffset)
+    return median(try (0..<runs).map { _ in Double(try harness.run(repeat: iterations).durationNs) })
+}
+
+let pinDirectory = "/sys/fs/bpf/lbd-bench-\(getpid())"
+do {
+    defer { _ = try? BalancerDatapath.removePins(pinDirectory: pinDirectory) }
+    let datapath = try BalancerDatapath.open(pinDirectory: pinDirectory, limits: limits)
+    try configure(datapath)
+    let harness = try BenchHarness.load()
+    let udp = frame(Packet.ipv4(src: client4, dst: vip4, proto: Packet.udp,
+                                payload: Packet.udp(src: client4, dst: vip4, sport: 5353, dport: 53, payload: [UInt8](repeating: 0x62, count: 32))))
+    let cases: [(name: String, frame: [UInt8], vary: UInt32?)] = [
+        ("tcp_syn_new_flow", tcpFrame(client4, vip4, dport: 80, flags: Packet.TCPFlag.syn), 26), // vary the client address
+        ("tcp_established", tcpFrame(client4, vip4, dport: 80, flags: Packet.TCPFlag.ack), nil),
+        ("udp_established", udp, nil),
+        ("tcp6_established", tcpFrame(client6, vip6, dport: 443, flags: Packet.TCPFlag.ack), nil),
+        ("non_vip_pass", tcpFrame(client4, Packet.ipv4("10.0.0.99"), dport: 80, flags: Packet.TCPFlag.ack), nil),
+    ]
+    for c in cases {
+        // Established cases: the first packet creates the connection entry.
+        let warmup = try datapath.testRun(frame: c.frame)
+        let expected: UInt32 = c.name == "non_vip_pass" ? 2 : 3
+        guard warmup.action == expected else { fatalError("\(c.name): action \(warmup.action), expected \(expected)") }
+        let baseline = try measure(harness, target: harness.noop.rawFD, frame: c.frame, varyOffset: c.vary)
+        let total = try measure(harness, target: datapath.programFD, frame: c.frame, varyOffset: c.vary)
+        print("datapath \(c.name) ns_per_packet=\(Int((total - baseline).rounded())) baseline_ns=\(Int(baseline.rounded()))")
+    }
+    let newFlows = try datapath.counter(LB_STAT_NEW_FLOW)
+    print("datapath new_flow_entries_created=\(newFlows)")
+} catch {
+    FileHandle.standardError.write(Data("datapath-bench: \(error)\n".utf8))
+    exit(1)
+}

@@ -90,7 +90,7 @@ public final class BalancerDatapath: Sendable {
         let rodata = withUnsafeBytes(of: &abi) { Array($0) }
         return ObjectSpec(
             objectName: "balancer",
-            embedded: embeddedObject(lbd_balancer_object_bytes(), lb_balancer_object_size),
+            embedded: embeddedObject(lb_balancer_object_bytes(), lb_balancer_object_size()),
             pinnedProgram: programName,
             programs: [programName],
             maps: mapNames,

@@ -19,7 +19,7 @@ public final class BenchHarness: Sendable {
     public static func load(objectPath: String? = nil) throws -> BenchHarness {
         let spec = ObjectSpec(
             objectName: "bench",
-            embedded: embeddedObject(lbd_bench_object_bytes(), lb_bench_object_size),
+            embedded: embeddedObject(lb_bench_object_bytes(), lb_bench_object_size()),
             pinnedProgram: nil,
             programs: ["bench_wrapper", "bench_noop"],
             maps: ["bench_frame", "bench_target"],

@@ -37,7 +37,7 @@ public struct DatapathLimits: Sendable, Equatable, CustomStringConvertible {
 
     /// The value written into the program's `.rodata`.
     var abi: lb_limits {
-        lb_limits(max_vips: maxVIPs, max_backends: maxBackends, ring_size: ringSize,
+        lb_limits(abi_version: UInt32(LB_ABI_VERSION), max_vips: maxVIPs, max_backends: maxBackends, ring_size: ringSize,
                   connection_table: connectionTable)
     }
 

@@ -46,7 +46,7 @@ public final class DecapDatapath: Sendable {
         if let maxAddresses { sizes["decap_addrs"] = maxAddresses }
         return ObjectSpec(
             objectName: "decap",
-            embedded: embeddedObject(lbd_decap_object_bytes(), lb_decap_object_size),
+            embedded: embeddedObject(lb_decap_object_bytes(), lb_decap_object_size()),
             pinnedProgram: programName,
             programs: [programName],
             maps: ["decap_addrs", "decap_stats"],

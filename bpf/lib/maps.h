@@ -14,6 +14,7 @@
 
 /* Written by the loader; frozen at load, so the verifier knows the values. */
 const volatile struct lb_limits lb_limits = {
+	.abi_version = LB_ABI_VERSION,
 	.max_vips = 1,
 	.max_backends = 2,
 	.ring_size = 1,

@@ -1,0 +1,110 @@
+import CLBABI
+import Datapath
+import Foundation
+import XCTest
+
+/// Runs a shell command; the test fails with its output if it does.
+@discardableResult
+func sh(_ command: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", command]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw ShellError(command: command, status: process.terminationStatus, output: output)
+    }
+    return output
+}
+
+struct ShellError: Error, CustomStringConvertible {
+    let command: String, status: Int32, output: String
+    var description: String { "`\(command)` exited \(status): \(output)" }
+}
+
+/// glibc's setns(2); Swift's Glibc module hides it behind _GNU_SOURCE.
+@_silgen_name("setns") private func setns(_ fd: Int32, _ nstype: Int32) -> Int32
+private let CLONE_NEWNET: Int32 = 0x4000_0000
+
+/// Runs `body` with this thread inside the network namespace `name`, then returns.
+func inNetworkNamespace<T>(_ name: String, _ body: () throws -> T) throws -> T {
+    let original = open("/proc/self/ns/net", O_RDONLY)
+    let target = open("/run/netns/\(name)", O_RDONLY)
+    defer { close(original); close(target) }
+    guard original >= 0, target >= 0, setns(target, CLONE_NEWNET) == 0 else {
+        throw ShellError(command: "setns \(name)", status: errno, output: String(cString: strerror(errno)))
+    }
+    defer { _ = setns(original, CLONE_NEWNET) }
+    return try body()
+}
+
+/// Attaching the balancer and the decapsulator to a veth pair in a namespace.
+final class AttachTests: XCTestCase {
+    let namespace = "lbdt-attach-\(getpid())"
+
+    override func setUpWithError() throws {
+        try requireRoot()
+        try sh("""
+            ip netns add \(namespace) && ip -n \(namespace) link add lbd0 type veth peer name lbd1 && \
+            ip -n \(namespace) link set lbd0 up && ip -n \(namespace) link set lbd1 up
+            """)
+    }
+
+    override func tearDown() {
+        _ = try? sh("ip netns del \(namespace)")
+    }
+
+    func testBalancerAttachesNativeAndGenericAndDetaches() throws {
+        let pins = uniquePinDirectory("attach")
+        defer { _ = try? BalancerDatapath.removePins(pinDirectory: pins) }
+        let datapath = try BalancerDatapath.open(pinDirectory: pins, limits: BalancerFixture.limits)
+        for mode in [XDPMode.native, .generic] {
+            try inNetworkNamespace(namespace) {
+                XCTAssertEqual(try datapath.attach(interface: "lbd0", mode: mode), mode)
+                let attached = try XDP.attachedProgram(interface: "lbd0")
+                XCTAssertEqual(attached?.mode, mode)
+                XCTAssertEqual(attached?.programID, datapath.program.id)
+            }
+            let link = try sh("ip -n \(namespace) -d link show lbd0")
+            XCTAssertTrue(link.contains(mode == .native ? " xdp qdisc" : " xdpgeneric qdisc"), link)
+            XCTAssertTrue(link.contains("prog/xdp id \(datapath.program.id) name balancer"), link)
+            try inNetworkNamespace(namespace) {
+                XCTAssertTrue(try datapath.detach(interface: "lbd0"))
+                XCTAssertNil(try XDP.attachedProgram(interface: "lbd0"))
+            }
+        }
+    }
+
+    func testAutoModePrefersNative() throws {
+        let pins = uniquePinDirectory("attach-auto")
+        defer { _ = try? BalancerDatapath.removePins(pinDirectory: pins) }
+        let datapath = try BalancerDatapath.open(pinDirectory: pins, limits: BalancerFixture.limits)
+        try inNetworkNamespace(namespace) {
+            XCTAssertEqual(try datapath.attach(interface: "lbd0", mode: .auto), .native)
+        }
+    }
+
+    func testUnknownInterfaceIsAClearError() throws {
+        let pins = uniquePinDirectory("attach-unknown")
+        defer { _ = try? BalancerDatapath.removePins(pinDirectory: pins) }
+        let datapath = try BalancerDatapath.open(pinDirectory: pins, limits: BalancerFixture.limits)
+        XCTAssertThrowsError(try datapath.attach(interface: "lbd-nope", mode: .generic)) { error in
+            XCTAssertTrue("\(error)".contains("lbd-nope"), "\(error)")
+        }
+    }
+
+    func testDecapAttachesToTheBackendSide() throws {
+        let pins = uniquePinDirectory("attach-decap")
+        defer { _ = try? DecapDatapath.removePins(pinDirectory: pins) }
+        let decap = try DecapDatapath.open(pinDirectory: pins)
+        try inNetworkNamespace(namespace) {
+            XCTAssertEqual(try decap.attach(interface: "lbd1", mode: .generic), .generic)
+        }
+        let link = try sh("ip -n \(namespace) -d link show lbd1")
+        XCTAssertTrue(link.contains(" xdpgeneric qdisc") && link.contains("prog/xdp id \(decap.program.id) name decap"), link)
+    }
+}

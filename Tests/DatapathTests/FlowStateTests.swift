@@ -1,0 +1,109 @@
+import CLBABI
+import PacketCraft
+import XCTest
+
+/// How the connection table and ring changes interact: what stays, what moves.
+final class FlowStateTests: BalancerTestCase {
+    private func establish(sport: UInt16 = 40000) throws {
+        try lb.run(frame(tcp4(sport: sport, flags: Packet.TCPFlag.syn)))
+    }
+
+    func testEstablishedFlowStaysOnItsBackendAfterARingChange() throws {
+        try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
+        try establish()
+        try lb.replaceRing(vip4, port: 80, proto: Packet.tcp, ring: [b])
+        let ack = tcp4(flags: Packet.TCPFlag.ack)
+        let before = try lb.counters()
+        try assertRun(frame(ack), action: XDP_TX_, output: ipip(ack, client: client4, sport: 40000, backend: backendA))
+        CounterDelta(before, try lb.counters()).assertOnly([LB_STAT_RX: 1, LB_STAT_CONN_HIT: 1, LB_STAT_XDP_TX: 1])
+    }
+
+    func testSynAfterARingChangeFollowsTheNewRing() throws {
+        try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
+        try establish()
+        try lb.replaceRing(vip4, port: 80, proto: Packet.tcp, ring: [b])
+        let syn = tcp4(flags: Packet.TCPFlag.syn)
+        try assertRun(frame(syn), action: XDP_TX_, output: ipip(syn, client: client4, sport: 40000, backend: backendB))
+        let key = lb.flowKey(src: client4, dst: vip4, sport: 40000, dport: 80, proto: Packet.tcp)
+        XCTAssertEqual(try lb.connectionBackends(key), [b])
+    }
+
+    func testFlowOfABackendThatWentDownIsRepicked() throws {
+        try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
+        try establish()
+        try lb.setBackend(a, backendA, up: false)
+        try lb.replaceRing(vip4, port: 80, proto: Packet.tcp, ring: [b])
+        let ack = tcp4(flags: Packet.TCPFlag.ack)
+        let before = try lb.counters()
+        try assertRun(frame(ack), action: XDP_TX_, output: ipip(ack, client: client4, sport: 40000, backend: backendB))
+        CounterDelta(before, try lb.counters()).assertOnly([
+            LB_STAT_RX: 1, LB_STAT_CONN_RESCHEDULED: 1, LB_STAT_CONN_MISS: 1, LB_STAT_NEW_FLOW: 1, LB_STAT_XDP_TX: 1,
+        ])
+        let key = lb.flowKey(src: client4, dst: vip4, sport: 40000, dport: 80, proto: Packet.tcp)
+        XCTAssertEqual(try lb.connectionBackends(key), [b])
+    }
+
+    func testFlowOfADrainingBackendStays() throws {
+        try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
+        try establish()
+        // Draining: out of the ring (weight 0) but still up.
+        try lb.replaceRing(vip4, port: 80, proto: Packet.tcp, ring: [b])
+        let ack = tcp4(flags: Packet.TCPFlag.ack)
+        try assertRun(frame(ack), action: XDP_TX_, output: ipip(ack, client: client4, sport: 40000, backend: backendA))
+        let newFlow = tcp4(sport: 40001, flags: Packet.TCPFlag.syn)
+        try assertRun(frame(newFlow), action: XDP_TX_, output: ipip(newFlow, client: client4, sport: 40001, backend: backendB))
+    }
+
+    func testVIPWithoutBackendsDropsNewFlowsAndCountsThem() throws {
+        try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [])
+        let syn = frame(tcp4(flags: Packet.TCPFlag.syn))
+        let before = try lb.counters()
+        try assertRun(syn, action: XDP_DROP_)
+        CounterDelta(before, try lb.counters()).assertOnly([LB_STAT_RX: 1, LB_STAT_NO_BACKEND: 1, LB_STAT_XDP_DROP: 1])
+        XCTAssertEqual(try lb.datapath.vipTraffic(index: 0).packets, 0)
+    }
+
+    func testEstablishedFlowSurvivesItsVIPLosingEveryBackendFromTheRing() throws {
+        try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
+        try establish()
+        try lb.replaceRing(vip4, port: 80, proto: Packet.tcp, ring: [])
+        let ack = tcp4(flags: Packet.TCPFlag.ack)
+        try assertRun(frame(ack), action: XDP_TX_, output: ipip(ack, client: client4, sport: 40000, backend: backendA))
+        try assertRun(frame(tcp4(sport: 40001, flags: Packet.TCPFlag.syn)), action: XDP_DROP_)
+    }
+
+    func testFiveTupleHashingSpreadsAClientAndSourceHashingKeepsItTogether() throws {
+        try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a, b])
+        try lb.addVIP(vip4, port: 443, proto: Packet.tcp, index: 1, ring: [a, b], flags: UInt32(LB_VIP_F_HASH_SOURCE_ONLY))
+        var spread = Set<UInt32>(), together = Set<UInt32>()
+        for port in UInt16(20000)..<20024 {
+            for (dport, vip) in [(UInt16(80), UInt32(0)), (443, 1)] {
+                let syn = tcp4(sport: port, dport: dport, flags: Packet.TCPFlag.syn)
+                let hash = FlowHash.flow(src: client4, dst: vip4, sport: port, dport: dport, proto: Packet.tcp, sourceOnly: vip == 1)
+                let backend = lb.expectedBackend(vip: vip, hash: hash)
+                try assertRun(frame(syn), action: XDP_TX_,
+                              output: ipip(syn, client: client4, sport: port, backend: backend == a ? backendA : backendB))
+                if vip == 0 { spread.insert(backend) } else { together.insert(backend) }
+            }
+        }
+        XCTAssertEqual(spread, [a, b], "24 connections of one client use both backends")
+        XCTAssertEqual(together.count, 1, "source hashing keeps a client on one backend")
+    }
+
+    func testIdleUDPFlowIsRepickedAfterItsTimeout() throws {
+        try lb.addVIP(vip4, port: 53, proto: Packet.udp, index: 1, ring: [a], udpIdleTimeout: 5)
+        try lb.run(frame(udp4()))
+        try lb.replaceRing(vip4, port: 53, proto: Packet.udp, ring: [b])
+        let datagram = udp4()
+        try assertRun(frame(datagram), action: XDP_TX_, output: ipip(datagram, client: client4, sport: 5353, backend: backendA))
+        // Age the entry past the VIP's 5 s timeout on every CPU.
+        let key = lb.flowKey(src: client4, dst: vip4, sport: 5353, dport: 53, proto: Packet.udp)
+        var stale = lb_flow()
+        stale.backend = a
+        stale.last_seen_ns = 1
+        try lb.datapath.connTable.update(key: key, value: stale)
+        let before = try lb.counters()
+        try assertRun(frame(datagram), action: XDP_TX_, output: ipip(datagram, client: client4, sport: 5353, backend: backendB))
+        CounterDelta(before, try lb.counters()).assertOnly([LB_STAT_RX: 1, LB_STAT_CONN_MISS: 1, LB_STAT_NEW_FLOW: 1, LB_STAT_XDP_TX: 1])
+    }
+}
