@@ -2,8 +2,9 @@
 ///
 /// The identity is the backend's canonical byte encoding, chosen by the caller and
 /// kept stable across restarts and nodes: it alone decides the backend's place in
-/// every table (Maglev.docc/Format.md recommends the 16-byte IPv6 or IPv4-mapped address). The
-/// module knows no networking types so that it stays a pure function of bytes.
+/// every table (Maglev.docc/Format.md recommends the 16-byte IPv6 or IPv4-mapped
+/// address). The module knows no networking types so that it stays a pure function
+/// of bytes.
 public struct MaglevBackend: Hashable, Sendable, Identifiable {
     /// Canonical identity bytes; tables order backends by them.
     public let id: [UInt8]

@@ -3,10 +3,10 @@
 ///
 /// The table is a pure function of the *set* of (identity, weight) pairs and the size:
 /// the order backends are given in does not matter, and the same set gives the
-/// byte-identical table on every machine and every run (Maglev.docc/Format.md), so load balancer
-/// nodes behind ECMP agree on every flow without talking to each other.
+/// byte-identical table on every machine and every run (Maglev.docc/Format.md), so
+/// load balancer nodes behind ECMP agree on every flow without talking to each other.
 public struct MaglevTable: Sendable, Equatable {
-    /// 65 537 (prime): about 1 ms to populate, balanced within 1% up to 655 backends.
+    /// 65 537 (prime): 1–2 ms to populate, balanced within 1% up to 655 backends.
     public static let defaultSize = 65_537
     /// Sizes below 100 × backends are refused: the Maglev paper's rule for shares
     /// within about 1% of the weights.
@@ -48,9 +48,11 @@ public struct MaglevTable: Sendable, Equatable {
         self.slots = Self.populate(sorted: sorted, size: size)
     }
 
-    /// The backend new flows hashing to `slot` go to; nil when the table is empty.
+    /// The backend new flows hashing to `slot` (in `0..<size`) go to; nil when the
+    /// table is empty.
     public func backend(atSlot slot: Int) -> MaglevBackend? {
-        isEmpty ? nil : backends[Int(slots[slot])]
+        precondition((0..<size).contains(slot), "slot \(slot) outside 0..<\(size)")
+        return isEmpty ? nil : backends[Int(slots[slot])]
     }
 
     /// The slots whose backend identity differs from `old`'s, ascending: writing the

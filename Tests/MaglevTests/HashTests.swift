@@ -22,11 +22,16 @@ final class HashTests: XCTestCase {
         }
     }
 
-    /// The keys Maglev.docc/Format.md documents, as integers: a typo in either string changes them.
+    /// The key bytes of Maglev.docc/Format.md's table: a typo in either key string
+    /// in the code changes them.
     func testPermutationKeysAreTheDocumentedOnes() {
         let identity = ipv4Identity(10, 0, 0, 1)
-        let offsetKey: [UInt8] = [0x6d, 0x61, 0x67, 0x6c, 0x65, 0x76, 0x2e, 0x6f, 0x66, 0x66, 0x73, 0x65, 0x74, 0x2e, 0x76, 0x31]
-        let skipKey: [UInt8] = [0x6d, 0x61, 0x67, 0x6c, 0x65, 0x76, 0x2e, 0x73, 0x6b, 0x69, 0x70, 0x2e, 0x2e, 0x2e, 0x76, 0x31]
+        let offsetKey: [UInt8] = [
+            0x6d, 0x61, 0x67, 0x6c, 0x65, 0x76, 0x2e, 0x6f, 0x66, 0x66, 0x73, 0x65, 0x74, 0x2e, 0x76, 0x31,
+        ]
+        let skipKey: [UInt8] = [
+            0x6d, 0x61, 0x67, 0x6c, 0x65, 0x76, 0x2e, 0x73, 0x6b, 0x69, 0x70, 0x2e, 0x2e, 0x2e, 0x76, 0x31,
+        ]
         XCTAssertEqual(Permutation.offsetHash.hash(identity), SipHash24(key: offsetKey).hash(identity))
         XCTAssertEqual(Permutation.skipHash.hash(identity), SipHash24(key: skipKey).hash(identity))
         XCTAssertNotEqual(Permutation.offsetHash.hash(identity), Permutation.skipHash.hash(identity))

@@ -21,7 +21,8 @@ final class ValidationTests: XCTestCase {
     }
 
     func testWeightTooLarge() throws {
-        assertRefused(try MaglevBackend(id: [10, 0, 0, 1], weight: 1 << 32), .weightTooLarge(id: [10, 0, 0, 1], weight: 1 << 32),
+        assertRefused(try MaglevBackend(id: [10, 0, 0, 1], weight: 1 << 32),
+                      .weightTooLarge(id: [10, 0, 0, 1], weight: 1 << 32),
                       "maglev: backend 0a000001 has weight 4294967296; weights are 0...4294967295")
         XCTAssertEqual(try MaglevBackend(id: [1], weight: Int(UInt32.max)).weight, UInt32.max)
     }
@@ -38,7 +39,8 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(try MaglevTable(backends: equalBackends(10), size: 1009).size, 1009)
         assertRefused(try MaglevTable(backends: equalBackends(11), size: 1009),
                       .tableSizeTooSmall(size: 1009, backendCount: 11, minimum: 1100),
-                      "maglev: table size 1009 is too small for 11 backends; it must be at least 1100 (smallest prime: 1103)")
+                      "maglev: table size 1009 is too small for 11 backends; "
+                        + "it must be at least 1100 (smallest prime: 1103)")
         // Backends of weight 0 count: undraining one must not make the set invalid.
         let drained = equalBackends(10) + [backend(10, weight: 0)]
         assertRefused(try MaglevTable(backends: drained, size: 1009),
