@@ -12,7 +12,7 @@ EMBEDDED    := Sources/CBPFObjects/objects.c
 # Debian packages the build and the tests need; installed when missing.
 DEB_PACKAGES := clang libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 pkg-config ethtool
 
-.PHONY: all deps bpf swift test bench-maglev bench-datapath clean
+.PHONY: all deps bpf swift test demo bench-maglev bench-datapath clean
 
 all: swift
 
@@ -39,11 +39,17 @@ test: $(EMBEDDED) | deps
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
 	$(SWIFT) test --skip-build $(SWIFT_FLAGS)
 
+demo: $(EMBEDDED) | deps
+	$(SWIFT) build -c release $(SWIFT_FLAGS) --product lbd-demo
+	@$$($(SWIFT) build -c release $(SWIFT_FLAGS) --show-bin-path)/lbd-demo
+
 bench-maglev: $(EMBEDDED) | deps
 	$(SWIFT) run -c release $(SWIFT_FLAGS) maglev-bench
 
+# Pinned to one CPU: test-run measures on the CPU it runs on, and migrations add noise.
 bench-datapath: $(EMBEDDED) | deps
-	$(SWIFT) run -c release $(SWIFT_FLAGS) datapath-bench
+	$(SWIFT) build -c release $(SWIFT_FLAGS) --product datapath-bench
+	@taskset -c $$(($$(nproc) - 1)) $$($(SWIFT) build -c release $(SWIFT_FLAGS) --show-bin-path)/datapath-bench
 
 clean:
 	rm -rf bpf/build $(EMBEDDED) .build

@@ -9,8 +9,9 @@ import PacketCraft
 // subtracted from every case. Median of `runs` runs of `iterations` packets each.
 
 let iterations = UInt32(ProcessInfo.processInfo.environment["LBD_BENCH_ITERATIONS"] ?? "") ?? 2_000_000
-let runs = 5
-let limits = try DatapathLimits(maxVIPs: 16, maxBackends: 4096, ringSize: 65537, connectionTable: 1_000_000)
+let runs = 7
+let connectionTable = UInt32(ProcessInfo.processInfo.environment["LBD_BENCH_CONNECTIONS"] ?? "") ?? 1_000_000
+let limits = try DatapathLimits(maxVIPs: 16, maxBackends: 4096, ringSize: 65537, connectionTable: connectionTable)
 
 let lbMAC = Packet.mac("02:00:00:00:00:01"), routerMAC = Packet.mac("02:00:00:00:00:02")
 let client4 = Packet.ipv4("198.51.100.7"), vip4 = Packet.ipv4("10.0.0.10")

@@ -117,8 +117,10 @@ do {
     try datapath.writeRing(vipIndex: 0, ring: 1, slots: ringSlots(rebuilt))
     info.ring = 1
     try datapath.vipMap.update(key: key, value: info)
-    let changed = rebuilt.diff(from: initial).count
-    print("  slots changed: \(changed) of \(rebuilt.size) (\(String(format: "%.1f", 100 * Double(changed) / Double(rebuilt.size)))%), all of them 192.0.2.12's")
+    let changed = rebuilt.diff(from: initial)
+    let failedID = identity(backendAddresses[1])
+    let ofFailed = changed.filter { initial.backend(atSlot: $0)?.id == failedID }.count
+    print("  slots rewritten: \(changed.count) of \(rebuilt.size): \(ofFailed) of 192.0.2.12's, \(changed.count - ofFailed) others (Maglev's disruption)")
 
     var moved = 0, stayed = 0, rescued = [String: Int]()
     for i in 0..<clients {

@@ -50,11 +50,17 @@ struct {
 	__uint(max_entries, 1);
 } rings SEC(".maps");
 
+/*
+ * Per-CPU values and per-CPU LRU lists (no common LRU): a CPU never takes another's
+ * lock on the packet path. With RSS a flow stays on one CPU; a value left zero by
+ * another CPU reads as LB_BACKEND_NONE, a miss that re-picks from the ring.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
 	__type(key, struct lb_flow_key);
 	__type(value, struct lb_flow);
 	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 } conn_table SEC(".maps");
 
 struct {
