@@ -17,11 +17,6 @@ let lbMAC = Packet.mac("02:00:00:00:00:01"), routerMAC = Packet.mac("02:00:00:00
 let client4 = Packet.ipv4("198.51.100.7"), vip4 = Packet.ipv4("10.0.0.10")
 let client6 = Packet.ipv6("2001:db8:c::7"), vip6 = Packet.ipv6("2001:db8:f::10")
 
-func abiAddress(_ bytes: [UInt8]) -> (UInt32, UInt32, UInt32, UInt32) {
-    let padded = bytes + [UInt8](repeating: 0, count: 16 - bytes.count)
-    let w = (0..<4).map { i in padded[i * 4..<i * 4 + 4].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } }
-    return (w[0], w[1], w[2], w[3])
-}
 
 func frame(_ packet: [UInt8]) -> [UInt8] {
     Packet.ethernet(dst: lbMAC, src: routerMAC, type: packet[0] >> 4 == 6 ? Packet.ethIPv6 : Packet.ethIPv4, payload: packet)
@@ -38,16 +33,16 @@ func configure(_ datapath: BalancerDatapath) throws {
     var cfg = lb_config()
     withUnsafeMutableBytes(of: &cfg.gateway_mac) { $0.copyBytes(from: Packet.mac("02:00:00:00:00:fe")) }
     cfg.mtu = 1500
-    cfg.encap_src_v4 = abiAddress(Packet.ipv4("172.16.0.0")).0
-    cfg.encap_src_v4_mask = abiAddress(Packet.ipv4("255.255.0.0")).0
-    cfg.encap_src_v6 = abiAddress(Packet.ipv6("fd00:1b::"))
-    cfg.encap_src_v6_mask = abiAddress(Packet.ipv6("ffff:ffff:ffff:ffff::"))
+    cfg.encap_src_v4 = ABIAddress.words(Packet.ipv4("172.16.0.0")).0
+    cfg.encap_src_v4_mask = ABIAddress.words(Packet.ipv4("255.255.0.0")).0
+    cfg.encap_src_v6 = ABIAddress.words(Packet.ipv6("fd00:1b::"))
+    cfg.encap_src_v6_mask = ABIAddress.words(Packet.ipv6("ffff:ffff:ffff:ffff::"))
     cfg.udp_idle_timeout_s = 30
     try datapath.config.update(key: UInt32(0), value: cfg)
     for i in 1...200 {
         var backend = lb_backend()
         let v4 = i <= 100
-        backend.addr = abiAddress(v4 ? [192, 0, 2, UInt8(i)] : Packet.ipv6("2001:db8::\(String(i, radix: 16))"))
+        backend.addr = ABIAddress.words(v4 ? [192, 0, 2, UInt8(i)] : Packet.ipv6("2001:db8::\(String(i, radix: 16))"))
         backend.family = UInt8(v4 ? LB_FAMILY_V4 : LB_FAMILY_V6)
         backend.flags = UInt8(LB_BACKEND_F_UP)
         try datapath.backends.update(key: UInt32(i), value: backend)
@@ -59,7 +54,7 @@ func configure(_ datapath: BalancerDatapath) throws {
         let slots = (0..<limits.ringSize).map { base + $0 }
         try datapath.rings.updateBatch(keys: slots, values: slots.map { UInt32(firstBackend + Int($0 % 100)) })
         var key = lb_vip_key()
-        key.addr = abiAddress(address)
+        key.addr = ABIAddress.words(address)
         key.port = port.bigEndian
         key.proto = proto
         key.family = UInt8(address.count == 4 ? LB_FAMILY_V4 : LB_FAMILY_V6)

@@ -16,11 +16,6 @@ let backendAddresses = ["192.0.2.11", "192.0.2.12", "192.0.2.13"].map(Packet.ipv
 let weights = [100, 100, 200]
 let clients = 30_000
 
-func abiAddress(_ bytes: [UInt8]) -> (UInt32, UInt32, UInt32, UInt32) {
-    let padded = bytes + [UInt8](repeating: 0, count: 16 - bytes.count)
-    let w = (0..<4).map { i in padded[i * 4..<i * 4 + 4].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } }
-    return (w[0], w[1], w[2], w[3])
-}
 
 func dotted(_ a: [UInt8]) -> String { a.map(String.init).joined(separator: ".") }
 
@@ -73,13 +68,13 @@ do {
     var cfg = lb_config()
     withUnsafeMutableBytes(of: &cfg.gateway_mac) { $0.copyBytes(from: Packet.mac("02:00:00:00:00:fe")) }
     cfg.mtu = 1500
-    cfg.encap_src_v4 = abiAddress(Packet.ipv4("172.16.0.0")).0
-    cfg.encap_src_v4_mask = abiAddress(Packet.ipv4("255.255.0.0")).0
+    cfg.encap_src_v4 = ABIAddress.words(Packet.ipv4("172.16.0.0")).0
+    cfg.encap_src_v4_mask = ABIAddress.words(Packet.ipv4("255.255.0.0")).0
     cfg.udp_idle_timeout_s = 30
     try datapath.config.update(key: 0, value: cfg)
     for (i, address) in backendAddresses.enumerated() {
         var backend = lb_backend()
-        backend.addr = abiAddress(address)
+        backend.addr = ABIAddress.words(address)
         backend.family = UInt8(LB_FAMILY_V4)
         backend.flags = UInt8(LB_BACKEND_F_UP)
         try datapath.backends.update(key: UInt32(i + 1), value: backend)
@@ -88,7 +83,7 @@ do {
     let initial = try table()
     try datapath.writeRing(vipIndex: 0, ring: 0, slots: ringSlots(initial))
     var key = lb_vip_key()
-    key.addr = abiAddress(vip)
+    key.addr = ABIAddress.words(vip)
     key.port = UInt16(80).bigEndian
     key.proto = Packet.tcp
     key.family = UInt8(LB_FAMILY_V4)
@@ -110,7 +105,7 @@ do {
 
     print("\n192.0.2.12 fails its health check: marked down, ring rebuilt without it on the standby side, then flipped")
     var down = lb_backend()
-    down.addr = abiAddress(backendAddresses[1])
+    down.addr = ABIAddress.words(backendAddresses[1])
     down.family = UInt8(LB_FAMILY_V4)
     try datapath.backends.update(key: 2, value: down)
     let rebuilt = try table(excluding: 1)

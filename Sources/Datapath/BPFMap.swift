@@ -176,6 +176,23 @@ public final class BPFMap<Key: BitwiseCopyable, Value: BitwiseCopyable>: Sendabl
         return result
     }
 
+    /// The counter array at `key` summed across CPUs (see `sumPerCPU`), and counter
+    /// `index` of it; both throw, naming the map, when the key or index does not exist.
+    public func counters(key: Key) throws -> [UInt64] {
+        guard let sums = try sumPerCPU(key: key) else {
+            throw DatapathError.invalid("read counters of map \(name)", "the map has no such entry")
+        }
+        return sums
+    }
+
+    public func counter(key: Key, index: UInt32) throws -> UInt64 {
+        let all = try counters(key: key)
+        guard Int(index) < all.count else {
+            throw DatapathError.invalid("read counter of map \(name)", "no counter \(index) (\(all.count) counters)")
+        }
+        return all[Int(index)]
+    }
+
     /// Per-CPU counters summed across CPUs: the value read as UInt64 lanes (all counter
     /// structs of lb_abi.h are arrays of __u64), lane i summed over every CPU. Works on
     /// shared maps too (one "CPU"). Nil if the key is absent.

@@ -146,19 +146,12 @@ public final class BalancerDatapath: Sendable {
 
     /// The global counters summed across CPUs, indexed by `lb_stat` (LB_STAT_COUNT of them).
     public func globalCounters() throws -> [UInt64] {
-        guard let sums = try globalStats.sumPerCPU(key: 0) else {
-            throw DatapathError.invalid("read global counters", "global_stats has no entry 0")
-        }
-        return sums
+        try globalStats.counters(key: 0)
     }
 
     /// One global counter summed across CPUs.
     public func counter(_ stat: lb_stat) throws -> UInt64 {
-        let counters = try globalCounters()
-        guard Int(stat.rawValue) < counters.count else {
-            throw DatapathError.invalid("read counter", "no counter \(stat.rawValue)")
-        }
-        return counters[Int(stat.rawValue)]
+        try globalStats.counter(key: 0, index: stat.rawValue)
     }
 
     /// Traffic of the VIP with index `index`, summed across CPUs.

@@ -65,19 +65,12 @@ public final class DecapDatapath: Sendable {
 
     /// The counters summed across CPUs, indexed by `lb_decap_stat`.
     public func counters() throws -> [UInt64] {
-        guard let sums = try decapStats.sumPerCPU(key: 0) else {
-            throw DatapathError.invalid("read decap counters", "decap_stats has no entry 0")
-        }
-        return sums
+        try decapStats.counters(key: 0)
     }
 
     /// One counter summed across CPUs.
     public func counter(_ stat: lb_decap_stat) throws -> UInt64 {
-        let all = try counters()
-        guard Int(stat.rawValue) < all.count else {
-            throw DatapathError.invalid("read decap counter", "no counter \(stat.rawValue)")
-        }
-        return all[Int(stat.rawValue)]
+        try decapStats.counter(key: 0, index: stat.rawValue)
     }
 
     /// Attaches the decapsulator to `interface`; see `BPFProgram.attachXDP`.

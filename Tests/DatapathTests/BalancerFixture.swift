@@ -4,14 +4,7 @@ import Foundation
 import PacketCraft
 import XCTest
 
-/// The tuple form of a 4- or 16-byte address as the ABI structs hold it.
-func abiAddress(_ bytes: [UInt8]) -> (UInt32, UInt32, UInt32, UInt32) {
-    let padded = bytes + [UInt8](repeating: 0, count: 16 - bytes.count)
-    let w = (0..<4).map { i in padded[i * 4..<i * 4 + 4].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } }
-    return (w[0], w[1], w[2], w[3])
-}
 
-func family(of address: [UInt8]) -> UInt8 { UInt8(address.count == 4 ? LB_FAMILY_V4 : LB_FAMILY_V6) }
 
 /// A unique bpffs directory per fixture, so concurrent runs and leftovers never collide.
 func uniquePinDirectory(_ purpose: String) -> String {
@@ -48,28 +41,28 @@ final class BalancerFixture {
         var cfg = lb_config()
         withUnsafeMutableBytes(of: &cfg.gateway_mac) { $0.copyBytes(from: gatewayMAC) }
         cfg.mtu = mtu
-        cfg.encap_src_v4 = abiAddress(encapPrefixV4).0
-        cfg.encap_src_v4_mask = abiAddress(encapMaskV4).0
-        cfg.encap_src_v6 = abiAddress(encapPrefixV6)
-        cfg.encap_src_v6_mask = abiAddress(encapMaskV6)
+        cfg.encap_src_v4 = ABIAddress.words(encapPrefixV4).0
+        cfg.encap_src_v4_mask = ABIAddress.words(encapMaskV4).0
+        cfg.encap_src_v6 = ABIAddress.words(encapPrefixV6)
+        cfg.encap_src_v6_mask = ABIAddress.words(encapMaskV6)
         cfg.udp_idle_timeout_s = udpIdleTimeout
         try datapath.config.update(key: UInt32(0), value: cfg)
     }
 
     func setBackend(_ index: UInt32, _ address: [UInt8], up: Bool = true) throws {
         var backend = lb_backend()
-        backend.addr = abiAddress(address)
-        backend.family = family(of: address)
+        backend.addr = ABIAddress.words(address)
+        backend.family = ABIAddress.family(address)
         backend.flags = up ? UInt8(LB_BACKEND_F_UP) : 0
         try datapath.backends.update(key: index, value: backend)
     }
 
     func vipKey(_ address: [UInt8], port: UInt16, proto: UInt8) -> lb_vip_key {
         var key = lb_vip_key()
-        key.addr = abiAddress(address)
+        key.addr = ABIAddress.words(address)
         key.port = port.bigEndian
         key.proto = proto
-        key.family = family(of: address)
+        key.family = ABIAddress.family(address)
         return key
     }
 
@@ -84,8 +77,8 @@ final class BalancerFixture {
         info.udp_idle_timeout_s = udpIdleTimeout
         try datapath.vipMap.update(key: vipKey(address, port: port, proto: proto), value: info)
         var addrKey = lb_vip_addr_key()
-        addrKey.addr = abiAddress(address)
-        addrKey.family = family(of: address)
+        addrKey.addr = ABIAddress.words(address)
+        addrKey.family = ABIAddress.family(address)
         try datapath.vipAddrs.update(key: addrKey, value: UInt32(1))
         ringPatterns[index] = ring
     }
@@ -126,12 +119,12 @@ final class BalancerFixture {
 
     func flowKey(src: [UInt8], dst: [UInt8], sport: UInt16, dport: UInt16, proto: UInt8) -> lb_flow_key {
         var key = lb_flow_key()
-        key.src = abiAddress(src)
-        key.dst = abiAddress(dst)
+        key.src = ABIAddress.words(src)
+        key.dst = ABIAddress.words(dst)
         key.sport = sport.bigEndian
         key.dport = dport.bigEndian
         key.proto = proto
-        key.family = family(of: src)
+        key.family = ABIAddress.family(src)
         return key
     }
 

@@ -19,8 +19,8 @@ final class DecapTests: XCTestCase {
         decap = try DecapDatapath.open(pinDirectory: pinDirectory)
         for address in [host4, host6] {
             var key = lb_vip_addr_key()
-            key.addr = abiAddress(address)
-            key.family = family(of: address)
+            key.addr = ABIAddress.words(address)
+            key.family = ABIAddress.family(address)
             try decap.decapAddrs.update(key: key, value: UInt32(1))
         }
     }
