@@ -1,0 +1,56 @@
+import CLBABI
+import Datapath
+import PacketCraft
+import XCTest
+
+/// A restarted daemon adopts the pinned datapath instead of resetting it.
+final class PinningTests: BalancerTestCase {
+    private var flow: lb_flow_key {
+        lb.flowKey(src: client4, dst: vip4, sport: 40000, dport: 80, proto: Packet.tcp)
+    }
+
+    func testReopeningAdoptsTheProgramMapsAndConnections() throws {
+        try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
+        try lb.run(frame(tcp4(flags: Packet.TCPFlag.syn)))
+        let again = try BalancerDatapath.open(pinDirectory: lb.pinDirectory, limits: BalancerFixture.limits)
+        XCTAssertTrue(again.adopted)
+        XCTAssertEqual(again.program.id, lb.datapath.program.id, "the same program, not a reload")
+        let entries: [lb_flow] = try again.connTable.lookupPerCPU(key: flow) ?? []
+        XCTAssertEqual(entries.map(\.backend).filter { $0 != 0 }, [a])
+        XCTAssertEqual(try again.counter(LB_STAT_NEW_FLOW), 1)
+        let ack = tcp4(flags: Packet.TCPFlag.ack)
+        let result = try again.testRun(frame: frame(ack))
+        XCTAssertEqual(result.action, XDP_TX_)
+        XCTAssertEqual(result.output, ipip(ack, client: client4, sport: 40000, backend: backendA))
+    }
+
+    func testReloadKeepsTheMapsAndReplacesTheProgram() throws {
+        try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
+        try lb.run(frame(tcp4(flags: Packet.TCPFlag.syn)))
+        let upgraded = try BalancerDatapath.open(pinDirectory: lb.pinDirectory, limits: BalancerFixture.limits, policy: .reload)
+        XCTAssertFalse(upgraded.adopted)
+        XCTAssertNotEqual(upgraded.program.id, lb.datapath.program.id)
+        XCTAssertEqual(try upgraded.counter(LB_STAT_NEW_FLOW), 1, "counters survive an upgrade")
+        let entries: [lb_flow] = try upgraded.connTable.lookupPerCPU(key: flow) ?? []
+        XCTAssertEqual(entries.map(\.backend).filter { $0 != 0 }, [a], "connections survive an upgrade")
+        XCTAssertTrue(try BalancerDatapath.open(pinDirectory: lb.pinDirectory, limits: BalancerFixture.limits).adopted)
+    }
+
+    func testOtherLimitsAreRefusedAndChangeNothing() throws {
+        try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
+        let bigger = try DatapathLimits(maxVIPs: 16, maxBackends: 16, ringSize: 13, connectionTable: 4096)
+        XCTAssertThrowsError(try BalancerDatapath.open(pinDirectory: lb.pinDirectory, limits: bigger)) { error in
+            XCTAssertTrue("\(error)".contains("vip_map"), "\(error)")
+        }
+        let again = try BalancerDatapath.open(pinDirectory: lb.pinDirectory, limits: BalancerFixture.limits)
+        XCTAssertTrue(again.adopted)
+        XCTAssertEqual(try again.vipMap.keys().count, 1)
+    }
+
+    func testAPinDirectoryOutsideBPFFSIsAClearError() throws {
+        XCTAssertThrowsError(try BalancerDatapath.open(pinDirectory: "/tmp/lbd-not-bpffs-\(getpid())", limits: BalancerFixture.limits)) { error in
+            XCTAssertTrue("\(error)".contains("bpf"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/lbd-not-bpffs-\(getpid())"))
+    }
+}
