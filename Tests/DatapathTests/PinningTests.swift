@@ -54,3 +54,23 @@ final class PinningTests: BalancerTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/lbd-not-bpffs-\(getpid())"))
     }
 }
+
+/// The loader compares every shared struct with the object's BTF before loading.
+final class LayoutCheckTests: XCTestCase {
+    func testAnObjectWhoseStructsDifferFromSwiftsIsRefused() throws {
+        try requireRoot()
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("lbd-layout-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: work) }
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        try sh("cp -r '\(repo.path)/bpf' '\(work.path)/bpf'")
+        // One more counter in struct lb_traffic: the object and Swift no longer agree.
+        try sh("sed -i 's/^\\t__u64 bytes;$/\\t__u64 bytes;\\n\\t__u64 drops;/' '\(work.path)/bpf/lb_abi.h'")
+        let object = work.appendingPathComponent("balancer.bpf.o").path
+        try sh("cd '\(work.path)' && clang -O2 -g -target bpf -I/usr/include/$(uname -m)-linux-gnu -Ibpf -c bpf/balancer.bpf.c -o '\(object)'")
+        XCTAssertThrowsError(try BalancerDatapath.loadUnpinned(limits: BalancerFixture.limits, objectPath: object)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("lb_traffic") && text.contains("24") && text.contains("16"), text)
+        }
+    }
+}
