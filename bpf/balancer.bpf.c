@@ -39,13 +39,12 @@ static __always_inline int send_too_big(struct xdp_md *ctx, const struct packet 
 	return XDP_TX;
 }
 
-/* Encapsulates to `backend_index` and counts the packet for its VIP and backend. */
+/* Encapsulates to the route's backend and counts the packet for its VIP and backend. */
 static __always_inline int send_to_backend(struct xdp_md *ctx, const struct packet *pkt,
-					   __u32 backend_index, const struct lb_vip_info *vip,
-					   const struct lb_config *cfg,
+					   const struct route *route, const struct lb_config *cfg,
 					   struct lb_global_stats *stats)
 {
-	struct lb_backend *backend = bpf_map_lookup_elem(&backends, &backend_index);
+	struct lb_backend *backend = bpf_map_lookup_elem(&backends, &route->backend);
 	__u32 overhead;
 
 	if (!backend || (backend->family == LB_FAMILY_V4 && pkt->flow.family == LB_FAMILY_V6)) {
@@ -55,8 +54,8 @@ static __always_inline int send_to_backend(struct xdp_md *ctx, const struct pack
 	overhead = encap_overhead(backend);
 	if (cfg->mtu && pkt->l3_len + overhead > cfg->mtu)
 		return send_too_big(ctx, pkt, cfg->mtu - overhead, stats);
-	count_traffic(&vip_stats, vip->index, pkt->l3_len);
-	count_traffic(&backend_stats, backend_index, pkt->l3_len);
+	count_traffic(&vip_stats, route->vip, pkt->l3_len);
+	count_traffic(&backend_stats, route->backend, pkt->l3_len);
 	if (encapsulate(ctx, pkt, backend, cfg)) {
 		count(stats, LB_STAT_ENCAP_ERROR);
 		return XDP_DROP;
@@ -65,19 +64,18 @@ static __always_inline int send_to_backend(struct xdp_md *ctx, const struct pack
 }
 
 static __always_inline int balance(struct xdp_md *ctx, const struct packet *pkt,
-				   const struct lb_vip_info *vip, struct lb_global_stats *stats)
+				   struct lb_global_stats *stats)
 {
 	struct lb_config *cfg = runtime_config();
-	__u32 backend;
+	struct route route;
 
-	if (!cfg)
-		return XDP_DROP;
-	backend = select_backend(&pkt->flow, pkt->tcp_flags, true, vip, cfg, stats);
-	if (backend == LB_BACKEND_NONE) {
+	if (!cfg || !route_flow(&pkt->flow, pkt->tcp_flags, true, cfg, stats, &route))
+		return XDP_PASS;
+	if (route.backend == LB_BACKEND_NONE) {
 		count(stats, LB_STAT_NO_BACKEND);
 		return XDP_DROP;
 	}
-	return send_to_backend(ctx, pkt, backend, vip, cfg, stats);
+	return send_to_backend(ctx, pkt, &route, cfg, stats);
 }
 
 /*
@@ -91,24 +89,22 @@ static __always_inline int forward_icmp_error(struct xdp_md *ctx, struct packet 
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct lb_flow_key flow = {};
-	struct lb_vip_info *vip;
-	struct lb_config *cfg;
-	__u32 backend;
+	struct lb_config *cfg = runtime_config();
+	struct route route;
 	int action;
 
-	if (quoted_flow(data, data_end, pkt, &flow) || !(vip = lookup_vip(&flow)) ||
-	    !(cfg = runtime_config())) {
+	if (!cfg || quoted_flow(data, data_end, pkt, &flow) ||
+	    !route_flow(&flow, 0, false, cfg, stats, &route)) {
 		count(stats, LB_STAT_ICMP_UNMATCHED);
 		return XDP_PASS;
 	}
-	backend = select_backend(&flow, 0, false, vip, cfg, stats);
-	if (backend == LB_BACKEND_NONE) {
+	if (route.backend == LB_BACKEND_NONE) {
 		count(stats, LB_STAT_NO_BACKEND);
 		return XDP_DROP;
 	}
 	/* The outer source follows the flow's client, like the flow's own packets. */
 	pkt->flow = flow;
-	action = send_to_backend(ctx, pkt, backend, vip, cfg, stats);
+	action = send_to_backend(ctx, pkt, &route, cfg, stats);
 	if (action == XDP_TX)
 		count(stats, LB_STAT_ICMP_FORWARDED);
 	return action;
@@ -126,7 +122,8 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, struct packet *pkt,
 		count(stats, LB_STAT_PARSE_ERROR);
 		return XDP_PASS;
 	}
-	if (!is_vip_address(pkt->flow.dst, pkt->flow.family))
+	if (!may_be_vip(pkt->flow.dst, pkt->flow.family) ||
+	    !is_vip_address(pkt->flow.dst, pkt->flow.family))
 		return XDP_PASS;
 	if ((v4 && type_code[0] == ICMP_ECHO) || (!v4 && type_code[0] == ICMPV6_ECHO_REQUEST)) {
 		if (v4 ? echo_reply_v4(data, data_end, pkt) : echo_reply_v6(data, data_end, pkt)) {
@@ -146,7 +143,8 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, struct packet *pkt,
 static __always_inline int refuse_if_vip(const struct packet *pkt, enum lb_stat reason,
 					 struct lb_global_stats *stats)
 {
-	if (!is_vip_address(pkt->flow.dst, pkt->flow.family))
+	if (!may_be_vip(pkt->flow.dst, pkt->flow.family) ||
+	    !is_vip_address(pkt->flow.dst, pkt->flow.family))
 		return XDP_PASS;
 	count(stats, reason);
 	return XDP_DROP;
@@ -157,7 +155,6 @@ static __always_inline int process(struct xdp_md *ctx, struct lb_global_stats *s
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct packet pkt = {};
-	struct lb_vip_info *vip;
 	__be16 eth_proto;
 
 	if (parse_eth(data, data_end, &pkt, &eth_proto) != PARSE_OK) {
@@ -188,10 +185,9 @@ static __always_inline int process(struct xdp_md *ctx, struct lb_global_stats *s
 		count(stats, LB_STAT_PARSE_ERROR);
 		return XDP_PASS;
 	}
-	vip = lookup_vip(&pkt.flow);
-	if (!vip)
+	if (!may_be_vip(pkt.flow.dst, pkt.flow.family))
 		return XDP_PASS;
-	return balance(ctx, &pkt, vip, stats);
+	return balance(ctx, &pkt, stats);
 }
 
 static __always_inline enum lb_stat action_stat(int action)

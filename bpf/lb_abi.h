@@ -46,16 +46,37 @@ struct lb_vip_key {
 	__u8 family;  /* LB_FAMILY_V4 / LB_FAMILY_V6 */
 };
 
+/* vip_map: VIP key -> index into `vips`, vip_stats and the rings. */
+
 /* New flows hash the client address only (all connections of a client stick together). */
 #define LB_VIP_F_HASH_SOURCE_ONLY (1U << 0)
 /* No backend is up: new flows are dropped and counted; established flows continue. */
 #define LB_VIP_F_NO_BACKEND (1U << 1)
 
+/*
+ * vips[index]. `flags` and `ring` come first so that one aligned 8-byte store flips
+ * the live ring and the NO_BACKEND flag together. `generation` changes whenever the
+ * index is given to another VIP: connection entries of the index's previous owner no
+ * longer match and are re-looked up (and passed, the VIP being gone).
+ */
 struct lb_vip_info {
-	__u32 index;              /* slot in vip_stats and ring base: (index * 2 + ring) */
 	__u32 flags;              /* LB_VIP_F_* */
 	__u32 ring;               /* 0 or 1: which of the VIP's two rings is live */
 	__u32 udp_idle_timeout_s; /* 0: lb_config.udp_idle_timeout_s */
+	__u32 generation;
+};
+
+/*
+ * A bitmap over a hash of every VIP address (LB_VIP_FILTER_BITS, one bit each):
+ * a clear bit proves the destination is no VIP, so traffic for the host passes
+ * after one array read instead of hash-map lookups. A set bit may be a collision;
+ * the maps decide. Bit = lb_addr_hash(address) % LB_VIP_FILTER_BITS (bpf/lib/hash.h).
+ */
+#define LB_VIP_FILTER_WORDS 1024
+#define LB_VIP_FILTER_BITS (LB_VIP_FILTER_WORDS * 64)
+
+struct lb_vip_filter {
+	__u64 words[LB_VIP_FILTER_WORDS];
 };
 
 /*
@@ -90,9 +111,10 @@ struct lb_flow_key {
 };
 
 struct lb_flow {
-	__u32 backend;      /* LB_BACKEND_NONE: empty (another CPU's entry) */
-	__u32 pad;
-	__u64 last_seen_ns; /* UDP only: bpf_ktime_get_coarse_ns() of the last packet */
+	__u32 backend;        /* LB_BACKEND_NONE: no backend */
+	__u16 vip;            /* index of the flow's VIP ... */
+	__u16 vip_generation; /* ... while vips[vip].generation is still this (low 16 bits) */
+	__u64 last_seen_ns;   /* UDP only: bpf_ktime_get_coarse_ns() of the last packet */
 };
 
 /* Runtime settings, one entry in the config map; changed without reloading. */
@@ -116,7 +138,7 @@ struct lb_traffic {
 enum lb_stat {
 	LB_STAT_RX = 0,           /* every packet the program saw */
 	LB_STAT_CONN_HIT,         /* connection table gave a live backend */
-	LB_STAT_CONN_MISS,        /* no entry, an empty entry or a down backend */
+	LB_STAT_CONN_MISS,        /* no entry, a stale entry or a down backend */
 	LB_STAT_CONN_RESCHEDULED, /* a hit whose backend was down: re-picked */
 	LB_STAT_NEW_FLOW,         /* connection entry created */
 	LB_STAT_NO_BACKEND,       /* new flow to a VIP with no backend up: dropped */
@@ -126,7 +148,7 @@ enum lb_stat {
 	LB_STAT_TOO_BIG_SENT,     /* frag-needed / packet-too-big generated for the client */
 	LB_STAT_FRAGMENT,         /* IP fragment to a VIP: dropped */
 	LB_STAT_IP_OPTIONS,       /* IPv4 with options to a VIP: dropped */
-	LB_STAT_PARSE_ERROR,      /* truncated or malformed headers: passed or dropped */
+	LB_STAT_PARSE_ERROR,      /* truncated or malformed headers: passed to the kernel */
 	LB_STAT_XDP_PASS,
 	LB_STAT_XDP_TX,
 	LB_STAT_XDP_DROP,

@@ -88,7 +88,7 @@ do {
     key.proto = Packet.tcp
     key.family = UInt8(LB_FAMILY_V4)
     var info = lb_vip_info()
-    try datapath.vipMap.update(key: key, value: info)
+    try datapath.installVIP(key, index: 0, info: info)
     print("VIP 10.0.0.10:80/tcp, Maglev ring of \(initial.size) slots, weights 100/100/200:")
     for (address, weight) in zip(backendAddresses, weights) {
         print("  \(dotted(address)) weight \(weight): \(initial.slotCounts[identity(address)] ?? 0) slots")
@@ -111,7 +111,7 @@ do {
     let rebuilt = try table(excluding: 1)
     try datapath.writeRing(vipIndex: 0, ring: 1, slots: ringSlots(rebuilt))
     info.ring = 1
-    try datapath.vipMap.update(key: key, value: info)
+    try datapath.vips.update(key: 0, value: info)
     let changed = rebuilt.diff(from: initial)
     let failedID = identity(backendAddresses[1])
     let ofFailed = changed.filter { initial.backend(atSlot: $0)?.id == failedID }.count

@@ -22,15 +22,19 @@ public final class BalancerDatapath: Sendable {
     public let program: BPFProgram
     public var programFD: Int32 { program.rawFD }
 
-    /// VIP (address, port, protocol) → index, flags, live ring. Port 0 matches every port.
-    public let vipMap: BPFMap<lb_vip_key, lb_vip_info>
+    /// VIP (address, port, protocol) → VIP index. Port 0 matches every port.
+    public let vipMap: BPFMap<lb_vip_key, UInt32>
+    /// VIP index → flags, live ring, UDP timeout, generation.
+    public let vips: BPFMap<UInt32, lb_vip_info>
+    /// One bit per VIP address hash: a clear bit lets other traffic pass at once.
+    public let vipFilter: BPFMap<UInt32, lb_vip_filter>
     /// Addresses carrying at least one VIP → number of VIPs on them (ICMP handling).
     public let vipAddrs: BPFMap<lb_vip_addr_key, UInt32>
     /// Backend index → address, flags. Index 0 is LB_BACKEND_NONE, never a backend.
     public let backends: BPFMap<UInt32, lb_backend>
     /// Maglev slots → backend index; VIP i's ring r starts at `ringBase(vipIndex: i, ring: r)`.
     public let rings: BPFMap<UInt32, UInt32>
-    /// Per-CPU LRU: client flow → backend, written by the program.
+    /// LRU with per-CPU lists: client flow → VIP index and backend, written by the program.
     public let connTable: BPFMap<lb_flow_key, lb_flow>
     /// The single runtime configuration entry (key 0).
     public let config: BPFMap<UInt32, lb_config>
@@ -82,7 +86,7 @@ public final class BalancerDatapath: Sendable {
         return try ObjectLoader.removePins(spec(anyLimits), directory: pinDirectory, objectPath: objectPath)
     }
 
-    static let mapNames = ["vip_map", "vip_addrs", "backends", "rings", "conn_table", "config",
+    static let mapNames = ["vip_map", "vips", "vip_filter", "vip_addrs", "backends", "rings", "conn_table", "config",
                            "vip_stats", "backend_stats", "global_stats"]
 
     private static func spec(_ limits: DatapathLimits) -> ObjectSpec {
@@ -95,14 +99,24 @@ public final class BalancerDatapath: Sendable {
             programs: [programName],
             maps: mapNames,
             maxEntries: [
-                "vip_map": limits.maxVIPs, "vip_addrs": limits.maxVIPs, "vip_stats": limits.maxVIPs,
+                "vip_map": limits.maxVIPs, "vips": limits.maxVIPs, "vip_filter": 1,
+                "vip_addrs": limits.maxVIPs, "vip_stats": limits.maxVIPs,
                 "backends": limits.maxBackends, "backend_stats": limits.maxBackends,
-                "rings": limits.ringEntries, "conn_table": limits.connectionTable,
+                "rings": limits.ringEntries, "conn_table": connectionTableEntries(limits),
                 "config": 1, "global_stats": 1,
             ],
             requiredStructs: ["lb_limits", "lb_vip_key", "lb_vip_info", "lb_vip_addr_key", "lb_backend",
-                              "lb_flow_key", "lb_flow", "lb_config", "lb_traffic", "lb_global_stats"],
+                              "lb_flow_key", "lb_flow", "lb_config", "lb_traffic", "lb_global_stats",
+                              "lb_vip_filter"],
             rodata: ("lb_limits", rodata))
+    }
+
+    /// The kernel rounds a BPF_F_NO_COMMON_LRU map up to a multiple of the possible CPUs;
+    /// asking for the rounded size keeps the pinned map's size what adoption expects.
+    private static func connectionTableEntries(_ limits: DatapathLimits) -> UInt32 {
+        let cpus = UInt32(max(1, libbpf_num_possible_cpus()))
+        let (rounded, overflow) = limits.connectionTable.addingReportingOverflow(cpus - 1)
+        return overflow ? limits.connectionTable : rounded / cpus * cpus
     }
 
     private init(_ loaded: LoadedObject, limits: DatapathLimits, pinDirectory: String?) throws {
@@ -111,6 +125,8 @@ public final class BalancerDatapath: Sendable {
         origin = loaded.origin
         program = try loaded.program(Self.programName)
         vipMap = try loaded.map("vip_map")
+        vips = try loaded.map("vips")
+        vipFilter = try loaded.map("vip_filter")
         vipAddrs = try loaded.map("vip_addrs")
         backends = try loaded.map("backends")
         rings = try loaded.map("rings")

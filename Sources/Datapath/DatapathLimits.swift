@@ -19,6 +19,9 @@ public struct DatapathLimits: Sendable, Equatable, CustomStringConvertible {
                               ("ringSize", ringSize), ("connectionTable", connectionTable)] where value == 0 {
             throw DatapathError.invalid(operation, "\(name) must be at least 1")
         }
+        if maxVIPs > 65536 {
+            throw DatapathError.invalid(operation, "maxVIPs \(maxVIPs) exceeds 65536 (connection entries hold a 16-bit VIP index)")
+        }
         let (rings, overflow1) = maxVIPs.multipliedReportingOverflow(by: 2)
         let (entries, overflow2) = rings.multipliedReportingOverflow(by: ringSize)
         if overflow1 || overflow2 {

@@ -68,31 +68,29 @@ final class BalancerFixture {
 
     /// A VIP whose live ring repeats `ring` (backend indices) over its slots.
     func addVIP(_ address: [UInt8], port: UInt16, proto: UInt8, index: UInt32, ring: [UInt32],
-                flags: UInt32 = 0, udpIdleTimeout: UInt32 = 0) throws {
+                flags: UInt32 = 0, udpIdleTimeout: UInt32 = 0, generation: UInt32 = 0) throws {
         try writeRing(vip: index, ring: ring, live: 0)
         var info = lb_vip_info()
-        info.index = index
         info.flags = flags | (ring.isEmpty ? UInt32(LB_VIP_F_NO_BACKEND) : 0)
         info.ring = 0
         info.udp_idle_timeout_s = udpIdleTimeout
-        try datapath.vipMap.update(key: vipKey(address, port: port, proto: proto), value: info)
-        var addrKey = lb_vip_addr_key()
-        addrKey.addr = ABIAddress.words(address)
-        addrKey.family = ABIAddress.family(address)
-        try datapath.vipAddrs.update(key: addrKey, value: UInt32(1))
+        info.generation = generation
+        try datapath.installVIP(vipKey(address, port: port, proto: proto), index: index, info: info)
         ringPatterns[index] = ring
     }
 
     /// Writes the VIP's standby ring, then flips the VIP to it: the reconciler's order.
     func replaceRing(_ address: [UInt8], port: UInt16, proto: UInt8, ring: [UInt32]) throws {
         let key = vipKey(address, port: port, proto: proto)
-        guard var info: lb_vip_info = try datapath.vipMap.lookup(key: key) else { throw FixtureError.noVIP }
+        guard let index = try datapath.vipMap.lookup(key: key), var info = try datapath.vips.lookup(key: index) else {
+            throw FixtureError.noVIP
+        }
         let standby = info.ring ^ 1
-        try writeRing(vip: info.index, ring: ring, live: standby)
+        try writeRing(vip: index, ring: ring, live: standby)
         info.ring = standby
         info.flags = ring.isEmpty ? info.flags | UInt32(LB_VIP_F_NO_BACKEND) : info.flags & ~UInt32(LB_VIP_F_NO_BACKEND)
-        try datapath.vipMap.update(key: key, value: info)
-        ringPatterns[info.index] = ring
+        try datapath.vips.update(key: index, value: info)
+        ringPatterns[index] = ring
     }
 
     private func writeRing(vip: UInt32, ring: [UInt32], live: UInt32) throws {
@@ -128,10 +126,10 @@ final class BalancerFixture {
         return key
     }
 
-    /// The backends recorded for a flow, one per CPU that has seen it (0: none).
+    /// The backend recorded for a flow: [] when it has no entry.
     func connectionBackends(_ key: lb_flow_key) throws -> [UInt32] {
-        let values: [lb_flow] = try datapath.connTable.lookupPerCPU(key: key) ?? []
-        return values.map(\.backend).filter { $0 != 0 }
+        guard let entry = try datapath.connTable.lookup(key: key), entry.backend != 0 else { return [] }
+        return [entry.backend]
     }
 
     enum FixtureError: Error { case noVIP }

@@ -90,6 +90,22 @@ final class FlowStateTests: BalancerTestCase {
         XCTAssertEqual(together.count, 1, "source hashing keeps a client on one backend")
     }
 
+    func testFlowsOfARemovedVIPPassAndAReusedIndexDoesNotInheritThem() throws {
+        try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
+        try establish()
+        try lb.datapath.removeVIP(lb.vipKey(vip4, port: 80, proto: Packet.tcp))
+        let ack = tcp4(flags: Packet.TCPFlag.ack)
+        var before = try lb.counters()
+        try assertRun(frame(ack), action: XDP_PASS_)
+        CounterDelta(before, try lb.counters()).assertOnly([LB_STAT_RX: 1, LB_STAT_XDP_PASS: 1])
+        XCTAssertEqual(try lb.datapath.vipAddrs.keys().count, 0)
+        // The index goes to a new VIP on the same address: the old entry is stale.
+        try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [b], generation: 1)
+        before = try lb.counters()
+        try assertRun(frame(ack), action: XDP_TX_, output: ipip(ack, client: client4, sport: 40000, backend: backendB))
+        CounterDelta(before, try lb.counters()).assertOnly([LB_STAT_RX: 1, LB_STAT_CONN_MISS: 1, LB_STAT_NEW_FLOW: 1, LB_STAT_XDP_TX: 1])
+    }
+
     func testIdleUDPFlowIsRepickedAfterItsTimeout() throws {
         try lb.addVIP(vip4, port: 53, proto: Packet.udp, index: 1, ring: [a], udpIdleTimeout: 5)
         try lb.run(frame(udp4()))
@@ -100,6 +116,7 @@ final class FlowStateTests: BalancerTestCase {
         let key = lb.flowKey(src: client4, dst: vip4, sport: 5353, dport: 53, proto: Packet.udp)
         var stale = lb_flow()
         stale.backend = a
+        stale.vip = 1
         stale.last_seen_ns = 1
         try lb.datapath.connTable.update(key: key, value: stale)
         let before = try lb.counters()

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * VIP lookup and backend selection: the connection table for established flows,
- * the VIP's live Maglev ring for new ones.
+ * VIP lookup and backend selection. Established flows are served from the connection
+ * table alone (it records the flow's VIP), new flows from the VIP's live Maglev ring.
  */
 #ifndef LB_FLOW_H
 #define LB_FLOW_H
@@ -12,22 +12,19 @@
 
 #define NSEC_PER_SEC 1000000000ULL
 
-/* The VIP for (destination, port, protocol); a port-0 VIP catches every port. */
-static __always_inline struct lb_vip_info *lookup_vip(const struct lb_flow_key *flow)
-{
-	struct lb_vip_key key = {
-		.port = flow->dport,
-		.proto = flow->proto,
-		.family = flow->family,
-	};
-	struct lb_vip_info *vip;
+/* Where a flow goes: its VIP's index and the backend chosen. */
+struct route {
+	__u32 vip;
+	__u32 backend;
+};
 
-	__builtin_memcpy(key.addr, flow->dst, sizeof(key.addr));
-	vip = bpf_map_lookup_elem(&vip_map, &key);
-	if (vip)
-		return vip;
-	key.port = 0;
-	return bpf_map_lookup_elem(&vip_map, &key);
+/* False proves `addr` carries no VIP; true means "look it up" (the filter may collide). */
+static __always_inline bool may_be_vip(const __be32 addr[4], __u8 family)
+{
+	__u32 zero = 0, bit = lb_addr_hash(addr, family) % LB_VIP_FILTER_BITS;
+	struct lb_vip_filter *filter = bpf_map_lookup_elem(&vip_filter, &zero);
+
+	return filter && (filter->words[bit / 64] >> (bit % 64)) & 1;
 }
 
 static __always_inline bool is_vip_address(const __be32 addr[4], __u8 family)
@@ -36,6 +33,33 @@ static __always_inline bool is_vip_address(const __be32 addr[4], __u8 family)
 
 	__builtin_memcpy(key.addr, addr, sizeof(key.addr));
 	return bpf_map_lookup_elem(&vip_addrs, &key) != NULL;
+}
+
+static __always_inline struct lb_vip_info *vip_at(__u32 index)
+{
+	return bpf_map_lookup_elem(&vips, &index);
+}
+
+/* The VIP for (destination, port, protocol); a port-0 VIP catches every port. */
+static __always_inline struct lb_vip_info *lookup_vip(const struct lb_flow_key *flow, __u32 *index)
+{
+	struct lb_vip_key key = {
+		.port = flow->dport,
+		.proto = flow->proto,
+		.family = flow->family,
+	};
+	__u32 *found;
+
+	__builtin_memcpy(key.addr, flow->dst, sizeof(key.addr));
+	found = bpf_map_lookup_elem(&vip_map, &key);
+	if (!found) {
+		key.port = 0;
+		found = bpf_map_lookup_elem(&vip_map, &key);
+	}
+	if (!found)
+		return NULL;
+	*index = *found;
+	return vip_at(*index);
 }
 
 static __always_inline bool udp_entry_expired(const struct lb_flow *entry,
@@ -49,57 +73,65 @@ static __always_inline bool udp_entry_expired(const struct lb_flow *entry,
 }
 
 /*
- * The backend of an established flow, or LB_BACKEND_NONE. An entry whose backend
- * is down is a miss (the flow is re-picked); a draining backend is still up.
+ * The route of an established flow, from its connection entry. An entry of a VIP
+ * index since given to another VIP, or of a UDP flow idle too long, is stale; an
+ * entry whose backend is down is rescheduled. A draining backend is still up.
  */
-static __always_inline __u32 established_backend(const struct lb_flow_key *flow,
-						 const struct lb_vip_info *vip,
-						 const struct lb_config *cfg,
-						 struct lb_global_stats *stats)
+static __always_inline bool established_route(const struct lb_flow_key *flow,
+					      const struct lb_config *cfg,
+					      struct lb_global_stats *stats, struct route *route)
 {
 	struct lb_flow *entry = bpf_map_lookup_elem(&conn_table, flow);
+	struct lb_vip_info *vip;
 	struct lb_backend *backend;
 	__u64 now;
 
 	if (!entry || entry->backend == LB_BACKEND_NONE)
-		goto miss;
+		return false;
+	vip = vip_at(entry->vip);
+	if (!vip || (__u16)vip->generation != entry->vip_generation)
+		return false;
 	backend = bpf_map_lookup_elem(&backends, &entry->backend);
 	if (!backend || !(backend->flags & LB_BACKEND_F_UP)) {
 		count(stats, LB_STAT_CONN_RESCHEDULED);
-		goto miss;
+		return false;
 	}
 	if (flow->proto == IPPROTO_UDP) {
 		now = bpf_ktime_get_coarse_ns();
 		if (udp_entry_expired(entry, vip, cfg, now))
-			goto miss;
+			return false;
 		entry->last_seen_ns = now;
 	}
+	route->vip = entry->vip;
+	route->backend = entry->backend;
 	count(stats, LB_STAT_CONN_HIT);
-	return entry->backend;
-miss:
-	count(stats, LB_STAT_CONN_MISS);
-	return LB_BACKEND_NONE;
+	return true;
 }
 
 /* The backend the VIP's live ring gives this flow, or LB_BACKEND_NONE. */
 static __always_inline __u32 ring_backend(const struct lb_flow_key *flow,
-					  const struct lb_vip_info *vip)
+					  const struct lb_vip_info *vip, __u32 index)
 {
 	__u32 ring_size = lb_limits.ring_size;
 	__u32 slot, *backend;
 
 	if (vip->flags & LB_VIP_F_NO_BACKEND)
 		return LB_BACKEND_NONE;
-	slot = (vip->index * 2 + (vip->ring & 1)) * ring_size +
+	slot = (index * 2 + (vip->ring & 1)) * ring_size +
 	       hash_reduce(flow_hash(flow, vip->flags & LB_VIP_F_HASH_SOURCE_ONLY), ring_size);
 	backend = bpf_map_lookup_elem(&rings, &slot);
 	return backend ? *backend : LB_BACKEND_NONE;
 }
 
-static __always_inline void remember_flow(const struct lb_flow_key *flow, __u32 backend,
+static __always_inline void remember_flow(const struct lb_flow_key *flow,
+					  const struct route *route, __u32 generation,
 					  struct lb_global_stats *stats)
 {
-	struct lb_flow entry = { .backend = backend };
+	struct lb_flow entry = {
+		.backend = route->backend,
+		.vip = route->vip,
+		.vip_generation = generation,
+	};
 
 	if (flow->proto == IPPROTO_UDP)
 		entry.last_seen_ns = bpf_ktime_get_coarse_ns();
@@ -108,26 +140,29 @@ static __always_inline void remember_flow(const struct lb_flow_key *flow, __u32 
 }
 
 /*
- * The backend for a packet of `flow`. A TCP SYN always consults the ring, so a
- * reused 5-tuple follows the current ring; an RST or a packet that only looks a
- * flow up (remember = false) never creates an entry.
+ * Routes a packet of `flow`; false when its destination is no VIP. A TCP SYN always
+ * consults the ring, so a reused 5-tuple follows the current ring; an RST, or a
+ * packet that only looks a flow up (remember = false), never creates an entry.
+ * route->backend is LB_BACKEND_NONE when the VIP has no backend for a new flow.
  */
-static __always_inline __u32 select_backend(const struct lb_flow_key *flow, __u8 tcp_flags,
-					    bool remember, const struct lb_vip_info *vip,
-					    const struct lb_config *cfg,
-					    struct lb_global_stats *stats)
+static __always_inline bool route_flow(const struct lb_flow_key *flow, __u8 tcp_flags,
+				       bool remember, const struct lb_config *cfg,
+				       struct lb_global_stats *stats, struct route *route)
 {
 	bool syn = flow->proto == IPPROTO_TCP && (tcp_flags & TCP_FLAG_SYN);
-	__u32 backend = LB_BACKEND_NONE;
+	struct lb_vip_info *vip;
 
+	if (!syn && established_route(flow, cfg, stats, route))
+		return true;
+	vip = lookup_vip(flow, &route->vip);
+	if (!vip)
+		return false;
 	if (!syn)
-		backend = established_backend(flow, vip, cfg, stats);
-	if (backend != LB_BACKEND_NONE)
-		return backend;
-	backend = ring_backend(flow, vip);
-	if (backend != LB_BACKEND_NONE && remember && !(tcp_flags & TCP_FLAG_RST))
-		remember_flow(flow, backend, stats);
-	return backend;
+		count(stats, LB_STAT_CONN_MISS);
+	route->backend = ring_backend(flow, vip, route->vip);
+	if (route->backend != LB_BACKEND_NONE && remember && !(tcp_flags & TCP_FLAG_RST))
+		remember_flow(flow, route, vip->generation, stats);
+	return true;
 }
 
 #endif

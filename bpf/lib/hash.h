@@ -72,6 +72,12 @@ static __always_inline __u32 client_hash(const struct lb_flow_key *flow)
 	return hash_final(hash_mix(h, flow->sport));
 }
 
+/* The bit of an address in the VIP filter: lb_addr_hash(addr) % LB_VIP_FILTER_BITS. */
+static __always_inline __u32 lb_addr_hash(const __be32 addr[4], __u8 family)
+{
+	return hash_final(hash_addr(LB_HASH_SEED ^ 0x2545f491U, addr, family));
+}
+
 /* Maps a 32-bit hash onto [0, n) without a division (Lemire's multiply-shift). */
 static __always_inline __u32 hash_reduce(__u32 h, __u32 n)
 {

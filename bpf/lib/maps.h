@@ -21,12 +21,27 @@ const volatile struct lb_limits lb_limits = {
 	.connection_table = 1,
 };
 
+/* VIP key -> index into vips, vip_stats and rings. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct lb_vip_key);
-	__type(value, struct lb_vip_info);
+	__type(value, __u32);
 	__uint(max_entries, 1);
 } vip_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_vip_info);
+	__uint(max_entries, 1);
+} vips SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_vip_filter);
+	__uint(max_entries, 1);
+} vip_filter SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -51,12 +66,14 @@ struct {
 } rings SEC(".maps");
 
 /*
- * Per-CPU values and per-CPU LRU lists (no common LRU): a CPU never takes another's
- * lock on the packet path. With RSS a flow stays on one CPU; a value left zero by
- * another CPU reads as LB_BACKEND_NONE, a miss that re-picks from the ring.
+ * One table shared by all CPUs, with per-CPU LRU and free lists (BPF_F_NO_COMMON_LRU):
+ * inserting never takes another CPU's lock, and a flow whose packets change CPU (an
+ * RSS change, an ICMP error from a router) still finds its entry. Unlike a per-CPU
+ * hash, its lookups are inlined by the verifier. The kernel rounds max_entries up to
+ * a multiple of the possible CPUs and gives each CPU an equal share of free entries.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct lb_flow_key);
 	__type(value, struct lb_flow);
 	__uint(max_entries, 1);
