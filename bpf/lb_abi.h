@@ -38,6 +38,18 @@ struct lb_limits {
 	__u32 connection_table; /* entries of the connection table */
 };
 
+/*
+ * Rings are stored in chunks of LB_RING_CHUNK_SLOTS slots: an array map spends
+ * 8 bytes on a 4-byte value, a chunk spends exactly 4 per slot. Ring r (0, 1) of
+ * VIP i occupies chunks (i * 2 + r) * C .. + C - 1, C = ceil(ring_size / 16);
+ * slot s is chunk s / 16, element s % 16. A slot holds a backend index.
+ */
+#define LB_RING_CHUNK_SLOTS 16
+
+struct lb_ring_chunk {
+	__u32 slots[LB_RING_CHUNK_SLOTS];
+};
+
 /* Addresses are stored as four big-endian words; IPv4 uses word 0, the rest zero. */
 struct lb_vip_key {
 	__be32 addr[4];

@@ -50,9 +50,8 @@ func configure(_ datapath: BalancerDatapath) throws {
     let vips: [([UInt8], UInt16, UInt8, UInt32)] = [(vip4, 80, Packet.tcp, 0), (vip4, 53, Packet.udp, 1), (vip6, 443, Packet.tcp, 2)]
     for (address, port, proto, index) in vips {
         let firstBackend = address.count == 4 ? 1 : 101
-        let base = index * 2 * limits.ringSize
-        let slots = (0..<limits.ringSize).map { base + $0 }
-        try datapath.rings.updateBatch(keys: slots, values: slots.map { UInt32(firstBackend + Int($0 % 100)) })
+        let slots = (0..<Int(limits.ringSize)).map { UInt32(firstBackend + $0 % 100) }
+        try datapath.writeRing(vipIndex: index, ring: 0, slots: slots)
         var key = lb_vip_key()
         key.addr = ABIAddress.words(address)
         key.port = port.bigEndian

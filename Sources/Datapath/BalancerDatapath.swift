@@ -32,8 +32,8 @@ public final class BalancerDatapath: Sendable {
     public let vipAddrs: BPFMap<lb_vip_addr_key, UInt32>
     /// Backend index → address, flags. Index 0 is LB_BACKEND_NONE, never a backend.
     public let backends: BPFMap<UInt32, lb_backend>
-    /// Maglev slots → backend index; VIP i's ring r starts at `ringBase(vipIndex: i, ring: r)`.
-    public let rings: BPFMap<UInt32, UInt32>
+    /// Maglev slots → backend index, 16 to a chunk; see `writeRing` and `readRing`.
+    public let rings: BPFMap<UInt32, lb_ring_chunk>
     /// LRU with per-CPU lists: client flow → VIP index and backend, written by the program.
     public let connTable: BPFMap<lb_flow_key, lb_flow>
     /// The single runtime configuration entry (key 0).
@@ -102,12 +102,12 @@ public final class BalancerDatapath: Sendable {
                 "vip_map": limits.maxVIPs, "vips": limits.maxVIPs, "vip_filter": 1,
                 "vip_addrs": limits.maxVIPs, "vip_stats": limits.maxVIPs,
                 "backends": limits.maxBackends, "backend_stats": limits.maxBackends,
-                "rings": limits.ringEntries, "conn_table": connectionTableEntries(limits),
+                "rings": limits.ringChunks, "conn_table": connectionTableEntries(limits),
                 "config": 1, "global_stats": 1,
             ],
             requiredStructs: ["lb_limits", "lb_vip_key", "lb_vip_info", "lb_vip_addr_key", "lb_backend",
                               "lb_flow_key", "lb_flow", "lb_config", "lb_traffic", "lb_global_stats",
-                              "lb_vip_filter"],
+                              "lb_vip_filter", "lb_ring_chunk"],
             rodata: ("lb_limits", rodata))
     }
 
@@ -139,23 +139,49 @@ public final class BalancerDatapath: Sendable {
 
     // MARK: Rings
 
-    /// The first slot of ring `ring` (0 or 1) of the VIP with index `vipIndex` in `rings`.
+    /// The first chunk of ring `ring` (0 or 1) of the VIP with index `vipIndex` in `rings`.
     public func ringBase(vipIndex: UInt32, ring: UInt32) throws -> UInt32 {
         guard vipIndex < limits.maxVIPs, ring < 2 else {
             throw DatapathError.invalid("locate ring", "VIP index \(vipIndex) (max \(limits.maxVIPs - 1)), ring \(ring)")
         }
-        return (vipIndex * 2 + ring) * limits.ringSize
+        return (vipIndex * 2 + ring) * limits.chunksPerRing
     }
 
-    /// Writes a whole ring (`slots.count == ringSize` backend indices) in one batch. Write
-    /// the ring the VIP does not use, then flip `lb_vip_info.ring`: packets never see a
-    /// half-written ring.
-    public func writeRing(vipIndex: UInt32, ring: UInt32, slots: [UInt32]) throws {
+    /// Writes ring `ring` of a VIP to hold `slots` (`ringSize` backend indices), in one
+    /// batch: every chunk, or only the chunks holding `changedSlots` (a Maglev diff).
+    /// Write the ring the VIP does not use, then flip `lb_vip_info.ring`: packets never
+    /// see a half-written ring.
+    public func writeRing(vipIndex: UInt32, ring: UInt32, slots: [UInt32], changedSlots: [Int]? = nil) throws {
         guard slots.count == Int(limits.ringSize) else {
             throw DatapathError.invalid("write ring", "\(slots.count) slots given, rings have \(limits.ringSize)")
         }
         let base = try ringBase(vipIndex: vipIndex, ring: ring)
-        try rings.updateBatch(keys: (0..<limits.ringSize).map { base + $0 }, values: slots)
+        let perChunk = Int(LB_RING_CHUNK_SLOTS)
+        let chunkIndices = changedSlots.map { Array(Set($0.map { $0 / perChunk })).sorted() }
+            ?? Array(0..<Int(limits.chunksPerRing))
+        let chunks = chunkIndices.map { index -> lb_ring_chunk in
+            var chunk = lb_ring_chunk()
+            withUnsafeMutableBytes(of: &chunk.slots) { raw in
+                let out = raw.bindMemory(to: UInt32.self)
+                for i in 0..<perChunk where index * perChunk + i < slots.count {
+                    out[i] = slots[index * perChunk + i]
+                }
+            }
+            return chunk
+        }
+        try rings.updateBatch(keys: chunkIndices.map { base + UInt32($0) }, values: chunks)
+    }
+
+    /// The `ringSize` backend indices of ring `ring` of a VIP, as installed.
+    public func readRing(vipIndex: UInt32, ring: UInt32) throws -> [UInt32] {
+        let base = try ringBase(vipIndex: vipIndex, ring: ring)
+        var slots: [UInt32] = []
+        slots.reserveCapacity(Int(limits.chunksPerRing) * Int(LB_RING_CHUNK_SLOTS))
+        for chunk in 0..<limits.chunksPerRing {
+            let value = try rings.lookup(key: base + chunk) ?? lb_ring_chunk()
+            withUnsafeBytes(of: value.slots) { slots.append(contentsOf: $0.bindMemory(to: UInt32.self)) }
+        }
+        return Array(slots.prefix(Int(limits.ringSize)))
     }
 
     // MARK: Counters

@@ -35,8 +35,11 @@ public struct DatapathLimits: Sendable, Equatable, CustomStringConvertible {
         self.connectionTable = connectionTable
     }
 
-    /// Entries of the `rings` map: two rings of `ringSize` per VIP.
-    public var ringEntries: UInt32 { maxVIPs * 2 * ringSize }
+    /// Chunks (`lb_ring_chunk`) one ring takes.
+    public var chunksPerRing: UInt32 { (ringSize + UInt32(LB_RING_CHUNK_SLOTS) - 1) / UInt32(LB_RING_CHUNK_SLOTS) }
+
+    /// Entries of the `rings` map: two rings per VIP.
+    public var ringChunks: UInt32 { maxVIPs * 2 * chunksPerRing }
 
     /// The value written into the program's `.rodata`.
     var abi: lb_limits {

@@ -27,7 +27,6 @@ final class BalancerFixture {
     let pinDirectory: String
     let datapath: BalancerDatapath
     private var ringPatterns: [UInt32: [UInt32]] = [:]
-    private var liveRing: [UInt32: UInt32] = [:]
 
     init(mtu: UInt16 = 1500, udpIdleTimeout: UInt32 = 30) throws {
         pinDirectory = uniquePinDirectory("balancer")
@@ -94,12 +93,10 @@ final class BalancerFixture {
     }
 
     private func writeRing(vip: UInt32, ring: [UInt32], live: UInt32) throws {
-        let size = Self.limits.ringSize
-        let base = (vip * 2 + live) * size
-        for slot in 0..<size {
-            try datapath.rings.update(key: base + slot, value: ring.isEmpty ? 0 : ring[Int(slot) % ring.count])
-        }
-        liveRing[vip] = live
+        let size = Int(Self.limits.ringSize)
+        let slots = (0..<size).map { ring.isEmpty ? 0 : ring[$0 % ring.count] }
+        try datapath.writeRing(vipIndex: vip, ring: live, slots: slots)
+        XCTAssertEqual(try datapath.readRing(vipIndex: vip, ring: live), slots)
     }
 
     /// The backend the VIP's ring gives a new flow, predicted with the test's own hash.

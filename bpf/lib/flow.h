@@ -113,14 +113,16 @@ static __always_inline __u32 ring_backend(const struct lb_flow_key *flow,
 					  const struct lb_vip_info *vip, __u32 index)
 {
 	__u32 ring_size = lb_limits.ring_size;
-	__u32 slot, *backend;
+	__u32 chunks = (ring_size + LB_RING_CHUNK_SLOTS - 1) / LB_RING_CHUNK_SLOTS;
+	struct lb_ring_chunk *chunk;
+	__u32 slot, key;
 
 	if (vip->flags & LB_VIP_F_NO_BACKEND)
 		return LB_BACKEND_NONE;
-	slot = (index * 2 + (vip->ring & 1)) * ring_size +
-	       hash_reduce(flow_hash(flow, vip->flags & LB_VIP_F_HASH_SOURCE_ONLY), ring_size);
-	backend = bpf_map_lookup_elem(&rings, &slot);
-	return backend ? *backend : LB_BACKEND_NONE;
+	slot = hash_reduce(flow_hash(flow, vip->flags & LB_VIP_F_HASH_SOURCE_ONLY), ring_size);
+	key = (index * 2 + (vip->ring & 1)) * chunks + slot / LB_RING_CHUNK_SLOTS;
+	chunk = bpf_map_lookup_elem(&rings, &key);
+	return chunk ? chunk->slots[slot % LB_RING_CHUNK_SLOTS] : LB_BACKEND_NONE;
 }
 
 static __always_inline void remember_flow(const struct lb_flow_key *flow,

@@ -57,11 +57,11 @@ struct {
 	__uint(max_entries, 1);
 } backends SEC(".maps");
 
-/* Two rings per VIP, ring_size slots each; a slot holds a backend index. */
+/* Two rings per VIP, in chunks (struct lb_ring_chunk). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct lb_ring_chunk);
 	__uint(max_entries, 1);
 } rings SEC(".maps");
 
