@@ -8,6 +8,12 @@ let package = Package(
         .library(name: "Maglev", targets: ["Maglev"]),
         .library(name: "Datapath", targets: ["Datapath"]),
     ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    ],
     targets: [
         // libbpf, from the system (libbpf-dev).
         .systemLibrary(name: "CLibbpf", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
@@ -18,6 +24,15 @@ let package = Package(
 
         .target(name: "Maglev"),
         .target(name: "Datapath", dependencies: ["CLibbpf", "CLBABI", "CBPFObjects"]),
+        // The domain: services, desired state, validation, configuration, state store, reconciler.
+        .target(name: "Balancer", dependencies: ["Maglev", .product(name: "Yams", package: "Yams"),
+                                                 .product(name: "Logging", package: "swift-log")]),
+        // TCP / HTTP(S) health checks with rise/fall hysteresis.
+        .target(name: "HealthCheck", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
 
         // Frames built from the RFC layouts, for the tests and the benchmarks.
         .target(name: "PacketCraft"),
@@ -27,6 +42,10 @@ let package = Package(
         .executableTarget(name: "datapath-bench", dependencies: ["Datapath", "CLBABI", "PacketCraft"], path: "Benchmarks/datapath-bench"),
 
         .testTarget(name: "MaglevTests", dependencies: ["Maglev"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BalancerTests", dependencies: ["Balancer"]),
+        .testTarget(name: "HealthCheckTests", dependencies: ["HealthCheck", .product(name: "NIOCore", package: "swift-nio"),
+                                                            .product(name: "NIOPosix", package: "swift-nio"),
+                                                            .product(name: "NIOHTTP1", package: "swift-nio")]),
         .testTarget(name: "DatapathTests", dependencies: ["Datapath", "CLBABI", "PacketCraft"]),
     ]
 )
