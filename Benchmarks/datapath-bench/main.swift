@@ -95,8 +95,11 @@ do {
         let total = try measure(harness, target: datapath.programFD, frame: c.frame, varyOffset: c.vary)
         print("datapath \(c.name) ns_per_packet=\(Int((total - baseline).rounded())) baseline_ns=\(Int(baseline.rounded()))")
     }
-    let newFlows = try datapath.counter(LB_STAT_NEW_FLOW)
-    print("datapath new_flow_entries_created=\(newFlows)")
+    // Every run of the new-flow case must have inserted: otherwise it measured the wrong path.
+    let expectedInserts = UInt64(runs) * UInt64(iterations)
+    guard try datapath.counter(LB_STAT_NEW_FLOW) >= expectedInserts else {
+        fatalError("the new-flow case created fewer connection entries than packets")
+    }
 } catch {
     FileHandle.standardError.write(Data("datapath-bench: \(error)\n".utf8))
     exit(1)

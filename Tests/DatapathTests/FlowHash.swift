@@ -67,7 +67,8 @@ enum FlowHash {
     static func outerSourceV6(prefix: [UInt8], mask: [UInt8], client: UInt32) -> [UInt8] {
         (0..<4).flatMap { i -> [UInt8] in
             let p = word(prefix[i * 4..<i * 4 + 4]), m = word(mask[i * 4..<i * 4 + 4])
-            return littleEndianBytes((p & m) | (final(client &+ UInt32(i)) & ~m))
+            let host = i == 0 ? client : rotl(client, UInt32(8 * i))
+            return littleEndianBytes((p & m) | (host & ~m))
         }
     }
 }

@@ -59,7 +59,8 @@ static __always_inline void write_outer_ipv6(struct ipv6hdr *ip6, const struct p
 	ip6->hop_limit = ENCAP_TTL;
 #pragma unroll
 	for (int i = 0; i < 4; i++) {
-		__u32 host = hash_final(client + i);
+		/* the hash has 32 bits to give; rotating spreads them over each word */
+		__u32 host = i ? rotl32(client, 8 * i) : client;
 
 		src[i] = (cfg->encap_src_v6[i] & cfg->encap_src_v6_mask[i]) |
 			 (host & ~cfg->encap_src_v6_mask[i]);
