@@ -212,24 +212,4 @@ public final class BalancerDatapath: Sendable {
         }
         return (sums[0], sums[1])
     }
-
-    // MARK: XDP
-
-    /// Attaches the balancer to `interface`; see `BPFProgram.attachXDP`. `log` hears the
-    /// fallback from native to generic mode (and mode switches).
-    @discardableResult
-    public func attach(interface: String, mode: XDPMode = .auto, log: (String) -> Void = { _ in }) throws -> XDPMode {
-        try program.attachXDP(interface: interface, mode: mode, log: log)
-    }
-
-    /// Detaches the balancer (any version of it) from `interface`; false if nothing was attached.
-    @discardableResult
-    public func detach(interface: String) throws -> Bool {
-        try program.detachXDP(interface: interface)
-    }
-
-    /// Runs the balancer on `frame` in the kernel; see `BPFProgram.testRun`.
-    public func testRun(frame: [UInt8], repeat repetitions: UInt32 = 1) throws -> TestRunResult {
-        try program.testRun(frame: frame, repeat: repetitions)
-    }
 }

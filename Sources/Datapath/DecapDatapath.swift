@@ -72,19 +72,4 @@ public final class DecapDatapath: Sendable {
     public func counter(_ stat: lb_decap_stat) throws -> UInt64 {
         try decapStats.counter(key: 0, index: stat.rawValue)
     }
-
-    /// Attaches the decapsulator to `interface`; see `BPFProgram.attachXDP`.
-    @discardableResult
-    public func attach(interface: String, mode: XDPMode = .auto, log: (String) -> Void = { _ in }) throws -> XDPMode {
-        try program.attachXDP(interface: interface, mode: mode, log: log)
-    }
-
-    @discardableResult
-    public func detach(interface: String) throws -> Bool {
-        try program.detachXDP(interface: interface)
-    }
-
-    public func testRun(frame: [UInt8], repeat repetitions: UInt32 = 1) throws -> TestRunResult {
-        try program.testRun(frame: frame, repeat: repetitions)
-    }
 }
