@@ -100,10 +100,11 @@ do {
         precondition(result.action == 3, "SYN not transmitted")
         firstBackend.append(sentTo(result.output))
     }
-    printShare("\n\(clients) new connections (TCP SYN from distinct clients) went to:",
+    printShare("\n\(clients) new connections (TCP SYNs from distinct clients, injected with BPF_PROG_TEST_RUN) went to:",
                Dictionary(grouping: firstBackend, by: { $0 }).mapValues(\.count), total: clients)
 
-    print("\n192.0.2.12 fails its health check: marked down, ring rebuilt without it on the standby side, then flipped")
+    print("\n192.0.2.12 goes down (as a failed health check will mark it): backend flagged down,")
+    print("ring rebuilt without it on the standby side, then flipped with one write")
     var down = lb_backend()
     down.addr = ABIAddress.words(backendAddresses[1])
     down.family = UInt8(LB_FAMILY_V4)
