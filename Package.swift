@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
     ],
     targets: [
         // libbpf, from the system (libbpf-dev).
@@ -32,6 +33,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
 
         // Frames built from the RFC layouts, for the tests and the benchmarks.
@@ -45,7 +47,8 @@ let package = Package(
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"]),
         .testTarget(name: "HealthCheckTests", dependencies: ["HealthCheck", .product(name: "NIOCore", package: "swift-nio"),
                                                             .product(name: "NIOPosix", package: "swift-nio"),
-                                                            .product(name: "NIOHTTP1", package: "swift-nio")]),
+                                                            .product(name: "NIOHTTP1", package: "swift-nio"),
+                                                            .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         .testTarget(name: "DatapathTests", dependencies: ["Datapath", "CLBABI", "PacketCraft"]),
     ]
 )

@@ -1,0 +1,101 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import NIOCore
+import NIOPosix
+
+/// The verdict of one probe connection and the phase it has reached, both confined to
+/// the connection's event loop.
+///
+/// Whoever decides first wins (the handler, the deadline, a connect error, the channel
+/// closing, cancellation): later attempts to complete the promise are ignored, so
+/// there is no race to lose and no double completion.
+struct ProbeVerdict: Sendable {
+    let promise: EventLoopPromise<ProbeSuccess>
+    let phase: NIOLoopBoundBox<ProbePhase>
+
+    func succeed(_ success: ProbeSuccess) { promise.succeed(success) }
+    func fail(_ failure: ProbeFailure) { promise.fail(failure) }
+}
+
+/// One connection to a target, bounded by a deadline and closed however it ends.
+///
+/// The deadline is a timer on the connection's event loop that fails the verdict with
+/// the phase reached and closes the channel, so a server that accepts and never answers
+/// fails at the timeout instead of holding the check. Every path ends in `close`: the
+/// channel is closed when the verdict is reached, whether the connect completed
+/// before or after it. Sockets close with SO_LINGER 0 (a RST), as HAProxy's checks do,
+/// so thousands of checks a minute leave no TIME_WAIT sockets holding ephemeral ports.
+enum ChannelProbe {
+    /// Connects to `address` and lets `initialize` install the handlers that reach the
+    /// verdict; without them, the verdict is `connected` once the handshake completes.
+    static func run(
+        group: any EventLoopGroup, address: SocketAddress, timeout: Duration,
+        initialize: (@Sendable (any Channel, ProbeVerdict) throws -> Void)? = nil
+    ) async -> ProbeResult {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let outcome = await verdict(group: group, address: address, timeout: timeout, initialize: initialize)
+        return ProbeResult(outcome, latency: clock.now - start, at: Date())
+    }
+
+    private static func verdict(
+        group: any EventLoopGroup, address: SocketAddress, timeout: Duration,
+        initialize: (@Sendable (any Channel, ProbeVerdict) throws -> Void)?
+    ) async -> Result<ProbeSuccess, ProbeFailure> {
+        let loop = group.next()
+        let verdict = ProbeVerdict(
+            promise: loop.makePromise(of: ProbeSuccess.self),
+            phase: .makeBoxSendingValue(.connecting, eventLoop: loop))
+        let limit = TimeAmount.nanoseconds(timeout.nanoseconds)
+        let deadline = loop.scheduleTask(in: limit) {
+            verdict.fail(.timeout(after: timeout, during: verdict.phase.value))
+        }
+        verdict.promise.futureResult.whenComplete { _ in deadline.cancel() }
+
+        ClientBootstrap(group: loop)
+            .connectTimeout(limit)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try initialize?(channel, verdict)
+                }.flatMap {
+                    (channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+                        ?? channel.eventLoop.makeSucceededVoidFuture()
+                }
+            }
+            .connect(to: address)
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    if initialize == nil { verdict.succeed(.connected) }
+                    channel.closeFuture.whenComplete { _ in
+                        verdict.fail(.connectionClosed(during: verdict.phase.value))
+                    }
+                    verdict.promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
+                case .failure(let error):
+                    verdict.fail(ProbeFailure(error, during: .connecting))
+                }
+            }
+
+        return await withTaskCancellationHandler {
+            do {
+                return .success(try await verdict.promise.futureResult.get())
+            } catch let failure as ProbeFailure {
+                return .failure(failure)
+            } catch {
+                return .failure(ProbeFailure(error, during: .connecting))
+            }
+        } onCancel: {
+            verdict.fail(.cancelled)
+        }
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,98 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+public enum HealthStatus: String, Sendable, Hashable, Codable, CaseIterable {
+    case up
+    case down
+}
+
+/// One target's health with rise/fall hysteresis: a pure value, fed one result at a
+/// time, so the thresholds are exact and testable without a network.
+///
+/// Up becomes down on the `fall`-th consecutive failure and down becomes up on the
+/// `rise`-th consecutive success; a single result of the other kind resets the run.
+/// The consecutive counts keep counting past the thresholds, as `lbctl status` shows
+/// them ("up, 41 consecutive successes").
+public struct HealthState: Sendable, Hashable {
+    public let rise: Int
+    public let fall: Int
+    public private(set) var status: HealthStatus
+    /// When `status` last changed; the creation time until the first transition.
+    public private(set) var since: Date
+    public private(set) var consecutiveSuccesses = 0
+    public private(set) var consecutiveFailures = 0
+    public private(set) var lastResult: ProbeResult?
+    public private(set) var checks = 0
+    public private(set) var failures = 0
+
+    public init(rise: Int, fall: Int, start: HealthStatus, since: Date) {
+        precondition(rise >= 1 && fall >= 1, "rise and fall are validated to be at least 1")
+        self.rise = rise
+        self.fall = fall
+        self.status = start
+        self.since = since
+    }
+
+    public init(definition: HealthCheckDefinition, since: Date) {
+        self.init(rise: definition.rise, fall: definition.fall, start: definition.startState, since: since)
+    }
+
+    /// Counts `result` and returns the transition it completes, if any.
+    public mutating func record(_ result: ProbeResult) -> Transition? {
+        checks += 1
+        lastResult = result
+        switch result.outcome {
+        case .success:
+            consecutiveSuccesses += 1
+            consecutiveFailures = 0
+            guard status == .down, consecutiveSuccesses == rise else { return nil }
+            return change(to: .up, after: rise, result)
+        case .failure:
+            failures += 1
+            consecutiveFailures += 1
+            consecutiveSuccesses = 0
+            guard status == .up, consecutiveFailures == fall else { return nil }
+            return change(to: .down, after: fall, result)
+        }
+    }
+
+    private mutating func change(to new: HealthStatus, after count: Int, _ result: ProbeResult) -> Transition {
+        let transition = Transition(from: status, to: new, at: result.at, consecutive: count, result: result)
+        status = new
+        since = result.at
+        return transition
+    }
+}
+
+/// A change of state, with what caused it: the result that reached the threshold
+/// (its reason and latency) and how many consecutive results it took.
+public struct Transition: Sendable, Hashable, CustomStringConvertible {
+    public let from: HealthStatus
+    public let to: HealthStatus
+    public let at: Date
+    /// `rise` for a transition to up, `fall` for one to down.
+    public let consecutive: Int
+    /// The result that completed the run; its reason is the transition's reason.
+    public let result: ProbeResult
+
+    /// "status 503", "connection refused", "timeout after 500 ms (awaiting response)";
+    /// for a transition to up, what the last success saw ("status 200", "connected").
+    public var reason: String { result.reason }
+
+    /// A low-cardinality label for metrics: the failure's kind, or `success`.
+    public var reasonKind: String { result.failure?.kind.rawValue ?? "success" }
+
+    /// "down after 3 consecutive failures: status 503 (1.2 ms)".
+    public var description: String {
+        let run = switch (to, consecutive) {
+        case (.up, 1): "1 success"
+        case (.up, _): "\(consecutive) consecutive successes"
+        case (.down, 1): "1 failure"
+        case (.down, _): "\(consecutive) consecutive failures"
+        }
+        return "\(to) after \(run): \(reason) (\(result.latencyText))"
+    }
+}
