@@ -25,4 +25,9 @@ public struct TransitionCounterKey: Sendable, Hashable {
     public let to: HealthStatus
     /// `Transition.reasonKind`: a failure kind, or `success`.
     public let reason: String
+
+    public init(to: HealthStatus, reason: String) {
+        self.to = to
+        self.reason = reason
+    }
 }

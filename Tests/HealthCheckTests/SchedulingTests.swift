@@ -1,0 +1,97 @@
+@testable import HealthCheck
+import XCTest
+
+/// Jitter bounds and the in-flight limit.
+final class SchedulingTests: XCTestCase {
+    func testJitterStaysWithinItsBoundsAndSpreads() {
+        var random = SplitMix64(seed: 7)
+        let schedule = ProbeSchedule(interval: .seconds(2), jitter: 0.1)
+        let delays = (0..<10_000).map { _ in schedule.nextDelay(using: &random) }
+        XCTAssertGreaterThanOrEqual(delays.min()!, .milliseconds(1800))
+        XCTAssertLessThanOrEqual(delays.max()!, .milliseconds(2200))
+        XCTAssertLessThan(delays.min()!, .milliseconds(1820), "the jitter must be used, not just allowed")
+        XCTAssertGreaterThan(delays.max()!, .milliseconds(2180))
+        let firsts = (0..<10_000).map { _ in schedule.firstDelay(using: &random) }
+        XCTAssertGreaterThanOrEqual(firsts.min()!, .zero)
+        XCTAssertLessThanOrEqual(firsts.max()!, .milliseconds(200))
+    }
+
+    func testNoJitterMeansExactInterval() {
+        var random = SplitMix64(seed: 1)
+        let schedule = ProbeSchedule(interval: .milliseconds(50), jitter: 0)
+        XCTAssertEqual(schedule.firstDelay(using: &random), .zero)
+        XCTAssertEqual(schedule.nextDelay(using: &random), .milliseconds(50))
+    }
+
+    /// Never more than the limit in flight, however many wait; all run eventually.
+    func testLimiterBoundsChecksInFlight() async {
+        let limiter = ProbeLimiter(limit: 3)
+        let gauge = Gauge()
+        let results = await withTaskGroup(of: Int?.self) { group in
+            for index in 0..<20 {
+                group.addTask {
+                    await limiter.withPermit {
+                        await gauge.enter()
+                        try? await Task.sleep(for: .milliseconds(5))
+                        await gauge.leave()
+                        return index
+                    }
+                }
+            }
+            return await group.reduce(into: [Int]()) { if let value = $1 { $0.append(value) } }
+        }
+        XCTAssertEqual(results.sorted(), Array(0..<20))
+        let peak = await gauge.peak
+        XCTAssertEqual(peak, 3)
+        let idle = await limiter.idlePermits
+        XCTAssertEqual(idle, 3)
+    }
+
+    /// A cancelled waiter leaves the queue and takes no permit.
+    func testCancelledWaiterGivesUpWithoutAPermit() async throws {
+        let limiter = ProbeLimiter(limit: 1)
+        let release = AsyncStream<Void>.makeStream()
+        let holder = Task { await limiter.withPermit { for await _ in release.stream {} } }
+        try await waitUntil("the permit to be taken") { await limiter.idlePermits == 0 }
+        let waiter = Task { await limiter.withPermit { "ran" } }
+        try await Task.sleep(for: .milliseconds(20))
+        waiter.cancel()
+        let waited = await waiter.value
+        XCTAssertNil(waited)
+        release.continuation.finish()
+        _ = await holder.value
+        let idle = await limiter.idlePermits
+        XCTAssertEqual(idle, 1)
+    }
+}
+
+private actor Gauge {
+    private var current = 0
+    private(set) var peak = 0
+
+    func enter() {
+        current += 1
+        peak = max(peak, current)
+    }
+
+    func leave() {
+        current -= 1
+    }
+}
+
+/// A seeded generator, so jitter tests are repeatable.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
