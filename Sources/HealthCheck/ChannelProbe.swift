@@ -25,8 +25,7 @@ struct ProbeVerdict: Sendable {
 /// The deadline is a timer on the connection's event loop that fails the verdict with
 /// the phase reached and closes the channel, so a server that accepts and never answers
 /// fails at the timeout instead of holding the check. Every path ends in `close`: the
-/// channel is closed when the verdict is reached, whether the connect completed
-/// before or after it. Sockets close with SO_LINGER 0 (a RST), as HAProxy's checks do,
+/// channel is closed when the verdict is reached, connected or not. Sockets close with SO_LINGER 0 (a RST), as HAProxy's checks do,
 /// so thousands of checks a minute leave no TIME_WAIT sockets holding ephemeral ports.
 enum ChannelProbe {
     /// Connects to `address` and lets `initialize` install the handlers that reach the
@@ -58,7 +57,10 @@ enum ChannelProbe {
         ClientBootstrap(group: loop)
             .connectTimeout(limit)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                // Registered before connecting, so a verdict reached while the connect is
+                // still pending (deadline, cancellation) closes the socket at once too.
+                verdict.promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
+                return channel.eventLoop.makeCompletedFuture {
                     try initialize?(channel, verdict)
                 }.flatMap {
                     (channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
@@ -73,7 +75,6 @@ enum ChannelProbe {
                     channel.closeFuture.whenComplete { _ in
                         verdict.fail(.connectionClosed(during: verdict.phase.value))
                     }
-                    verdict.promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
                 case .failure(let error):
                     verdict.fail(ProbeFailure(error, during: .connecting))
                 }

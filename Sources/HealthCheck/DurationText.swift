@@ -1,34 +1,41 @@
-/// Durations as the configuration spells them: a number and a unit, `500ms`, `2s`,
-/// `1.5s`, `1m`.
+/// Durations as the configuration spells them: a whole number and one unit, `500ms`,
+/// `2s`, `1m` (the form the rest of lbd's configuration uses).
 ///
 /// The unit is required: a bare `interval: 2` reads as seconds to one operator and
 /// milliseconds to the next, and guessing wrong by a factor of 1000 is how a check floods
-/// a backend or never runs.
+/// a backend or never runs. A minus sign is read, so that `-1s` is refused for what it
+/// is (not greater than zero) rather than as a typo.
 enum DurationText {
+    private static let units: [(suffix: String, duration: Duration)] = [
+        ("ms", .milliseconds(1)), ("s", .seconds(1)), ("m", .seconds(60)), ("h", .seconds(3600)),
+    ]
+
     static func parse(_ text: String, field: String) throws(HealthCheckConfigError) -> Duration {
-        let units: [(suffix: String, milliseconds: Double)] = [("ms", 1), ("s", 1000), ("m", 60_000)]
-        for unit in units where text.hasSuffix(unit.suffix) {
+        // "ms" before "m" and "s": the first suffix that matches is the longest.
+        if let unit = units.first(where: { text.hasSuffix($0.suffix) }) {
             let number = text.dropLast(unit.suffix.count)
-            guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "." || $0 == "-") }),
-                  let value = Double(number), value.isFinite
-            else { break }
-            return .microseconds(Int64((value * unit.milliseconds * 1000).rounded()))
+            let digits = number.hasPrefix("-") ? number.dropFirst() : number
+            if !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(number) {
+                return unit.duration * value
+            }
         }
-        throw HealthCheckConfigError(field, "\(field) \"\(text)\": expected a duration such as 500ms, 2s or 1m")
+        throw HealthCheckConfigError(field, "\(field) \"\(text)\": expected a whole number and a unit (ms, s, m, h), "
+            + "such as 500ms or 2s")
     }
 
-    /// The shortest exact spelling that `parse` reads back: `2s`, `1m`, `250ms`, `0.5ms`.
+    /// The largest unit that spells `duration` exactly: `2s`, `1m`, `250ms`.
     static func format(_ duration: Duration) -> String {
-        let microseconds = duration.microseconds
-        if microseconds != 0, microseconds % 60_000_000 == 0 { return "\(microseconds / 60_000_000)m" }
-        if microseconds % 1_000_000 == 0 { return "\(microseconds / 1_000_000)s" }
-        if microseconds % 1000 == 0 { return "\(microseconds / 1000)ms" }
-        return "\(Double(microseconds) / 1000)ms"
+        let milliseconds = duration.microseconds / 1000
+        for (suffix, unit) in units.reversed() {
+            let size = unit.microseconds / 1000
+            if milliseconds % size == 0 && (milliseconds != 0 || suffix == "s") { return "\(milliseconds / size)\(suffix)" }
+        }
+        return "\(milliseconds)ms"
     }
 }
 
 extension Duration {
-    /// Whole microseconds, rounded towards zero: the resolution of every check setting.
+    /// Whole microseconds, rounded towards zero.
     var microseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1_000_000 + attoseconds / 1_000_000_000_000

@@ -69,6 +69,20 @@ public struct HTTPCheck: Sendable, Hashable {
                 throw HealthCheckConfigError("body_contains", "body_contains is longer than 1024 bytes")
             }
         }
+        self.init(
+            method: method, path: path, host: host, headers: headers, expectStatus: expectStatus,
+            bodyContains: bodyContains, verifyTLS: verifyTLS, sni: sni, validated: ())
+    }
+
+    /// GET / accepting 200-399: the check of an http definition built without one.
+    static let standard = HTTPCheck(
+        method: .get, path: "/", host: nil, headers: [:], expectStatus: .default, bodyContains: nil, verifyTLS: false,
+        sni: nil, validated: ())
+
+    private init(
+        method: HTTPCheckMethod, path: String, host: String?, headers: [String: String], expectStatus: StatusRanges,
+        bodyContains: String?, verifyTLS: Bool, sni: String?, validated: Void
+    ) {
         self.method = method
         self.path = path
         self.host = host

@@ -21,7 +21,7 @@ public struct HTTPProber: Prober {
 
     public func probe(_ target: HealthTarget) async -> ProbeResult {
         let definition = target.definition
-        guard let check = definition.http else { preconditionFailure("http and https definitions carry an HTTPCheck") }
+        let check = definition.http ?? .standard
         let request = Self.request(check, target: target)
         var sslContext: NIOSSLContext?
         if definition.type == .https {
@@ -46,10 +46,12 @@ public struct HTTPProber: Prober {
     static func request(_ check: HTTPCheck, target: HealthTarget) -> HTTPRequestHead {
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: check.host ?? target.hostPort)
-        headers.add(name: "User-Agent", value: "lbd-healthcheck")
-        headers.add(name: "Accept", value: "*/*")
         headers.add(name: "Connection", value: "close")
         for (name, value) in check.headers.sorted(by: { $0.key < $1.key }) {
+            headers.add(name: name, value: value)
+        }
+        // Defaults the configuration may replace (an application may route on User-Agent).
+        for (name, value) in [("User-Agent", "lbd-healthcheck"), ("Accept", "*/*")] where !headers.contains(name: name) {
             headers.add(name: name, value: value)
         }
         return HTTPRequestHead(

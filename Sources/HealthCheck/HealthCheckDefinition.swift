@@ -90,13 +90,7 @@ public struct HealthCheckDefinition: Sendable, Hashable {
         self.fall = fall
         self.jitter = jitter
         self.startState = startState
-        if type == .tcp {
-            self.http = nil
-        } else if let http {
-            self.http = http
-        } else {
-            self.http = try HTTPCheck()
-        }
+        self.http = type == .tcp ? nil : http ?? .standard
     }
 
     /// Every `none` definition is this one value, so their hashes agree.

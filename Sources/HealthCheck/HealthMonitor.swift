@@ -37,8 +37,8 @@ public actor HealthMonitor {
 
     /// Transitions since start by direction and reason.
     public private(set) var transitionCounts: [TransitionCounterKey: Int] = [:]
-    /// Events the stream's buffer had no room for: a consumer this far behind should
-    /// resynchronise from `statuses()`.
+    /// Events dropped, oldest first, from a full buffer: a consumer this far behind
+    /// should resynchronise from `statuses()`.
     public private(set) var droppedEvents = 0
     /// Check loops running now: one per subscribed target that has a probe.
     public private(set) var runningLoops = 0
@@ -52,7 +52,8 @@ public actor HealthMonitor {
 
     /// - Parameters:
     ///   - maxConcurrentChecks: checks in flight at once, beyond which checks wait.
-    ///   - eventBuffer: events kept for a slow consumer before the oldest are dropped.
+    ///   - eventBuffer: events kept for a slow consumer; beyond it the oldest are dropped,
+    ///     so what it reads last is the latest state.
     ///   - onResult: called with every result (latency histograms); it must not block.
     public init(
         prober: any Prober = StandardProber(), maxConcurrentChecks: Int = 256, eventBuffer: Int = 10_000,
@@ -63,18 +64,19 @@ public actor HealthMonitor {
         self.limiter = ProbeLimiter(limit: maxConcurrentChecks)
         self.onResult = onResult
         self.logger = logger
-        (events, eventSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(eventBuffer))
+        (events, eventSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(eventBuffer))
         (loopStarts, loopStartSink) = AsyncStream.makeStream()
     }
 
     /// Runs the checks until the calling task is cancelled. Call once; subscriptions
-    /// made before it start checking when it starts.
-    public func run() async {
-        precondition(!started, "HealthMonitor.run() is called once")
-        started = true
+    /// made before it start checking when it starts. Nonisolated, with the signature of
+    /// swift-service-lifecycle's `Service.run()`, so the daemon can run the monitor as a
+    /// service directly; cancellation is its shutdown.
+    public nonisolated func run() async {
+        await markStarted()
         await withDiscardingTaskGroup { group in
-            for await loop in loopStarts where entries[loop.target]?.loop?.id == loop.id {
-                runningLoops += 1
+            for await loop in loopStarts {
+                guard await admit(loop) else { continue }
                 group.addTask { [prober, limiter] in
                     await loop.run(prober: prober, limiter: limiter) { result in
                         await self.record(result, from: loop)
@@ -85,6 +87,7 @@ public actor HealthMonitor {
             group.cancelAll()
         }
         eventSink.finish()
+        loopStartSink.finish()
     }
 
     /// Adds `subscriber` to the target's subscribers, starting its checker if it is the
@@ -134,6 +137,19 @@ public actor HealthMonitor {
             statuses: entries.values.filter { $0.subscribers.contains(subscriber) }.map(\.health.status), minUp: minUp)
     }
 
+    private func markStarted() {
+        precondition(!started, "HealthMonitor.run() is called once")
+        started = true
+    }
+
+    /// Whether a loop is still its target's current one (the target may have been
+    /// removed before `run()` got to it); counts it as running if so.
+    private func admit(_ loop: ProbeLoop) -> Bool {
+        guard entries[loop.target]?.loop?.id == loop.id else { return false }
+        runningLoops += 1
+        return true
+    }
+
     private func startEntry(for target: HealthTarget) -> Entry {
         var loop: ProbeLoop?
         if target.definition.type != .none {
@@ -154,7 +170,12 @@ public actor HealthMonitor {
         guard let transition else { return }
         transitionCounts[TransitionCounterKey(to: transition.to, reason: transition.reasonKind), default: 0] += 1
         let event = HealthEvent(target: loop.target, transition: transition, subscribers: entry.subscribers)
-        logger.notice("\(event)")
+        logger.notice("\(event)", metadata: [
+            "backend": "\(loop.target.hostPort)", "check": "\(loop.target.definition.type.rawValue)",
+            "state": "\(transition.to)", "reason": "\(transition.reason)", "reason_kind": "\(transition.reasonKind)",
+            "latency_ms": "\(transition.result.latency.milliseconds)",
+            "subscribers": "\(entry.subscribers.sorted().joined(separator: ","))",
+        ])
         if case .dropped = eventSink.yield(event) { droppedEvents += 1 }
     }
 

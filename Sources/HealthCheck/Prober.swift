@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import NIOCore
 import NIOPosix
 
@@ -24,7 +29,7 @@ public struct StandardProber: Prober {
         switch target.definition.type {
         case .tcp: await tcp.probe(target)
         case .http, .https: await http.probe(target)
-        case .none: preconditionFailure("a check of type none is never probed")
+        case .none: ProbeResult(.success(.notChecked), latency: .zero, at: .now)
         }
     }
 }

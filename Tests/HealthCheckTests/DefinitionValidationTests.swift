@@ -10,7 +10,10 @@ final class DefinitionValidationTests: XCTestCase {
         (#"{"type": "tcp", "interval": "0ms"}"#, "interval must be greater than zero (got 0s)"),
         (#"{"type": "tcp", "interval": "-1s"}"#, "interval must be greater than zero (got -1s)"),
         (#"{"type": "tcp", "interval": 2}"#, "interval: expected a duration such as 500ms, 2s or 1m"),
-        (#"{"type": "tcp", "interval": "2x"}"#, "interval \"2x\": expected a duration such as 500ms, 2s or 1m"),
+        (#"{"type": "tcp", "interval": "2x"}"#,
+         "interval \"2x\": expected a whole number and a unit (ms, s, m, h), such as 500ms or 2s"),
+        (#"{"type": "tcp", "timeout": "1.5s"}"#,
+         "timeout \"1.5s\": expected a whole number and a unit (ms, s, m, h), such as 500ms or 2s"),
         (#"{"type": "tcp", "timeout": "0s"}"#, "timeout must be greater than zero (got 0s)"),
         (#"{"type": "tcp", "interval": "1s", "timeout": "1s"}"#, "timeout (1s) must be less than interval (1s)"),
         (#"{"type": "tcp", "interval": "500ms", "timeout": "2s"}"#, "timeout (2s) must be less than interval (500ms)"),
@@ -87,7 +90,7 @@ final class DefinitionValidationTests: XCTestCase {
 
     func testEveryFieldDecodesAndRoundTrips() throws {
         let json = #"""
-            {"type": "https", "port": 8443, "interval": "1.5s", "timeout": "250ms", "rise": 4, "fall": 1,
+            {"type": "https", "port": 8443, "interval": "1500ms", "timeout": "250ms", "rise": 4, "fall": 1,
              "jitter": 0, "start_state": "up", "method": "get", "path": "/healthz?full=1", "host": "www.example:8443",
              "headers": {"X-Check": "lbd"}, "expect_status": [200, "204-205", "300-302,304"],
              "body_contains": "ready", "verify_tls": true, "sni": "www.example"}

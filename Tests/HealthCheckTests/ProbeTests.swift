@@ -113,6 +113,19 @@ final class ProbeTests: XCTestCase {
         }
     }
 
+    /// The timeout names the phase it expired in: a backend that accepts and never
+    /// speaks TLS passes a TCP check and times out an https one in the handshake.
+    func testTimeoutNamesThePhase() async throws {
+        try await withServer(speaksHTTP: false) { server in
+            let tcp = await prober.probe(try target(.init(type: .tcp), port: server.port))
+            XCTAssertEqual(tcp.outcome, .success(.connected))
+            let definition = try HealthCheckDefinition(type: .https, interval: .seconds(1), timeout: .milliseconds(200))
+            let https = await prober.probe(try target(definition, port: server.port))
+            XCTAssertEqual(https.reason, "timeout after 200 ms (TLS handshake)")
+            XCTAssertLessThan(https.latency, .milliseconds(500))
+        }
+    }
+
     /// Timeout 300 ms: a 150 ms answer passes, a 450 ms one fails at 300 ms.
     func testSlowServerJustUnderAndJustOverTheTimeout() async throws {
         let definition = try HealthCheckDefinition(type: .http, interval: .seconds(1), timeout: .milliseconds(300))

@@ -32,7 +32,11 @@ final class TestHTTPServer: Sendable {
     private let channel: any Channel
     private let log: NIOLoopBoundBox<ServerLog>
 
-    init(tls: TestCertificate? = nil, reply: @escaping @Sendable (Int) -> Reply = { _ in Reply() }) async throws {
+    /// - Parameter speaksHTTP: `false` for a server that accepts and then reads and
+    ///   answers nothing at all, not even a TLS handshake.
+    init(
+        tls: TestCertificate? = nil, speaksHTTP: Bool = true, reply: @escaping @Sendable (Int) -> Reply = { _ in Reply() }
+    ) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let log = NIOLoopBoundBox.makeBoxSendingValue(ServerLog(), eventLoop: loop)
@@ -53,6 +57,9 @@ final class TestHTTPServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { [sslContext] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    guard speaksHTTP else {
+                        return try channel.pipeline.syncOperations.addHandler(SilentHandler(log: log))
+                    }
                     if let sslContext {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
                     }
@@ -89,6 +96,31 @@ extension TimeAmount {
 private func XCTUnwrapPort(_ port: Int?) throws -> Int {
     guard let port else { throw ChannelError.unknownLocalAddress }
     return port
+}
+
+/// Holds connections open and never reads from them.
+private final class SilentHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let log: NIOLoopBoundBox<ServerLog>
+
+    init(log: NIOLoopBoundBox<ServerLog>) {
+        self.log = log
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        log.value.openConnections += 1
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        log.value.openConnections -= 1
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
 }
 
 private final class ScriptedHandler: ChannelInboundHandler {
@@ -153,10 +185,10 @@ private final class ScriptedHandler: ChannelInboundHandler {
 /// Runs `body` with a fresh server, shut down (its sockets closed) before returning,
 /// whether `body` passed or threw.
 func withServer<T>(
-    tls: TestCertificate? = nil, reply: @escaping @Sendable (Int) -> Reply = { _ in Reply() },
+    tls: TestCertificate? = nil, speaksHTTP: Bool = true, reply: @escaping @Sendable (Int) -> Reply = { _ in Reply() },
     _ body: (TestHTTPServer) async throws -> T
 ) async throws -> T {
-    let server = try await TestHTTPServer(tls: tls, reply: reply)
+    let server = try await TestHTTPServer(tls: tls, speaksHTTP: speaksHTTP, reply: reply)
     do {
         let value = try await body(server)
         try await server.shutdown()
