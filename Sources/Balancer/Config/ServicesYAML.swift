@@ -1,0 +1,188 @@
+import Yams
+
+/// The `services:` list, shared by the configuration file (the seed) and the services
+/// file of `lbctl apply -f` / `lbctl export`:
+///
+/// ```yaml
+/// services:
+///   - vip: 10.0.0.10:80/tcp          # address:port/proto; port 0 = every port
+///     hash: 5tuple                    # 5tuple (default) | source
+///     udp_idle_timeout: 30s           # UDP VIPs only; default: the global udp_idle_timeout
+///     backends:
+///       - address: 192.0.2.11
+///         weight: 100                 # 0...65535, default 100
+///         drained: false              # default false
+///   - vip: "[2001:db8::10]:443/tcp"   # IPv6 VIPs must be quoted ([ starts a YAML list)
+///     backends: []
+/// ```
+enum ServicesYAML {
+    static let serviceKeys = ["vip", "hash", "udp_idle_timeout", "backends"]
+    static let backendKeys = ["address", "weight", "drained"]
+
+    /// Where each service and backend came from, to place validation errors.
+    struct Marks {
+        var list: Mark?
+        var services: [VIPKey: [ServiceMarks]] = [:]
+        var limits: [String: Mark] = [:]
+        var limitsSection: Mark?
+
+        /// The position of the node `error` is about: the last definition for duplicates,
+        /// the first otherwise.
+        func mark(for error: ValidationError) -> Mark? {
+            switch error {
+            case .limitOutOfRange(let key, _, _):
+                return limits[key] ?? limitsSection
+            case .ringSize, .ringSlotsExceeded:
+                return limits["ring_size"] ?? limitsSection
+            case .tooManyVIPs, .tooManyBackends:
+                return list
+            case .duplicateVIP(let vip):
+                return services[vip]?.last?.vip
+            case .unusableVIPAddress(let vip, _), .ringTooSmall(let vip, _):
+                return services[vip]?.first?.vip
+            case .udpTimeoutOnTCP(let vip), .udpTimeoutOutOfRange(let vip, _):
+                return services[vip]?.first.flatMap { $0.udpIdleTimeout ?? $0.vip }
+            case .duplicateBackend(let vip, let address):
+                return services[vip]?.first?.backends[address]?.last?.address
+            case .weightOutOfRange(let vip, let address, _):
+                // The entry with a weight written (there may be duplicates of the address).
+                let entries = services[vip]?.first?.backends[address] ?? []
+                return entries.first(where: { $0.weight != nil })?.weight ?? entries.first?.address
+            case .unusableBackendAddress(let vip, let address, _), .backendIsVIPAddress(let vip, let address),
+                 .ipv4BackendForIPv6VIP(let vip, let address), .noEncapsulationSource(let vip, let address):
+                return services[vip]?.first?.backends[address]?.first?.address
+            }
+        }
+    }
+
+    struct ServiceMarks {
+        var vip: Mark?
+        var udpIdleTimeout: Mark?
+        var backends: [IPAddress: [(address: Mark?, weight: Mark?)]] = [:]
+    }
+
+    /// The services of the `services:` list `node`; entries with errors are reported and left out.
+    static func read(_ node: Node, into reader: inout YAMLReader, marks: inout Marks) -> [ServiceSpec] {
+        marks.list = node.mark
+        guard let entries = reader.sequence(node, name: "services") else { return [] }
+        return entries.enumerated().compactMap { index, entry in
+            readService(entry, name: "services[\(index)]", into: &reader, marks: &marks)
+        }
+    }
+
+    private static func readService(_ node: Node, name: String, into reader: inout YAMLReader,
+                                    marks: inout Marks) -> ServiceSpec? {
+        guard let fields = reader.mapping(node, name: name, allowed: serviceKeys) else { return nil }
+        guard let vipNode = fields["vip"] else {
+            reader.report("\(name): 'vip' is required", at: node)
+            return nil
+        }
+        var complete = true
+        let vip = reader.value(vipNode, key: "vip", VIPKey.init)
+        var service = ServiceMarks(vip: vipNode.mark, udpIdleTimeout: fields["udp_idle_timeout"]?.mark)
+        let hash = fields["hash"].map { reader.value($0, key: "hash", HashMode.init) } ?? .fiveTuple
+        let timeout = fields["udp_idle_timeout"].map { reader.value($0, key: "udp_idle_timeout", DurationText.parse) }
+        if hash == nil || timeout == .some(nil) { complete = false }
+        var backends: [BackendSpec] = []
+        if let list = fields["backends"], let entries = reader.sequence(list, name: "\(name).backends") {
+            for (index, entry) in entries.enumerated() {
+                let backendName = "\(name).backends[\(index)]"
+                guard let (backend, backendMarks) = readBackend(entry, name: backendName, into: &reader) else {
+                    complete = false
+                    continue
+                }
+                backends.append(backend)
+                service.backends[backend.address, default: []].append(backendMarks)
+            }
+        } else if fields["backends"] != nil {
+            complete = false
+        }
+        guard let vip, let hash, complete else { return nil }
+        marks.services[vip, default: []].append(service)
+        return ServiceSpec(vip: vip, hash: hash, udpIdleTimeout: timeout ?? nil, backends: backends)
+    }
+
+    private static func readBackend(_ node: Node, name: String,
+                                    into reader: inout YAMLReader) -> (BackendSpec, (address: Mark?, weight: Mark?))? {
+        guard let fields = reader.mapping(node, name: name, allowed: backendKeys) else { return nil }
+        guard let addressNode = fields["address"] else {
+            reader.report("\(name): 'address' is required", at: node)
+            return nil
+        }
+        let address = reader.value(addressNode, key: "address", IPAddress.init)
+        let weight = fields["weight"].map { reader.integer($0, key: "weight") } ?? BackendSpec.defaultWeight
+        let drained = fields["drained"].map { reader.boolean($0, key: "drained") } ?? false
+        guard let address, let weight, let drained else { return nil }
+        return (BackendSpec(address: address, weight: weight, drained: drained), (addressNode.mark, fields["weight"]?.mark))
+    }
+
+    /// Validates `services` under `limits`, reporting each problem at its node.
+    static func validate(_ services: [ServiceSpec], limits: Limits, marks: Marks,
+                         into reader: inout YAMLReader) -> DesiredState? {
+        let errors = Validation.validate(services, limits: limits)
+        for error in errors {
+            reader.report(error.description, at: marks.mark(for: error))
+        }
+        guard errors.isEmpty else { return nil }
+        return DesiredState(unchecked: Dictionary(services.map { ($0.vip, $0) }, uniquingKeysWith: { first, _ in first }))
+    }
+
+    // MARK: Writing
+
+    /// `state` as a services file that `DesiredState(yaml:limits:)` reads back to the same
+    /// state: services in VIP order, every key written (defaults included) so an export
+    /// shows the whole truth, IPv6 values quoted.
+    static func render(_ state: DesiredState) -> String {
+        var lines = ["# lbd services: lbctl apply -f FILE", "services:"]
+        if state.services.isEmpty { lines[1] += " []" }
+        for service in state.sortedServices {
+            lines.append("  - vip: \(quoted(service.vip.description, if: service.vip.address.family == .v6))")
+            lines.append("    hash: \(service.hash.rawValue)")
+            if let timeout = service.udpIdleTimeout {
+                lines.append("    udp_idle_timeout: \(DurationText.format(timeout))")
+            }
+            lines.append("    backends:" + (service.backends.isEmpty ? " []" : ""))
+            for backend in service.backends {
+                lines.append("      - address: \(quoted(backend.address.description, if: backend.address.family == .v6))")
+                lines.append("        weight: \(backend.weight)")
+                lines.append("        drained: \(backend.drained)")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Addresses, VIPs and the like never contain quotes or backslashes.
+    private static func quoted(_ text: String, if condition: Bool) -> String {
+        condition ? "\"\(text)\"" : text
+    }
+}
+
+extension DesiredState {
+    /// Reads a services file (a mapping with the single key `services:`) and validates it
+    /// under `limits`. An empty file is an error rather than "no services": removing
+    /// every VIP takes an explicit `services: []`.
+    public init(yaml: String, limits: Limits) throws(ConfigErrors) {
+        var reader = YAMLReader()
+        var marks = ServicesYAML.Marks()
+        var state: DesiredState?
+        if let root = reader.compose(yaml) {
+            if let fields = reader.mapping(root, name: "services file", allowed: ["services"]) {
+                if let list = fields["services"] {
+                    let services = ServicesYAML.read(list, into: &reader, marks: &marks)
+                    state = ServicesYAML.validate(services, limits: limits, marks: marks, into: &reader)
+                } else {
+                    reader.report("'services' is required (write 'services: []' to remove every VIP)", at: root)
+                }
+            }
+        } else if reader.errors.isEmpty {
+            reader.report("the file is empty; write 'services: []' to remove every VIP", at: nil)
+        }
+        guard let state, reader.errors.isEmpty else { throw reader.failure }
+        self = state
+    }
+
+    /// The services file of this state (`lbctl export`); `init(yaml:limits:)` reads it back.
+    public func yaml() -> String {
+        ServicesYAML.render(self)
+    }
+}

@@ -1,0 +1,179 @@
+import Yams
+
+/// Reads a composed YAML tree into typed values, collecting every error with the
+/// position of the node it concerns instead of stopping at the first.
+///
+/// Values are read from the scalars' text, never from YAML's implicit typing, which
+/// would turn `02:00:00:00:00:10` or `1:30` into sexagesimal numbers and `no` into
+/// false: each key says which text it accepts.
+struct YAMLReader {
+    private(set) var errors: [ConfigError] = []
+
+    /// The errors in file order.
+    var failure: ConfigErrors {
+        ConfigErrors(errors: errors.enumerated().sorted { left, right in
+            (left.element.line, left.element.column, left.offset) < (right.element.line, right.element.column, right.offset)
+        }.map(\.element))
+    }
+
+    /// The document's root node; nil for an empty document or a syntax error (reported).
+    mutating func compose(_ text: String) -> Node? {
+        do {
+            return try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            errors.append(Self.configError(error, in: text))
+        } catch {
+            errors.append(ConfigError(line: 1, column: 1, message: "cannot read YAML: \(error)"))
+        }
+        return nil
+    }
+
+    mutating func report(_ message: String, at node: Node) {
+        report(message, at: node.mark)
+    }
+
+    mutating func report(_ message: String, at mark: Mark?) {
+        errors.append(ConfigError(line: mark?.line ?? 1, column: mark?.column ?? 1, message: message))
+    }
+
+    /// The entries of the mapping `node` by key. Keys not in `allowed` are reported (a
+    /// misspelt key silently ignored is a setting silently not applied); nil if `node`
+    /// is not a mapping.
+    mutating func mapping(_ node: Node, name: String, allowed: [String]) -> Fields? {
+        guard let mapping = node.mapping else {
+            report("\(name): expected a mapping (key: value lines), found \(Self.kind(of: node))", at: node)
+            return nil
+        }
+        var fields = Fields(node: node)
+        for (key, value) in mapping {
+            guard let text = key.scalar?.string else {
+                report("\(name): keys must be plain words", at: key)
+                continue
+            }
+            guard allowed.contains(text) else {
+                report("unknown key '\(text)' in \(name) (expected one of: \(allowed.joined(separator: ", ")))", at: key)
+                continue
+            }
+            fields.values[text] = value
+            fields.keyMarks[text] = key.mark
+        }
+        return fields
+    }
+
+    /// The elements of the sequence `node`; nil if it is not a sequence.
+    mutating func sequence(_ node: Node, name: String) -> [Node]? {
+        guard let sequence = node.sequence else {
+            report("\(name): expected a list, found \(Self.kind(of: node))", at: node)
+            return nil
+        }
+        return Array(sequence)
+    }
+
+    /// The text of the scalar `node`; nil (reported) for a list, a mapping or null.
+    mutating func text(_ node: Node, key: String) -> String? {
+        guard let scalar = node.scalar else {
+            report("\(key): expected a single value, found \(Self.kind(of: node))", at: node)
+            return nil
+        }
+        guard node.null == nil else {
+            report("\(key): no value given; remove the key to use the default", at: node)
+            return nil
+        }
+        return scalar.string
+    }
+
+    /// A decimal integer, sign allowed (ranges are checked where the meaning is known).
+    mutating func integer(_ node: Node, key: String) -> Int? {
+        guard let text = text(node, key: key) else { return nil }
+        let digits = text.hasPrefix("-") ? text.dropFirst() : text[...]
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(text) else {
+            report("\(key): expected an integer, got '\(text)'", at: node)
+            return nil
+        }
+        return value
+    }
+
+    /// An integer within `range`.
+    mutating func integer(_ node: Node, key: String, range: ClosedRange<Int>) -> Int? {
+        guard let value = integer(node, key: key) else { return nil }
+        guard range.contains(value) else {
+            report("\(key): \(value) is out of range \(range.lowerBound)...\(range.upperBound)", at: node)
+            return nil
+        }
+        return value
+    }
+
+    /// `true` or `false`, nothing else (not YAML 1.1's yes/no/on/off).
+    mutating func boolean(_ node: Node, key: String) -> Bool? {
+        guard let text = text(node, key: key) else { return nil }
+        switch text {
+        case "true": return true
+        case "false": return false
+        default:
+            report("\(key): expected true or false, got '\(text)'", at: node)
+            return nil
+        }
+    }
+
+    /// A value read from text by `parse`, whose error message names the value.
+    mutating func value<T>(_ node: Node, key: String, _ parse: (String) throws(ParseError) -> T) -> T? {
+        guard let text = text(node, key: key) else { return nil }
+        do {
+            return try parse(text)
+        } catch {
+            report("\(key): \(error.description)", at: node)
+            return nil
+        }
+    }
+
+    private static func kind(of node: Node) -> String {
+        switch node {
+        case .scalar: "a single value"
+        case .mapping: "a mapping"
+        case .sequence: "a list"
+        case .alias: "an alias"
+        }
+    }
+
+    /// A Yams error as a positioned one-line message. An unquoted IPv6 VIP
+    /// (`vip: [2001:db8::1]:443/tcp`) reads as a YAML list followed by junk: the
+    /// message says to quote it.
+    static func configError(_ error: YamlError, in text: String) -> ConfigError {
+        let (position, problem): ((line: Int, column: Int), String) = switch error {
+        case .scanner(let context, let problem, let mark, _),
+             .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            ((mark.line, mark.column), (context.map { "\($0.text.trimmingTrailingSpace) at \($0.mark.line):\($0.mark.column): " } ?? "") + problem)
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            ((context.mark.line, context.mark.column), "key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) appears more than once in a mapping")
+        default:
+            ((1, 1), String(describing: error))
+        }
+        let line = text.split(separator: "\n", omittingEmptySubsequences: false)
+            .dropFirst(max(position.line - 1, 0)).first.map(String.init) ?? ""
+        let hint = line.contains("[") && line.contains("]:")
+            ? " (quote IPv6 VIPs: \"[2001:db8::10]:443/tcp\")" : ""
+        return ConfigError(line: position.line, column: position.column, message: "YAML syntax: \(problem)\(hint)")
+    }
+}
+
+/// The entries of one mapping, with the mapping node and each key's position.
+struct Fields {
+    let node: Node
+    var values: [String: Node] = [:]
+    var keyMarks: [String: Mark] = [:]
+
+    init(node: Node) {
+        self.node = node
+    }
+
+    subscript(key: String) -> Node? { values[key] }
+}
+
+private extension String {
+    var trimmingTrailingSpace: String {
+        var text = self
+        while text.last?.isWhitespace == true { text.removeLast() }
+        return text
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+
+/// Every service the node should serve: what the operator asked for, before health.
+///
+/// Only validated states are built by this module (`init(validating:limits:)`, edits,
+/// the configuration and state files), so a `DesiredState` in hand is one the datapath
+/// can take. Persisted as JSON by `StateStore`, in the versioned format of `jsonData()`.
+public struct DesiredState: Equatable, Sendable {
+    /// The state file format written by `jsonData()`; a file of another version is refused.
+    public static let formatVersion = 1
+
+    public private(set) var services: [VIPKey: ServiceSpec]
+
+    /// No services.
+    public init() {
+        services = [:]
+    }
+
+    /// Services already known to be valid, or to be validated by the caller.
+    init(unchecked services: [VIPKey: ServiceSpec]) {
+        self.services = services
+    }
+
+    /// The state of `services`, if it passes every check of `validate(_:limits:)`;
+    /// otherwise every problem found.
+    public init(validating services: [ServiceSpec], limits: Limits) throws(ValidationFailure) {
+        let errors = Validation.validate(services, limits: limits)
+        guard errors.isEmpty else { throw ValidationFailure(errors: errors) }
+        self.services = Dictionary(services.map { ($0.vip, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The services in VIP order: how listings, exports and the state file show them.
+    public var sortedServices: [ServiceSpec] {
+        services.values.sorted { $0.vip < $1.vip }
+    }
+
+    /// Every distinct backend address, in identity order.
+    public var backendAddresses: [IPAddress] {
+        Set(services.values.flatMap { $0.backends.map(\.address) }).sorted()
+    }
+}
+
+// MARK: JSON
+
+extension DesiredState {
+    private struct File: Codable {
+        var version: Int
+        var services: [ServiceSpec]
+    }
+
+    /// The state as JSON: `{"services": [...], "version": 1}`, services in VIP order,
+    /// keys sorted, so equal states give identical bytes.
+    public func jsonData() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        // Encoding strings, numbers and booleans cannot fail.
+        return (try? encoder.encode(File(version: Self.formatVersion, services: sortedServices))) ?? Data()
+    }
+
+    /// Reads `jsonData()` output back and validates it against `limits`. The error says
+    /// where the JSON is wrong (`services[2].backends[0].address: …`), which version it
+    /// has if not ours, or every validation problem.
+    public init(json: Data, limits: Limits) throws(StateFileError) {
+        let file: File
+        do {
+            file = try JSONDecoder().decode(File.self, from: json)
+        } catch let error as DecodingError {
+            throw .malformed(error.summary)
+        } catch {
+            throw .malformed(String(describing: error))
+        }
+        guard file.version == Self.formatVersion else {
+            throw .unsupportedVersion(file.version, supported: Self.formatVersion)
+        }
+        do {
+            self = try DesiredState(validating: file.services, limits: limits)
+        } catch {
+            throw .invalid(error.errors)
+        }
+    }
+}
+
+/// Why a state file's content was refused (see `StateStoreError` for the file itself).
+public enum StateFileError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
+    /// Not JSON, truncated, or a value of the wrong type or text.
+    case malformed(String)
+    /// Written by another lbd version's format.
+    case unsupportedVersion(Int, supported: Int)
+    /// Well-formed, but not acceptable under the current limits.
+    case invalid([ValidationError])
+
+    public var description: String {
+        switch self {
+        case .malformed(let detail):
+            return "malformed state: \(detail)"
+        case .unsupportedVersion(let version, let supported):
+            return "state format version \(version) is not supported (this lbd reads version \(supported))"
+        case .invalid(let errors):
+            return "state does not validate: " + errors.map(\.description).joined(separator: "; ")
+        }
+    }
+
+    public var errorDescription: String? { description }
+}
+
+extension DecodingError {
+    /// `path: problem` on one line, the path written `services[2].backends[0].weight`.
+    var summary: String {
+        let (context, problem): (Context, String) = switch self {
+        case .typeMismatch(let type, let context): (context, "expected \(type)")
+        case .valueNotFound(let type, let context): (context, "expected \(type), found null")
+        case .keyNotFound(let key, let context): (context, "missing key '\(key.stringValue)'")
+        case .dataCorrupted(let context): (context, context.debugDescription)
+        @unknown default: (Context(codingPath: [], debugDescription: ""), String(describing: self))
+        }
+        let path = context.codingPath.reduce("") { path, key in
+            if let index = key.intValue { return path + "[\(index)]" }
+            return path.isEmpty ? key.stringValue : path + "." + key.stringValue
+        }
+        return path.isEmpty ? problem : "\(path): \(problem)"
+    }
+}

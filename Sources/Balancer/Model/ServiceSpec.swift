@@ -1,0 +1,60 @@
+/// One VIP and its backends, as the operator wants them.
+public struct ServiceSpec: Hashable, Sendable {
+    /// The range of a per-VIP UDP idle timeout: whole seconds, since the datapath
+    /// stores seconds, up to a day.
+    public static let udpIdleTimeoutRange: ClosedRange<Duration> = .seconds(1) ... .seconds(86_400)
+
+    public var vip: VIPKey
+    public var hash: HashMode
+    /// How long a UDP flow keeps its backend without packets; nil uses the global
+    /// `udp_idle_timeout`. UDP VIPs only (TCP flows end with the connection table's LRU).
+    public var udpIdleTimeout: Duration?
+    /// In the operator's order; addresses are unique within a service.
+    public var backends: [BackendSpec]
+
+    public init(vip: VIPKey, hash: HashMode = .fiveTuple, udpIdleTimeout: Duration? = nil, backends: [BackendSpec] = []) {
+        self.vip = vip
+        self.hash = hash
+        self.udpIdleTimeout = udpIdleTimeout
+        self.backends = backends
+    }
+
+    /// The backend with `address`, if the service has it.
+    public func backend(_ address: IPAddress) -> BackendSpec? {
+        backends.first { $0.address == address }
+    }
+}
+
+extension ServiceSpec: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case vip, hash, backends
+        case udpIdleTimeout = "udp_idle_timeout"
+    }
+
+    /// `hash`, `udp_idle_timeout` and `backends` may be left out; the timeout is text
+    /// (`30s`), as in the configuration file.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        vip = try container.decode(VIPKey.self, forKey: .vip)
+        hash = try container.decodeIfPresent(HashMode.self, forKey: .hash) ?? .fiveTuple
+        backends = try container.decodeIfPresent([BackendSpec].self, forKey: .backends) ?? []
+        if let text = try container.decodeIfPresent(String.self, forKey: .udpIdleTimeout) {
+            do {
+                udpIdleTimeout = try DurationText.parse(text)
+            } catch {
+                throw DecodingError.dataCorruptedError(forKey: .udpIdleTimeout, in: container,
+                                                       debugDescription: error.description)
+            }
+        } else {
+            udpIdleTimeout = nil
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(vip, forKey: .vip)
+        try container.encode(hash, forKey: .hash)
+        try container.encodeIfPresent(udpIdleTimeout.map(DurationText.format), forKey: .udpIdleTimeout)
+        try container.encode(backends, forKey: .backends)
+    }
+}

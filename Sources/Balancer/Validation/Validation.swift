@@ -1,0 +1,83 @@
+import Maglev
+
+/// The checks every desired state passes before it is accepted, whatever its source
+/// (configuration, state file, API edit). They are exactly the conditions under which
+/// the reconciler can install the state, so an accepted state never fails half-way
+/// for a reason known in advance.
+enum Validation {
+    /// Every problem of `services` under `limits`, in a stable order: the limits, the
+    /// totals, then each service in the order given.
+    static func validate(_ services: [ServiceSpec], limits: Limits) -> [ValidationError] {
+        var errors = limits.validate()
+        // Totals only against limits that are valid themselves (already reported otherwise).
+        if Limits.maxVIPsRange.contains(limits.maxVIPs), services.count > limits.maxVIPs {
+            errors.append(.tooManyVIPs(count: services.count, max: limits.maxVIPs))
+        }
+        let addresses = Set(services.flatMap { $0.backends.map(\.address) })
+        if Limits.maxBackendsRange.contains(limits.maxBackends), addresses.count > limits.maxBackends {
+            errors.append(.tooManyBackends(count: addresses.count, max: limits.maxBackends))
+        }
+        let vipAddresses = Set(services.map(\.vip.address))
+        let ringSizeIsValid = limits.ringSizeError == nil
+        var seen = Set<VIPKey>()
+        for service in services {
+            if !seen.insert(service.vip).inserted {
+                errors.append(.duplicateVIP(service.vip))
+            }
+            errors += serviceErrors(service, limits: limits, vipAddresses: vipAddresses,
+                                    checkRing: ringSizeIsValid)
+        }
+        return errors
+    }
+
+    private static func serviceErrors(_ service: ServiceSpec, limits: Limits, vipAddresses: Set<IPAddress>,
+                                      checkRing: Bool) -> [ValidationError] {
+        let vip = service.vip
+        var errors: [ValidationError] = []
+        if let reason = unusableReason(vip.address) {
+            errors.append(.unusableVIPAddress(vip, reason: reason))
+        }
+        if let timeout = service.udpIdleTimeout {
+            if vip.proto != .udp {
+                errors.append(.udpTimeoutOnTCP(vip))
+            } else if !ServiceSpec.udpIdleTimeoutRange.contains(timeout) || timeout.components.attoseconds != 0 {
+                errors.append(.udpTimeoutOutOfRange(vip, timeout))
+            }
+        }
+        var seen = Set<IPAddress>()
+        for backend in service.backends {
+            let address = backend.address
+            if !seen.insert(address).inserted {
+                // The address's own problems were reported with its first entry.
+                errors.append(.duplicateBackend(vip, address))
+            } else if let reason = unusableReason(address) {
+                errors.append(.unusableBackendAddress(vip, address, reason: reason))
+            } else if vipAddresses.contains(address) {
+                errors.append(.backendIsVIPAddress(vip, address))
+            } else if vip.address.family == .v6, address.family == .v4 {
+                errors.append(.ipv4BackendForIPv6VIP(vip, address))
+            } else if !limits.backendFamilies.contains(address.family) {
+                errors.append(.noEncapsulationSource(vip, address))
+            }
+            if !BackendSpec.weightRange.contains(backend.weight) {
+                errors.append(.weightOutOfRange(vip, address, weight: backend.weight))
+            }
+        }
+        let minimum = seen.count * MaglevTable.minimumSlotsPerBackend
+        if checkRing, limits.ringSize < minimum {
+            errors.append(.ringTooSmall(vip, .tableSizeTooSmall(size: limits.ringSize, backendCount: seen.count,
+                                                                minimum: minimum)))
+        }
+        return errors
+    }
+
+    /// Why no client could reach `address` (or no packet be sent to it); nil when it is
+    /// a unicast address.
+    static func unusableReason(_ address: IPAddress) -> String? {
+        if address.isUnspecified { return "the unspecified address" }
+        if address.isLoopback { return "a loopback address" }
+        if address.isMulticast { return "a multicast address" }
+        if address.isBroadcast { return "the broadcast address" }
+        return nil
+    }
+}
