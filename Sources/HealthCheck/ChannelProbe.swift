@@ -25,8 +25,9 @@ struct ProbeVerdict: Sendable {
 /// The deadline is a timer on the connection's event loop that fails the verdict with
 /// the phase reached and closes the channel, so a server that accepts and never answers
 /// fails at the timeout instead of holding the check. Every path ends in `close`: the
-/// channel is closed when the verdict is reached, connected or not. Sockets close with SO_LINGER 0 (a RST), as HAProxy's checks do,
-/// so thousands of checks a minute leave no TIME_WAIT sockets holding ephemeral ports.
+/// channel is closed when the verdict is reached, connected or not. Sockets close with
+/// SO_LINGER 0 (a RST), as HAProxy's checks do, so thousands of checks a minute leave no
+/// TIME_WAIT sockets holding ephemeral ports.
 enum ChannelProbe {
     /// Connects to `address` and lets `initialize` install the handlers that reach the
     /// verdict; without them, the verdict is `connected` once the handshake completes.
@@ -91,12 +92,5 @@ enum ChannelProbe {
         } onCancel: {
             verdict.fail(.cancelled)
         }
-    }
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -41,6 +41,11 @@ extension Duration {
         return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
     }
 
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
     /// Milliseconds with fractions, for latencies in reasons and status output.
     var milliseconds: Double { Double(microseconds) / 1000 }
 }
