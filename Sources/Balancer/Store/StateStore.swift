@@ -1,0 +1,141 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// The desired state on disk, `state.json` in the state directory: what the daemon
+/// serves after a restart, whatever the configuration file's seed services say.
+///
+/// A save never leaves a partial file under the real name: the state is written to a
+/// temporary file in the same directory, flushed (`fsync`), renamed over `state.json`
+/// (atomic on POSIX file systems), and the directory flushed so the rename survives a
+/// power loss. A crash leaves at most a temporary file, which the next `load` removes.
+public struct StateStore: Sendable {
+    public static let fileName = "state.json"
+    /// Temporary files: hidden, named after the state file, then a unique suffix.
+    static let temporaryPrefix = ".state.json.tmp."
+
+    public let directory: String
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    /// The state file's path.
+    public var path: String { directory + "/" + Self.fileName }
+
+    /// The saved state, validated under `limits`; nil when there is no state file yet
+    /// (first start: seed from the configuration). A file that cannot be read back —
+    /// truncated, not JSON, another format version, or invalid under `limits` — is an
+    /// error, never an empty state: starting empty would withdraw every VIP.
+    /// Temporary files left by an interrupted save are removed.
+    public func load(limits: Limits) throws(StateStoreError) -> DesiredState? {
+        try removeTemporaryFiles()
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch let error as CocoaError where error.code == .fileReadNoSuchFile {
+            return nil
+        } catch {
+            throw .io(operation: "read", path: path, detail: error.localizedDescription)
+        }
+        guard !data.isEmpty else { throw .corrupt(path: path, .malformed("the file is empty (truncated?)")) }
+        do {
+            return try DesiredState(json: data, limits: limits)
+        } catch {
+            throw .corrupt(path: path, error)
+        }
+    }
+
+    /// Replaces the saved state with `state`, atomically and durably (see the type).
+    /// Creates the directory if needed.
+    public func save(_ state: DesiredState) throws(StateStoreError) {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .io(operation: "create directory", path: directory, detail: error.localizedDescription)
+        }
+        let temporary = directory + "/" + Self.temporaryPrefix + "\(getpid()).\(UInt32.random(in: 0 ... .max))"
+        do throws(StateStoreError) {
+            try Self.writeFile(state.jsonData(), to: temporary)
+            guard rename(temporary, path) == 0 else { throw .posix("rename to \(Self.fileName)", temporary) }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        try Self.syncDirectory(directory)
+    }
+
+    /// Removes what interrupted saves left; the state file itself is never touched.
+    private func removeTemporaryFiles() throws(StateStoreError) {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch let error as CocoaError where error.code == .fileReadNoSuchFile {
+            return
+        } catch {
+            throw .io(operation: "list", path: directory, detail: error.localizedDescription)
+        }
+        for name in names where name.hasPrefix(Self.temporaryPrefix) {
+            let leftover = directory + "/" + name
+            guard unlink(leftover) == 0 || errno == ENOENT else { throw .posix("remove leftover", leftover) }
+        }
+    }
+
+    /// Writes `data` to a new file at `path` and flushes it to the device.
+    private static func writeFile(_ data: Data, to path: String) throws(StateStoreError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .posix("create", path) }
+        defer { close(fd) }
+        var failure: StateStoreError?
+        data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
+            var offset = 0
+            while offset < buffer.count, let base = buffer.baseAddress {
+                let written = write(fd, base + offset, buffer.count - offset)
+                if written < 0, errno == EINTR { continue }
+                guard written > 0 else {
+                    failure = .posix("write", path)
+                    return
+                }
+                offset += written
+            }
+        }
+        if let failure { throw failure }
+        guard fsync(fd) == 0 else { throw .posix("fsync", path) }
+    }
+
+    /// Makes a rename in `directory` durable.
+    private static func syncDirectory(_ directory: String) throws(StateStoreError) {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .posix("open directory", directory) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw .posix("fsync directory", directory) }
+    }
+}
+
+/// Why the state could not be loaded or saved.
+public enum StateStoreError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
+    /// The file system refused an operation.
+    case io(operation: String, path: String, detail: String)
+    /// The state file exists but cannot be used; it is left as it is for the operator.
+    case corrupt(path: String, StateFileError)
+
+    static func posix(_ operation: String, _ path: String) -> StateStoreError {
+        .io(operation: operation, path: path, detail: String(cString: strerror(errno)))
+    }
+
+    public var description: String {
+        switch self {
+        case .io(let operation, let path, let detail):
+            return "\(path): \(operation) failed: \(detail)"
+        case .corrupt(let path, let error):
+            return "\(path): \(error.description); fix it, or remove it to start from the configured services"
+        }
+    }
+
+    public var errorDescription: String? { description }
+}
