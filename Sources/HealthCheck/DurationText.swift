@@ -15,7 +15,8 @@ enum DurationText {
         if let unit = units.first(where: { text.hasSuffix($0.suffix) }) {
             let number = text.dropLast(unit.suffix.count)
             let digits = number.hasPrefix("-") ? number.dropFirst() : number
-            if !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(number) {
+            if !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+               let value = Int(number) {
                 return unit.duration * value
             }
         }
@@ -28,7 +29,9 @@ enum DurationText {
         let milliseconds = duration.microseconds / 1000
         for (suffix, unit) in units.reversed() {
             let size = unit.microseconds / 1000
-            if milliseconds % size == 0 && (milliseconds != 0 || suffix == "s") { return "\(milliseconds / size)\(suffix)" }
+            if milliseconds % size == 0 && (milliseconds != 0 || suffix == "s") {
+                return "\(milliseconds / size)\(suffix)"
+            }
         }
         return "\(milliseconds)ms"
     }

@@ -54,7 +54,8 @@ public struct HealthCheckDefinition: Sendable, Hashable {
     ) throws(HealthCheckConfigError) {
         if type != .http && type != .https && http != nil {
             throw HealthCheckConfigError(
-                "path", "method, path, host, headers, expect_status and body_contains apply only to http and https checks")
+                "path",
+                "method, path, host, headers, expect_status and body_contains apply only to http and https checks")
         }
         if type == .none {
             guard port == nil else { throw HealthCheckConfigError("port", "port does not apply to type none") }
@@ -67,9 +68,9 @@ public struct HealthCheckDefinition: Sendable, Hashable {
                 field, "\(field) must be greater than zero (got \(DurationText.format(value)))")
         }
         guard timeout < interval else {
+            let (timeoutText, intervalText) = (DurationText.format(timeout), DurationText.format(interval))
             throw HealthCheckConfigError(
-                "timeout",
-                "timeout (\(DurationText.format(timeout))) must be less than interval (\(DurationText.format(interval)))")
+                "timeout", "timeout (\(timeoutText)) must be less than interval (\(intervalText))")
         }
         for (field, value) in [("rise", rise), ("fall", fall)] where value < 1 {
             throw HealthCheckConfigError(field, "\(field) must be at least 1 (got \(value))")

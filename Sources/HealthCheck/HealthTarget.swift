@@ -16,8 +16,8 @@ public struct HealthTarget: Sendable, Hashable, CustomStringConvertible {
 
     public init(address: String, servicePort: UInt16, definition: HealthCheckDefinition) throws(HealthCheckConfigError) {
         let port = definition.port ?? servicePort
-        guard let socketAddress = try? SocketAddress(ipAddress: address, port: Int(port)), let ip = socketAddress.ipAddress
-        else {
+        guard let socketAddress = try? SocketAddress(ipAddress: address, port: Int(port)),
+              let ip = socketAddress.ipAddress else {
             throw HealthCheckConfigError("address", "backend address \"\(address)\" is not an IPv4 or IPv6 address")
         }
         guard port != 0 || definition.type == .none else {

@@ -16,7 +16,8 @@ public struct ServiceHealthCheck: Sendable, Hashable, Codable {
 
     public init(from decoder: any Decoder) throws {
         let check = try HealthCheckDefinition(from: decoder, alsoAllowing: ["min_up"])
-        let fields = try ConfigFields(decoder, known: Set(HealthCheckDefinition.Field.allCases.map(\.rawValue) + ["min_up"]))
+        let known = HealthCheckDefinition.Field.allCases.map(\.rawValue) + ["min_up"]
+        let fields = try ConfigFields(decoder, known: Set(known))
         try self.init(check: check, minUp: try fields.integer("min_up") ?? 1)
     }
 
