@@ -51,6 +51,7 @@ final class MonitorTests: XCTestCase {
             try await Task.sleep(until: first + interval * 10.5)
             let counted = try await server.seen.requests
             // Checks at 0, 100, ..., 1000 ms: 11 for one checker, 22 if each service had its own.
+            print("one shared checker, two services: \(counted) requests at the server in 10.5 intervals")
             XCTAssertTrue((10...12).contains(counted), "\(counted) requests in 10.5 intervals")
             let status = await running.monitor.status(of: viaServicePort)
             XCTAssertEqual(status?.subscribers, ["vip-a", "vip-b"])
