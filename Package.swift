@@ -12,7 +12,6 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
     ],
     targets: [
@@ -28,10 +27,10 @@ let package = Package(
         // The domain: services, desired state, validation, configuration, state store, reconciler.
         .target(name: "Balancer", dependencies: ["Maglev", .product(name: "Yams", package: "Yams"),
                                                  .product(name: "Logging", package: "swift-log")]),
-        // TCP / HTTP(S) health checks with rise/fall hysteresis.
+        // TCP / HTTP(S) health checks with rise/fall hysteresis (plain SwiftNIO: every check on
+        // a fresh connection, with SNI and Host independent of the backend's address).
         .target(name: "HealthCheck", dependencies: [
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
