@@ -1,0 +1,458 @@
+import Logging
+import Maglev
+
+/// The only writer of the datapath's maps: turns the desired state and backend health
+/// into map contents, writing only what differs from what it installed before.
+///
+/// Per VIP, the ring is the Maglev table of the backends that are up, have weight > 0
+/// and are not drained. Every VIP has two rings; the reconciler remembers what each
+/// holds, writes the new table into the one not in use (only the slots that differ
+/// from what it holds), then flips `liveRing`, so a packet sees the old ring or the new
+/// one, never a mix. The order of writes keeps every intermediate state servable:
+///
+/// 1. backends that are new or come up, before any ring names them;
+/// 2. VIPs no longer wanted, removed (their index's generation moves on, so their
+///    connection entries go stale when the index is reused);
+/// 3. per changed VIP: standby ring, then the VIP entry (flip, flags, timeout);
+/// 4. backends that went down, once no live ring names them (their flows re-pick);
+/// 5. backends no service uses, cleared last. Their indices are quarantined: not handed
+///    out again for `quarantine` (one second by default, while the pool has others),
+///    so a packet that read an index from a ring just before the flip never reaches a
+///    newcomer.
+///
+/// A VIP no packet can be reading the rings of (not installed yet, or without backends
+/// since an earlier pass) gets its table in both rings: its next change is then a diff.
+///
+/// A drained backend leaves the ring but stays up: its established flows continue. A
+/// backend that is down (health) leaves the ring and is marked down: its flows move.
+/// A backend in several services has one index (one entry, one health).
+///
+/// A failed write stops the pass; what it touched is marked unknown and rewritten by
+/// the next pass (`reconcile()`), which the caller retries.
+public actor Reconciler {
+    private let writer: any DatapathWriter
+    private let limits: Limits
+    private let logger: Logger
+
+    private var desired = DesiredState()
+    private var servicesByAddress: [IPAddress: Set<VIPKey>] = [:]
+    /// Addresses reported down; every other address is up.
+    private var down: Set<IPAddress> = []
+    /// VIPs whose ring or entry may need writing.
+    private var dirty: Set<VIPKey> = []
+    /// Passes run; `VIPSlot.entryPass` refers to them. Adoption must come before the first.
+    private var pass = 0
+
+    /// What each VIP index holds, for every index written or adopted.
+    private var vipSlots: [UInt32: VIPSlot] = [:]
+    private var vipIndices: [VIPKey: UInt32] = [:]
+    private var vipPool: IndexPool
+    private var backendSlots: [UInt32: BackendSlot] = [:]
+    private var backendIndices: [IPAddress: UInt32] = [:]
+    private var backendPool: IndexPool
+    /// Backend indices cleared, oldest first, with when they were.
+    private var quarantined: [(index: UInt32, since: ContinuousClock.Instant)] = []
+    private let quarantine: Duration
+
+    public private(set) var stats = ReconcilerStats()
+
+    /// `limits` must be those the datapath was loaded with: VIP indices stay below
+    /// `maxVIPs`, backend indices below `backendMapEntries`, rings have `ringSize` slots.
+    /// `quarantine` is how long a cleared backend index stays unused: far longer than a
+    /// packet spends in the XDP program.
+    public init(writer: any DatapathWriter, limits: Limits, quarantine: Duration = .seconds(1),
+                logger: Logger = Logger(label: "lbd.reconciler")) {
+        self.writer = writer
+        self.limits = limits
+        self.quarantine = quarantine
+        self.logger = logger
+        vipPool = IndexPool(0..<UInt32(clamping: limits.maxVIPs))
+        backendPool = IndexPool(1..<UInt32(clamping: limits.backendMapEntries))
+    }
+
+    // MARK: Inputs
+
+    /// Makes `state` the desired state and reconciles. Only services that changed are
+    /// recomputed.
+    @discardableResult
+    public func apply(_ state: DesiredState) throws(ReconcileError) -> ReconcileSummary {
+        for (vip, service) in state.services where desired.services[vip] != service {
+            dirty.insert(vip)
+        }
+        desired = state
+        servicesByAddress = [:]
+        for service in state.services.values {
+            for backend in service.backends { servicesByAddress[backend.address, default: []].insert(service.vip) }
+        }
+        // Health of an address no service uses is forgotten: if it comes back, it starts up.
+        down = down.filter { servicesByAddress[$0] != nil }
+        return try reconcile()
+    }
+
+    /// Records health check results (address → up) and reconciles the VIPs of the
+    /// backends whose state changed, and only those.
+    @discardableResult
+    public func setHealth(_ changes: [IPAddress: Bool]) throws(ReconcileError) -> ReconcileSummary {
+        for (address, up) in changes where down.contains(address) == up {
+            if up { down.remove(address) } else { down.insert(address) }
+            dirty.formUnion(servicesByAddress[address] ?? [])
+        }
+        return try reconcile()
+    }
+
+    @discardableResult
+    public func setHealth(_ address: IPAddress, up: Bool) throws(ReconcileError) -> ReconcileSummary {
+        try setHealth([address: up])
+    }
+
+    /// Takes over what a previous daemon installed, before the first `apply`: index
+    /// assignments, ring contents, generations, and backend health (a backend installed
+    /// down stays down until reported up). The first `apply` then writes only what
+    /// differs from the new desired state: nothing, when it is the same.
+    /// Refused, changing nothing, when the content does not fit the limits.
+    public func adopt(_ installed: InstalledState) throws(ReconcileError) {
+        guard pass == 0 else { throw .adoption("the reconciler has already written the maps") }
+        try Self.check(installed, limits: limits)
+        for vip in installed.vips.sorted(by: { $0.index < $1.index }) {
+            var slot = VIPSlot()
+            slot.owner = vip.key
+            slot.keyInstalled = true
+            slot.info = vip.info
+            slot.rings[Int(vip.info.liveRing)] = vip.liveSlots
+            slot.rings[1 - Int(vip.info.liveRing)] = vip.standbySlots
+            vipSlots[vip.index] = slot
+            vipIndices[vip.key] = vip.index
+            vipPool.reserve(vip.index)
+            dirty.insert(vip.key)
+        }
+        for (index, generation) in installed.freeGenerations where vipSlots[index] == nil && index < vipPool.range.upperBound {
+            vipSlots[index] = VIPSlot(info: VIPInfo(flags: .noBackend, liveRing: 0, udpIdleTimeoutSeconds: 0,
+                                                    generation: generation))
+        }
+        for backend in installed.backends.sorted(by: { $0.index < $1.index }) {
+            backendSlots[backend.index] = BackendSlot(address: backend.address, up: backend.up)
+            backendPool.reserve(backend.index)
+            // A second index of the same address is cleared by the first pass.
+            guard backendIndices[backend.address] == nil else { continue }
+            backendIndices[backend.address] = backend.index
+            if !backend.up { down.insert(backend.address) }
+        }
+        logger.info("adopted installed state", metadata: [
+            "vips": "\(installed.vips.count)", "backends": "\(installed.backends.count)",
+        ])
+    }
+
+    /// Index assignments, installed VIP entries and backend states.
+    public func snapshot() -> ReconcilerSnapshot {
+        ReconcilerSnapshot(
+            vips: vipIndices.sorted { $0.key < $1.key }.map { key, index in
+                let slot = vipSlots[index] ?? VIPSlot()
+                return .init(key: key, index: index, info: slot.info, activeBackends: slot.liveInputs?.map(\.address) ?? [])
+            },
+            backends: backendIndices.sorted { $0.key < $1.key }.map { address, index in
+                .init(address: address, index: index, up: backendSlots[index]?.up)
+            })
+    }
+
+    // MARK: The pass
+
+    /// Brings the maps to the desired state and health; writes nothing when they are
+    /// there already. Call again after a failure to finish the work.
+    @discardableResult
+    public func reconcile() throws(ReconcileError) -> ReconcileSummary {
+        pass += 1
+        stats.reconciles += 1
+        let now = ContinuousClock.now
+        while let first = quarantined.first, now - first.since >= quarantine {
+            backendPool.release(first.index)
+            quarantined.removeFirst()
+        }
+        var summary = ReconcileSummary()
+        do throws(ReconcileError) {
+            let needed = desired.backendAddresses
+            try bringUpBackends(needed, &summary)
+            try removeUnwantedVIPs(&summary)
+            for vip in dirty.sorted() {
+                if let service = desired.services[vip] { try reconcileVIP(service, &summary) }
+                dirty.remove(vip)
+            }
+            try takeDownBackends(needed, &summary)
+            try clearUnusedBackends(Set(needed), &summary)
+        } catch {
+            stats.failures += 1
+            logger.error("reconcile failed; retry to finish", metadata: ["error": "\(error)"])
+            throw error
+        }
+        if summary.writes > 0 {
+            logger.info("reconciled", metadata: [
+                "writes": "\(summary.writes)", "vips_installed": "\(summary.vipsInstalled)",
+                "vips_removed": "\(summary.vipsRemoved)", "rings": "\(summary.ringsWritten)",
+                "backends_set": "\(summary.backendsSet)", "backends_cleared": "\(summary.backendsCleared)",
+            ])
+        }
+        return summary
+    }
+
+    /// Step 1: an index and entry for every backend address in use; up ones marked up.
+    private func bringUpBackends(_ needed: [IPAddress], _ summary: inout ReconcileSummary) throws(ReconcileError) {
+        for address in needed {
+            let up = !down.contains(address)
+            if let index = backendIndices[address] {
+                guard up, backendSlots[index]?.up != true else { continue }
+                try setBackend(index, address, up: true, &summary)
+            } else {
+                let index = try allocateBackendIndex(for: address)
+                backendIndices[address] = index
+                backendSlots[index] = BackendSlot(address: address, up: nil)
+                try setBackend(index, address, up: up, &summary)
+            }
+        }
+    }
+
+    /// A free index; a quarantined one (the longest quarantined) only when none is, which
+    /// `Limits.backendMapEntries` makes rare: it needs the whole backend set replaced
+    /// twice within the quarantine.
+    private func allocateBackendIndex(for address: IPAddress) throws(ReconcileError) -> UInt32 {
+        if let index = backendPool.allocate() { return index }
+        guard !quarantined.isEmpty else { throw .noFreeBackendIndex(address) }
+        let index = quarantined.removeFirst().index
+        logger.warning("backend index reused before the end of its quarantine", metadata: [
+            "index": "\(index)", "address": "\(address)",
+        ])
+        return index
+    }
+
+    /// Step 2.
+    private func removeUnwantedVIPs(_ summary: inout ReconcileSummary) throws(ReconcileError) {
+        for (vip, index) in vipIndices.sorted(by: { $0.key < $1.key }) where desired.services[vip] == nil {
+            try perform("remove VIP \(vip) (index \(index))", \.vipsRemoved, &summary) {
+                try writer.removeVIP(vip)
+            }
+            vipIndices[vip] = nil
+            var slot = vipSlots[index] ?? VIPSlot()
+            slot.owner = nil
+            slot.keyInstalled = false
+            slot.infoUncertain = false
+            slot.liveInputs = nil
+            // As the datapath does (DatapathWriter.removeVIP).
+            slot.info.generation &+= 1
+            slot.info.flags = .noBackend
+            slot.entryPass = pass
+            vipSlots[index] = slot
+            vipPool.release(index)
+            logger.info("VIP removed", metadata: ["vip": "\(vip)", "index": "\(index)"])
+        }
+    }
+
+    /// Step 3 for one VIP: an index if it has none, its table into the standby ring if
+    /// the table changed, then its entry if anything in it changed.
+    private func reconcileVIP(_ service: ServiceSpec, _ summary: inout ReconcileSummary) throws(ReconcileError) {
+        let vip = service.vip
+        let index = try vipIndex(for: vip)
+        var slot = vipSlots[index] ?? VIPSlot()
+        defer { vipSlots[index] = slot }
+        if slot.infoUncertain {
+            // A failed entry write may or may not have flipped the ring: write it again,
+            // so the live ring is known before the standby one is touched.
+            try perform("install VIP \(vip) (index \(index))", \.vipsInstalled, &summary) {
+                try writer.installVIP(vip, index: index, info: slot.info)
+            }
+            slot.infoUncertain = false
+            slot.keyInstalled = true
+            slot.entryPass = pass
+        }
+        let inputs = service.backends
+            .filter { !$0.drained && $0.weight > 0 && !down.contains($0.address) }
+            .map { TableInput(address: $0.address, weight: $0.weight) }
+            .sorted { $0.address < $1.address }
+        var live = Int(slot.info.liveRing & 1)
+        if inputs.isEmpty {
+            slot.liveInputs = []
+        } else if inputs != slot.liveInputs || slot.rings[live] == nil {
+            let slots = try ringSlots(vip, inputs)
+            if slots != slot.rings[live] {
+                let wasServing = slot.keyInstalled && !slot.info.flags.contains(.noBackend)
+                try writeRing(1 - live, of: &slot, vip: vip, index: index, slots: slots, &summary)
+                if !wasServing, slot.entryPass < pass {
+                    try writeRing(live, of: &slot, vip: vip, index: index, slots: slots, &summary)
+                }
+                let changed = wasServing ? slot.rings[live].map { Self.changedSlots(from: $0, to: slots).count } : nil
+                stats.lastRingChange = RingChange(vip: vip, changedSlots: changed ?? limits.ringSize,
+                                                  ringSize: limits.ringSize)
+                live = 1 - live
+            }
+            slot.liveInputs = inputs
+        }
+        var flags: VIPFlags = service.hash == .source ? .hashSourceOnly : []
+        if inputs.isEmpty { flags.insert(.noBackend) }
+        let timeout = UInt32(clamping: service.udpIdleTimeout?.components.seconds ?? 0)
+        let info = VIPInfo(flags: flags, liveRing: UInt32(live), udpIdleTimeoutSeconds: timeout,
+                           generation: slot.info.generation)
+        guard info != slot.info || !slot.keyInstalled else { return }
+        slot.info = info
+        slot.infoUncertain = true
+        try perform("install VIP \(vip) (index \(index))", \.vipsInstalled, &summary) {
+            try writer.installVIP(vip, index: index, info: info)
+        }
+        slot.infoUncertain = false
+        slot.keyInstalled = true
+        slot.entryPass = pass
+        logger.info("VIP installed", metadata: [
+            "vip": "\(vip)", "index": "\(index)", "ring": "\(live)", "generation": "\(info.generation)",
+            "backends": "\(inputs.count)",
+        ])
+    }
+
+    /// The VIP's index; a free one, with the next generation, for a VIP that has none.
+    private func vipIndex(for vip: VIPKey) throws(ReconcileError) -> UInt32 {
+        if let index = vipIndices[vip] { return index }
+        guard let index = vipPool.allocate() else { throw .noFreeVIPIndex(vip) }
+        var slot = vipSlots[index] ?? VIPSlot()
+        slot.owner = vip
+        slot.keyInstalled = false
+        slot.liveInputs = nil
+        slot.info.generation &+= 1
+        vipSlots[index] = slot
+        vipIndices[vip] = index
+        return index
+    }
+
+    /// Writes `slots` into ring `ring` of the VIP: only the slots that differ from what
+    /// the ring holds, nothing if none do, all if unknown. The caller makes sure no
+    /// packet reads that ring.
+    private func writeRing(_ ring: Int, of slot: inout VIPSlot, vip: VIPKey, index: UInt32, slots: [UInt32],
+                           _ summary: inout ReconcileSummary) throws(ReconcileError) {
+        let changed = slot.rings[ring].map { Self.changedSlots(from: $0, to: slots) }
+        if changed != [] {
+            slot.rings[ring] = nil
+            let count = changed?.count ?? limits.ringSize
+            try perform("ring \(ring) of VIP \(vip) (index \(index), \(count) slots)", \.ringsWritten, &summary) {
+                try writer.writeRing(vipIndex: index, ring: UInt32(ring), slots: slots, changedSlots: changed)
+            }
+            stats.ringSlotsWritten += count
+        }
+        slot.rings[ring] = slots
+    }
+
+    /// The table of `inputs` as backend indices, slot by slot.
+    private func ringSlots(_ vip: VIPKey, _ inputs: [TableInput]) throws(ReconcileError) -> [UInt32] {
+        do throws(MaglevError) {
+            let table = try MaglevTable(
+                backends: try inputs.map { input throws(MaglevError) in
+                    try MaglevBackend(id: input.address.identity, weight: input.weight)
+                },
+                size: limits.ringSize)
+            let indices = Dictionary(uniqueKeysWithValues: inputs.map {
+                ($0.address.identity, backendIndices[$0.address] ?? 0)
+            })
+            // Step 1 gave every address in use an index, so no slot gets 0 ("no backend").
+            let byPosition = table.backends.map { indices[$0.id] ?? 0 }
+            return table.slots.map { byPosition[Int($0)] }
+        } catch {
+            throw .table(vip, error)
+        }
+    }
+
+    /// Step 4: backends reported down, now that no live ring names them.
+    private func takeDownBackends(_ needed: [IPAddress], _ summary: inout ReconcileSummary) throws(ReconcileError) {
+        for address in needed where down.contains(address) {
+            guard let index = backendIndices[address], backendSlots[index]?.up != false else { continue }
+            try setBackend(index, address, up: false, &summary)
+        }
+    }
+
+    /// Step 5: entries of addresses no service has (or second indices of one address,
+    /// after an adoption); their indices are quarantined until the next pass.
+    private func clearUnusedBackends(_ needed: Set<IPAddress>, _ summary: inout ReconcileSummary) throws(ReconcileError) {
+        for (index, slot) in backendSlots.sorted(by: { $0.key < $1.key })
+        where !needed.contains(slot.address) || backendIndices[slot.address] != index {
+            try perform("clear backend \(index) (\(slot.address))", \.backendsCleared, &summary) {
+                try writer.clearBackend(index: index)
+            }
+            backendSlots[index] = nil
+            if backendIndices[slot.address] == index { backendIndices[slot.address] = nil }
+            quarantined.append((index, ContinuousClock.now))
+        }
+    }
+
+    private func setBackend(_ index: UInt32, _ address: IPAddress, up: Bool,
+                            _ summary: inout ReconcileSummary) throws(ReconcileError) {
+        backendSlots[index] = BackendSlot(address: address, up: nil)
+        try perform("backend \(index) := \(address) \(up ? "up" : "down")", \.backendsSet, &summary) {
+            try writer.setBackend(index: index, address: address, up: up)
+        }
+        backendSlots[index] = BackendSlot(address: address, up: up)
+        logger.debug("backend set", metadata: ["index": "\(index)", "address": "\(address)", "up": "\(up)"])
+    }
+
+    /// Runs one writer call, counting it; a failure becomes `.write` naming `what`.
+    private func perform(_ what: @autoclosure () -> String, _ counter: WritableKeyPath<ReconcileSummary, Int>,
+                         _ summary: inout ReconcileSummary, _ write: () throws -> Void) throws(ReconcileError) {
+        do {
+            try write()
+        } catch {
+            throw .write(what(), "\(error)")
+        }
+        summary[keyPath: counter] += 1
+        stats.mapWrites += 1
+    }
+
+    /// Slots of `new` that differ from `old` (all of them if the sizes differ).
+    static func changedSlots(from old: [UInt32], to new: [UInt32]) -> [Int] {
+        guard old.count == new.count else { return Array(new.indices) }
+        return new.indices.filter { old[$0] != new[$0] }
+    }
+
+    /// The maps' content fits the limits and is consistent; checked before anything is adopted.
+    private static func check(_ installed: InstalledState, limits: Limits) throws(ReconcileError) {
+        var indices = Set<UInt32>()
+        for vip in installed.vips {
+            guard vip.index < limits.maxVIPs, indices.insert(vip.index).inserted else {
+                throw .adoption("VIP \(vip.key) has index \(vip.index), out of range or shared")
+            }
+            guard vip.info.liveRing < 2 else { throw .adoption("VIP \(vip.key) has live ring \(vip.info.liveRing)") }
+            for ring in [vip.liveSlots, vip.standbySlots].compactMap({ $0 }) where ring.count != limits.ringSize {
+                throw .adoption("VIP \(vip.key) has a ring of \(ring.count) slots; ring_size is \(limits.ringSize)")
+            }
+        }
+        var backendIndices = Set<UInt32>()
+        for backend in installed.backends {
+            guard (1..<limits.backendMapEntries).contains(Int(backend.index)),
+                  backendIndices.insert(backend.index).inserted else {
+                throw .adoption("backend \(backend.address) has index \(backend.index), out of range or shared")
+            }
+        }
+    }
+}
+
+/// What the reconciler knows one VIP index of the maps holds.
+struct VIPSlot {
+    /// The VIP the index is assigned to.
+    var owner: VIPKey?
+    /// The owner's key is in `vip_map`.
+    var keyInstalled = false
+    /// The index's `vips` entry, as written (or adopted; zero for a fresh index).
+    var info = VIPInfo.zero
+    /// An entry write failed: the map may hold `info` or the entry before it.
+    var infoUncertain = false
+    /// The pass that last wrote the entry (0: none of this process): packets that read
+    /// it before an earlier pass have long finished.
+    var entryPass = 0
+    /// Contents of rings 0 and 1; nil when unknown (written whole next time).
+    var rings: [[UInt32]?] = [nil, nil]
+    /// The backends the live table was built from ([] while none is eligible); nil when
+    /// unknown: the table is rebuilt and compared with the live ring.
+    var liveInputs: [TableInput]?
+}
+
+/// A backend entry as last written; `up` nil when a write to it failed.
+struct BackendSlot {
+    var address: IPAddress
+    var up: Bool?
+}
+
+/// A backend that takes part in a table.
+struct TableInput: Equatable {
+    let address: IPAddress
+    let weight: Int
+}
