@@ -296,6 +296,23 @@ final class ReconcilerTests: XCTestCase {
         assertClean(datapath)
     }
 
+    /// Before the first `apply` there is no desired state, which is not an empty one:
+    /// passes and health reports write nothing, so adopted VIPs stay.
+    func testNothingIsWrittenBeforeTheFirstApply() async throws {
+        let (first, datapath) = makeReconciler()
+        try await first.apply(sampleState())
+        datapath.clearLog()
+        let second = Reconciler(writer: datapath, limits: testLimits)
+        try await second.adopt(datapath.installedState())
+        let summaries = [try await second.reconcile(), try await second.setHealth(ip("192.0.2.11"), up: false)]
+        XCTAssertEqual(summaries, [ReconcileSummary(), ReconcileSummary()])
+        XCTAssertEqual(datapath.log, [])
+        try await second.apply(sampleState())
+        XCTAssertEqual(datapath.log.last, .setBackend(index: 1, address: ip("192.0.2.11"), up: false),
+                       "the health reported before is applied with the state")
+        assertClean(datapath)
+    }
+
     /// What the previous daemon left that is no longer wanted goes; a standby ring not
     /// read is rewritten whole at the next change; free indices keep their generations.
     func testAdoptionCleansUpAndRespectsGenerations() async throws {
@@ -364,7 +381,8 @@ final class ReconcilerTests: XCTestCase {
             try await first.adopt(good)
             XCTFail("adopted after writing")
         } catch {
-            XCTAssertEqual("\(error)", "cannot adopt the installed datapath state: the reconciler has already written the maps")
+            XCTAssertEqual("\(error)",
+                           "cannot adopt the installed datapath state: the reconciler has already adopted or written the maps")
         }
     }
 

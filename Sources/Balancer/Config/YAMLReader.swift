@@ -44,7 +44,7 @@ struct YAMLReader {
             report("\(name): expected a mapping (key: value lines), found \(Self.kind(of: node))", at: node)
             return nil
         }
-        var fields = Fields(node: node)
+        var fields = Fields()
         for (key, value) in mapping {
             guard let text = key.scalar?.string else {
                 report("\(name): keys must be plain words", at: key)
@@ -55,7 +55,6 @@ struct YAMLReader {
                 continue
             }
             fields.values[text] = value
-            fields.keyMarks[text] = key.mark
         }
         return fields
     }
@@ -88,16 +87,6 @@ struct YAMLReader {
         let digits = text.hasPrefix("-") ? text.dropFirst() : text[...]
         guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(text) else {
             report("\(key): expected an integer, got '\(text)'", at: node)
-            return nil
-        }
-        return value
-    }
-
-    /// An integer within `range`.
-    mutating func integer(_ node: Node, key: String, range: ClosedRange<Int>) -> Int? {
-        guard let value = integer(node, key: key) else { return nil }
-        guard range.contains(value) else {
-            report("\(key): \(value) is out of range \(range.lowerBound)...\(range.upperBound)", at: node)
             return nil
         }
         return value
@@ -157,15 +146,9 @@ struct YAMLReader {
     }
 }
 
-/// The entries of one mapping, with the mapping node and each key's position.
+/// The entries of one mapping, by key.
 struct Fields {
-    let node: Node
     var values: [String: Node] = [:]
-    var keyMarks: [String: Mark] = [:]
-
-    init(node: Node) {
-        self.node = node
-    }
 
     subscript(key: String) -> Node? { values[key] }
 }

@@ -42,6 +42,9 @@ public actor Reconciler {
     private var dirty: Set<VIPKey> = []
     /// Passes run; `VIPSlot.entryPass` refers to them. Adoption must come before the first.
     private var pass = 0
+    /// Set by the first `apply`. Before it, passes write nothing: no desired state is
+    /// not an empty one, and taking it for one would withdraw every adopted VIP.
+    private var hasDesiredState = false
 
     /// What each VIP index holds, for every index written or adopted.
     private var vipSlots: [UInt32: VIPSlot] = [:]
@@ -80,6 +83,7 @@ public actor Reconciler {
             dirty.insert(vip)
         }
         desired = state
+        hasDesiredState = true
         servicesByAddress = [:]
         for service in state.services.values {
             for backend in service.backends { servicesByAddress[backend.address, default: []].insert(service.vip) }
@@ -111,11 +115,12 @@ public actor Reconciler {
     /// differs from the new desired state: nothing, when it is the same.
     /// Refused, changing nothing, when the content does not fit the limits.
     public func adopt(_ installed: InstalledState) throws(ReconcileError) {
-        guard pass == 0 else { throw .adoption("the reconciler has already written the maps") }
+        guard pass == 0, vipSlots.isEmpty, backendSlots.isEmpty else {
+            throw .adoption("the reconciler has already adopted or written the maps")
+        }
         try Self.check(installed, limits: limits)
         for vip in installed.vips.sorted(by: { $0.index < $1.index }) {
             var slot = VIPSlot()
-            slot.owner = vip.key
             slot.keyInstalled = true
             slot.info = vip.info
             slot.rings[Int(vip.info.liveRing)] = vip.liveSlots
@@ -157,9 +162,11 @@ public actor Reconciler {
     // MARK: The pass
 
     /// Brings the maps to the desired state and health; writes nothing when they are
-    /// there already. Call again after a failure to finish the work.
+    /// there already, or before the first `apply`. Call again after a failure to finish
+    /// the work.
     @discardableResult
     public func reconcile() throws(ReconcileError) -> ReconcileSummary {
+        guard hasDesiredState else { return ReconcileSummary() }
         pass += 1
         stats.reconciles += 1
         let now = ContinuousClock.now
@@ -230,7 +237,6 @@ public actor Reconciler {
             }
             vipIndices[vip] = nil
             var slot = vipSlots[index] ?? VIPSlot()
-            slot.owner = nil
             slot.keyInstalled = false
             slot.infoUncertain = false
             slot.liveInputs = nil
@@ -289,6 +295,7 @@ public actor Reconciler {
         let info = VIPInfo(flags: flags, liveRing: UInt32(live), udpIdleTimeoutSeconds: timeout,
                            generation: slot.info.generation)
         guard info != slot.info || !slot.keyInstalled else { return }
+        let isNew = !slot.keyInstalled
         slot.info = info
         slot.infoUncertain = true
         try perform("install VIP \(vip) (index \(index))", \.vipsInstalled, &summary) {
@@ -297,9 +304,10 @@ public actor Reconciler {
         slot.infoUncertain = false
         slot.keyInstalled = true
         slot.entryPass = pass
-        logger.info("VIP installed", metadata: [
+        // New VIPs are rare and worth a line; flips follow every health change.
+        logger.log(level: isNew ? .info : .debug, isNew ? "VIP installed" : "VIP updated", metadata: [
             "vip": "\(vip)", "index": "\(index)", "ring": "\(live)", "generation": "\(info.generation)",
-            "backends": "\(inputs.count)",
+            "backends": "\(inputs.count)", "flags": "\(info.flags.rawValue)",
         ])
     }
 
@@ -308,7 +316,6 @@ public actor Reconciler {
         if let index = vipIndices[vip] { return index }
         guard let index = vipPool.allocate() else { throw .noFreeVIPIndex(vip) }
         var slot = vipSlots[index] ?? VIPSlot()
-        slot.owner = vip
         slot.keyInstalled = false
         slot.liveInputs = nil
         slot.info.generation &+= 1
@@ -427,9 +434,7 @@ public actor Reconciler {
 
 /// What the reconciler knows one VIP index of the maps holds.
 struct VIPSlot {
-    /// The VIP the index is assigned to.
-    var owner: VIPKey?
-    /// The owner's key is in `vip_map`.
+    /// The key of the VIP the index is assigned to is in `vip_map`.
     var keyInstalled = false
     /// The index's `vips` entry, as written (or adopted; zero for a fresh index).
     var info = VIPInfo.zero
