@@ -81,6 +81,20 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(try Configuration(yaml: "interface: eth1\nmtu: 0\n").mtu, 0)
     }
 
+    /// Backends may only have families with an encapsulation source, whichever way the
+    /// configuration is changed.
+    func testBackendFamiliesFollowTheEncapsulationSources() throws {
+        var configuration = try Configuration(yaml: Self.fullExample)
+        XCTAssertEqual(configuration.limits.backendFamilies, [.v4, .v6])
+        configuration.encapSourceV4 = nil
+        XCTAssertEqual(configuration.limits.backendFamilies, [.v6])
+        configuration.limits = Limits()
+        XCTAssertEqual(configuration.limits.backendFamilies, [.v6])
+        configuration.encapSourceV6 = nil
+        XCTAssertEqual(configuration.limits.backendFamilies, [])
+        XCTAssertEqual(Configuration(interface: "eth0", encapSourceV4: try IPPrefix("10.9.0.0/16")).limits.backendFamilies, [.v4])
+    }
+
     /// The first three lines of the files below: a valid start, so each case's own
     /// lines begin at line 4.
     private static let header = "interface: eth0\nencap_source_v4: 172.16.0.0/16\nencap_source_v6: fd00::/64\n"

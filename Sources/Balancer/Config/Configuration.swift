@@ -55,9 +55,13 @@ public struct Configuration: Equatable, Sendable {
     public var xdpMode: XDPAttachMode = .auto
     public var gatewayMAC: GatewayMAC = .auto
     /// nil: IPv4 backends are refused (the outer header would have no source).
-    public var encapSourceV4: IPPrefix?
+    public var encapSourceV4: IPPrefix? {
+        didSet { limits.backendFamilies = Self.families(v4: encapSourceV4, v6: encapSourceV6) }
+    }
     /// nil: IPv6 backends (and 4-in-6) are refused.
-    public var encapSourceV6: IPPrefix?
+    public var encapSourceV6: IPPrefix? {
+        didSet { limits.backendFamilies = Self.families(v4: encapSourceV4, v6: encapSourceV6) }
+    }
     /// 0 or in `mtuRange`.
     public var mtu = defaultMTU
     /// For UDP VIPs without their own timeout; whole seconds in `ServiceSpec.udpIdleTimeoutRange`.
@@ -66,8 +70,10 @@ public struct Configuration: Equatable, Sendable {
     public var metricsListen = defaultMetricsListen
     public var stateDirectory = defaultStateDirectory
     public var bpfPinDirectory = defaultBPFPinDirectory
-    /// `backendFamilies` follows the encapsulation sources configured.
-    public var limits: Limits
+    /// `backendFamilies` always follows the encapsulation sources configured.
+    public var limits: Limits {
+        didSet { limits.backendFamilies = Self.families(v4: encapSourceV4, v6: encapSourceV6) }
+    }
     /// The services to start with when `stateDirectory` holds no state yet; afterwards
     /// the state file is the truth and edits go through the API.
     public var services: DesiredState

@@ -12,6 +12,7 @@ import Foundation
 /// - a VIP index passed to another VIP gets another generation.
 ///
 /// The checks scan every live ring: keep rings small in tests.
+// Sendable by hand: every stored property is immutable or only touched under `lock`.
 public final class InMemoryDatapath: DatapathWriter, @unchecked Sendable {
     /// One writer call, as logged.
     public enum Operation: Equatable, Sendable, CustomStringConvertible {
