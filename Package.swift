@@ -35,6 +35,9 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
 
+        // The daemon's wiring: the reconciler's writes on the kernel maps, adoption, settings.
+        .target(name: "Daemon", dependencies: ["Balancer", "Datapath", "CLBABI"]),
+
         // Frames built from the RFC layouts, for the tests and the benchmarks.
         .target(name: "PacketCraft"),
 
@@ -48,6 +51,7 @@ let package = Package(
                                                             .product(name: "NIOPosix", package: "swift-nio"),
                                                             .product(name: "NIOHTTP1", package: "swift-nio"),
                                                             .product(name: "NIOSSL", package: "swift-nio-ssl")]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Balancer", "Datapath", "CLBABI", "PacketCraft"]),
         .testTarget(name: "DatapathTests", dependencies: ["Datapath", "CLBABI", "PacketCraft"]),
     ]
 )

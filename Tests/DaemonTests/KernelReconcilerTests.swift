@@ -1,0 +1,151 @@
+import Balancer
+import CLBABI
+import Daemon
+import Datapath
+import Foundation
+import Maglev
+import PacketCraft
+import XCTest
+
+/// The reconciler driving the real kernel maps: after each change the maps are read back
+/// and compared, and packets through BPF_PROG_TEST_RUN land where the tables say.
+final class KernelReconcilerTests: XCTestCase {
+    private let limits = Limits(maxVIPs: 4, maxBackends: 8, ringSize: 1009, connectionTable: 4096)
+    private var pins = ""
+    private var datapath: BalancerDatapath!
+    private var reconciler: Reconciler!
+    private let vip = try! VIPKey("10.0.0.10:80/tcp")
+    private let backends = ["192.0.2.11", "192.0.2.12", "192.0.2.13"].map { try! IPAddress($0) }
+
+    override func setUpWithError() throws {
+        guard geteuid() == 0 else { throw RootRequired() }
+        pins = "/sys/fs/bpf/lbd-test-reconciler-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        datapath = try BalancerDatapath.open(pinDirectory: pins, limits: try DatapathSettings.limits(limits))
+        let configuration = try Configuration(yaml: """
+            interface: eth0
+            gateway_mac: 02:00:00:00:00:fe
+            encap_source_v4: 172.16.0.0/16
+            """)
+        try datapath.config.update(key: 0, value: DatapathSettings.runtimeConfig(
+            configuration, gateway: try MACAddress("02:00:00:00:00:fe")))
+        reconciler = Reconciler(writer: KernelDatapathWriter(datapath: datapath), limits: limits)
+    }
+
+    override func tearDown() {
+        reconciler = nil
+        datapath = nil
+        _ = try? BalancerDatapath.removePins(pinDirectory: pins)
+    }
+
+    private func state(weights: [Int], drained: Set<Int> = []) throws -> DesiredState {
+        let specs = weights.enumerated().map { i, weight in
+            BackendSpec(address: backends[i], weight: weight, drained: drained.contains(i))
+        }
+        return try DesiredState(validating: [ServiceSpec(vip: vip, hash: .fiveTuple, udpIdleTimeout: nil, backends: specs)],
+                                limits: limits)
+    }
+
+    /// The Maglev table of the backends that take new flows, as backend addresses per slot.
+    private func expectedRing(_ active: [Int: Int]) throws -> [IPAddress] {
+        let table = try MaglevTable(backends: active.map { try MaglevBackend(id: backends[$0.key].identity, weight: $0.value) },
+                                    size: limits.ringSize)
+        return table.slots.map { position in backends.first { $0.identity == table.backends[Int(position)].id }! }
+    }
+
+    /// The live ring of the VIP, read from the kernel, as backend addresses.
+    private func installedRing() throws -> [IPAddress] {
+        let installed = try InstalledStateReader.read(datapath)
+        let addresses = Dictionary(uniqueKeysWithValues: installed.backends.map { ($0.index, $0.address) })
+        let entry = try XCTUnwrap(installed.vips.first { $0.key == vip })
+        return entry.liveSlots.map { addresses[$0]! }
+    }
+
+    private func sendSYN(from port: UInt16) throws -> [UInt8] {
+        let client = Packet.ipv4("198.51.100.7"), address = Packet.ipv4("10.0.0.10")
+        let segment = Packet.tcp(src: client, dst: address, sport: port, dport: 80, flags: Packet.TCPFlag.syn)
+        let frame = Packet.ethernet(dst: Packet.mac("02:00:00:00:00:01"), src: Packet.mac("02:00:00:00:00:02"),
+                                    type: Packet.ethIPv4, payload: Packet.ipv4(src: client, dst: address, proto: Packet.tcp, payload: segment))
+        let result = try datapath.testRun(frame: frame)
+        XCTAssertEqual(result.action, 3)
+        return Array(result.output[30..<34])
+    }
+
+    func testAppliedStateIsWhatTheMapsHoldAndWherePacketsGo() async throws {
+        _ = try await reconciler.apply(try state(weights: [100, 100, 200]))
+        XCTAssertEqual(try installedRing(), try expectedRing([0: 100, 1: 100, 2: 200]))
+        var seen = Set<[UInt8]>()
+        for port in UInt16(30000)..<30060 { seen.insert(try sendSYN(from: port)) }
+        XCTAssertEqual(seen, Set(backends.map(\.bytes)), "60 new flows reach all three backends")
+    }
+
+    func testDrainRewritesOnlyTheChangedSlotsAndKeepsTheBackendUp() async throws {
+        _ = try await reconciler.apply(try state(weights: [100, 100, 100]))
+        let before = await reconciler.stats
+        _ = try await reconciler.apply(try state(weights: [100, 100, 100], drained: [1]))
+        XCTAssertEqual(try installedRing(), try expectedRing([0: 100, 2: 100]))
+        let installed = try InstalledStateReader.read(datapath)
+        XCTAssertEqual(installed.backends.first { $0.address == backends[1] }?.up, true, "drained, not down")
+        let written = await reconciler.stats.ringSlotsWritten - before.ringSlotsWritten
+        XCTAssertLessThan(written, limits.ringSize, "a drain rewrites the changed slots, not the ring")
+    }
+
+    func testBackendDownIsFlaggedAndLeavesTheRing() async throws {
+        _ = try await reconciler.apply(try state(weights: [100, 100, 100]))
+        _ = try await reconciler.setHealth(backends[2], up: false)
+        XCTAssertEqual(try installedRing(), try expectedRing([0: 100, 1: 100]))
+        let installed = try InstalledStateReader.read(datapath)
+        XCTAssertEqual(installed.backends.first { $0.address == backends[2] }?.up, false)
+        for port in UInt16(40000)..<40030 { XCTAssertNotEqual(try sendSYN(from: port), backends[2].bytes) }
+    }
+
+    func testARestartedDaemonAdoptsTheMapsAndWritesNothing() async throws {
+        let desired = try state(weights: [100, 50, 200])
+        _ = try await reconciler.apply(desired)
+        let ring = try installedRing()
+        let again = try BalancerDatapath.open(pinDirectory: pins, limits: try DatapathSettings.limits(limits))
+        XCTAssertTrue(again.adopted)
+        let successor = Reconciler(writer: KernelDatapathWriter(datapath: again), limits: limits)
+        try await successor.adopt(try InstalledStateReader.read(again))
+        let summary = try await successor.apply(desired)
+        XCTAssertEqual(summary.writes, 0, "nothing to write: the maps already hold the state")
+        XCTAssertEqual(try installedRing(), ring)
+    }
+
+    func testRemovingTheVIPLeavesNothingToMatch() async throws {
+        _ = try await reconciler.apply(try state(weights: [100]))
+        _ = try await reconciler.apply(DesiredState())
+        XCTAssertEqual(try datapath.vipMap.keys().count, 0)
+        XCTAssertEqual(try datapath.vipAddrs.keys().count, 0)
+    }
+}
+
+/// The Balancer module mirrors ABI constants it cannot import.
+final class ABIAgreementTests: XCTestCase {
+    func testVIPFlagsAreTheABIsFlags() {
+        XCTAssertEqual(VIPFlags.hashSourceOnly.rawValue, UInt32(LB_VIP_F_HASH_SOURCE_ONLY))
+        XCTAssertEqual(VIPFlags.noBackend.rawValue, UInt32(LB_VIP_F_NO_BACKEND))
+    }
+
+    func testRuntimeConfigCarriesTheConfiguration() throws {
+        let configuration = try Configuration(yaml: """
+            interface: eth0
+            gateway_mac: 02:00:00:00:00:fe
+            encap_source_v4: 172.16.0.0/16
+            encap_source_v6: fd00:1bd::/64
+            mtu: 9000
+            udp_idle_timeout: 2m
+            """)
+        let cfg = DatapathSettings.runtimeConfig(configuration, gateway: try MACAddress("02:00:00:00:00:fe"))
+        XCTAssertEqual(withUnsafeBytes(of: cfg.gateway_mac) { Array($0) }, [2, 0, 0, 0, 0, 0xfe])
+        XCTAssertEqual(cfg.mtu, 9000)
+        XCTAssertEqual(cfg.udp_idle_timeout_s, 120)
+        XCTAssertEqual(withUnsafeBytes(of: cfg.encap_src_v4) { Array($0) }, [172, 16, 0, 0])
+        XCTAssertEqual(withUnsafeBytes(of: cfg.encap_src_v4_mask) { Array($0) }, [255, 255, 0, 0])
+        XCTAssertEqual(withUnsafeBytes(of: cfg.encap_src_v6_mask) { Array($0) },
+                       [UInt8](repeating: 0xff, count: 8) + [UInt8](repeating: 0, count: 8))
+    }
+}
+
+struct RootRequired: Error, CustomStringConvertible {
+    var description: String { "the daemon's kernel tests load BPF programs and must run as root" }
+}
