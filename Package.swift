@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         // libbpf, from the system (libbpf-dev).
@@ -35,8 +37,21 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
 
-        // The daemon's wiring: the reconciler's writes on the kernel maps, adoption, settings.
-        .target(name: "Daemon", dependencies: ["Balancer", "Datapath", "CLBABI"]),
+        // The daemon's wiring: the reconciler's writes on the kernel maps, adoption, settings,
+        // the edit coordinator, the control API (HTTP/1.1 over a unix socket), sd_notify.
+        .target(name: "Daemon", dependencies: [
+            "Balancer", "Datapath", "CLBABI",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ]),
+        // The daemon executable: `lbd --config FILE`, `lbd check --config FILE`.
+        .executableTarget(name: "lbd", dependencies: [
+            "Daemon", "Balancer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
 
         // Frames built from the RFC layouts, for the tests and the benchmarks.
         .target(name: "PacketCraft"),

@@ -1,0 +1,70 @@
+import Foundation
+import XCTest
+
+/// `lbd check --config FILE`, run as the operator runs it: the built binary, its exact
+/// output and exit status.
+final class CheckCommandTests: XCTestCase {
+    private func check(_ yaml: String) throws -> (ProcessOutput, String) {
+        let file = try temporaryDirectory(self) + "/lbd.yaml"
+        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+        return (try runProcess(try LBDBinary.path, ["check", "--config", file]), file)
+    }
+
+    func testAValidFileIsOK() throws {
+        let (output, file) = try check("""
+            interface: eth0
+            gateway_mac: 02:00:00:00:00:01
+            encap_source_v4: 172.16.0.0/16
+            services:
+              - vip: 10.0.0.10:80/tcp
+                backends: [ { address: 192.0.2.11, weight: 100 }, { address: 192.0.2.12 } ]
+            """)
+        XCTAssertEqual(output, ProcessOutput(stdout: "\(file): ok\n", stderr: "", status: 0))
+    }
+
+    func testEveryErrorIsPrintedWithItsPosition() throws {
+        let (output, file) = try check("""
+            interface: eth0
+            xdp_mode: fast
+            mtu: 100
+            colour: blue
+            """)
+        XCTAssertEqual(output.stdout, "")
+        XCTAssertEqual(output.status, 1)
+        XCTAssertEqual(output.stderr, """
+            \(file):2:11: xdp_mode: bad XDP mode 'fast': expected native, generic or auto
+            \(file):3:6: mtu: bad MTU '100': expected 0 (no check) or 1320...65535
+            \(file):4:1: unknown key 'colour' in the configuration (expected one of: interface, xdp_mode, \
+            gateway_mac, encap_source_v4, encap_source_v6, mtu, udp_idle_timeout, api_socket, metrics_listen, \
+            state_dir, bpf_pin_dir, limits, services)
+
+            """)
+    }
+
+    func testAnInvalidSeedServiceIsAnError() throws {
+        let (output, file) = try check("""
+            interface: eth0
+            encap_source_v4: 172.16.0.0/16
+            services:
+              - vip: 10.0.0.10:80/tcp
+                backends: [ { address: 192.0.2.11, weight: 70000 } ]
+            """)
+        XCTAssertEqual(output.status, 1)
+        XCTAssertTrue(output.stderr.hasPrefix("\(file):5:48: "), output.stderr)
+        XCTAssertTrue(output.stderr.contains("weight"), output.stderr)
+    }
+
+    func testAMissingFileIsAnError() throws {
+        let output = try runProcess(try LBDBinary.path, ["check", "--config", "/nonexistent/lbd.yaml"])
+        XCTAssertEqual(output, ProcessOutput(stdout: "", stderr: "/nonexistent/lbd.yaml: cannot read: No such file or directory\n",
+                                             status: 1))
+    }
+
+    /// The example shipped with the package (config/lbd.yaml) is accepted as it is.
+    func testTheShippedExampleIsValid() throws {
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("config/lbd.yaml").path
+        let output = try runProcess(try LBDBinary.path, ["check", "--config", example])
+        XCTAssertEqual(output, ProcessOutput(stdout: "\(example): ok\n", stderr: "", status: 0))
+    }
+}
