@@ -7,5 +7,6 @@ struct LBD: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lbd",
         abstract: "XDP L4 load balancer daemon.",
-        subcommands: [Check.self])
+        subcommands: [Run.self, Check.self],
+        defaultSubcommand: Run.self)
 }

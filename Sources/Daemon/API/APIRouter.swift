@@ -1,0 +1,124 @@
+import Balancer
+import Foundation
+import Logging
+import NIOHTTP1
+
+/// The control API, endpoint by endpoint (the contract `lbctl` is built against):
+///
+/// - `GET /v1/services` → `{"services":[…]}`, each service as the state file encodes it.
+/// - `GET /v1/status` → `StatusReport`.
+/// - `POST /v1/edit` (`EditRequest`) → `{"ok":true}`; 400 invalid, 404 unknown VIP or
+///   backend, 409 already exists: the state is unchanged. 500: the state file could not
+///   be written (unchanged), or the edit is saved but a datapath write failed (retried).
+/// - `POST /v1/apply?dry_run=1|0`, a services YAML body → `{"plan":"…","applied":bool}`;
+///   400 with `LINE:COL: message` lines for an invalid file.
+/// - `GET /v1/export` → the services as YAML (`text/yaml`), accepted by apply.
+/// - Anything else: 404 `{"error":"no such endpoint"}`.
+public struct APIRouter: Sendable {
+    let coordinator: EditCoordinator
+    let status: StatusReporter
+    let logger: Logger
+
+    public init(coordinator: EditCoordinator, status: StatusReporter, logger: Logger = Logger(label: "lbd.api")) {
+        self.coordinator = coordinator
+        self.status = status
+        self.logger = logger
+    }
+
+    public func handle(_ request: APIRequest) async -> APIResponse {
+        let (path, query) = Self.split(request.uri)
+        do {
+            switch (request.method, path) {
+            case (.GET, "/v1/services"):
+                return .json(ServicesBody(services: await coordinator.state.sortedServices))
+            case (.GET, "/v1/status"):
+                do {
+                    return .json(try await status.report())
+                } catch {
+                    throw APIError.internal("cannot read the datapath: \(error)")
+                }
+            case (.POST, "/v1/edit"):
+                return try await edit(request.body)
+            case (.POST, "/v1/apply"):
+                return try await apply(request.body, query: query)
+            case (.GET, "/v1/export"):
+                return APIResponse(status: .ok, contentType: "text/yaml", body: Data(await coordinator.state.yaml().utf8))
+            default:
+                throw APIError.notFound("no such endpoint")
+            }
+        } catch let error as APIError {
+            return .error(error)
+        } catch {
+            return .error(.internal("\(error)"))
+        }
+    }
+
+    private struct ServicesBody: Encodable {
+        let services: [ServiceSpec]
+    }
+
+    private func edit(_ body: Data) async throws(APIError) -> APIResponse {
+        let edit = try EditRequest.parse(body)
+        do {
+            try await coordinator.edit(edit)
+        } catch {
+            throw Self.apiError(error)
+        }
+        return .json(["ok": true])
+    }
+
+    private struct ApplyBody: Encodable {
+        let plan: String
+        let applied: Bool
+    }
+
+    private func apply(_ body: Data, query: [String: String]) async throws(APIError) -> APIResponse {
+        let dryRun: Bool
+        switch query["dry_run"] {
+        case nil, "0": dryRun = false
+        case "1": dryRun = true
+        case let other?: throw .badRequest("dry_run must be 0 or 1, not '\(other)'")
+        }
+        guard let text = String(data: body, encoding: .utf8) else { throw .badRequest("the body is not UTF-8 text") }
+        let services: DesiredState
+        do {
+            services = try DesiredState(yaml: text, limits: await coordinator.limits)
+        } catch {
+            throw .badRequest(error.description)
+        }
+        do {
+            let plan = try await coordinator.apply(services, dryRun: dryRun)
+            return .json(ApplyBody(plan: plan.description, applied: !dryRun))
+        } catch {
+            throw Self.apiError(error)
+        }
+    }
+
+    /// Unknown things are 404, duplicates 409, other refusals 400; failures after
+    /// validation are the daemon's, 500.
+    static func apiError(_ failure: EditFailure) -> APIError {
+        switch failure {
+        case .refused(let error):
+            switch error {
+            case .unknownVIP, .unknownBackend, .unknownAddress: return .notFound(error.description)
+            case .vipExists, .backendExists: return .conflict(error.description)
+            case .invalid(let errors): return .badRequest(errors.map(\.description).joined(separator: "; "))
+            }
+        case .notSaved, .notApplied:
+            return .internal(failure.description)
+        }
+    }
+
+    /// The path and the query parameters of a request target.
+    static func split(_ uri: String) -> (path: String, query: [String: String]) {
+        guard let mark = uri.firstIndex(of: "?") else { return (uri, [:]) }
+        var query: [String: String] = [:]
+        for pair in uri[uri.index(after: mark)...].split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = String(parts[0]).removingPercentEncoding ?? String(parts[0])
+            let value = parts.count > 1 ? (String(parts[1]).removingPercentEncoding ?? String(parts[1])) : ""
+            query[key] = value
+        }
+        return (String(uri[..<mark]), query)
+    }
+}

@@ -1,0 +1,170 @@
+import Balancer
+import Logging
+
+/// The one path by which the desired state changes: edits and applies are taken one at
+/// a time, in arrival order, each validated as a whole, saved atomically, then handed to
+/// the reconciler, and only then answered. An acknowledged edit is on disk (it survives
+/// kill -9 and reboot) and in the maps; a refused one changed nothing.
+///
+/// The reconciler is another actor: awaiting it would let a second edit start in the
+/// middle of the first, and their reconciles could reach the maps out of order. Edits
+/// therefore pass a FIFO gate, held from validation to the reconciler's answer.
+public actor EditCoordinator {
+    private let store: StateStore
+    private let reconciler: Reconciler
+    private let logger: Logger
+    /// Under the current encapsulation sources (a reload may add or remove a family).
+    public private(set) var limits: Limits
+    /// What was last saved: the truth, even when the reconciler has yet to catch up.
+    public private(set) var state: DesiredState
+    /// A reconcile failed after its state was saved; `retryReconcile` finishes the work.
+    public private(set) var reconcilePending = false
+
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    /// `state` must be what `store` holds and what `reconciler` was last given.
+    public init(state: DesiredState, limits: Limits, store: StateStore, reconciler: Reconciler,
+                logger: Logger = Logger(label: "lbd.edit")) {
+        self.state = state
+        self.limits = limits
+        self.store = store
+        self.reconciler = reconciler
+        self.logger = logger
+    }
+
+    /// Applies `edit`: refused with `.refused` (nothing changed) when it does not apply
+    /// or the result does not validate; `.notSaved` if the state file cannot be written
+    /// (nothing changed either); `.notApplied` if the datapath refused a write after the
+    /// state was saved (retried in the background).
+    public func edit(_ edit: Edit) async throws(EditFailure) {
+        try await exclusively { () throws(EditFailure) in
+            let new: DesiredState
+            do throws(EditError) {
+                new = try state.applying(edit, limits: limits)
+            } catch {
+                throw .refused(error)
+            }
+            try await commit(new, reason: "edit", detail: edit.summary)
+        }
+    }
+
+    /// The plan from the current services to `services`; with `dryRun` false, also applies
+    /// it (saved, then reconciled). `services` must be valid under `limits` (the API reads
+    /// it with `DesiredState(yaml:limits:)` under this coordinator's limits).
+    public func apply(_ services: DesiredState, dryRun: Bool) async throws(EditFailure) -> ServicePlan {
+        try await exclusively { () throws(EditFailure) in
+            let plan = state.plan(to: services)
+            if !dryRun, !plan.isEmpty {
+                try await commit(services, reason: "apply", detail: plan.description)
+            }
+            return plan
+        }
+    }
+
+    /// New limits (a reload changed the encapsulation sources): refused, changing nothing,
+    /// when the current state does not validate under them.
+    public func setLimits(_ new: Limits) throws(EditError) {
+        guard new != limits else { return }
+        _ = try state.applying(.replaceServices(state.sortedServices), limits: new)
+        limits = new
+    }
+
+    /// Runs the reconcile left unfinished by a failed write; true when nothing is pending.
+    @discardableResult
+    public func retryReconcile() async -> Bool {
+        await exclusively {
+            guard reconcilePending else { return true }
+            do {
+                try await reconciler.reconcile()
+                reconcilePending = false
+                logger.notice("reconcile retry succeeded: the maps hold the saved state")
+            } catch {
+                logger.error("reconcile retry failed", metadata: ["error": "\(error)"])
+            }
+            return !reconcilePending
+        }
+    }
+
+    /// Returns once every edit that arrived before it has been answered: a liveness probe
+    /// for the watchdog, which should stop when edits stop being served.
+    public func ping() async {
+        await exclusively {}
+    }
+
+    // MARK: Steps
+
+    /// Saves `new`, then reconciles; nothing when it is the current state (a retried request).
+    private func commit(_ new: DesiredState, reason: String, detail: String) async throws(EditFailure) {
+        guard new != state else { return }
+        do {
+            try store.save(new)
+        } catch {
+            logger.error("state not saved; \(reason) refused", metadata: ["error": "\(error)"])
+            throw .notSaved(error)
+        }
+        state = new
+        logger.info("\(reason) saved", metadata: ["change": "\(detail)", "vips": "\(new.services.count)"])
+        do {
+            try await reconciler.apply(new)
+            reconcilePending = false
+        } catch {
+            reconcilePending = true
+            throw .notApplied(error)
+        }
+    }
+
+    /// Runs `body` once every earlier caller's body has finished, in arrival order.
+    private func exclusively<T, E: Error>(_ body: () async throws(E) -> T) async throws(E) -> T {
+        if busy {
+            await withCheckedContinuation { waiters.append($0) }
+        }
+        busy = true
+        defer {
+            if waiters.isEmpty {
+                busy = false
+            } else {
+                // Hand the gate over directly: a newcomer cannot slip in between.
+                waiters.removeFirst().resume()
+            }
+        }
+        return try await body()
+    }
+}
+
+/// Why an edit or apply was not (fully) carried out.
+public enum EditFailure: Error, Equatable, CustomStringConvertible {
+    /// The edit does not apply or the result is invalid; nothing changed.
+    case refused(EditError)
+    /// The state file could not be written; nothing changed.
+    case notSaved(StateStoreError)
+    /// Saved, but the datapath refused a write; the maps catch up when a retry succeeds.
+    case notApplied(ReconcileError)
+
+    public var description: String {
+        switch self {
+        case .refused(let error): error.description
+        case .notSaved(let error): "not saved, nothing changed: \(error)"
+        case .notApplied(let error): "saved, but the datapath is not up to date yet (retrying): \(error)"
+        }
+    }
+}
+
+extension Edit {
+    /// The edit as a log value, in the API's words: `add_backend 10.0.0.10:80/tcp 192.0.2.13 weight 50`.
+    var summary: String {
+        let scope = { (vip: VIPKey?) in vip.map { " \($0)" } ?? " (every VIP)" }
+        switch self {
+        case .addVIP(let service):
+            let timeout = service.udpIdleTimeout.map { " udp_idle_timeout \($0.components.seconds)s" } ?? ""
+            return "add_vip \(service.vip) hash \(service.hash.rawValue)\(timeout)"
+        case .removeVIP(let vip): return "remove_vip \(vip)"
+        case .addBackend(let vip, let backend): return "add_backend \(vip) \(backend.address) weight \(backend.weight)"
+        case .removeBackend(let vip, let address): return "remove_backend \(vip) \(address)"
+        case .setWeight(let vip, let address, let weight): return "set_weight \(vip) \(address) \(weight)"
+        case .drain(let address, let vip): return "drain\(scope(vip)) \(address)"
+        case .undrain(let address, let vip): return "undrain\(scope(vip)) \(address)"
+        case .replaceServices(let services): return "replace_services (\(services.count) VIPs)"
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import Balancer
+import Datapath
+import Logging
+import ServiceLifecycle
+
+/// `lbd --config FILE`: the daemon, start to stop.
+///
+/// Start, in this order (each step refuses to start with one clear log line):
+/// 1. the configuration file; the state directory's lock (one daemon per state);
+/// 2. the gateway MAC (`auto`: the default gateway's neighbour entry);
+/// 3. the datapath at `bpf_pin_dir`: adopted when compatible, else loaded; pins of
+///    another layout refused unless `--reset-datapath`; `lb_config` written if it differs;
+/// 4. the desired state from `state_dir` (first start: the file's `services:`, saved);
+/// 5. the reconciler adopts what the maps hold, then applies the state: an adopted
+///    datapath already serving this state gets no write at all;
+/// 6. XDP attached to `interface` (already attached when adopted: nothing happens), so a
+///    fresh datapath is complete before the first packet reaches it;
+/// 7. the API socket; then `READY=1` to systemd.
+///
+/// Then the services run under a ServiceGroup until SIGTERM or SIGINT: the API, the
+/// SIGHUP reload, the reconcile retry, the systemd watchdog. Stopping leaves the program
+/// attached and the maps pinned: forwarding continues while lbd is down, and the next
+/// start adopts it (`systemctl restart lbd` is hitless; so is a crash).
+public struct LBDaemon {
+    public let configurationPath: String
+    public let resetDatapath: Bool
+    public let logger: Logger
+
+    public init(configurationPath: String, resetDatapath: Bool, logger: Logger) {
+        self.configurationPath = configurationPath
+        self.resetDatapath = resetDatapath
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let configuration: Configuration
+        do {
+            configuration = try ConfigurationFile.load(configurationPath)
+        } catch {
+            throw StartupFailure.configuration("invalid configuration:\n" + error.description)
+        }
+        let lock = try StateLock(directory: configuration.stateDirectory)
+        let settings: RuntimeSettings
+        do {
+            settings = RuntimeSettings(configuration, gateway: try GatewayResolver.resolve(
+                configuration.gatewayMAC, interface: configuration.interface))
+        } catch {
+            throw StartupFailure(error.description)
+        }
+        let datapath = try DatapathBootstrap.open(configuration, reset: resetDatapath, logger: logger)
+        do {
+            let written = try DatapathBootstrap.writeRuntimeConfig(settings, to: datapath)
+            logger.info(written ? "lb_config written" : "lb_config unchanged", metadata: [
+                "gateway_mac": "\(settings.gateway)", "mtu": "\(settings.mtu)",
+                "encap_source_v4": "\(settings.encapSourceV4.map(\.description) ?? "none")",
+                "encap_source_v6": "\(settings.encapSourceV6.map(\.description) ?? "none")",
+                "udp_idle_timeout_s": "\(settings.udpIdleTimeout.components.seconds)",
+            ])
+        } catch {
+            throw StartupFailure("cannot write lb_config: \(error)")
+        }
+        let store = StateStore(directory: configuration.stateDirectory)
+        let state = try loadState(store, configuration)
+        let reconciler = Reconciler(writer: KernelDatapathWriter(datapath: datapath), limits: configuration.limits,
+                                    logger: Logger(label: "lbd.reconciler"))
+        do {
+            let installed = try InstalledStateReader.read(datapath)
+            try await reconciler.adopt(installed)
+            // No health checks are wired: every backend takes flows. One installed down
+            // by an earlier daemon would otherwise stay down.
+            try await reconciler.setHealth(Dictionary(installed.backends.map { ($0.address, true) }) { first, _ in first })
+            let summary = try await reconciler.apply(state)
+            logger.info("first reconcile done", metadata: ["writes": "\(summary.writes)", "vips": "\(state.services.count)"])
+        } catch {
+            throw StartupFailure("the initial reconcile failed: \(error)")
+        }
+        let mode = try DatapathBootstrap.attach(datapath, configuration, logger: logger)
+
+        let coordinator = EditCoordinator(state: state, limits: configuration.limits, store: store, reconciler: reconciler,
+                                          logger: Logger(label: "lbd.edit"))
+        let status = StatusReporter(coordinator: coordinator, reconciler: reconciler,
+                                    readings: KernelDatapathReadings(datapath: datapath, interface: configuration.interface),
+                                    ringSize: configuration.limits.ringSize)
+        let api: APIServer
+        do {
+            api = try await APIServer.bind(path: configuration.apiSocket,
+                                           router: APIRouter(coordinator: coordinator, status: status,
+                                                             logger: Logger(label: "lbd.api")),
+                                           logger: Logger(label: "lbd.api"))
+        } catch let error as StartupFailure {
+            throw error
+        } catch {
+            throw StartupFailure("cannot listen on \(configuration.apiSocket): \(error)")
+        }
+
+        var services: [any Service] = [
+            api,
+            ReconcileRetryService(coordinator: coordinator),
+            ReloadService(configurationPath: configurationPath, datapath: datapath, coordinator: coordinator,
+                          logger: logger, started: configuration,
+                          current: .init(configuration: configuration, settings: settings)),
+        ]
+        let notifier = SystemdNotifier()
+        if let notifier, let interval = SystemdNotifier.watchdogInterval() {
+            services.append(WatchdogService(notifier: notifier, interval: interval, logger: logger) {
+                await coordinator.ping()
+            })
+        }
+        // Last, so that graceful shutdown (in reverse order) says STOPPING=1 first.
+        services.append(SystemdLifecycleService(
+            notifier: notifier, logger: logger,
+            status: "serving \(state.services.count) VIPs on \(configuration.interface) (XDP \(mode))"))
+
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+        logger.notice("stopped; the datapath keeps forwarding (program attached, maps pinned)", metadata: [
+            "interface": "\(configuration.interface)", "pin_dir": "\(configuration.bpfPinDirectory)",
+        ])
+        withExtendedLifetime((lock, datapath)) {}
+    }
+
+    /// The saved state; on the first start (no state file), the configuration's
+    /// `services:`, saved at once so later starts use the state file.
+    private func loadState(_ store: StateStore, _ configuration: Configuration) throws(StartupFailure) -> DesiredState {
+        do {
+            if let state = try store.load(limits: configuration.limits) {
+                if state != configuration.services, !configuration.services.services.isEmpty {
+                    logger.notice("services: in the configuration are a first-start seed; the state file is used",
+                                  metadata: ["state": "\(store.path)", "vips": "\(state.services.count)"])
+                }
+                logger.info("state loaded", metadata: ["state": "\(store.path)", "vips": "\(state.services.count)"])
+                return state
+            }
+            try store.save(configuration.services)
+            logger.notice("first start: state seeded from the configuration's services", metadata: [
+                "state": "\(store.path)", "vips": "\(configuration.services.services.count)",
+            ])
+            return configuration.services
+        } catch .corrupt(let path, let error) {
+            throw .configuration(StateStoreError.corrupt(path: path, error).description)
+        } catch {
+            throw StartupFailure(error.description)
+        }
+    }
+}

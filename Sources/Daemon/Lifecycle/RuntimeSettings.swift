@@ -1,0 +1,64 @@
+import Balancer
+import CLBABI
+
+/// The daemon settings that live in `lb_config` and that a reload (SIGHUP) applies
+/// without a restart; every other key of the configuration takes effect at the next start.
+struct RuntimeSettings: Equatable {
+    var gateway: MACAddress
+    var mtu: Int
+    var encapSourceV4: IPPrefix?
+    var encapSourceV6: IPPrefix?
+    var udpIdleTimeout: Duration
+    /// Source for the `lb_config` written.
+    private var configuration: Configuration
+
+    init(_ configuration: Configuration, gateway: MACAddress) {
+        self.gateway = gateway
+        mtu = configuration.mtu
+        encapSourceV4 = configuration.encapSourceV4
+        encapSourceV6 = configuration.encapSourceV6
+        udpIdleTimeout = configuration.udpIdleTimeout
+        self.configuration = configuration
+    }
+
+    static func == (lhs: RuntimeSettings, rhs: RuntimeSettings) -> Bool {
+        lhs.changes(to: rhs).isEmpty
+    }
+
+    var lbConfig: lb_config { DatapathSettings.runtimeConfig(configuration, gateway: gateway) }
+
+    /// `key old -> new` for each setting that differs.
+    func changes(to new: RuntimeSettings) -> [String] {
+        func text<T>(_ value: T?) -> String { value.map { "\($0)" } ?? "none" }
+        var changes: [String] = []
+        if gateway != new.gateway { changes.append("gateway_mac \(gateway) -> \(new.gateway)") }
+        if mtu != new.mtu { changes.append("mtu \(mtu) -> \(new.mtu)") }
+        if encapSourceV4 != new.encapSourceV4 {
+            changes.append("encap_source_v4 \(text(encapSourceV4)) -> \(text(new.encapSourceV4))")
+        }
+        if encapSourceV6 != new.encapSourceV6 {
+            changes.append("encap_source_v6 \(text(encapSourceV6)) -> \(text(new.encapSourceV6))")
+        }
+        if udpIdleTimeout != new.udpIdleTimeout {
+            // Whole seconds, as validated.
+            changes.append("udp_idle_timeout \(udpIdleTimeout.components.seconds)s -> \(new.udpIdleTimeout.components.seconds)s")
+        }
+        return changes
+    }
+
+    /// The keys that differ between `old` and `new` but only take effect at a restart.
+    static func restartOnlyChanges(from old: Configuration, to new: Configuration) -> [String] {
+        var keys: [String] = []
+        if old.interface != new.interface { keys.append("interface") }
+        if old.xdpMode != new.xdpMode { keys.append("xdp_mode") }
+        if old.apiSocket != new.apiSocket { keys.append("api_socket") }
+        if old.metricsListen != new.metricsListen { keys.append("metrics_listen") }
+        if old.stateDirectory != new.stateDirectory { keys.append("state_dir") }
+        if old.bpfPinDirectory != new.bpfPinDirectory { keys.append("bpf_pin_dir") }
+        var oldLimits = old.limits, newLimits = new.limits
+        oldLimits.backendFamilies = []
+        newLimits.backendFamilies = []
+        if oldLimits != newLimits { keys.append("limits") }
+        return keys
+    }
+}

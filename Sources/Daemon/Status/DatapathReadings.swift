@@ -1,0 +1,87 @@
+import Balancer
+import Datapath
+
+/// Packets and bytes, summed over CPUs.
+public struct Traffic: Equatable, Sendable {
+    public var packets: UInt64
+    public var bytes: UInt64
+
+    public init(packets: UInt64, bytes: UInt64) {
+        self.packets = packets
+        self.bytes = bytes
+    }
+}
+
+/// Where the program runs, as `GET /v1/status` reports it.
+public struct AttachmentStatus: Equatable, Sendable {
+    /// `native` or `generic`; nil when our program is not attached to the interface.
+    public var mode: String?
+    public var interface: String
+    /// Whether this process adopted a pinned datapath at start instead of loading one.
+    public var adopted: Bool
+
+    public init(mode: String?, interface: String, adopted: Bool) {
+        self.mode = mode
+        self.interface = interface
+        self.adopted = adopted
+    }
+}
+
+/// What the status reads from the datapath besides the reconciler's snapshot: counters
+/// by the snapshot's indices, live ring contents, the attachment. The reconciler stays
+/// the only writer; these are reads.
+public protocol DatapathReadings: Sendable {
+    func vipTraffic(index: UInt32) throws -> Traffic
+    func backendTraffic(index: UInt32) throws -> Traffic
+    /// The backend index of every slot of ring `ring` of the VIP at `vipIndex`.
+    func ring(vipIndex: UInt32, ring: UInt32) throws -> [UInt32]
+    func attachment() -> AttachmentStatus
+}
+
+/// The readings of the kernel maps and the interface's XDP attachment.
+public struct KernelDatapathReadings: DatapathReadings {
+    public let datapath: BalancerDatapath
+    public let interface: String
+
+    public init(datapath: BalancerDatapath, interface: String) {
+        self.datapath = datapath
+        self.interface = interface
+    }
+
+    public func vipTraffic(index: UInt32) throws -> Traffic {
+        let (packets, bytes) = try datapath.vipTraffic(index: index)
+        return Traffic(packets: packets, bytes: bytes)
+    }
+
+    public func backendTraffic(index: UInt32) throws -> Traffic {
+        let (packets, bytes) = try datapath.backendTraffic(index: index)
+        return Traffic(packets: packets, bytes: bytes)
+    }
+
+    public func ring(vipIndex: UInt32, ring: UInt32) throws -> [UInt32] {
+        try datapath.readRing(vipIndex: vipIndex, ring: ring)
+    }
+
+    /// Our program's mode on the interface; nil if another program, or none, is attached
+    /// (someone detached it: the VIPs are not served).
+    public func attachment() -> AttachmentStatus {
+        let attached = try? XDP.attachedProgram(interface: interface)
+        let mode = attached.flatMap { $0.programID == datapath.program.id ? $0.mode.rawValue : nil }
+        return AttachmentStatus(mode: mode, interface: interface, adopted: datapath.adopted)
+    }
+}
+
+/// The readings of an `InMemoryDatapath` (tests of the daemon without a kernel): rings as
+/// written, no traffic, not attached.
+public struct InMemoryDatapathReadings: DatapathReadings {
+    public let datapath: InMemoryDatapath
+
+    public init(datapath: InMemoryDatapath) {
+        self.datapath = datapath
+    }
+
+    public func vipTraffic(index: UInt32) -> Traffic { Traffic(packets: 0, bytes: 0) }
+    public func backendTraffic(index: UInt32) -> Traffic { Traffic(packets: 0, bytes: 0) }
+    public func ring(vipIndex: UInt32, ring: UInt32) -> [UInt32] { datapath.ring(vipIndex: vipIndex, ring: ring) }
+    public func attachment() -> AttachmentStatus { AttachmentStatus(mode: nil, interface: "none", adopted: false) }
+}

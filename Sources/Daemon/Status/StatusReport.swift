@@ -1,0 +1,116 @@
+import Balancer
+
+/// `GET /v1/status`: every VIP with its backends, what the datapath does with them and
+/// their counters, then where the program runs. JSON keys are the API contract.
+public struct StatusReport: Encodable, Equatable, Sendable {
+    public struct Service: Encodable, Equatable, Sendable {
+        public var vip: String
+        public var hash: String
+        /// `ok`: every backend with weight > 0 and not drained takes new flows;
+        /// `degraded`: some of them do not (down); `no_backend`: none does, new flows are dropped.
+        public var state: String
+        public var packets: UInt64
+        public var bytes: UInt64
+        public var backends: [Backend]
+    }
+
+    public struct Backend: Encodable, Equatable, Sendable {
+        public var address: String
+        public var weight: Int
+        public var drained: Bool
+        /// `up`, `down`, or `unchecked` (no health check: treated as up).
+        public var health: String
+        public var healthSince: String?
+        public var lastCheck: String?
+        public var latencyMS: Double?
+        /// Slots of the VIP's live ring that name this backend; `ringShare` = slots / ring size.
+        public var ringSlots: Int
+        public var ringShare: Double
+        /// Sent to this backend over every VIP it serves (the datapath counts per backend).
+        public var packets: UInt64
+        public var bytes: UInt64
+
+        enum CodingKeys: String, CodingKey {
+            case address, weight, drained, health, packets, bytes
+            case healthSince = "health_since", lastCheck = "last_check", latencyMS = "latency_ms"
+            case ringSlots = "ring_slots", ringShare = "ring_share"
+        }
+    }
+
+    public struct Datapath: Encodable, Equatable, Sendable {
+        public var attached: String?
+        public var interface: String
+        public var adopted: Bool
+
+        /// `attached` is written as null when not attached, never left out.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(attached, forKey: .attached)
+            try container.encode(interface, forKey: .interface)
+            try container.encode(adopted, forKey: .adopted)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case attached, interface, adopted
+        }
+    }
+
+    public var services: [Service]
+    public var datapath: Datapath
+}
+
+/// Builds `StatusReport` from the saved state, the reconciler's snapshot (indices,
+/// active backends) and the datapath's counters and rings.
+public struct StatusReporter: Sendable {
+    let coordinator: EditCoordinator
+    let reconciler: Reconciler
+    let readings: any DatapathReadings
+    let ringSize: Int
+
+    public init(coordinator: EditCoordinator, reconciler: Reconciler, readings: any DatapathReadings, ringSize: Int) {
+        self.coordinator = coordinator
+        self.reconciler = reconciler
+        self.readings = readings
+        self.ringSize = ringSize
+    }
+
+    public func report() async throws -> StatusReport {
+        let state = await coordinator.state
+        let snapshot = await reconciler.snapshot()
+        let vips = Dictionary(uniqueKeysWithValues: snapshot.vips.map { ($0.key, $0) })
+        let backends = Dictionary(uniqueKeysWithValues: snapshot.backends.map { ($0.address, $0) })
+        var services: [StatusReport.Service] = []
+        for service in state.sortedServices {
+            let installed = vips[service.vip]
+            let serving = installed.map { !$0.info.flags.contains(.noBackend) } ?? false
+            // The live ring of a VIP without backends still holds its last table: count nothing.
+            var slotsByIndex: [UInt32: Int] = [:]
+            if let installed, serving {
+                for index in try readings.ring(vipIndex: installed.index, ring: installed.info.liveRing) {
+                    slotsByIndex[index, default: 0] += 1
+                }
+            }
+            let active = Set(installed?.activeBackends ?? [])
+            let eligible = service.backends.filter { $0.weight > 0 && !$0.drained }
+            let traffic = try installed.map { try readings.vipTraffic(index: $0.index) } ?? Traffic(packets: 0, bytes: 0)
+            services.append(StatusReport.Service(
+                vip: service.vip.description, hash: service.hash.rawValue,
+                state: !serving ? "no_backend" : eligible.allSatisfy { active.contains($0.address) } ? "ok" : "degraded",
+                packets: traffic.packets, bytes: traffic.bytes,
+                backends: try service.backends.map { backend in
+                    let installedBackend = backends[backend.address]
+                    let index = installedBackend?.index
+                    let slots = index.flatMap { slotsByIndex[$0] } ?? 0
+                    let traffic = try index.map { try readings.backendTraffic(index: $0) } ?? Traffic(packets: 0, bytes: 0)
+                    return StatusReport.Backend(
+                        address: backend.address.description, weight: backend.weight, drained: backend.drained,
+                        // No health checks are wired yet: a backend is down only if the maps say so.
+                        health: installedBackend?.up == false ? "down" : "unchecked", ringSlots: slots, ringShare: Double(slots) / Double(ringSize),
+                        packets: traffic.packets, bytes: traffic.bytes)
+                }))
+        }
+        let attachment = readings.attachment()
+        return StatusReport(services: services, datapath: .init(attached: attachment.mode, interface: attachment.interface,
+                                                                 adopted: attachment.adopted))
+    }
+}

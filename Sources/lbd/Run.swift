@@ -1,0 +1,44 @@
+import ArgumentParser
+import Daemon
+import Logging
+
+/// `lbd --config FILE`: runs the daemon in the foreground (what the systemd unit starts).
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the daemon in the foreground.",
+        discussion: """
+            Stops on SIGTERM or SIGINT, leaving the XDP program attached and its maps pinned: \
+            forwarding continues, and the next start adopts them. SIGHUP re-reads the daemon \
+            settings (gateway_mac, mtu, encap sources, udp_idle_timeout).
+            Exit status 78 means the configuration, the state file or the pinned datapath needs \
+            an operator; the unit does not restart on it.
+            """)
+
+    @Option(name: .long, help: "The configuration file.")
+    var config: String = "/etc/lbd/lbd.yaml"
+
+    @Flag(name: .long, help: ArgumentHelp(
+        "Remove the pinned datapath before starting, if it does not match this lbd or its limits.",
+        discussion: "Without it such pins make lbd refuse to start. Established connections are re-hashed and counters restart."))
+    var resetDatapath = false
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in KeyValueLogHandler(label: label, level: level) }
+        let logger = Logger(label: "lbd")
+        do {
+            try await LBDaemon(configurationPath: config, resetDatapath: resetDatapath, logger: logger).run()
+        } catch let failure as StartupFailure {
+            logger.critical("lbd did not start: \(failure.description)")
+            throw ExitCode(failure.exitStatus)
+        } catch {
+            logger.critical("lbd failed: \(error)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

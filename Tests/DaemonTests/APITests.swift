@@ -1,0 +1,278 @@
+import Balancer
+import Daemon
+import Foundation
+import XCTest
+
+/// The control API as lbctl sees it: raw HTTP/1.1 over the unix socket, exact status
+/// codes and JSON, and the state file on disk after each request.
+final class APITests: XCTestCase {
+    private static let services = """
+        services:
+          - vip: 10.0.0.10:80/tcp
+            backends: [ { address: 192.0.2.11 }, { address: 192.0.2.12, weight: 50 }, { address: 192.0.2.13, drained: true } ]
+          - vip: 10.0.0.10:53/udp
+            hash: source
+            udp_idle_timeout: 10s
+            backends: []
+        """
+
+    private var harness: APIHarness!
+
+    override func setUp() async throws {
+        harness = try await APIHarness(self, services: Self.services)
+    }
+
+    override func tearDown() async throws {
+        try await harness?.stop()
+        harness = nil
+    }
+
+    func testServicesAreTheStateFilesEncoding() async throws {
+        let response = try await harness.client().request("GET", "/v1/services")
+        XCTAssertEqual(response.status, 200)
+        XCTAssertEqual(response.headers["content-type"], "application/json")
+        XCTAssertEqual(response.body, """
+            {"services":[{"backends":[],"hash":"source","udp_idle_timeout":"10s","vip":"10.0.0.10:53/udp"},\
+            {"backends":[{"address":"192.0.2.11","drained":false,"weight":100},\
+            {"address":"192.0.2.12","drained":false,"weight":50},{"address":"192.0.2.13","drained":true,"weight":100}],\
+            "hash":"5tuple","vip":"10.0.0.10:80/tcp"}]}
+
+            """)
+    }
+
+    func testStatusShowsRingSharesStatesAndTheDatapath() async throws {
+        let response = try await harness.client().request("GET", "/v1/status")
+        XCTAssertEqual(response.status, 200)
+        let status = try json(response.body)
+        XCTAssertEqual(status["datapath"] as? NSDictionary, ["attached": NSNull(), "interface": "none", "adopted": false])
+        let services = try XCTUnwrap(status["services"] as? [NSDictionary])
+        XCTAssertEqual(services.map { $0["vip"] as? String }, ["10.0.0.10:53/udp", "10.0.0.10:80/tcp"])
+        XCTAssertEqual(services.map { $0["state"] as? String }, ["no_backend", "ok"])
+        XCTAssertEqual(services[0]["backends"] as? [NSDictionary], [])
+        let backends = try XCTUnwrap(services[1]["backends"] as? [NSDictionary])
+        XCTAssertEqual(backends.count, 3)
+        XCTAssertEqual(Set(backends[0].allKeys as! [String]), ["address", "weight", "drained", "health", "ring_slots",
+                                                                "ring_share", "packets", "bytes"])
+        let slots = backends.map { $0["ring_slots"] as! Int }
+        XCTAssertEqual(slots.reduce(0, +), APIHarness.limits.ringSize, "every slot names an active backend")
+        XCTAssertEqual(slots[2], 0, "drained: no new flows")
+        XCTAssertEqual(Double(slots[0]) / Double(slots[1]), 2, accuracy: 0.1, "weights 100:50")
+        XCTAssertEqual(backends[0]["ring_share"] as! Double, Double(slots[0]) / 1009, accuracy: 1e-9)
+        XCTAssertEqual(backends.map { $0["health"] as? String }, ["unchecked", "unchecked", "unchecked"])
+    }
+
+    func testAnEditIsOnDiskAndInTheMapsWhenAnswered() async throws {
+        let client = try harness.client()
+        let response = try await client.request("POST", "/v1/edit",
+                                                body: #"{"op":"add_backend","vip":"10.0.0.10:53/udp","address":"192.0.2.21","weight":7}"#)
+        XCTAssertEqual(response, .init(status: 200, headers: response.headers, body: "{\"ok\":true}\n"))
+        let saved = try DesiredState(json: try harness.stateFile, limits: APIHarness.limits)
+        XCTAssertEqual(saved.services[try VIPKey("10.0.0.10:53/udp")]?.backends, [BackendSpec(address: try IPAddress("192.0.2.21"), weight: 7)])
+        XCTAssertEqual(harness.datapath.route(try VIPKey("10.0.0.10:53/udp"), slot: 0), try IPAddress("192.0.2.21"))
+        // The same connection serves the next request (keep-alive).
+        let status = try json(try await client.request("GET", "/v1/status").body)
+        XCTAssertEqual((status["services"] as? [NSDictionary])?[0]["state"] as? String, "ok")
+    }
+
+    func testEveryEditOperation() async throws {
+        let client = try harness.client()
+        for body in [
+            #"{"op":"add_vip","vip":"10.0.0.20:443/tcp","hash":"source"}"#,
+            #"{"op":"add_backend","vip":"10.0.0.20:443/tcp","address":"192.0.2.31"}"#,
+            #"{"op":"set_weight","vip":"10.0.0.20:443/tcp","address":"192.0.2.31","weight":5}"#,
+            #"{"op":"drain","vip":"10.0.0.20:443/tcp","address":"192.0.2.31"}"#,
+            #"{"op":"undrain","vip":"10.0.0.10:80/tcp","address":"192.0.2.13"}"#,
+            #"{"op":"drain","address":"192.0.2.11"}"#,
+            #"{"op":"remove_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.12"}"#,
+            #"{"op":"remove_vip","vip":"10.0.0.10:53/udp"}"#,
+        ] {
+            let response = try await client.request("POST", "/v1/edit", body: body)
+            XCTAssertEqual(response.status, 200, "\(body): \(response.body)")
+        }
+        let export = try await client.request("GET", "/v1/export")
+        XCTAssertEqual(export.headers["content-type"], "text/yaml")
+        XCTAssertEqual(export.body, """
+            # lbd services: lbctl apply -f FILE
+            services:
+              - vip: 10.0.0.10:80/tcp
+                hash: 5tuple
+                backends:
+                  - address: 192.0.2.11
+                    weight: 100
+                    drained: true
+                  - address: 192.0.2.13
+                    weight: 100
+                    drained: false
+              - vip: 10.0.0.20:443/tcp
+                hash: source
+                backends:
+                  - address: 192.0.2.31
+                    weight: 5
+                    drained: true
+
+            """)
+        XCTAssertEqual(harness.datapath.violations, [])
+    }
+
+    /// Bad requests get a status and a one-line reason, and change nothing: the state
+    /// file is byte-identical and the datapath saw no write.
+    func testRefusedEditsChangeNothing() async throws {
+        let cases: [(body: String, status: Int, error: String)] = [
+            ("nope", 400, "the body is not JSON: expected an object such as {\"op\":\"remove_vip\",\"vip\":\"10.0.0.10:80/tcp\"}"),
+            ("[1]", 400, "the body must be a JSON object"),
+            (#"{"vip":"10.0.0.10:80/tcp"}"#, 400, "'op' is required"),
+            (#"{"op":"rename_vip","vip":"10.0.0.10:80/tcp"}"#, 400,
+             "unknown op 'rename_vip' (expected one of: add_backend, add_vip, drain, remove_backend, remove_vip, set_weight, undrain)"),
+            (#"{"op":"add_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.14","wieght":5}"#, 400,
+             "'wieght' does not apply to add_backend (it takes: address, vip, weight)"),
+            (#"{"op":"add_backend","vip":"10.0.0.10:80/tcp"}"#, 400, "add_backend needs 'address'"),
+            (#"{"op":"set_weight","vip":"10.0.0.10:80/tcp","address":"192.0.2.11","weight":"5"}"#, 400,
+             "'weight': expected an integer"),
+            (#"{"op":"set_weight","vip":"10.0.0.10:80/tcp","address":"192.0.2.11","weight":1.5}"#, 400,
+             "'weight': expected an integer"),
+            (#"{"op":"set_weight","vip":"10.0.0.10:80/tcp","address":"192.0.2.11","weight":true}"#, 400,
+             "'weight': expected an integer"),
+            (#"{"op":"set_weight","vip":"10.0.0.10:80/tcp","address":"192.0.2.11","weight":70000}"#, 400,
+             "VIP 10.0.0.10:80/tcp: backend 192.0.2.11 has weight 70000; weights are 0...65535"),
+            (#"{"op":"add_vip","vip":"10.0.0.300:80/tcp"}"#, 400,
+             "bad VIP '10.0.0.300:80/tcp': bad IPv4 address '10.0.0.300': 300 is above 255"),
+            (#"{"op":"add_vip","vip":"10.0.0.10:80/tcp"}"#, 409, "VIP 10.0.0.10:80/tcp already exists"),
+            (#"{"op":"add_vip","vip":"10.0.0.30:80/tcp","udp_idle_timeout":"5s"}"#, 400,
+             "VIP 10.0.0.30:80/tcp: udp_idle_timeout applies to UDP VIPs only"),
+            (#"{"op":"add_vip","vip":"10.0.0.30:53/udp","hash":"random"}"#, 400,
+             "'hash': Cannot initialize HashMode from invalid String value random"),
+            (#"{"op":"add_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.11"}"#, 409,
+             "VIP 10.0.0.10:80/tcp already has backend 192.0.2.11"),
+            (#"{"op":"add_backend","vip":"10.0.0.10:80/tcp","address":"2001:db8::1"}"#, 400, ""),
+            (#"{"op":"add_backend","vip":"10.0.0.99:80/tcp","address":"192.0.2.11"}"#, 404, "no VIP 10.0.0.99:80/tcp"),
+            (#"{"op":"remove_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.99"}"#, 404,
+             "VIP 10.0.0.10:80/tcp has no backend 192.0.2.99"),
+            (#"{"op":"drain","address":"192.0.2.99"}"#, 404, "192.0.2.99 is not a backend of any VIP"),
+            (#"{"op":"remove_vip","vip":"10.0.0.99:80/tcp"}"#, 404, "no VIP 10.0.0.99:80/tcp"),
+        ]
+        let before = try harness.stateFile
+        harness.datapath.clearLog()
+        let client = try harness.client()
+        for (body, status, error) in cases {
+            let response = try await client.request("POST", "/v1/edit", body: body)
+            XCTAssertEqual(response.status, status, body)
+            let reason = try json(response.body)["error"] as? String
+            if error.isEmpty {
+                XCTAssertFalse(reason?.isEmpty ?? true, body)
+            } else {
+                XCTAssertEqual(reason, error, body)
+            }
+            XCTAssertFalse(reason?.contains("\n") ?? true, "one line: \(body)")
+        }
+        XCTAssertEqual(try harness.stateFile, before, "the state file is byte-identical")
+        XCTAssertEqual(harness.datapath.log, [], "no map write")
+    }
+
+    func testApplyShowsThePlanAndAppliesOnlyWithoutDryRun() async throws {
+        let file = """
+            services:
+              - vip: 10.0.0.10:80/tcp
+                backends: [ { address: 192.0.2.11, weight: 100 }, { address: 192.0.2.14 } ]
+              - vip: 10.0.0.40:80/tcp
+                backends: [ { address: 192.0.2.41 } ]
+            """
+        let plan = """
+            + 10.0.0.40:80/tcp hash 5tuple
+                + 192.0.2.41 weight 100
+            - 10.0.0.10:53/udp (0 backends)
+            ~ 10.0.0.10:80/tcp
+                + 192.0.2.14 weight 100
+                - 192.0.2.12
+                - 192.0.2.13
+            1 VIP added, 1 removed, 1 changed
+            """
+        let client = try harness.client()
+        let before = try harness.stateFile
+        let dry = try await client.request("POST", "/v1/apply?dry_run=1", body: file)
+        XCTAssertEqual(dry.status, 200)
+        XCTAssertEqual(try json(dry.body), ["plan": plan, "applied": false])
+        XCTAssertEqual(try harness.stateFile, before, "a dry run saves nothing")
+
+        let applied = try await client.request("POST", "/v1/apply?dry_run=0", body: file)
+        XCTAssertEqual(try json(applied.body), ["plan": plan, "applied": true])
+        let export = try await client.request("GET", "/v1/export")
+        let again = try await client.request("POST", "/v1/apply?dry_run=1", body: export.body)
+        XCTAssertEqual(try json(again.body), ["plan": "no changes", "applied": false], "export is accepted by apply")
+        XCTAssertEqual(try DesiredState(json: try harness.stateFile, limits: APIHarness.limits),
+                       try DesiredState(yaml: file, limits: APIHarness.limits))
+    }
+
+    func testApplyRefusesAnInvalidFileWithPositions() async throws {
+        let before = try harness.stateFile
+        let response = try await harness.client().request("POST", "/v1/apply?dry_run=0", body: """
+            services:
+              - vip: 10.0.0.10:80/tcp
+                backends: [ { address: 192.0.2.11, weight: -1 } ]
+              - vip: 10.0.0.300:80/tcp
+            """)
+        XCTAssertEqual(response.status, 400)
+        XCTAssertEqual(try json(response.body)["error"] as? String, """
+            3:48: VIP 10.0.0.10:80/tcp: backend 192.0.2.11 has weight -1; weights are 0...65535
+            4:10: vip: bad VIP '10.0.0.300:80/tcp': bad IPv4 address '10.0.0.300': 300 is above 255
+            """)
+        XCTAssertEqual(try harness.stateFile, before)
+        let badFlag = try await harness.client().request("POST", "/v1/apply?dry_run=yes", body: "services: []")
+        XCTAssertEqual(badFlag.status, 400)
+        XCTAssertEqual(try json(badFlag.body)["error"] as? String, "dry_run must be 0 or 1, not 'yes'")
+    }
+
+    func testUnknownEndpointsAre404() async throws {
+        let client = try harness.client()
+        for (method, target) in [("GET", "/"), ("GET", "/v1/nope"), ("POST", "/v1/services"), ("GET", "/v1/edit"),
+                                 ("DELETE", "/v1/services"), ("GET", "/v2/status")] {
+            let response = try await client.request(method, target)
+            XCTAssertEqual(response.status, 404, "\(method) \(target)")
+            XCTAssertEqual(response.body, "{\"error\":\"no such endpoint\"}\n")
+        }
+    }
+
+    func testTheSocketIsRestrictedAndRemovedAtShutdown() async throws {
+        var info = stat()
+        XCTAssertEqual(lstat(harness.socketPath, &info), 0)
+        XCTAssertEqual(info.st_mode & 0o777, 0o660)
+        XCTAssertEqual(info.st_uid, 0)
+        // An idle keep-alive connection does not hold the shutdown up.
+        let path = harness.socketPath
+        let idle = try harness.client()
+        _ = try await idle.request("GET", "/v1/services")
+        try await harness.stop()
+        harness = nil
+        let closed = await idle.isClosedByServer()
+        XCTAssertTrue(closed)
+        XCTAssertNotEqual(access(path, F_OK), 0, "the socket file is removed")
+    }
+
+    /// A second server on the same path is refused while the first serves; a socket left
+    /// by a dead daemon is replaced.
+    func testALiveSocketIsRefusedAndAStaleOneReplaced() async throws {
+        let router = APIRouter(coordinator: harness.coordinator, status: StatusReporter(
+            coordinator: harness.coordinator, reconciler: harness.reconciler,
+            readings: InMemoryDatapathReadings(datapath: harness.datapath), ringSize: 1009))
+        do {
+            _ = try await APIServer.bind(path: harness.socketPath, router: router)
+            XCTFail("bound over a live socket")
+        } catch {
+            XCTAssertEqual("\(error)", "api_socket \(harness.socketPath) is in use: another lbd is running")
+        }
+        let stale = harness.directory + "/stale.sock"
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(stale.utf8)) }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        close(fd)
+        let server = try await APIServer.bind(path: stale, router: router)
+        let task = Task { try await server.run() }
+        let response = try await UnixHTTPClient(path: stale).request("GET", "/v1/services")
+        XCTAssertEqual(response.status, 200)
+        task.cancel()
+        _ = try? await task.value
+    }
+}
