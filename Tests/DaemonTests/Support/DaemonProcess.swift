@@ -1,0 +1,119 @@
+import Foundation
+import XCTest
+
+/// A veth pair whose lbd side lives in its own network namespace, with a default route
+/// and a permanent neighbour entry for its gateway (what `gateway_mac: auto` resolves).
+/// Everything is named after the test run and removed at the end, even on failure.
+final class NamespaceNetwork {
+    static let gatewayMAC = "02:00:00:00:c8:01"
+    let namespace: String
+    let interface: String
+    let peer: String
+
+    init(_ test: XCTestCase) throws {
+        let id = String(UInt32.random(in: 0 ... .max), radix: 36)
+        namespace = "lbd-it-\(id)"
+        interface = "lbi\(id)"
+        peer = "lbp\(id)"
+        test.addTeardownBlock { [namespace, peer] in
+            _ = try? shell("ip", "netns", "del", namespace)
+            _ = try? shell("ip", "link", "del", peer)
+        }
+        for command in [
+            ["ip", "netns", "add", namespace],
+            ["ip", "link", "add", interface, "type", "veth", "peer", "name", peer],
+            ["ip", "link", "set", interface, "netns", namespace],
+            ["ip", "link", "set", peer, "up"],
+            ["ip", "-n", namespace, "link", "set", "lo", "up"],
+            ["ip", "-n", namespace, "link", "set", interface, "up"],
+            ["ip", "-n", namespace, "addr", "add", "192.168.200.2/24", "dev", interface],
+            ["ip", "-n", namespace, "route", "add", "default", "via", "192.168.200.1"],
+            ["ip", "-n", namespace, "neigh", "replace", "192.168.200.1", "lladdr", Self.gatewayMAC, "dev", interface,
+             "nud", "permanent"],
+        ] {
+            try shell(command)
+        }
+    }
+
+    /// The id of the XDP program attached to the interface, nil if none.
+    func attachedProgramID() throws -> Int? {
+        let output = try shell("ip", "-n", namespace, "-j", "link", "show", interface)
+        let links = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]]
+        return ((links?.first?["xdp"] as? [String: Any])?["prog"] as? [String: Any])?["id"] as? Int
+    }
+}
+
+/// Runs a command to completion; its stdout, or an error with its stderr.
+@discardableResult
+func shell(_ arguments: String...) throws -> String {
+    try shell(arguments)
+}
+
+@discardableResult
+func shell(_ arguments: [String]) throws -> String {
+    let output = try runProcess("/usr/bin/env", arguments)
+    guard output.status == 0 else {
+        throw DaemonProcess.Failure("\(arguments.joined(separator: " ")) failed (\(output.status)): \(output.stderr)")
+    }
+    return output.stdout
+}
+
+/// The real `lbd` binary run in the namespace (`nsenter --net`, which keeps bpffs
+/// usable, unlike `ip netns exec`), its output collected in a log file.
+final class DaemonProcess {
+    let process = Process()
+    let log: String
+
+    init(network: NamespaceNetwork, config: String, arguments: [String] = [], log: String) throws {
+        self.log = log
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
+        process.arguments = ["--net=/run/netns/\(network.namespace)", try LBDBinary.path, "--config", config] + arguments
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+
+    /// Waits until the API answers on `socket`.
+    func waitForAPI(_ socket: String, timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            guard process.isRunning else {
+                throw Failure("lbd exited (\(process.terminationStatus)) before serving:\n\(output)")
+            }
+            if let client = try? UnixHTTPClient(path: socket), (try? await client.request("GET", "/v1/services")) != nil {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw Failure("lbd did not serve \(socket) within \(timeout):\n\(output)")
+    }
+
+    /// Sends `signal` and waits for the exit; returns the exit status (or signal number).
+    func stop(_ signal: Int32) async throws -> Int32 {
+        kill(process.processIdentifier, signal)
+        return try await waitForExit()
+    }
+
+    func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { throw Failure("lbd did not exit:\n\(output)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return process.terminationStatus
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+}
