@@ -25,13 +25,14 @@ final class DaemonRestartTests: XCTestCase {
         addTeardownBlock { [pins] in _ = try? BalancerDatapath.removePins(pinDirectory: pins) }
     }
 
-    private func writeConfig(maxVIPs: Int = 8) throws -> String {
+    private func writeConfig(maxVIPs: Int = 8, mtu: Int = 1500) throws -> String {
         let path = directory + "/lbd.yaml"
         try """
             interface: \(network.interface)
             xdp_mode: auto
             gateway_mac: auto
             encap_source_v4: 172.16.0.0/16
+            mtu: \(mtu)
             api_socket: \(socket)
             state_dir: \(directory)/state
             bpf_pin_dir: \(pins)
@@ -147,5 +148,48 @@ final class DaemonRestartTests: XCTestCase {
         XCTAssertTrue(services.contains("192.0.2.12"), "the state is reinstalled into the new maps")
         let end = try await reset.stop(SIGTERM)
         XCTAssertEqual(end, 0)
+    }
+
+    /// Under systemd: READY=1 once serving, a reload on SIGHUP rewrites lb_config,
+    /// STOPPING=1 on SIGTERM.
+    func testNotifiesSystemdAndReloadsOnSIGHUP() async throws {
+        let notify = directory + "/notify"
+        let listener = Glibc.socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(listener) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(listener, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(notify.utf8)) }
+        XCTAssertEqual(withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }, 0)
+        func receive() -> String {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let count = recv(listener, &buffer, buffer.count, 0)
+            return count < 0 ? "" : String(decoding: buffer[..<count], as: UTF8.self)
+        }
+
+        let config = try writeConfig()
+        let daemon = try DaemonProcess(network: network, config: config, environment: ["NOTIFY_SOCKET": notify],
+                                       log: directory + "/lbd.log")
+        let ready = receive()
+        XCTAssertTrue(ready.hasPrefix("READY=1\nSTATUS=serving 1 VIPs on \(network.interface)"), ready)
+        try await daemon.waitForAPI(socket)
+
+        _ = try writeConfig(mtu: 9000)
+        kill(daemon.process.processIdentifier, SIGHUP)
+        let datapath = try openPins()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try datapath.config.lookup(key: 0)?.mtu != 9000, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        XCTAssertEqual(try datapath.config.lookup(key: 0)?.mtu, 9000, daemon.output)
+        XCTAssertTrue(daemon.output.contains("msg=\"configuration reloaded\" changed=\"mtu 1500 -> 9000\""), daemon.output)
+
+        kill(daemon.process.processIdentifier, SIGTERM)
+        XCTAssertTrue(receive().hasPrefix("STOPPING=1"))
+        let exit = try await daemon.waitForExit()
+        XCTAssertEqual(exit, 0)
     }
 }

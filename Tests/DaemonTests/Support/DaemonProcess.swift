@@ -64,8 +64,10 @@ final class DaemonProcess {
     let process = Process()
     let log: String
 
-    init(network: NamespaceNetwork, config: String, arguments: [String] = [], log: String) throws {
+    init(network: NamespaceNetwork, config: String, arguments: [String] = [], environment: [String: String] = [:],
+         log: String) throws {
         self.log = log
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
         process.arguments = ["--net=/run/netns/\(network.namespace)", try LBDBinary.path, "--config", config] + arguments
         _ = FileManager.default.createFile(atPath: log, contents: nil)
