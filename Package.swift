@@ -53,6 +53,11 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
 
+        // lbctl, the operator's CLI: commands, the unix-socket HTTP client and the tables in
+        // LbctlCore, where the tests run them in process; the executable only calls it.
+        .target(name: "LbctlCore", dependencies: ["Balancer", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "lbctl", dependencies: ["LbctlCore"]),
+
         // Frames built from the RFC layouts, for the tests and the benchmarks.
         .target(name: "PacketCraft"),
 
@@ -70,5 +75,6 @@ let package = Package(
                                                         .product(name: "Logging", package: "swift-log"),
                                                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "DatapathTests", dependencies: ["Datapath", "CLBABI", "PacketCraft"]),
+        .testTarget(name: "LbctlTests", dependencies: ["LbctlCore"]),
     ]
 )

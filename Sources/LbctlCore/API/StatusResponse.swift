@@ -1,0 +1,43 @@
+/// lbd's answer to `GET /v1/status`, the fields the human view shows (`--json` has all).
+struct StatusResponse: Decodable, Equatable, Sendable {
+    struct Service: Decodable, Equatable, Sendable {
+        let vip: String
+        let hash: String
+        /// `ok`, `degraded` or `no_backend`.
+        let state: String
+        let packets: UInt64
+        let bytes: UInt64
+        let backends: [Backend]
+    }
+
+    struct Backend: Decodable, Equatable, Sendable {
+        let address: String
+        let weight: Int
+        let drained: Bool
+        /// `up`, `down`, or `unchecked` (no health check: lbd treats it as up).
+        let health: String
+        /// The last probe's result in lbd's words, e.g. why it failed.
+        let lastCheck: String?
+        /// The fraction (0...1) of the VIP's ring slots that point to this backend.
+        let ringShare: Double
+        let packets: UInt64
+        let bytes: UInt64
+
+        private enum CodingKeys: String, CodingKey {
+            case address, weight, drained, health, packets, bytes
+            case lastCheck = "last_check"
+            case ringShare = "ring_share"
+        }
+    }
+
+    struct Datapath: Decodable, Equatable, Sendable {
+        /// `native` or `generic` XDP; nil when not attached.
+        let attached: String?
+        let interface: String
+        /// Whether lbd took over pinned program and maps at start instead of loading them.
+        let adopted: Bool
+    }
+
+    let services: [Service]
+    let datapath: Datapath
+}

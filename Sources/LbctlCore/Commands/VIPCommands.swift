@@ -1,0 +1,76 @@
+import ArgumentParser
+import Balancer
+
+/// `lbctl vip add|remove|list`.
+struct VIPCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vip", abstract: "Add, remove and list VIPs.",
+        subcommands: [Add.self, Remove.self, List.self])
+
+    struct Add: DaemonCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add", abstract: "Add a VIP, without backends.",
+            discussion: "Port 0 takes every port of the address; a VIP with the exact port wins over it.")
+
+        @OptionGroup var connection: ConnectionOptions
+
+        @Argument(help: ArgumentHelp("address:port/proto, e.g. 10.0.0.10:80/tcp or '[2001:db8::10]:443/tcp'.",
+                                     valueName: "vip"))
+        var vip: String
+
+        @Option(help: ArgumentHelp("What picks a new flow's backend: 5tuple (each connection on its own; lbd's "
+                                   + "default) or source (every connection of a client to one backend).",
+                                   valueName: "5tuple|source"),
+                completion: .list(HashMode.allCases.map(\.rawValue)))
+        var hash: String?
+
+        @Option(name: .customLong("udp-idle-timeout"),
+                help: ArgumentHelp("UDP VIPs: how long a flow keeps its backend without packets, e.g. 30s "
+                                   + "(default: lbd's udp_idle_timeout).", valueName: "duration"))
+        var udpIdleTimeout: String?
+
+        func execute(in session: Session) throws(Failure) {
+            let vip = try ArgumentValues.vip(vip)
+            let hash = try hash.map { text throws(Failure) in try ArgumentValues.hash(text) }
+            try ArgumentValues.checkNewService(vip, udpIdleTimeout: udpIdleTimeout)
+            try session.api.edit(EditRequest(op: .addVIP, vip: vip, hash: hash, udpIdleTimeout: udpIdleTimeout))
+            session.print("added VIP \(vip)")
+        }
+    }
+
+    struct Remove: DaemonCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "remove", abstract: "Remove a VIP and its backends; its flows are dropped.")
+
+        @OptionGroup var connection: ConnectionOptions
+
+        @Argument(help: ArgumentHelp("address:port/proto.", valueName: "vip"))
+        var vip: String
+
+        func execute(in session: Session) throws(Failure) {
+            let vip = try ArgumentValues.vip(vip)
+            try session.api.edit(EditRequest(op: .removeVIP, vip: vip))
+            session.print("removed VIP \(vip)")
+        }
+    }
+
+    struct List: DaemonCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List the VIPs lbd is told to serve (see status for what it does).")
+
+        @OptionGroup var connection: ConnectionOptions
+
+        @Flag(help: "Print lbd's JSON (GET /v1/services), keys sorted.")
+        var json = false
+
+        func execute(in session: Session) throws(Failure) {
+            let body = try session.api.services()
+            if json {
+                session.print(try JSONPrettyPrinter.format(body))
+            } else {
+                session.print(VIPListView.render(try DaemonAPI.decode(ServicesResponse.self, from: body,
+                                                                      endpoint: "/v1/services")))
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+/// `lbctl status`: the datapath line, then one row per VIP, each followed by its
+/// backends. Backend columns are aligned across all VIPs, so the tables read as one.
+///
+///     datapath: native XDP on eth0, adopted from pinned maps
+///
+///     VIP               HASH    BACKENDS  UP  STATE     PACKETS    BYTES
+///     10.0.0.10:80/tcp  5tuple         2   1  degraded     1500  1.4 KiB
+///       ADDRESS     WEIGHT  HEALTH  DRAINED   SHARE  PACKETS    BYTES  LAST CHECK
+///       192.0.2.11     100  up      no       100.0%     1000  1000 B   ok
+///       192.0.2.12     100  down    no         0.0%      500    500 B  connection refused
+enum StatusView {
+    static let indent = "  "
+
+    static func render(_ status: StatusResponse) -> String {
+        var lines = [datapathLine(status.datapath), ""]
+        guard !status.services.isEmpty else { return (lines + ["no VIPs"]).joined(separator: "\n") }
+        let vipLines = TextTable(columns: [
+            .init("VIP"), .init("HASH"), .init("BACKENDS", .right), .init("UP", .right), .init("STATE"),
+            .init("PACKETS", .right), .init("BYTES", .right),
+        ], rows: status.services.map { service in
+            [service.vip, service.hash, "\(service.backends.count)", "\(service.backends.count { $0.health != "down" })",
+             service.state, "\(service.packets)", Quantities.bytes(service.bytes)]
+        }).lines
+        let backendLines = TextTable(columns: [
+            .init("ADDRESS"), .init("WEIGHT", .right), .init("HEALTH"), .init("DRAINED"), .init("SHARE", .right),
+            .init("PACKETS", .right), .init("BYTES", .right), .init("LAST CHECK"),
+        ], rows: status.services.flatMap(\.backends).map { backend in
+            [backend.address, "\(backend.weight)", backend.health, backend.drained ? "yes" : "no",
+             Quantities.percent(backend.ringShare), "\(backend.packets)", Quantities.bytes(backend.bytes),
+             backend.lastCheck ?? "-"]
+        }).lines
+        lines.append(vipLines[0])
+        var nextBackend = 1
+        for (index, service) in status.services.enumerated() {
+            if index > 0 { lines.append("") }
+            lines.append(vipLines[index + 1])
+            guard !service.backends.isEmpty else { continue }
+            let rows = backendLines[nextBackend..<nextBackend + service.backends.count]
+            lines += ([backendLines[0]] + rows).map { indent + $0 }
+            nextBackend += service.backends.count
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func datapathLine(_ datapath: StatusResponse.Datapath) -> String {
+        let attachment = datapath.attached.map { "\($0) XDP on \(datapath.interface)" }
+            ?? "not attached (interface \(datapath.interface))"
+        return "datapath: " + attachment + (datapath.adopted ? ", adopted from pinned maps" : "")
+    }
+}

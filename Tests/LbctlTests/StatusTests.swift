@@ -1,0 +1,119 @@
+@testable import LbctlCore
+import XCTest
+
+/// `lbctl status` and `lbctl vip list`: the tables and `--json`.
+final class StatusTests: LbctlTestCase {
+    func testStatusTableShowsEveryVIPAndBackend() {
+        daemon.answer("GET", "/v1/status", .json(200, Fixtures.status))
+        XCTAssertEqual(lbctl("status"), success("""
+            datapath: native XDP on eth0, adopted from pinned maps
+
+            VIP                     HASH    BACKENDS  UP  STATE       PACKETS     BYTES
+            10.0.0.10:80/tcp        5tuple         3   2  degraded    1500000   1.5 GiB
+              ADDRESS       WEIGHT  HEALTH     DRAINED   SHARE  PACKETS      BYTES  LAST CHECK
+              192.0.2.11       100  up         no       100.0%  1000000    1.0 GiB  HTTP 200 in 1.2 ms
+              192.0.2.12       100  down       no         0.0%   500000  512.0 MiB  connect: connection refused
+              192.0.2.13        50  up         yes        0.0%        0        0 B  HTTP 200 in 0.9 ms
+
+            10.0.0.20:53/udp        5tuple         0   0  no_backend        7     512 B
+
+            [2001:db8::10]:443/tcp  source         2   2  ok               12  16.0 EiB
+              ADDRESS       WEIGHT  HEALTH     DRAINED   SHARE  PACKETS      BYTES  LAST CHECK
+              2001:db8::21     200  unchecked  no        66.7%        8     1000 B  -
+              2001:db8::22     100  unchecked  no        33.3%        4    1.5 KiB  -
+
+            """))
+        XCTAssertEqual(daemon.requests, [.init(method: "GET", target: "/v1/status", contentType: nil, body: "")])
+    }
+
+    func testStatusWithoutVIPs() {
+        daemon.answer("GET", "/v1/status", .json(200, """
+            {"services":[],"datapath":{"attached":null,"interface":"eth1","adopted":false}}
+            """))
+        XCTAssertEqual(lbctl("status"), success("datapath: not attached (interface eth1)\n\nno VIPs\n"))
+    }
+
+    func testStatusJSONKeepsLbdsValuesWithKeysSorted() {
+        daemon.answer("GET", "/v1/status", .json(200, """
+            {"services":[{"vip":"10.0.0.10:80/tcp","state":"ok","hash":"5tuple","packets":18446744073709551615,\
+            "bytes":0,"backends":[{"ring_share":0.1,"address":"192.0.2.11","latency_ms":1.25e-1}]}],\
+            "datapath":{"interface":"eth0","attached":"generic","adopted":false}}
+            """))
+        XCTAssertEqual(lbctl("status", "--json"), success("""
+            {
+              "datapath": {
+                "adopted": false,
+                "attached": "generic",
+                "interface": "eth0"
+              },
+              "services": [
+                {
+                  "backends": [
+                    {
+                      "address": "192.0.2.11",
+                      "latency_ms": 1.25e-1,
+                      "ring_share": 0.1
+                    }
+                  ],
+                  "bytes": 0,
+                  "hash": "5tuple",
+                  "packets": 18446744073709551615,
+                  "state": "ok",
+                  "vip": "10.0.0.10:80/tcp"
+                }
+              ]
+            }
+
+            """))
+    }
+
+    func testStatusThatIsNotTheContractIsAnError() {
+        daemon.answer("GET", "/v1/status", .json(200, #"{"services":[{"vip":"10.0.0.10:80/tcp"}]}"#))
+        XCTAssertEqual(lbctl("status"), failure(1, """
+            lbctl: lbd's answer to /v1/status is not what lbctl expects: services[0]: missing key 'hash'
+
+            """))
+        daemon.answer("GET", "/v1/status", .json(200, #"{"services":[}"#))
+        XCTAssertEqual(lbctl("status", "--json"), failure(1, "lbctl: lbd sent malformed JSON: expected a value at byte 13\n"))
+    }
+
+    func testVIPListTable() {
+        daemon.answer("GET", "/v1/services", .json(200, Fixtures.services))
+        XCTAssertEqual(lbctl("vip", "list"), success("""
+            VIP                     HASH    UDP TIMEOUT  BACKENDS  DRAINED
+            10.0.0.10:80/tcp        5tuple  -                   3        1
+            10.0.0.20:53/udp        5tuple  30s                 0        0
+            [2001:db8::10]:443/tcp  source  -                   1        0
+
+            """))
+        daemon.answer("GET", "/v1/services", .json(200, #"{"services":[]}"#))
+        XCTAssertEqual(lbctl("vip", "list"), success("no VIPs\n"))
+    }
+
+    func testVIPListJSON() {
+        daemon.answer("GET", "/v1/services", .json(200, """
+            {"services":[{"vip":"10.0.0.20:53/udp","udp_idle_timeout":"30s","hash":"5tuple",
+            "backends":[{"weight":100,"drained":false,"address":"192.0.2.11"}]}]}
+            """))
+        XCTAssertEqual(lbctl("vip", "list", "--json"), success("""
+            {
+              "services": [
+                {
+                  "backends": [
+                    {
+                      "address": "192.0.2.11",
+                      "drained": false,
+                      "weight": 100
+                    }
+                  ],
+                  "hash": "5tuple",
+                  "udp_idle_timeout": "30s",
+                  "vip": "10.0.0.20:53/udp"
+                }
+              ]
+            }
+
+            """))
+        XCTAssertEqual(daemon.requests.map(\.target), ["/v1/services"])
+    }
+}
