@@ -39,7 +39,7 @@ enum DatapathBootstrap {
     }
 
     /// Writes `lb_config` when it differs from what the map holds (a fresh map holds
-    /// zeroes); returns what changed, empty when nothing did.
+    /// zeroes); returns whether it wrote.
     @discardableResult
     static func writeRuntimeConfig(_ settings: RuntimeSettings, to datapath: BalancerDatapath) throws -> Bool {
         let new = settings.lbConfig
