@@ -146,8 +146,17 @@ final class DaemonRestartTests: XCTestCase {
         XCTAssertEqual((fresh["datapath"] as? NSDictionary)?["adopted"] as? Bool, false)
         let services = try await UnixHTTPClient(path: socket).request("GET", "/v1/services").body
         XCTAssertTrue(services.contains("192.0.2.12"), "the state is reinstalled into the new maps")
+        let resetID = try network.attachedProgramID()
         let end = try await reset.stop(SIGTERM)
         XCTAssertEqual(end, 0)
+
+        // The flag left on: compatible pins are adopted, not discarded.
+        let again = try await start(resized, ["--reset-datapath"])
+        XCTAssertEqual(try network.attachedProgramID(), resetID)
+        let adopted = try await status()
+        XCTAssertEqual((adopted["datapath"] as? NSDictionary)?["adopted"] as? Bool, true)
+        let last = try await again.stop(SIGTERM)
+        XCTAssertEqual(last, 0)
     }
 
     /// Under systemd: READY=1 once serving, a reload on SIGHUP rewrites lb_config,

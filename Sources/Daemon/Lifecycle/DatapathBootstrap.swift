@@ -9,19 +9,24 @@ enum DatapathBootstrap {
     /// Adopts the balancer pinned at `bpf_pin_dir` when it matches this binary and the
     /// configured limits (nothing reloaded or written: forwarding and the connection
     /// table carry on), or loads it. Pins of another layout (an upgrade that changed a
-    /// map, or changed `limits:`) are refused with each difference, unless `reset`
-    /// removes them first: connections are then re-hashed and counters start over.
+    /// map, or changed `limits:`) are refused with each difference, unless `reset`:
+    /// then, and only then, they are removed and the balancer loaded afresh
+    /// (connections are re-hashed, counters start over). A `reset` left on by mistake
+    /// therefore never discards a compatible datapath.
     static func open(_ configuration: Configuration, reset: Bool, logger: Logger) throws(StartupFailure) -> BalancerDatapath {
         let pins = configuration.bpfPinDirectory
         do {
             let limits = try DatapathSettings.limits(configuration.limits)
-            if reset {
+            let datapath: BalancerDatapath
+            do {
+                datapath = try BalancerDatapath.open(pinDirectory: pins, limits: limits)
+            } catch let error as DatapathError where error.kind == .incompatiblePins && reset {
                 let removed = try BalancerDatapath.removePins(pinDirectory: pins)
-                logger.warning("--reset-datapath: pinned datapath removed; connections will be re-hashed", metadata: [
-                    "pin_dir": "\(pins)", "removed": "\(removed.joined(separator: ","))",
-                ])
+                logger.warning("--reset-datapath: incompatible pinned datapath removed; connections will be re-hashed",
+                               metadata: ["pin_dir": "\(pins)", "removed": "\(removed.joined(separator: ","))",
+                                          "differences": "\(error.details.joined(separator: "; "))"])
+                datapath = try BalancerDatapath.open(pinDirectory: pins, limits: limits)
             }
-            let datapath = try BalancerDatapath.open(pinDirectory: pins, limits: limits)
             logger.info(datapath.adopted ? "datapath adopted" : "datapath loaded", metadata: [
                 "pin_dir": "\(pins)", "program_id": "\(datapath.program.id)", "limits": "\(limits)",
             ])
