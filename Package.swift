@@ -11,7 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -58,6 +58,9 @@ let package = Package(
         .target(name: "LbctlCore", dependencies: ["Balancer", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "lbctl", dependencies: ["LbctlCore"]),
 
+        // Deterministic helpers shared by the test suites.
+        .target(name: "TestSupport"),
+
         // Frames built from the RFC layouts, for the tests and the benchmarks.
         .target(name: "PacketCraft"),
 
@@ -65,16 +68,16 @@ let package = Package(
         .executableTarget(name: "lbd-demo", dependencies: ["Datapath", "CLBABI", "Maglev", "PacketCraft"], path: "Demo/lbd-demo"),
         .executableTarget(name: "datapath-bench", dependencies: ["Datapath", "CLBABI", "PacketCraft"], path: "Benchmarks/datapath-bench"),
 
-        .testTarget(name: "MaglevTests", dependencies: ["Maglev"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "BalancerTests", dependencies: ["Balancer"]),
-        .testTarget(name: "HealthCheckTests", dependencies: ["HealthCheck", .product(name: "NIOCore", package: "swift-nio"),
+        .testTarget(name: "MaglevTests", dependencies: ["TestSupport", "Maglev"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BalancerTests", dependencies: ["TestSupport", "Balancer"]),
+        .testTarget(name: "HealthCheckTests", dependencies: ["TestSupport", "HealthCheck", .product(name: "NIOCore", package: "swift-nio"),
                                                             .product(name: "NIOPosix", package: "swift-nio"),
                                                             .product(name: "NIOHTTP1", package: "swift-nio"),
                                                             .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Balancer", "Datapath", "CLBABI", "PacketCraft",
                                                         .product(name: "Logging", package: "swift-log"),
                                                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
-        .testTarget(name: "DatapathTests", dependencies: ["Datapath", "CLBABI", "PacketCraft"]),
+        .testTarget(name: "DatapathTests", dependencies: ["TestSupport", "Datapath", "CLBABI", "PacketCraft"]),
         .testTarget(name: "LbctlTests", dependencies: ["LbctlCore"]),
     ]
 )

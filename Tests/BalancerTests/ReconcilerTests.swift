@@ -1,6 +1,7 @@
 @testable import Balancer
 import Maglev
 import XCTest
+import TestSupport
 
 /// Exact writes of the reconciler, checked against the in-memory datapath, whose own
 /// checks (no live ring written, no ring naming a backend that is not up, generations

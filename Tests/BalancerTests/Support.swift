@@ -1,5 +1,6 @@
 @testable import Balancer
 import XCTest
+import TestSupport
 
 /// Values for tests; the literals are valid, so a failure to parse is a test bug.
 func ip(_ text: String) -> IPAddress {
@@ -27,19 +28,3 @@ func sampleState(limits: Limits = testLimits) throws -> DesiredState {
     ], limits: limits)
 }
 
-/// A seeded generator, so a failing random sequence can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}

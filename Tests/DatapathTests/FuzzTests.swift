@@ -2,18 +2,7 @@ import CLBABI
 import Foundation
 import PacketCraft
 import XCTest
-
-/// SplitMix64: a tiny seeded generator, so a failing run can be replayed from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e3779b97f4a7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58476d1ce4e5b9
-        z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
-        return z ^ (z >> 31)
-    }
-}
+import TestSupport
 
 /// Random and mutated frames through the balancer: it must never abort, and it may only
 /// transmit what an independent parser accepts as a packet the balancer owns.
@@ -26,7 +15,7 @@ final class FuzzTests: BalancerTestCase {
         try lb.addVIP(vip6, port: 443, proto: Packet.tcp, index: 2, ring: [d6])
         let seed = ProcessInfo.processInfo.environment["LBD_FUZZ_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 0...UInt64.max)
         print("fuzz seed \(seed) (replay: LBD_FUZZ_SEED=\(seed)), \(Self.frames) frames")
-        var rng = SplitMix64(state: seed)
+        var rng = SplitMix64(seed: seed)
         let oracle = OwnedPacketOracle(vips: [(vip4, 80, Packet.tcp), (vip4, 0, Packet.udp), (vip6, 443, Packet.tcp)])
         let templates = seedFrames()
         var transmitted = 0

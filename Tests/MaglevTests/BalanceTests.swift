@@ -1,5 +1,6 @@
 import Maglev
 import XCTest
+import TestSupport
 
 /// Shares of the default 65 537-slot table against the 1% goals of issue #3.
 final class BalanceTests: XCTestCase {

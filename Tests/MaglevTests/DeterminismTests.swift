@@ -1,6 +1,7 @@
 import Foundation
 import Maglev
 import XCTest
+import TestSupport
 
 /// Every node must build the byte-identical table from the same set of backends.
 final class DeterminismTests: XCTestCase {

@@ -1,5 +1,6 @@
 import Maglev
 import XCTest
+import TestSupport
 
 /// `diff(from:)` is what the reconciler writes: it must be exactly the slots whose
 /// backend identity changed.

@@ -1,5 +1,6 @@
 @testable import Maglev
 import XCTest
+import TestSupport
 
 /// The population skips backends that are not due in a round; it must give exactly the
 /// table of the plain rounds that Maglev.docc/Format.md describes.

@@ -6,7 +6,7 @@
 /// xdp_mode: auto                   # native | generic | auto (native, else generic)
 /// gateway_mac: auto                # next-hop MAC of encapsulated packets, or 02:00:00:00:00:01
 /// encap_source_v4: 172.16.0.0/16   # outer source range toward IPv4 backends
-/// encap_source_v6: fd00:lbd::/64   # outer source range toward IPv6 backends
+/// encap_source_v6: fd00:1bd::/64   # outer source range toward IPv6 backends
 /// mtu: 1500                        # largest outer packet toward backends; 0 = no check
 /// udp_idle_timeout: 30s            # default UDP flow idle timeout
 /// api_socket: /run/lbd/lbd.sock    # lbctl's unix socket

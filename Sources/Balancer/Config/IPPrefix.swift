@@ -1,4 +1,4 @@
-/// An address prefix in CIDR notation, `172.16.0.0/16` or `fd00:lbd::/64`: the outer
+/// An address prefix in CIDR notation, `172.16.0.0/16` or `fd00:1bd::/64`: the outer
 /// source range of encapsulated packets (the datapath fills the host bits from a hash
 /// of the client, spreading flows over the backends' receive queues).
 public struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
