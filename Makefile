@@ -12,7 +12,12 @@ EMBEDDED    := Sources/CBPFObjects/objects.c
 # Debian packages the build and the tests need; installed when missing.
 DEB_PACKAGES := clang libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 pkg-config ethtool
 
-.PHONY: all deps bpf swift test demo bench-maglev bench-datapath clean
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR    ?= /etc/systemd/system
+DESTDIR    ?=
+
+.PHONY: all deps bpf swift test demo install bench-maglev bench-datapath clean
 
 all: swift
 
@@ -51,6 +56,26 @@ bench-maglev: $(EMBEDDED) | deps
 bench-datapath: $(EMBEDDED) | deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS) --product datapath-bench
 	@taskset -c $$(($$(nproc) - 1)) $$($(SWIFT) build -c release $(SWIFT_FLAGS) --show-bin-path)/datapath-bench
+
+# lbd, lbctl, the unit (pointing at PREFIX), shell completions, and the example
+# configuration — which never overwrites one the operator already has.
+install: $(EMBEDDED) | deps
+	$(SWIFT) build -c release $(SWIFT_FLAGS) --product lbd
+	$(SWIFT) build -c release $(SWIFT_FLAGS) --product lbctl
+	@set -e; bin=$$($(SWIFT) build -c release $(SWIFT_FLAGS) --show-bin-path); \
+	install -D -m 0755 $$bin/lbd $(DESTDIR)$(PREFIX)/bin/lbd; \
+	install -D -m 0755 $$bin/lbctl $(DESTDIR)$(PREFIX)/bin/lbctl; \
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	    $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d; \
+	$$bin/lbctl --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/lbctl; \
+	$$bin/lbctl --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_lbctl; \
+	$$bin/lbctl --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/lbctl.fish; \
+	install -d $(DESTDIR)$(UNITDIR); \
+	sed 's|/usr/local/bin/|$(PREFIX)/bin/|g; s|/etc/lbd/|$(SYSCONFDIR)/lbd/|g' systemd/lbd.service > $(DESTDIR)$(UNITDIR)/lbd.service; \
+	chmod 0644 $(DESTDIR)$(UNITDIR)/lbd.service; \
+	if [ -e $(DESTDIR)$(SYSCONFDIR)/lbd/lbd.yaml ]; then echo "kept $(DESTDIR)$(SYSCONFDIR)/lbd/lbd.yaml"; \
+	else install -D -m 0644 config/lbd.yaml $(DESTDIR)$(SYSCONFDIR)/lbd/lbd.yaml; fi
+	@echo "installed under $(DESTDIR)$(PREFIX); create the API group once: groupadd --system lbd"
 
 clean:
 	rm -rf bpf/build $(EMBEDDED) .build
