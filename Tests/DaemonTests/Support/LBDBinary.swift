@@ -9,11 +9,17 @@ enum LBDBinary {
             let candidates = [Bundle.main.bundleURL, URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
                 .map { $0.appendingPathComponent("lbd").path }
             guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-                throw XCTSkip("lbd is not built next to the tests (looked at \(candidates)); run swift build --build-tests")
+                throw MissingTool("lbd is not built next to the tests (looked at \(candidates)); run swift build --build-tests")
             }
             return found
         }
     }
+}
+
+/// A tool the tests need is missing: the test fails (never skips) and says which.
+struct MissingTool: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// What a finished process printed and how it ended.
