@@ -17,7 +17,7 @@ SYSCONFDIR ?= /etc
 UNITDIR    ?= /etc/systemd/system
 DESTDIR    ?=
 
-.PHONY: all deps bpf swift test demo install bench-maglev bench-datapath clean
+.PHONY: all deps bpf swift test demo install bench-maglev bench-datapath bench-control clean
 
 all: swift
 
@@ -56,6 +56,12 @@ bench-maglev: $(EMBEDDED) | deps
 bench-datapath: $(EMBEDDED) | deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS) --product datapath-bench
 	@taskset -c $$(($$(nproc) - 1)) $$($(SWIFT) build -c release $(SWIFT_FLAGS) --show-bin-path)/datapath-bench
+
+# The real lbd in its own network namespace (root): edit and apply latencies, RSS.
+bench-control: $(EMBEDDED) | deps
+	$(SWIFT) build -c release $(SWIFT_FLAGS) --product lbd
+	$(SWIFT) build -c release $(SWIFT_FLAGS) --product control-bench
+	@$$($(SWIFT) build -c release $(SWIFT_FLAGS) --show-bin-path)/control-bench
 
 # lbd, lbctl, the unit (pointing at PREFIX), shell completions, and the example
 # configuration — which never overwrites one the operator already has.

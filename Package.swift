@@ -67,6 +67,8 @@ let package = Package(
         .executableTarget(name: "maglev-bench", dependencies: ["Maglev"], path: "Benchmarks/maglev-bench"),
         .executableTarget(name: "lbd-demo", dependencies: ["Datapath", "CLBABI", "Maglev", "PacketCraft"], path: "Demo/lbd-demo"),
         .executableTarget(name: "datapath-bench", dependencies: ["Datapath", "CLBABI", "PacketCraft"], path: "Benchmarks/datapath-bench"),
+        .executableTarget(name: "control-bench", dependencies: ["Daemon", "Balancer", "Datapath", "CLBABI"],
+                          path: "Benchmarks/control-bench"),
 
         .testTarget(name: "MaglevTests", dependencies: ["TestSupport", "Maglev"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BalancerTests", dependencies: ["TestSupport", "Balancer"]),
