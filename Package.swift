@@ -76,7 +76,7 @@ let package = Package(
                                                             .product(name: "NIOPosix", package: "swift-nio"),
                                                             .product(name: "NIOHTTP1", package: "swift-nio"),
                                                             .product(name: "NIOSSL", package: "swift-nio-ssl")]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Balancer", "Datapath", "CLBABI", "PacketCraft",
+        .testTarget(name: "DaemonTests", dependencies: ["TestSupport", "Daemon", "Balancer", "Datapath", "CLBABI", "PacketCraft",
                                                         .product(name: "Logging", package: "swift-log"),
                                                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "DatapathTests", dependencies: ["TestSupport", "Datapath", "CLBABI", "PacketCraft"]),

@@ -4,6 +4,7 @@ import Datapath
 import Foundation
 import Maglev
 import XCTest
+import TestSupport
 
 /// The real lbd binary killed with SIGKILL at random moments while edits stream in over
 /// the API socket: every acknowledged edit survives, an edit whose answer was lost is
@@ -118,7 +119,7 @@ final class CrashSafetyTests: XCTestCase {
         let seed = ProcessInfo.processInfo.environment["LBD_CRASH_SEED"].flatMap { UInt64($0) }
             ?? UInt64.random(in: 0 ... .max)
         print("CrashSafetyTests seed: \(seed) (replay with LBD_CRASH_SEED=\(seed))")
-        var random = ReplayableRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         let kills = random.next(in: 3...5)
         let killAt = Set(random.shuffled(Array(4..<(editCount - 2))).prefix(kills))
 
@@ -225,33 +226,5 @@ final class CrashSafetyTests: XCTestCase {
             XCTAssertEqual(ring.count, expected.count, "\(service.vip): ring size")
             XCTAssertTrue(ring == expected, "\(service.vip): the live ring is not the Maglev table of the state (seed \(seed))")
         }
-    }
-}
-
-/// SplitMix64, as TestSupport's (DaemonTests does not depend on TestSupport): the same
-/// sequence everywhere, so a failing run replays from its printed seed.
-private struct ReplayableRandom {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-
-    mutating func next(in range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.count))
-    }
-
-    mutating func shuffled<T>(_ elements: [T]) -> [T] {
-        var result = elements
-        for index in stride(from: result.count - 1, to: 0, by: -1) {
-            result.swapAt(index, next(in: 0...index))
-        }
-        return result
     }
 }
