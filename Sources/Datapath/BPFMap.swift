@@ -146,12 +146,11 @@ public final class BPFMap<Key: BitwiseCopyable, Value: BitwiseCopyable>: Sendabl
                 }
             }
         }
-        var opts = bpf_map_batch_opts()
-        opts.sz = MemoryLayout<bpf_map_batch_opts>.size
+        let opts = LibbpfOptions<bpf_map_batch_opts>()
         opts.elem_flags = flags.rawValue
         var count = UInt32(keys.count)
         let result = keyBuffer.withUnsafeBytes { k in
-            valueBuffer.withUnsafeBytes { v in bpf_map_update_batch(fd.raw, k.baseAddress, v.baseAddress, &count, &opts) }
+            valueBuffer.withUnsafeBytes { v in bpf_map_update_batch(fd.raw, k.baseAddress, v.baseAddress, &count, opts.pointer) }
         }
         if result == 0 { return }
         let done = min(Int(count), keys.count)

@@ -50,8 +50,7 @@ public final class BPFProgram: Sendable {
         var capacity = frame.count + 256
         for attempt in 0..<2 {
             var output = [UInt8](repeating: 0, count: capacity)
-            var opts = bpf_test_run_opts()
-            opts.sz = MemoryLayout<bpf_test_run_opts>.size
+            let opts = LibbpfOptions<bpf_test_run_opts>()
             opts.data_size_in = UInt32(frame.count)
             opts.data_size_out = UInt32(capacity)
             opts.repeat = Int32(repetitions)
@@ -59,7 +58,7 @@ public final class BPFProgram: Sendable {
                 output.withUnsafeMutableBytes { out in
                     opts.data_in = input.baseAddress
                     opts.data_out = out.baseAddress
-                    return bpf_prog_test_run_opts(fd.raw, &opts)
+                    return bpf_prog_test_run_opts(fd.raw, opts.pointer)
                 }
             }
             if result == -ENOSPC, attempt == 0, Int(opts.data_size_out) > capacity {

@@ -248,14 +248,13 @@ private final class OpenedObject {
         name = spec.objectName
         log = .allocate(capacity: Self.logSize)
         log.initialize(to: 0)
-        var opts = bpf_object_open_opts()
-        opts.sz = MemoryLayout<bpf_object_open_opts>.size
+        let opts = LibbpfOptions<bpf_object_open_opts>()
         opts.kernel_log_buf = log
         opts.kernel_log_size = Self.logSize
         let opened: OpaquePointer? = spec.objectName.withCString { objectName in
             opts.object_name = objectName
-            if let path { return bpf_object__open_file(path, &opts) }
-            return bpf_object__open_mem(spec.embedded.baseAddress, spec.embedded.count, &opts)
+            if let path { return bpf_object__open_file(path, opts.pointer) }
+            return bpf_object__open_mem(spec.embedded.baseAddress, spec.embedded.count, opts.pointer)
         }
         guard let opened else {
             let err = currentErrno()

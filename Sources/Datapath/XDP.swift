@@ -48,9 +48,8 @@ public enum XDP {
     }
 
     static func attachedProgram(ifindex: UInt32, interface: String) throws -> XDPAttachment? {
-        var opts = bpf_xdp_query_opts()
-        opts.sz = MemoryLayout<bpf_xdp_query_opts>.size
-        try check(bpf_xdp_query(Int32(bitPattern: ifindex), 0, &opts), "query the XDP program of \(interface)")
+        let opts = LibbpfOptions<bpf_xdp_query_opts>()
+        try check(bpf_xdp_query(Int32(bitPattern: ifindex), 0, opts.pointer), "query the XDP program of \(interface)")
         let id: UInt32
         let mode: XDPMode
         if opts.drv_prog_id != 0 {
@@ -113,18 +112,17 @@ extension BPFProgram {
             let oldFD = bpf_prog_get_fd_by_id(current.programID)
             try check(oldFD, "open the XDP program \(current.programID) attached to \(interface)")
             let old = try FileDescriptor(owning: oldFD)
-            var opts = bpf_xdp_attach_opts()
-            opts.sz = MemoryLayout<bpf_xdp_attach_opts>.size
+            let opts = LibbpfOptions<bpf_xdp_attach_opts>()
             opts.old_prog_fd = old.raw
             let target = mode == .auto ? current.mode : mode
             if target == current.mode {
-                try check(bpf_xdp_attach(index, fd.raw, XDP.flags(target) | UInt32(XDP_FLAGS_REPLACE), &opts),
+                try check(bpf_xdp_attach(index, fd.raw, XDP.flags(target) | UInt32(XDP_FLAGS_REPLACE), opts.pointer),
                           operation + " (replacing program \(current.programID))")
                 return target
             }
             log("XDP on \(interface): switching from \(current.mode) to \(target) mode needs a detach; "
                 + "packets bypass the balancer until the attach completes")
-            try check(bpf_xdp_detach(index, XDP.flags(current.mode) | UInt32(XDP_FLAGS_REPLACE), &opts),
+            try check(bpf_xdp_detach(index, XDP.flags(current.mode) | UInt32(XDP_FLAGS_REPLACE), opts.pointer),
                       "detach XDP program \(current.programID) from \(interface)")
             do {
                 try attachNew(index, target, operation)
@@ -172,10 +170,9 @@ extension BPFProgram {
         let oldFD = bpf_prog_get_fd_by_id(current.programID)
         try check(oldFD, operation)
         let old = try FileDescriptor(owning: oldFD)
-        var opts = bpf_xdp_attach_opts()
-        opts.sz = MemoryLayout<bpf_xdp_attach_opts>.size
+        let opts = LibbpfOptions<bpf_xdp_attach_opts>()
         opts.old_prog_fd = old.raw
-        try check(bpf_xdp_detach(Int32(bitPattern: ifindex), XDP.flags(current.mode) | UInt32(XDP_FLAGS_REPLACE), &opts),
+        try check(bpf_xdp_detach(Int32(bitPattern: ifindex), XDP.flags(current.mode) | UInt32(XDP_FLAGS_REPLACE), opts.pointer),
                   operation)
         return true
     }
