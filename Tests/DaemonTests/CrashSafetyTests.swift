@@ -51,21 +51,14 @@ final class CrashSafetyTests: XCTestCase {
 
     private func writeConfig() throws -> String {
         let path = directory + "/lbd.yaml"
-        try """
-            interface: \(network.interface)
-            xdp_mode: auto
-            gateway_mac: auto
-            encap_source_v4: 172.16.0.0/16
-            api_socket: \(socket)
-            state_dir: \(directory)/state
-            bpf_pin_dir: \(pins)
-            limits: { max_vips: 8, max_backends: 64, ring_size: \(Self.ringSize), connection_table: 4096 }
-            services:
-              - vip: \(vips[0])
-                backends: [ { address: 192.0.2.11 }, { address: 192.0.2.12 } ]
-              - vip: \(vips[1])
-                backends: [ { address: 192.0.2.21 } ]
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        try writeDaemonConfig(to: path, network: network, socket: socket, directory: directory, pins: pins,
+                              limits: "{ max_vips: 8, max_backends: 64, ring_size: \(Self.ringSize), connection_table: 4096 }",
+                              services: """
+                                - vip: \(vips[0])
+                                  backends: [ { address: 192.0.2.11 }, { address: 192.0.2.12 } ]
+                                - vip: \(vips[1])
+                                  backends: [ { address: 192.0.2.21 } ]
+                              """)
         return path
     }
 

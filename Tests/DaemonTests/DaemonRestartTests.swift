@@ -27,20 +27,12 @@ final class DaemonRestartTests: XCTestCase {
 
     private func writeConfig(maxVIPs: Int = 8, mtu: Int = 1500) throws -> String {
         let path = directory + "/lbd.yaml"
-        try """
-            interface: \(network.interface)
-            xdp_mode: auto
-            gateway_mac: auto
-            encap_source_v4: 172.16.0.0/16
-            mtu: \(mtu)
-            api_socket: \(socket)
-            state_dir: \(directory)/state
-            bpf_pin_dir: \(pins)
-            limits: { max_vips: \(maxVIPs), max_backends: 16, ring_size: 1009, connection_table: 4096 }
-            services:
-              - vip: 10.0.0.10:80/tcp
-                backends: [ { address: 192.0.2.11 }, { address: 192.0.2.12 } ]
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        try writeDaemonConfig(to: path, network: network, socket: socket, directory: directory, pins: pins,
+                              limits: "{ max_vips: \(maxVIPs), max_backends: 16, ring_size: 1009, connection_table: 4096 }",
+                              services: """
+                                - vip: 10.0.0.10:80/tcp
+                                  backends: [ { address: 192.0.2.11 }, { address: 192.0.2.12 } ]
+                              """, extra: "mtu: \(mtu)\n")
         return path
     }
 

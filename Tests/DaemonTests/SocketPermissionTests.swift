@@ -40,19 +40,12 @@ final class SocketPermissionTests: XCTestCase {
 
     private func startDaemon() async throws -> DaemonProcess {
         let config = directory + "/lbd.yaml"
-        try """
-            interface: \(network.interface)
-            xdp_mode: auto
-            gateway_mac: auto
-            encap_source_v4: 172.16.0.0/16
-            api_socket: \(socket)
-            state_dir: \(directory)/state
-            bpf_pin_dir: \(pins)
-            limits: { max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }
-            services:
-              - vip: 10.0.0.10:80/tcp
-                backends: [ { address: 192.0.2.11 } ]
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        try writeDaemonConfig(to: config, network: network, socket: socket, directory: directory, pins: pins,
+                              limits: "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }",
+                              services: """
+                                - vip: 10.0.0.10:80/tcp
+                                  backends: [ { address: 192.0.2.11 } ]
+                              """)
         let daemon = try DaemonProcess(network: network, config: config, log: directory + "/lbd.log")
         let pid = daemon.process.processIdentifier
         addTeardownBlock { [process = daemon.process] in
