@@ -1,4 +1,5 @@
 @testable import Balancer
+import TestSupport
 import XCTest
 
 /// Edits apply whole or not at all, with one clear message per reason.
@@ -182,5 +183,41 @@ final class EditTests: XCTestCase {
         }), limits: testLimits)
         XCTAssertNotEqual(reordered, state)
         XCTAssertTrue(state.plan(to: reordered).isEmpty, "the ring depends on the set of backends only")
+    }
+
+    /// An edit of one service's backends is validated by checking that service and the
+    /// totals only; over random states and edits, that finds exactly what validating the
+    /// whole state finds (the same state, not known to be valid under these limits).
+    func testOneServiceValidationFindsWhatTheWholeValidationFinds() throws {
+        let limits = Limits(maxVIPs: 4, maxBackends: 6, ringSize: 1009, connectionTable: 1000, backendFamilies: [.v4, .v6])
+        let unrelated = Limits(maxVIPs: 4, maxBackends: 6, ringSize: 1009, connectionTable: 999, backendFamilies: [.v4, .v6])
+        var random = SplitMix64(seed: 3)
+        let vips = ["10.0.0.1:80/tcp", "10.0.0.2:80/tcp", "[2001:db8::1]:80/tcp"].map(vip)
+        let addresses = ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5", "192.0.2.6", "192.0.2.7",
+                         "2001:db8::a", "2001:db8::b", "10.0.0.1", "127.0.0.1"].map(ip)
+        var state = try DesiredState(validating: vips.map { ServiceSpec(vip: $0) }, limits: limits)
+        var checked = 0
+        for step in 0..<3_000 {
+            let target = vips.randomElement(using: &random)!
+            let address = addresses.randomElement(using: &random)!
+            let weight = [0, 1, 100, 65_535, 65_536, -1].randomElement(using: &random)!
+            let edit = [Edit.addBackend(target, BackendSpec(address: address, weight: weight)),
+                        .removeBackend(target, address), .setWeight(target, address, weight: weight),
+                        .drain(address, vip: target), .undrain(address, vip: target)].randomElement(using: &random)!
+            let whole = try DesiredState(validating: state.sortedServices, limits: unrelated)
+            let fast = Result { () throws(EditError) in try state.applying(edit, limits: limits) }
+            let slow = Result { () throws(EditError) in try whole.applying(edit, limits: limits) }
+            switch (fast, slow) {
+            case (.success(let a), .success(let b)):
+                XCTAssertEqual(a, b, "step \(step): \(edit)")
+                state = a
+            case (.failure(let a), .failure(let b)):
+                XCTAssertEqual(a, b, "step \(step): \(edit)")
+                if case .invalid = a { checked += 1 }
+            default:
+                XCTFail("step \(step): \(edit): \(fast) / \(slow)")
+            }
+        }
+        XCTAssertGreaterThan(checked, 300, "the random edits reach the validation's refusals")
     }
 }

@@ -1,5 +1,6 @@
 @testable import Balancer
 import Foundation
+import TestSupport
 import XCTest
 
 /// The services file (`lbctl apply -f` / `lbctl export`) and the JSON state file format.
@@ -109,6 +110,38 @@ final class StateFormatTests: XCTestCase {
         let minimal = #"{"version": 1, "services": [{"vip": "10.0.0.1:80/tcp", "backends": [{"address": "192.0.2.1"}]}]}"#
         XCTAssertEqual(try DesiredState(json: Data(minimal.utf8), limits: testLimits).sortedServices,
                        [ServiceSpec(vip: vip("10.0.0.1:80/tcp"), backends: [backend("192.0.2.1")])])
+    }
+
+    /// The state file, assembled from per-service fragments reused across saves, has
+    /// exactly the bytes `JSONEncoder` gives for the whole state, through a stream of
+    /// edits (and the empty state).
+    func testReusedFragmentsGiveTheEncodersBytes() throws {
+        struct Whole: Encodable {
+            let services: [ServiceSpec]
+            let version: Int
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let limits = Limits(maxVIPs: 8, maxBackends: 64, ringSize: 1009, connectionTable: 1000)
+        var random = SplitMix64(seed: 5)
+        let cache = EncodedServices()
+        var state = DesiredState()
+        for step in 0..<300 {
+            let expected = try encoder.encode(Whole(services: state.sortedServices, version: DesiredState.formatVersion))
+            XCTAssertEqual(String(decoding: state.jsonData(reusing: cache), as: UTF8.self),
+                           String(decoding: expected, as: UTF8.self), "step \(step)")
+            let target = vip("10.0.0.\(Int.random(in: 1...6, using: &random)):80/tcp")
+            let address = ip("192.0.2.\(Int.random(in: 1...12, using: &random))")
+            let edits: [Edit] = [
+                .addVIP(ServiceSpec(vip: target, hash: Bool.random(using: &random) ? .source : .fiveTuple)),
+                .removeVIP(target),
+                .addBackend(target, backend("\(address)", weight: Int.random(in: 0...500, using: &random))),
+                .removeBackend(target, address),
+                .drain(address, vip: nil),
+                .setWeight(target, address, weight: Int.random(in: 1...500, using: &random)),
+            ]
+            state = (try? state.applying(edits[Int.random(in: 0..<edits.count, using: &random)], limits: limits)) ?? state
+        }
     }
 
     func testBadJSONSaysWhereAndWhy() {

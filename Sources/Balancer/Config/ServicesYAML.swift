@@ -124,7 +124,8 @@ enum ServicesYAML {
             reader.report(error.description, at: marks.mark(for: error))
         }
         guard errors.isEmpty else { return nil }
-        return DesiredState(unchecked: Dictionary(services.map { ($0.vip, $0) }, uniquingKeysWith: { first, _ in first }))
+        return DesiredState(validated: Dictionary(services.map { ($0.vip, $0) }, uniquingKeysWith: { first, _ in first }),
+                            limits: limits)
     }
 
     // MARK: Writing

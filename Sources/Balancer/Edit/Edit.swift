@@ -51,6 +51,10 @@ extension DesiredState {
     /// retried requests are harmless.
     public func applying(_ edit: Edit, limits: Limits) throws(EditError) -> DesiredState {
         var services = services
+        // The one service whose backends changed, when no other service and no VIP did,
+        // and the distinct backend count after the edit: such an edit (the common kind)
+        // is validated by checking that service alone.
+        var backendsChanged: (vip: VIPKey, backendCount: Int)?
         switch edit {
         case .addVIP(let service):
             guard services[service.vip] == nil else { throw .vipExists(service.vip) }
@@ -62,14 +66,19 @@ extension DesiredState {
             guard service.backend(backend.address) == nil else { throw .backendExists(vip, backend.address) }
             service.backends.append(backend)
             services[vip] = service
+            backendsChanged = (vip, backendAddressCount + (Self.hasBackend(backend.address, in: self.services) ? 0 : 1))
         case .removeBackend(let vip, let address):
             try update(&services, vip, address) { $0 = nil }
+            backendsChanged = (vip, backendAddressCount - (Self.hasBackend(address, in: services) ? 0 : 1))
         case .setWeight(let vip, let address, let weight):
             try update(&services, vip, address) { $0?.weight = weight }
+            backendsChanged = (vip, backendAddressCount)
         case .drain(let address, let vip):
             try setDrained(true, address, vip, in: &services)
+            backendsChanged = vip.map { ($0, backendAddressCount) }
         case .undrain(let address, let vip):
             try setDrained(false, address, vip, in: &services)
+            backendsChanged = vip.map { ($0, backendAddressCount) }
         case .replaceServices(let list):
             // Validated as a list: a duplicate VIP is an error, not "the last one wins".
             do {
@@ -78,9 +87,22 @@ extension DesiredState {
                 throw .invalid(error.errors)
             }
         }
-        let errors = Validation.validate(services.values.sorted { $0.vip < $1.vip }, limits: limits)
+        let errors: [ValidationError]
+        if let (vip, backendCount) = backendsChanged, validatedUnder == limits, let service = services[vip] {
+            errors = Validation.validate(changed: service, vipCount: services.count,
+                                         vipAddresses: Set(services.keys.map(\.address)),
+                                         backendCount: backendCount, limits: limits)
+            guard errors.isEmpty else { throw .invalid(errors) }
+            return DesiredState(validated: services, limits: limits, backendAddressCount: backendCount)
+        }
+        errors = Validation.validate(services.values.sorted { $0.vip < $1.vip }, limits: limits)
         guard errors.isEmpty else { throw .invalid(errors) }
-        return DesiredState(unchecked: services)
+        return DesiredState(validated: services, limits: limits)
+    }
+
+    /// Whether any of `services` has a backend at `address` (a scan: cheaper than hashing).
+    private static func hasBackend(_ address: IPAddress, in services: [VIPKey: ServiceSpec]) -> Bool {
+        services.values.contains { $0.backend(address) != nil }
     }
 
     /// Applies `change` to the backend `address` of `vip` (setting it nil removes it).

@@ -10,15 +10,30 @@ public struct DesiredState: Equatable, Sendable {
     public static let formatVersion = 1
 
     public private(set) var services: [VIPKey: ServiceSpec]
+    /// Distinct backend addresses over all services (limited by `max_backends`) and the
+    /// limits the state was validated under: with them, an edit of one service's backends
+    /// is validated by checking that service and the totals, not every backend again.
+    let backendAddressCount: Int
+    let validatedUnder: Limits?
 
     /// No services.
     public init() {
         services = [:]
+        backendAddressCount = 0
+        validatedUnder = nil
     }
 
-    /// Services already known to be valid, or to be validated by the caller.
-    init(unchecked services: [VIPKey: ServiceSpec]) {
+    /// Services validated under `limits` by the caller.
+    init(validated services: [VIPKey: ServiceSpec], limits: Limits, backendAddressCount: Int? = nil) {
         self.services = services
+        self.backendAddressCount = backendAddressCount
+            ?? Set(services.values.flatMap { $0.backends.map(\.address) }).count
+        validatedUnder = limits
+    }
+
+    /// States are equal when their services are.
+    public static func == (lhs: DesiredState, rhs: DesiredState) -> Bool {
+        lhs.services == rhs.services
     }
 
     /// The state of `services`, if it passes every check of `validate(_:limits:)`;
@@ -26,7 +41,8 @@ public struct DesiredState: Equatable, Sendable {
     public init(validating services: [ServiceSpec], limits: Limits) throws(ValidationFailure) {
         let errors = Validation.validate(services, limits: limits)
         guard errors.isEmpty else { throw ValidationFailure(errors: errors) }
-        self.services = Dictionary(services.map { ($0.vip, $0) }, uniquingKeysWith: { first, _ in first })
+        self.init(validated: Dictionary(services.map { ($0.vip, $0) }, uniquingKeysWith: { first, _ in first }),
+                  limits: limits)
     }
 
     /// The services in VIP order: how listings, exports and the state file show them.
@@ -43,18 +59,28 @@ public struct DesiredState: Equatable, Sendable {
 // MARK: JSON
 
 extension DesiredState {
-    private struct File: Codable {
+    private struct File: Decodable {
         var version: Int
         var services: [ServiceSpec]
     }
 
     /// The state as JSON: `{"services": [...], "version": 1}`, services in VIP order,
-    /// keys sorted, so equal states give identical bytes.
-    public func jsonData() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        // Encoding strings, numbers and booleans cannot fail.
-        return (try? encoder.encode(File(version: Self.formatVersion, services: sortedServices))) ?? Data()
+    /// keys sorted, so equal states give identical bytes (those of `JSONEncoder` with
+    /// `.prettyPrinted, .sortedKeys, .withoutEscapingSlashes`).
+    ///
+    /// Built from one encoded fragment per service, taken from `cache` when the service
+    /// is unchanged since the cache's last use: an edit then encodes one service, not
+    /// ten thousand backends.
+    public func jsonData(reusing cache: EncodedServices = EncodedServices()) -> Data {
+        let fragments = cache.fragments(for: sortedServices)
+        var data = Data("{\n  \"services\" : [\n".utf8)
+        data.reserveCapacity(fragments.reduce(64) { $0 + $1.count + 2 })
+        for (position, fragment) in fragments.enumerated() {
+            if position > 0 { data.append(contentsOf: ",\n".utf8) }
+            data.append(contentsOf: fragment)
+        }
+        data.append(contentsOf: "\n  ],\n  \"version\" : \(Self.formatVersion)\n}".utf8)
+        return data
     }
 
     /// Reads `jsonData()` output back and validates it against `limits`. The error says

@@ -40,6 +40,11 @@ public actor Reconciler {
     private var down: Set<IPAddress> = []
     /// VIPs whose ring or entry may need writing.
     private var dirty: Set<VIPKey> = []
+    /// Addresses whose backend entry may need writing: their services or health changed.
+    /// A pass looks at these only, so an edit costs the size of what it changed, not of
+    /// the whole state; a full pass (the first, and the one after a failure) at every one.
+    private var dirtyAddresses: Set<IPAddress> = []
+    private var fullPass = true
     /// Passes run; `VIPSlot.entryPass` refers to them. Adoption must come before the first.
     private var pass = 0
     /// Set by the first `apply`. Before it, passes write nothing: no desired state is
@@ -79,17 +84,22 @@ public actor Reconciler {
     /// recomputed.
     @discardableResult
     public func apply(_ state: DesiredState) throws(ReconcileError) -> ReconcileSummary {
-        for (vip, service) in state.services where desired.services[vip] != service {
-            dirty.insert(vip)
+        let changed = state.services.filter { desired.services[$0.key] != $0.value }.map(\.key)
+        let removed = desired.services.keys.filter { state.services[$0] == nil }
+        for vip in changed + removed {
+            for backend in desired.services[vip]?.backends ?? [] {
+                servicesByAddress[backend.address]?.remove(vip)
+                if servicesByAddress[backend.address]?.isEmpty == true { servicesByAddress[backend.address] = nil }
+                dirtyAddresses.insert(backend.address)
+            }
+            for backend in state.services[vip]?.backends ?? [] {
+                servicesByAddress[backend.address, default: []].insert(vip)
+                dirtyAddresses.insert(backend.address)
+            }
         }
+        dirty.formUnion(changed)
         desired = state
         hasDesiredState = true
-        servicesByAddress = [:]
-        for service in state.services.values {
-            for backend in service.backends { servicesByAddress[backend.address, default: []].insert(service.vip) }
-        }
-        // Health of an address no service uses is forgotten: if it comes back, it starts up.
-        down = down.filter { servicesByAddress[$0] != nil }
         return try reconcile()
     }
 
@@ -100,6 +110,7 @@ public actor Reconciler {
         for (address, up) in changes where down.contains(address) == up {
             if up { down.remove(address) } else { down.insert(address) }
             dirty.formUnion(servicesByAddress[address] ?? [])
+            dirtyAddresses.insert(address)
         }
         return try reconcile()
     }
@@ -141,6 +152,7 @@ public actor Reconciler {
             guard backendIndices[backend.address] == nil else { continue }
             backendIndices[backend.address] = backend.index
             if !backend.up { down.insert(backend.address) }
+            dirtyAddresses.insert(backend.address)
         }
         logger.info("adopted installed state", metadata: [
             "vips": "\(installed.vips.count)", "backends": "\(installed.backends.count)",
@@ -174,9 +186,12 @@ public actor Reconciler {
             backendPool.release(first.index)
             quarantined.removeFirst()
         }
+        // Health of an address no service uses is forgotten: if it comes back, it starts up.
+        for address in dirtyAddresses where servicesByAddress[address] == nil { down.remove(address) }
         var summary = ReconcileSummary()
         do throws(ReconcileError) {
-            let needed = desired.backendAddresses
+            let addresses = fullPass ? Array(servicesByAddress.keys) : dirtyAddresses.filter { servicesByAddress[$0] != nil }
+            let needed = addresses.sorted()
             try bringUpBackends(needed, &summary)
             try removeUnwantedVIPs(&summary)
             for vip in dirty.sorted() {
@@ -184,8 +199,15 @@ public actor Reconciler {
                 dirty.remove(vip)
             }
             try takeDownBackends(needed, &summary)
-            try clearUnusedBackends(Set(needed), &summary)
+            if fullPass {
+                try clearUnusedBackends(&summary)
+            } else {
+                try clearBackends(of: dirtyAddresses.filter { servicesByAddress[$0] == nil }.sorted(), &summary)
+            }
+            dirtyAddresses = []
+            fullPass = false
         } catch {
+            fullPass = true
             stats.failures += 1
             logger.error("reconcile failed; retry to finish", metadata: ["error": "\(error)"])
             throw error
@@ -368,18 +390,30 @@ public actor Reconciler {
         }
     }
 
-    /// Step 5: entries of addresses no service has (or second indices of one address,
-    /// after an adoption); their indices are quarantined until the next pass.
-    private func clearUnusedBackends(_ needed: Set<IPAddress>, _ summary: inout ReconcileSummary) throws(ReconcileError) {
+    /// Step 5, full: entries of addresses no service has, and second indices of one
+    /// address (after an adoption).
+    private func clearUnusedBackends(_ summary: inout ReconcileSummary) throws(ReconcileError) {
         for (index, slot) in backendSlots.sorted(by: { $0.key < $1.key })
-        where !needed.contains(slot.address) || backendIndices[slot.address] != index {
-            try perform("clear backend \(index) (\(slot.address))", \.backendsCleared, &summary) {
-                try writer.clearBackend(index: index)
-            }
-            backendSlots[index] = nil
-            if backendIndices[slot.address] == index { backendIndices[slot.address] = nil }
-            quarantined.append((index, ContinuousClock.now))
+        where servicesByAddress[slot.address] == nil || backendIndices[slot.address] != index {
+            try clearBackend(index, slot.address, &summary)
         }
+    }
+
+    /// Step 5 for `addresses`, which no service has any more.
+    private func clearBackends(of addresses: [IPAddress], _ summary: inout ReconcileSummary) throws(ReconcileError) {
+        for address in addresses {
+            if let index = backendIndices[address] { try clearBackend(index, address, &summary) }
+        }
+    }
+
+    /// Clears the entry; its index is quarantined (see the type).
+    private func clearBackend(_ index: UInt32, _ address: IPAddress, _ summary: inout ReconcileSummary) throws(ReconcileError) {
+        try perform("clear backend \(index) (\(address))", \.backendsCleared, &summary) {
+            try writer.clearBackend(index: index)
+        }
+        backendSlots[index] = nil
+        if backendIndices[address] == index { backendIndices[address] = nil }
+        quarantined.append((index, ContinuousClock.now))
     }
 
     private func setBackend(_ index: UInt32, _ address: IPAddress, up: Bool,
@@ -444,7 +478,7 @@ struct VIPSlot {
     /// it before an earlier pass have long finished.
     var entryPass = 0
     /// Contents of rings 0 and 1; nil when unknown (written whole next time).
-    var rings: [[UInt32]?] = [nil, nil]
+    var rings = RingPair()
     /// The backends the live table was built from ([] while none is eligible); nil when
     /// unknown: the table is rebuilt and compared with the live ring.
     var liveInputs: [TableInput]?

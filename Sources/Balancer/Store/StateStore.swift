@@ -20,6 +20,8 @@ public struct StateStore: Sendable {
     static let temporaryPrefix = ".state.json.tmp."
 
     public let directory: String
+    /// What the last save encoded, so the next one encodes only the services that changed.
+    private let encoded = EncodedServices()
 
     public init(directory: String) {
         self.directory = directory
@@ -61,7 +63,7 @@ public struct StateStore: Sendable {
         }
         let temporary = directory + "/" + Self.temporaryPrefix + "\(getpid()).\(UInt32.random(in: 0 ... .max))"
         do throws(StateStoreError) {
-            try Self.writeFile(state.jsonData(), to: temporary)
+            try Self.writeFile(state.jsonData(reusing: encoded), to: temporary)
             guard rename(temporary, path) == 0 else { throw .posix("rename to \(Self.fileName)", temporary) }
         } catch {
             unlink(temporary)

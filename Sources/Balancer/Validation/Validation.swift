@@ -8,15 +8,8 @@ enum Validation {
     /// Every problem of `services` under `limits`, in a stable order: the limits, the
     /// totals, then each service in the order given.
     static func validate(_ services: [ServiceSpec], limits: Limits) -> [ValidationError] {
-        var errors = limits.validate()
-        // Totals only against limits that are valid themselves (already reported otherwise).
-        if Limits.maxVIPsRange.contains(limits.maxVIPs), services.count > limits.maxVIPs {
-            errors.append(.tooManyVIPs(count: services.count, max: limits.maxVIPs))
-        }
-        let addresses = Set(services.flatMap { $0.backends.map(\.address) })
-        if Limits.maxBackendsRange.contains(limits.maxBackends), addresses.count > limits.maxBackends {
-            errors.append(.tooManyBackends(count: addresses.count, max: limits.maxBackends))
-        }
+        let backendCount = Set(services.flatMap { $0.backends.map(\.address) }).count
+        var errors = limitsAndTotals(limits, vipCount: services.count, backendCount: backendCount)
         let vipAddresses = Set(services.map(\.vip.address))
         let ringSizeIsValid = limits.ringSizeError == nil
         var seen = Set<VIPKey>()
@@ -26,6 +19,27 @@ enum Validation {
             }
             errors += serviceErrors(service, limits: limits, vipAddresses: vipAddresses,
                                     checkRing: ringSizeIsValid)
+        }
+        return errors
+    }
+
+    /// The problems of a state that differs from one valid under `limits` only in the
+    /// backends of `service`: what `validate` would find, found from the totals and that
+    /// service alone, since no other service's checks depend on another's backends.
+    static func validate(changed service: ServiceSpec, vipCount: Int, vipAddresses: Set<IPAddress>, backendCount: Int,
+                         limits: Limits) -> [ValidationError] {
+        limitsAndTotals(limits, vipCount: vipCount, backendCount: backendCount)
+            + serviceErrors(service, limits: limits, vipAddresses: vipAddresses, checkRing: limits.ringSizeError == nil)
+    }
+
+    private static func limitsAndTotals(_ limits: Limits, vipCount: Int, backendCount: Int) -> [ValidationError] {
+        var errors = limits.validate()
+        // Totals only against limits that are valid themselves (already reported otherwise).
+        if Limits.maxVIPsRange.contains(limits.maxVIPs), vipCount > limits.maxVIPs {
+            errors.append(.tooManyVIPs(count: vipCount, max: limits.maxVIPs))
+        }
+        if Limits.maxBackendsRange.contains(limits.maxBackends), backendCount > limits.maxBackends {
+            errors.append(.tooManyBackends(count: backendCount, max: limits.maxBackends))
         }
         return errors
     }
