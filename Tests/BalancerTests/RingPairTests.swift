@@ -67,3 +67,22 @@ final class RingPairTests: XCTestCase {
         }
     }
 }
+
+/// Packing gives back the slots exactly, at every width.
+final class PackedRingTests: XCTestCase {
+    func testEveryWidthRoundTrips() {
+        var random = SplitMix64(seed: 13)
+        let cases: [[UInt32]] = [
+            [],
+            [7],
+            (0..<1009).map { _ in UInt32.random(in: 1...256, using: &random) },   // 256 values: bytes
+            (0..<1009).map { UInt32($0 % 257) + 1 },                              // 257 values: halfwords
+            (0..<1009).map { _ in UInt32.random(in: 60_000...65_535, using: &random) },
+            (0..<1009).map { _ in UInt32.random(in: 1...4, using: &random) } + [65_536],  // words
+            [UInt32.max, 0, UInt32.max],
+        ]
+        for slots in cases {
+            XCTAssertEqual(PackedRing(slots).slots, slots)
+        }
+    }
+}
