@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "Maglev"),
         .target(name: "Datapath", dependencies: ["CLibbpf", "CLBABI", "CBPFObjects"]),
         // The domain: services, desired state, validation, configuration, state store, reconciler.
-        .target(name: "Balancer", dependencies: ["Maglev", .product(name: "Yams", package: "Yams"),
+        .target(name: "Balancer", dependencies: ["Maglev", "HealthCheck", .product(name: "Yams", package: "Yams"),
                                                  .product(name: "Logging", package: "swift-log")]),
         // TCP / HTTP(S) health checks with rise/fall hysteresis (plain SwiftNIO: every check on
         // a fresh connection, with SNI and Host independent of the backend's address).
@@ -71,7 +71,7 @@ let package = Package(
                           path: "Benchmarks/control-bench"),
 
         .testTarget(name: "MaglevTests", dependencies: ["TestSupport", "Maglev"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "BalancerTests", dependencies: ["TestSupport", "Balancer"]),
+        .testTarget(name: "BalancerTests", dependencies: ["TestSupport", "Balancer", "HealthCheck"]),
         .testTarget(name: "HealthCheckTests", dependencies: ["TestSupport", "HealthCheck", .product(name: "NIOCore", package: "swift-nio"),
                                                             .product(name: "NIOPosix", package: "swift-nio"),
                                                             .product(name: "NIOHTTP1", package: "swift-nio"),

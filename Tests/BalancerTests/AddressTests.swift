@@ -1,4 +1,5 @@
 @testable import Balancer
+import HealthCheck
 import XCTest
 
 /// Text forms of addresses, VIPs and the other values operators write.
@@ -123,7 +124,9 @@ final class AddressTests: XCTestCase {
         XCTAssertEqual(DurationText.format(.seconds(7200)), "2h")
         XCTAssertEqual(DurationText.format(.milliseconds(1500)), "1500ms")
         XCTAssertEqual(DurationText.format(.zero), "0s")
-        for text in ["30", "s", "1.5s", "-1s", "30 s", "1m30s", "10d", ""] {
+        // Negative durations are read, so that validation refuses them as out of range.
+        XCTAssertEqual(try DurationText.parse("-1s"), .seconds(-1))
+        for text in ["30", "s", "1.5s", "30 s", "1m30s", "10d", "", "1234567890s"] {
             XCTAssertThrowsError(try DurationText.parse(text), text) {
                 XCTAssertEqual("\($0)", "bad duration '\(text)': expected a whole number and a unit (ms, s, m, h), e.g. 30s")
             }

@@ -160,13 +160,13 @@ final class ConfigurationTests: XCTestCase {
         ("services: { vip: 10.0.0.10:80/tcp }", ["4:11: services: expected a list, found a mapping"]),
         ("services:\n  - hash: source", ["5:5: services[0]: 'vip' is required"]),
         ("services:\n  - vip: 10.0.0.10:80/tcp\n    backend: []", ["6:5: unknown key 'backend' in services[0] "
-            + "(expected one of: vip, hash, udp_idle_timeout, backends)"]),
+            + "(expected one of: vip, hash, udp_idle_timeout, backends, health_check)"]),
         ("services:\n  - vip: 10.0.0.10:80/tcp\n    backends: 192.0.2.1", ["6:15: services[0].backends: expected a list, "
             + "found a single value"]),
         ("services:\n  - vip: 10.0.0.10:80/tcp\n    backends: [ { weight: 5 } ]", ["6:17: services[0].backends[0]: "
             + "'address' is required"]),
         ("services:\n  - vip: 10.0.0.10:80/tcp\n    backends: [ { address: 192.0.2.1, port: 80 } ]", ["6:39: unknown key "
-            + "'port' in services[0].backends[0] (expected one of: address, weight, drained)"]),
+            + "'port' in services[0].backends[0] (expected one of: address, weight, drained, health_check)"]),
         // Services: values
         ("services:\n  - vip: 10.0.0.10:80", ["5:10: vip: bad VIP '10.0.0.10:80': no protocol; expected address:port/proto, "
             + "e.g. 10.0.0.10:80/tcp or [2001:db8::10]:443/tcp"]),
@@ -184,6 +184,20 @@ final class ConfigurationTests: XCTestCase {
             + "expected true or false, got 'yes'"]),
         ("services:\n  - vip: 10.0.0.10:53/udp\n    udp_idle_timeout: soon", ["6:23: udp_idle_timeout: bad duration 'soon': "
             + "expected a whole number and a unit (ms, s, m, h), e.g. 30s"]),
+        // Services: health checks, refused at the field concerned
+        ("services:\n  - vip: 10.0.0.10:80/tcp\n    health_check: { type: http, interval: 0s }", ["6:43: services[0].health_check: interval must be greater than zero (got 0s)"]),
+        ("services:\n  - vip: 10.0.0.10:80/tcp\n    health_check: { type: tcp, interval: -1s }", ["6:42: services[0].health_check: interval must be greater than zero (got -1s)"]),
+        ("services:\n  - vip: 10.0.0.10:80/tcp\n    health_check: { type: tcp, interval: 1s, timeout: 1s }", ["6:55: services[0].health_check: timeout (1s) must be less than interval (1s)"]),
+        ("services:\n  - vip: 10.0.0.10:80/tcp\n    health_check: { type: icmp }", ["6:27: services[0].health_check: type \"icmp\" is not one of none, tcp, http, https"]),
+        ("services:\n  - vip: 10.0.0.10:80/tcp\n    health_check: { type: http, expect_status: 600-100 }", ["6:48: services[0].health_check: expect_status \"600-100\": 600 is not an HTTP status code (100-599)"]),
+        ("services:\n  - vip: 10.0.0.10:80/tcp\n    health_check: { type: tcp, rise: 0 }", ["6:38: services[0].health_check: rise must be at least 1 (got 0)"]),
+        ("services:\n  - vip: 10.0.0.10:80/tcp\n    health_check: { type: tcp, fall: 0 }", ["6:38: services[0].health_check: fall must be at least 1 (got 0)"]),
+        ("services:\n  - vip: 10.0.0.10:80/tcp\n    health_check: { type: tcp, intervall: 2s }", ["6:43: services[0].health_check: unknown field \"intervall\""]),
+        ("services:\n  - vip: 10.0.0.10:80/tcp\n    health_check: { type: tcp, min_up: 0 }", ["6:40: services[0].health_check: min_up must be at least 1 (got 0)"]),
+        ("services:\n  - vip: 10.0.0.10:80/tcp\n    health_check: { type: tcp, path: /healthz }", ["6:38: services[0].health_check: path applies only to http and https checks"]),
+        ("services:\n  - vip: 10.0.0.10:80/tcp\n    health_check: tcp", ["6:19: services[0].health_check: expected a mapping of health check fields (type: tcp, interval: 2s, ...)"]),
+        ("services:\n  - vip: 10.0.0.10:80/tcp\n    backends: [ { address: 192.0.2.1, health_check: { type: tcp, port: 0 } } ]", ["6:72: services[0].backends[0].health_check: port must be between 1 and 65535 (got 0)"]),
+        ("services:\n  - vip: 10.0.0.10:80/tcp\n    backends: [ { address: 192.0.2.1, health_check: { type: https, interval: 2 } } ]", ["6:78: services[0].backends[0].health_check: interval \"2\": expected a whole number and a unit (ms, s, m, h), such as 500ms or 2s"]),
         // Services: validation, at the node concerned
         ("services:\n  - vip: 10.0.0.10:80/tcp\n  - vip: 10.0.0.10:80/tcp", ["6:10: VIP 10.0.0.10:80/tcp is defined more than once"]),
         ("services:\n  - vip: 10.0.0.10:80/tcp\n    backends: [ { address: 192.0.2.1 }, { address: 192.0.2.1 } ]",

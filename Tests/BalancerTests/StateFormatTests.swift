@@ -57,6 +57,45 @@ final class StateFormatTests: XCTestCase {
         XCTAssertEqual(try DesiredState(json: state.jsonData(), limits: testLimits), state)
     }
 
+    /// Health checks (a service's, with every http field, and a backend's own) read back
+    /// identically from an export and from the state file.
+    func testHealthChecksRoundTrip() throws {
+        let yaml = """
+            services:
+              - vip: 10.0.0.10:443/tcp
+                health_check:
+                  type: https
+                  port: 8443
+                  interval: 500ms
+                  timeout: 200ms
+                  rise: 3
+                  fall: 2
+                  jitter: 0.2
+                  start_state: up
+                  method: HEAD
+                  path: /healthz?full=1
+                  host: www.example.com
+                  headers: { X-Check: lbd }
+                  expect_status: [200, "300-302"]
+                  verify_tls: true
+                  sni: www.example.com
+                  min_up: 2
+                backends:
+                  - address: 192.0.2.11
+                  - { address: 192.0.2.12, health_check: { type: tcp, port: 22 } }
+                  - { address: 192.0.2.13, health_check: { type: none } }
+            """
+        let state = try DesiredState(yaml: yaml, limits: testLimits)
+        let service = try XCTUnwrap(state.services[vip("10.0.0.10:443/tcp")])
+        XCTAssertEqual(service.healthCheck?.minUp, 2)
+        XCTAssertEqual(service.healthCheck?.check.http?.path, "/healthz?full=1")
+        XCTAssertEqual(service.check(for: service.backends[0])?.type, .https)
+        XCTAssertEqual(service.check(for: service.backends[1])?.port, 22)
+        XCTAssertNil(service.check(for: service.backends[2]), "type none: not checked")
+        XCTAssertEqual(try DesiredState(yaml: state.yaml(), limits: testLimits), state)
+        XCTAssertEqual(try DesiredState(json: state.jsonData(), limits: testLimits), state)
+    }
+
     func testServicesFileErrors() {
         let cases: [(String, [String])] = [
             ("", ["1:1: the file is empty; write 'services: []' to remove every VIP"]),

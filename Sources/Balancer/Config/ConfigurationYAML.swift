@@ -1,3 +1,4 @@
+import HealthCheck
 import Yams
 
 /// Reads `Configuration` from YAML: each key's type and range, then the seed services

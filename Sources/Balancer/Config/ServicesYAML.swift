@@ -1,3 +1,5 @@
+import Foundation
+import HealthCheck
 import Yams
 
 /// The `services:` list, shared by the configuration file (the seed) and the services
@@ -12,12 +14,18 @@ import Yams
 ///       - address: 192.0.2.11
 ///         weight: 100                 # 0...65535, default 100
 ///         drained: false              # default false
+///         health_check: { type: tcp, port: 8080 }   # this backend's own check
+///     health_check:                   # default: not checked (always up)
+///       type: http                    # none | tcp | http | https
+///       path: /healthz
+///       interval: 2s
+///       min_up: 1                     # quorum; below it the service is degraded
 ///   - vip: "[2001:db8::10]:443/tcp"   # IPv6 VIPs must be quoted ([ starts a YAML list)
 ///     backends: []
 /// ```
 enum ServicesYAML {
-    static let serviceKeys = ["vip", "hash", "udp_idle_timeout", "backends"]
-    static let backendKeys = ["address", "weight", "drained"]
+    static let serviceKeys = ["vip", "hash", "udp_idle_timeout", "backends", "health_check"]
+    static let backendKeys = ["address", "weight", "drained", "health_check"]
 
     /// Where each service and backend came from, to place validation errors.
     struct Marks {
@@ -82,7 +90,8 @@ enum ServicesYAML {
         var service = ServiceMarks(vip: vipNode.mark, udpIdleTimeout: fields["udp_idle_timeout"]?.mark)
         let hash = fields["hash"].map { reader.value($0, key: "hash", HashMode.init) } ?? .fiveTuple
         let timeout = fields["udp_idle_timeout"].map { reader.value($0, key: "udp_idle_timeout", DurationText.parse) }
-        if hash == nil || timeout == .some(nil) { complete = false }
+        let check = fields["health_check"].map { reader.healthCheck($0, name: "\(name).health_check", ServiceHealthCheck.self) }
+        if hash == nil || timeout == .some(nil) || check == .some(nil) { complete = false }
         var backends: [BackendSpec] = []
         if let list = fields["backends"], let entries = reader.sequence(list, name: "\(name).backends") {
             for (index, entry) in entries.enumerated() {
@@ -99,7 +108,7 @@ enum ServicesYAML {
         }
         guard let vip, let hash, complete else { return nil }
         marks.services[vip, default: []].append(service)
-        return ServiceSpec(vip: vip, hash: hash, udpIdleTimeout: timeout ?? nil, backends: backends)
+        return ServiceSpec(vip: vip, hash: hash, udpIdleTimeout: timeout ?? nil, backends: backends, healthCheck: check ?? nil)
     }
 
     private static func readBackend(_ node: Node, name: String,
@@ -112,8 +121,12 @@ enum ServicesYAML {
         let address = reader.value(addressNode, key: "address", IPAddress.init)
         let weight = fields["weight"].map { reader.integer($0, key: "weight") } ?? BackendSpec.defaultWeight
         let drained = fields["drained"].map { reader.boolean($0, key: "drained") } ?? false
-        guard let address, let weight, let drained else { return nil }
-        return (BackendSpec(address: address, weight: weight, drained: drained), (addressNode.mark, fields["weight"]?.mark))
+        let check = fields["health_check"].map {
+            reader.healthCheck($0, name: "\(name).health_check", HealthCheckDefinition.self)
+        }
+        guard let address, let weight, let drained, check != .some(nil) else { return nil }
+        return (BackendSpec(address: address, weight: weight, drained: drained, healthCheck: check ?? nil),
+                (addressNode.mark, fields["weight"]?.mark))
     }
 
     /// Validates `services` under `limits`, reporting each problem at its node.
@@ -147,9 +160,21 @@ enum ServicesYAML {
                 lines.append("      - address: \(quoted(backend.address.description, if: backend.address.family == .v6))")
                 lines.append("        weight: \(backend.weight)")
                 lines.append("        drained: \(backend.drained)")
+                if let check = backend.healthCheck { lines.append("        health_check: \(flowMapping(check))") }
             }
+            if let check = service.healthCheck { lines.append("    health_check: \(flowMapping(check))") }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A health check as one flow mapping, every field written (defaults included): the
+    /// JSON its encoder gives, which is valid YAML.
+    private static func flowMapping(_ check: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Strings, numbers and booleans: encoding cannot fail.
+        let json = (try? encoder.encode(check)) ?? Data("{}".utf8)
+        return String(decoding: json, as: UTF8.self)
     }
 
     /// Addresses, VIPs and the like never contain quotes or backslashes.

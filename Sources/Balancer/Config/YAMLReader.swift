@@ -1,3 +1,4 @@
+import HealthCheck
 import Yams
 
 /// Reads a composed YAML tree into typed values, collecting every error with the
@@ -30,6 +31,20 @@ struct YAMLReader {
 
     mutating func report(_ message: String, at node: Node) {
         report(message, at: node.mark)
+    }
+
+    /// A health check block (`health_check:`), read by the HealthCheck module's decoder;
+    /// its error is reported at the field it names.
+    mutating func healthCheck<T: Decodable>(_ node: Node, name: String, _ type: T.Type) -> T? {
+        do {
+            return try YAMLDecoder().decode(T.self, from: node)
+        } catch let error as HealthCheckConfigError {
+            let field = node.mapping?.first { $0.key.string == error.field }?.value
+            report("\(name): \(error.message)", at: field ?? node)
+        } catch {
+            report("\(name): expected a mapping of health check fields (type: tcp, interval: 2s, ...)", at: node)
+        }
+        return nil
     }
 
     mutating func report(_ message: String, at mark: Mark?) {

@@ -1,3 +1,4 @@
+import HealthCheck
 /// What going from one desired state to another changes, service by service: what
 /// `lbctl apply --dry-run` shows. Backend order is not a change (a ring depends on the
 /// set of backends only).

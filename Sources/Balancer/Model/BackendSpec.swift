@@ -1,3 +1,5 @@
+import HealthCheck
+
 /// A backend of one service, as the operator wants it.
 public struct BackendSpec: Hashable, Sendable {
     /// Weights are relative shares of a service's ring: only ratios matter. The range
@@ -15,17 +17,22 @@ public struct BackendSpec: Hashable, Sendable {
     /// backend before maintenance. Unlike a failed health check, draining keeps the
     /// backend up in the datapath, so its connections are not moved.
     public var drained: Bool
+    /// This backend's own check, instead of its service's (another port, path or type).
+    public var healthCheck: HealthCheckDefinition?
 
-    public init(address: IPAddress, weight: Int = BackendSpec.defaultWeight, drained: Bool = false) {
+    public init(address: IPAddress, weight: Int = BackendSpec.defaultWeight, drained: Bool = false,
+                healthCheck: HealthCheckDefinition? = nil) {
         self.address = address
         self.weight = weight
         self.drained = drained
+        self.healthCheck = healthCheck
     }
 }
 
 extension BackendSpec: Codable {
     private enum CodingKeys: String, CodingKey {
         case address, weight, drained
+        case healthCheck = "health_check"
     }
 
     /// `weight` and `drained` may be left out (default weight, not drained).
@@ -34,5 +41,6 @@ extension BackendSpec: Codable {
         address = try container.decode(IPAddress.self, forKey: .address)
         weight = try container.decodeIfPresent(Int.self, forKey: .weight) ?? Self.defaultWeight
         drained = try container.decodeIfPresent(Bool.self, forKey: .drained) ?? false
+        healthCheck = try container.decodeIfPresent(HealthCheckDefinition.self, forKey: .healthCheck)
     }
 }

@@ -1,3 +1,6 @@
+import HealthCheck
+import HealthCheck
+
 /// One VIP and its backends, as the operator wants them.
 public struct ServiceSpec: Hashable, Sendable {
     /// The range of a per-VIP UDP idle timeout: whole seconds, since the datapath
@@ -11,17 +14,29 @@ public struct ServiceSpec: Hashable, Sendable {
     public var udpIdleTimeout: Duration?
     /// In the operator's order; addresses are unique within a service.
     public var backends: [BackendSpec]
+    /// How its backends are checked (each may override the definition) and its quorum;
+    /// nil: not checked, every backend is up unless drained by hand.
+    public var healthCheck: ServiceHealthCheck?
 
-    public init(vip: VIPKey, hash: HashMode = .fiveTuple, udpIdleTimeout: Duration? = nil, backends: [BackendSpec] = []) {
+    public init(vip: VIPKey, hash: HashMode = .fiveTuple, udpIdleTimeout: Duration? = nil, backends: [BackendSpec] = [],
+                healthCheck: ServiceHealthCheck? = nil) {
         self.vip = vip
         self.hash = hash
         self.udpIdleTimeout = udpIdleTimeout
         self.backends = backends
+        self.healthCheck = healthCheck
     }
 
     /// The backend with `address`, if the service has it.
     public func backend(_ address: IPAddress) -> BackendSpec? {
         backends.first { $0.address == address }
+    }
+
+    /// The check that decides whether `backend` takes new flows of this service: its own,
+    /// else the service's; nil when it is not checked (`none`, or no check at all).
+    public func check(for backend: BackendSpec) -> HealthCheckDefinition? {
+        let definition = backend.healthCheck ?? healthCheck?.check
+        return definition?.type == HealthCheckDefinition.none.type ? nil : definition
     }
 }
 
@@ -29,6 +44,7 @@ extension ServiceSpec: Codable {
     private enum CodingKeys: String, CodingKey {
         case vip, hash, backends
         case udpIdleTimeout = "udp_idle_timeout"
+        case healthCheck = "health_check"
     }
 
     /// `hash`, `udp_idle_timeout` and `backends` may be left out; the timeout is text
@@ -38,6 +54,7 @@ extension ServiceSpec: Codable {
         vip = try container.decode(VIPKey.self, forKey: .vip)
         hash = try container.decodeIfPresent(HashMode.self, forKey: .hash) ?? .fiveTuple
         backends = try container.decodeIfPresent([BackendSpec].self, forKey: .backends) ?? []
+        healthCheck = try container.decodeIfPresent(ServiceHealthCheck.self, forKey: .healthCheck)
         if let text = try container.decodeIfPresent(String.self, forKey: .udpIdleTimeout) {
             do {
                 udpIdleTimeout = try DurationText.parse(text)
@@ -56,5 +73,6 @@ extension ServiceSpec: Codable {
         try container.encode(hash, forKey: .hash)
         try container.encodeIfPresent(udpIdleTimeout.map(DurationText.format), forKey: .udpIdleTimeout)
         try container.encode(backends, forKey: .backends)
+        try container.encodeIfPresent(healthCheck, forKey: .healthCheck)
     }
 }
