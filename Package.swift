@@ -40,7 +40,7 @@ let package = Package(
         // The daemon's wiring: the reconciler's writes on the kernel maps, adoption, settings,
         // the edit coordinator, the control API (HTTP/1.1 over a unix socket), sd_notify.
         .target(name: "Daemon", dependencies: [
-            "Balancer", "Datapath", "CLBABI",
+            "Balancer", "Datapath", "CLBABI", "HealthCheck",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -91,11 +91,12 @@ public actor HealthMonitor {
     }
 
     /// Adds `subscriber` to the target's subscribers, starting its checker if it is the
-    /// first. Returns the target's current status: a new subscriber of a target that
-    /// is already checked starts from its known state, not from `start_state`.
+    /// first, in state `initial` (default: the definition's `start_state`; a restarted
+    /// daemon passes what it adopted). Returns the target's current status: a new
+    /// subscriber of a target that is already checked starts from its known state.
     @discardableResult
-    public func subscribe(_ target: HealthTarget, subscriber: String) -> TargetStatus {
-        var entry = entries[target] ?? startEntry(for: target)
+    public func subscribe(_ target: HealthTarget, subscriber: String, initial: HealthStatus? = nil) -> TargetStatus {
+        var entry = entries[target] ?? startEntry(for: target, initial: initial)
         entry.subscribers.insert(subscriber)
         entries[target] = entry
         return TargetStatus(target: target, subscribers: entry.subscribers, health: entry.health)
@@ -150,14 +151,17 @@ public actor HealthMonitor {
         return true
     }
 
-    private func startEntry(for target: HealthTarget) -> Entry {
+    private func startEntry(for target: HealthTarget, initial: HealthStatus?) -> Entry {
         var loop: ProbeLoop?
         if target.definition.type != .none {
             loop = ProbeLoop(id: nextLoopID, target: target)
             nextLoopID += 1
             loopStartSink.yield(loop!)
         }
-        return Entry(subscribers: [], health: HealthState(definition: target.definition, since: Date()), loop: loop)
+        let definition = target.definition
+        let health = HealthState(rise: definition.rise, fall: definition.fall, start: initial ?? definition.startState,
+                                 since: Date())
+        return Entry(subscribers: [], health: health, loop: loop)
     }
 
     /// Counts a result of the target's current loop; one from a loop since replaced

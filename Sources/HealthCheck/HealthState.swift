@@ -36,10 +36,6 @@ public struct HealthState: Sendable, Hashable {
         self.since = since
     }
 
-    public init(definition: HealthCheckDefinition, since: Date) {
-        self.init(rise: definition.rise, fall: definition.fall, start: definition.startState, since: since)
-    }
-
     /// Counts `result` and returns the transition it completes, if any.
     public mutating func record(_ result: ProbeResult) -> Transition? {
         checks += 1

@@ -1,4 +1,5 @@
 @testable import Balancer
+import HealthCheck
 import Maglev
 import XCTest
 import TestSupport
@@ -16,6 +17,16 @@ final class ReconcilerTests: XCTestCase {
     private func makeReconciler(quarantine: Duration = .seconds(3600)) -> (Reconciler, InMemoryDatapath) {
         let datapath = InMemoryDatapath(limits: testLimits)
         return (Reconciler(writer: datapath, limits: testLimits, quarantine: quarantine), datapath)
+    }
+
+    /// `state` with every service checked over TCP, backends starting up.
+    private func tcpChecked(_ state: DesiredState) throws -> DesiredState {
+        let check = try ServiceHealthCheck(check: HealthCheckDefinition(type: .tcp, startState: .up))
+        return try DesiredState(validating: state.sortedServices.map {
+            var service = $0
+            service.healthCheck = check
+            return service
+        }, limits: testLimits)
     }
 
     private func state(_ services: ServiceSpec...) throws -> DesiredState {
@@ -268,26 +279,85 @@ final class ReconcilerTests: XCTestCase {
         assertClean(datapath)
     }
 
+    // MARK: Health per service
+
+    /// Routes of every slot of the VIP's live ring, as a set of addresses.
+    private func routed(_ datapath: InMemoryDatapath, _ vip: VIPKey) -> Set<IPAddress> {
+        Set((0..<1009).compactMap { datapath.route(vip, slot: $0) })
+    }
+
+    private func isUp(_ datapath: InMemoryDatapath, _ address: IPAddress) -> Bool? {
+        (1..<64).lazy.compactMap { datapath.backend(index: $0) }.first { $0.address == address }?.up
+    }
+
+    /// A backend failing one service's check leaves that ring only; its datapath entry
+    /// (per address: established flows) goes down once it fails in every service.
+    func testHealthIsPerServiceAndTheEntryFollowsTheLastService() async throws {
+        let (reconciler, datapath) = makeReconciler()
+        let api = vip("10.0.0.10:443/tcp")
+        let check = try ServiceHealthCheck(check: HealthCheckDefinition(type: .tcp, startState: .up))
+        try await reconciler.apply(state(
+            ServiceSpec(vip: web, backends: [backend("192.0.2.11"), backend("192.0.2.12")], healthCheck: check),
+            ServiceSpec(vip: api, backends: [backend("192.0.2.11"), backend("192.0.2.12")], healthCheck: check)))
+        try await reconciler.setHealth([BackendRef(vip: api, address: ip("192.0.2.11")): false])
+        XCTAssertEqual(routed(datapath, web), [ip("192.0.2.11"), ip("192.0.2.12")])
+        XCTAssertEqual(routed(datapath, api), [ip("192.0.2.12")])
+        XCTAssertEqual(isUp(datapath, ip("192.0.2.11")), true)
+        try await reconciler.setHealth([BackendRef(vip: web, address: ip("192.0.2.11")): false])
+        XCTAssertEqual(routed(datapath, web), [ip("192.0.2.12")])
+        XCTAssertEqual(isUp(datapath, ip("192.0.2.11")), false)
+        try await reconciler.setHealth([BackendRef(vip: api, address: ip("192.0.2.11")): true])
+        XCTAssertEqual(routed(datapath, api), [ip("192.0.2.11"), ip("192.0.2.12")])
+        XCTAssertEqual(isUp(datapath, ip("192.0.2.11")), true)
+        assertClean(datapath)
+    }
+
+    /// A backend new to a checked service starts as `start_state` says (down: out of the
+    /// ring until reported up); removing the check brings it back, as nothing else would.
+    func testStartStateAndRemovingTheCheck() async throws {
+        let (reconciler, datapath) = makeReconciler()
+        let check = try ServiceHealthCheck(check: HealthCheckDefinition(type: .http))
+        let checked = ServiceSpec(vip: web, backends: [backend("192.0.2.11"), backend("192.0.2.12")], healthCheck: check)
+        try await reconciler.apply(state(checked))
+        XCTAssertEqual(routed(datapath, web), [])
+        XCTAssertEqual(isUp(datapath, ip("192.0.2.11")), false)
+        try await reconciler.setHealth([BackendRef(vip: web, address: ip("192.0.2.12")): true])
+        XCTAssertEqual(routed(datapath, web), [ip("192.0.2.12")])
+        var unchecked = checked
+        unchecked.healthCheck = nil
+        try await reconciler.apply(state(unchecked))
+        XCTAssertEqual(routed(datapath, web), [ip("192.0.2.11"), ip("192.0.2.12")])
+        XCTAssertEqual(isUp(datapath, ip("192.0.2.11")), true)
+        let unhealthy = await reconciler.unhealthyBackends()
+        XCTAssertEqual(unhealthy, [])
+        assertClean(datapath)
+    }
+
     // MARK: Adoption
 
+    /// With checked backends, adopted health is kept too: the one down stays down (its
+    /// checks start from there), the rest stay in their rings.
     func testAdoptionWritesNothingWhenTheStateMatches() async throws {
         let (first, datapath) = makeReconciler()
-        try await first.apply(sampleState())
+        let checked = try tcpChecked(sampleState())
+        try await first.apply(checked)
         try await first.setHealth(ip("2001:db8::11"), up: false)
-        try await first.apply(try sampleState().applying(.drain(ip("192.0.2.12"), vip: nil), limits: testLimits))
+        try await first.apply(try checked.applying(.drain(ip("192.0.2.12"), vip: nil), limits: testLimits))
         let before = await first.snapshot()
         datapath.clearLog()
 
         let second = Reconciler(writer: datapath, limits: testLimits)
         try await second.adopt(datapath.installedState())
-        let summary = try await second.apply(try sampleState().applying(.drain(ip("192.0.2.12"), vip: nil),
-                                                                         limits: testLimits))
+        let summary = try await second.apply(try checked.applying(.drain(ip("192.0.2.12"), vip: nil), limits: testLimits))
         XCTAssertEqual(summary.writes, 0)
         XCTAssertEqual(datapath.log, [])
         let after = await second.snapshot()
         XCTAssertEqual(after.vips.map(\.index), before.vips.map(\.index))
         XCTAssertEqual(after.vips.map(\.info), before.vips.map(\.info))
         XCTAssertEqual(after.backends, before.backends, "indices and the down backend kept")
+
+        let unhealthy = await second.unhealthyBackends()
+        XCTAssertEqual(unhealthy, [BackendRef(vip: vip("[2001:db8::10]:443/tcp"), address: ip("2001:db8::11"))])
 
         // Then a change is a diff against the adopted rings.
         try await second.apply(try sampleState().applying(.addBackend(web, backend("192.0.2.13")), limits: testLimits))
@@ -298,7 +368,8 @@ final class ReconcilerTests: XCTestCase {
     }
 
     /// Before the first `apply` there is no desired state, which is not an empty one:
-    /// passes and health reports write nothing, so adopted VIPs stay.
+    /// passes and health reports write nothing, so adopted VIPs stay; a report for a
+    /// backend no service has (yet) is ignored.
     func testNothingIsWrittenBeforeTheFirstApply() async throws {
         let (first, datapath) = makeReconciler()
         try await first.apply(sampleState())
@@ -309,8 +380,9 @@ final class ReconcilerTests: XCTestCase {
         XCTAssertEqual(summaries, [ReconcileSummary(), ReconcileSummary()])
         XCTAssertEqual(datapath.log, [])
         try await second.apply(sampleState())
-        XCTAssertEqual(datapath.log.last, .setBackend(index: 1, address: ip("192.0.2.11"), up: false),
-                       "the health reported before is applied with the state")
+        XCTAssertEqual(datapath.log, [], "the adopted maps hold this state")
+        let unhealthy = await second.unhealthyBackends()
+        XCTAssertEqual(unhealthy, [])
         assertClean(datapath)
     }
 
@@ -471,14 +543,24 @@ final class ReconcilerTests: XCTestCase {
         let vips = (0..<4).map { vip("10.0.1.\($0):80/tcp") }
         let addresses = (1...8).map { ip("192.0.2.\($0)") }
         var desired = DesiredState()
-        var down = Set<IPAddress>()
+        var down = Set<BackendRef>()
         for step in 0..<150 {
             let address = addresses.randomElement(using: &random) ?? addresses[0]
             let target = vips.randomElement(using: &random) ?? vips[0]
-            switch Int.random(in: 0..<7, using: &random) {
-            case 0:
-                try await reconciler.setHealth(address, up: down.contains(address))
-                if down.contains(address) { down.remove(address) } else { down.insert(address) }
+            let ref = BackendRef(vip: target, address: address)
+            switch Int.random(in: 0..<8, using: &random) {
+            case 0 where desired.services[target]?.backend(address) != nil:
+                // One service's check.
+                try await reconciler.setHealth([ref: down.contains(ref)])
+                if down.contains(ref) { down.remove(ref) } else { down.insert(ref) }
+            case 7:
+                // Every service's check of the address.
+                let up = Bool.random(using: &random)
+                try await reconciler.setHealth(address, up: up)
+                for service in desired.services.values where service.backend(address) != nil {
+                    let ref = BackendRef(vip: service.vip, address: address)
+                    if up { down.remove(ref) } else { down.insert(ref) }
+                }
             case 1 where desired.services[target] == nil:
                 desired = try desired.applying(.addVIP(ServiceSpec(vip: target, hash: Bool.random(using: &random) ? .source : .fiveTuple)),
                                                limits: testLimits)
@@ -496,11 +578,13 @@ final class ReconcilerTests: XCTestCase {
                 }
             }
             try await reconciler.apply(desired)
-            // As the reconciler does: health of an address no service has is forgotten.
-            down.formIntersection(desired.backendAddresses)
+            // As the reconciler does: health of a backend its service no longer has is forgotten.
+            down = down.filter { desired.services[$0.vip]?.backend($0.address) != nil }
             XCTAssertEqual(datapath.violations, [], "step \(step)")
             for service in desired.sortedServices {
-                let eligible = service.backends.filter { !$0.drained && $0.weight > 0 && !down.contains($0.address) }
+                let eligible = service.backends.filter {
+                    !$0.drained && $0.weight > 0 && !down.contains(BackendRef(vip: service.vip, address: $0.address))
+                }
                 guard !eligible.isEmpty else {
                     XCTAssertNil(datapath.route(service.vip, slot: 0), "step \(step)")
                     continue

@@ -23,9 +23,13 @@ import Maglev
 /// A VIP no packet can be reading the rings of (not installed yet, or without backends
 /// since an earlier pass) gets its table in both rings: its next change is then a diff.
 ///
-/// A drained backend leaves the ring but stays up: its established flows continue. A
-/// backend that is down (health) leaves the ring and is marked down: its flows move.
-/// A backend in several services has one index (one entry, one health).
+/// Health is per service and backend: a check that fails for one VIP takes the backend
+/// out of that VIP's ring only (one address may serve port 80 and fail on port 443).
+/// The datapath's entry is per address, so it is marked down, moving its established
+/// flows, once it is unhealthy in every service that has it: the host is gone.
+/// A backend new to a service starts as its check's `start_state` says; one without a
+/// check is always healthy. A drained backend leaves the ring but stays up: its
+/// established flows continue. A backend in several services has one index.
 ///
 /// A failed write stops the pass; what it touched is marked unknown and rewritten by
 /// the next pass (`reconcile()`), which the caller retries.
@@ -36,8 +40,14 @@ public actor Reconciler {
 
     private var desired = DesiredState()
     private var servicesByAddress: [IPAddress: Set<VIPKey>] = [:]
-    /// Addresses reported down; every other address is up.
-    private var down: Set<IPAddress> = []
+    /// Backends reported (or starting) down in a service; every other one is healthy.
+    private var unhealthy: Set<BackendRef> = []
+    /// Until the first `apply` after an adoption: the backends each adopted VIP's live
+    /// ring names, and the addresses installed (and those installed down), so that
+    /// adopted health is kept instead of restarting every check from `start_state`.
+    private var adoptedLive: [VIPKey: Set<IPAddress>]?
+    private var adoptedAddresses: Set<IPAddress> = []
+    private var adoptedDown: Set<IPAddress> = []
     /// VIPs whose ring or entry may need writing.
     private var dirty: Set<VIPKey> = []
     /// Addresses whose backend entry may need writing: their services or health changed.
@@ -63,6 +73,8 @@ public actor Reconciler {
     private let quarantine: Duration
 
     public private(set) var stats = ReconcilerStats()
+    /// The last pass failed: the maps are behind until `reconcile()` succeeds.
+    public private(set) var needsRetry = false
 
     /// `limits` must be those the datapath was loaded with: VIP indices stay below
     /// `maxVIPs`, backend indices below `backendMapEntries`, rings have `ringSize` slots.
@@ -87,43 +99,82 @@ public actor Reconciler {
         let changed = state.services.filter { desired.services[$0.key] != $0.value }.map(\.key)
         let removed = desired.services.keys.filter { state.services[$0] == nil }
         for vip in changed + removed {
-            for backend in desired.services[vip]?.backends ?? [] {
+            let old = desired.services[vip], new = state.services[vip]
+            for backend in old?.backends ?? [] where new?.backend(backend.address) == nil {
                 servicesByAddress[backend.address]?.remove(vip)
                 if servicesByAddress[backend.address]?.isEmpty == true { servicesByAddress[backend.address] = nil }
+                unhealthy.remove(BackendRef(vip: vip, address: backend.address))
                 dirtyAddresses.insert(backend.address)
             }
-            for backend in state.services[vip]?.backends ?? [] {
+            for backend in new?.backends ?? [] {
+                let ref = BackendRef(vip: vip, address: backend.address)
+                let before = old?.backend(backend.address)
+                if let new, before == nil, startsUnhealthy(backend, of: new) {
+                    unhealthy.insert(ref)
+                } else if let old, let before, old.check(for: before) != nil, new?.check(for: backend) == nil {
+                    // Its check was removed: nothing will report it up again.
+                    unhealthy.remove(ref)
+                }
                 servicesByAddress[backend.address, default: []].insert(vip)
                 dirtyAddresses.insert(backend.address)
             }
         }
+        adoptedLive = nil
+        adoptedAddresses = []
+        adoptedDown = []
         dirty.formUnion(changed)
         desired = state
         hasDesiredState = true
         return try reconcile()
     }
 
-    /// Records health check results (address → up) and reconciles the VIPs of the
-    /// backends whose state changed, and only those.
+    /// Whether a checked backend new to `service` starts out of its ring: as adopted
+    /// after a restart (installed down, or eligible but left out of the live ring);
+    /// else as its check's `start_state` says.
+    private func startsUnhealthy(_ backend: BackendSpec, of service: ServiceSpec) -> Bool {
+        guard let check = service.check(for: backend) else { return false }
+        if let live = adoptedLive?[service.vip], adoptedAddresses.contains(backend.address) {
+            let eligible = !backend.drained && backend.weight > 0
+            return adoptedDown.contains(backend.address) || (eligible && !live.contains(backend.address))
+        }
+        return check.startState == .down
+    }
+
+    /// Records health check results and reconciles the VIPs whose backends changed, and
+    /// only those. Results for a backend its service no longer has are ignored.
     @discardableResult
-    public func setHealth(_ changes: [IPAddress: Bool]) throws(ReconcileError) -> ReconcileSummary {
-        for (address, up) in changes where down.contains(address) == up {
-            if up { down.remove(address) } else { down.insert(address) }
-            dirty.formUnion(servicesByAddress[address] ?? [])
-            dirtyAddresses.insert(address)
+    public func setHealth(_ changes: [BackendRef: Bool]) throws(ReconcileError) -> ReconcileSummary {
+        for (ref, up) in changes where unhealthy.contains(ref) == up && servicesByAddress[ref.address]?.contains(ref.vip) == true {
+            if up { unhealthy.remove(ref) } else { unhealthy.insert(ref) }
+            dirty.insert(ref.vip)
+            dirtyAddresses.insert(ref.address)
         }
         return try reconcile()
     }
 
+    /// The backend's health in every service that has it.
     @discardableResult
     public func setHealth(_ address: IPAddress, up: Bool) throws(ReconcileError) -> ReconcileSummary {
-        try setHealth([address: up])
+        let refs = (servicesByAddress[address] ?? []).map { BackendRef(vip: $0, address: address) }
+        return try setHealth(Dictionary(uniqueKeysWithValues: refs.map { ($0, up) }))
+    }
+
+    /// The backends out of their service's ring for health (not for draining or weight).
+    public func unhealthyBackends() -> Set<BackendRef> {
+        unhealthy
+    }
+
+    /// Unhealthy in every service that has it: its datapath entry is marked down.
+    private func isDown(_ address: IPAddress) -> Bool {
+        guard let vips = servicesByAddress[address], !vips.isEmpty else { return false }
+        return vips.allSatisfy { unhealthy.contains(BackendRef(vip: $0, address: address)) }
     }
 
     /// Takes over what a previous daemon installed, before the first `apply`: index
-    /// assignments, ring contents, generations, and backend health (a backend installed
-    /// down stays down until reported up). The first `apply` then writes only what
-    /// differs from the new desired state: nothing, when it is the same.
+    /// assignments, ring contents, generations, and backend health (a checked backend
+    /// its VIP's live ring leaves out, or installed down, starts unhealthy). The first
+    /// `apply` then writes only what differs from the new desired state: nothing, when
+    /// it is the same.
     /// Refused, changing nothing, when the content does not fit the limits.
     public func adopt(_ installed: InstalledState) throws(ReconcileError) {
         guard pass == 0, vipSlots.isEmpty, backendSlots.isEmpty else {
@@ -151,9 +202,15 @@ public actor Reconciler {
             // A second index of the same address is cleared by the first pass.
             guard backendIndices[backend.address] == nil else { continue }
             backendIndices[backend.address] = backend.index
-            if !backend.up { down.insert(backend.address) }
+            adoptedAddresses.insert(backend.address)
+            if !backend.up { adoptedDown.insert(backend.address) }
             dirtyAddresses.insert(backend.address)
         }
+        let addresses = Dictionary(installed.backends.map { ($0.index, $0.address) }, uniquingKeysWith: { first, _ in first })
+        adoptedLive = Dictionary(installed.vips.map { vip in
+            let serving = !vip.info.flags.contains(.noBackend)
+            return (vip.key, serving ? Set(Set(vip.liveSlots).compactMap { addresses[$0] }) : [])
+        }, uniquingKeysWith: { first, _ in first })
         logger.info("adopted installed state", metadata: [
             "vips": "\(installed.vips.count)", "backends": "\(installed.backends.count)",
         ])
@@ -186,8 +243,6 @@ public actor Reconciler {
             backendPool.release(first.index)
             quarantined.removeFirst()
         }
-        // Health of an address no service uses is forgotten: if it comes back, it starts up.
-        for address in dirtyAddresses where servicesByAddress[address] == nil { down.remove(address) }
         var summary = ReconcileSummary()
         do throws(ReconcileError) {
             let addresses = fullPass ? Array(servicesByAddress.keys) : dirtyAddresses.filter { servicesByAddress[$0] != nil }
@@ -206,8 +261,10 @@ public actor Reconciler {
             }
             dirtyAddresses = []
             fullPass = false
+            needsRetry = false
         } catch {
             fullPass = true
+            needsRetry = true
             stats.failures += 1
             logger.error("reconcile failed; retry to finish", metadata: ["error": "\(error)"])
             throw error
@@ -225,7 +282,7 @@ public actor Reconciler {
     /// Step 1: an index and entry for every backend address in use; up ones marked up.
     private func bringUpBackends(_ needed: [IPAddress], _ summary: inout ReconcileSummary) throws(ReconcileError) {
         for address in needed {
-            let up = !down.contains(address)
+            let up = !isDown(address)
             if let index = backendIndices[address] {
                 guard up, backendSlots[index]?.up != true else { continue }
                 try setBackend(index, address, up: true, &summary)
@@ -290,7 +347,7 @@ public actor Reconciler {
             slot.entryPass = pass
         }
         let inputs = service.backends
-            .filter { !$0.drained && $0.weight > 0 && !down.contains($0.address) }
+            .filter { !$0.drained && $0.weight > 0 && !unhealthy.contains(BackendRef(vip: vip, address: $0.address)) }
             .map { TableInput(address: $0.address, weight: $0.weight) }
             .sorted { $0.address < $1.address }
         var live = Int(slot.info.liveRing & 1)
@@ -384,7 +441,7 @@ public actor Reconciler {
 
     /// Step 4: backends reported down, now that no live ring names them.
     private func takeDownBackends(_ needed: [IPAddress], _ summary: inout ReconcileSummary) throws(ReconcileError) {
-        for address in needed where down.contains(address) {
+        for address in needed where isDown(address) {
             guard let index = backendIndices[address], backendSlots[index]?.up != false else { continue }
             try setBackend(index, address, up: false, &summary)
         }
@@ -494,4 +551,17 @@ struct BackendSlot {
 struct TableInput: Equatable {
     let address: IPAddress
     let weight: Int
+}
+
+/// One backend of one service: the unit of health.
+public struct BackendRef: Hashable, Sendable, CustomStringConvertible {
+    public let vip: VIPKey
+    public let address: IPAddress
+
+    public init(vip: VIPKey, address: IPAddress) {
+        self.vip = vip
+        self.address = address
+    }
+
+    public var description: String { "\(address) in \(vip)" }
 }

@@ -13,6 +13,9 @@ public actor EditCoordinator {
     private let store: StateStore
     private let reconciler: Reconciler
     private let logger: Logger
+    /// Told of every new desired state once the reconciler has it (the health checks
+    /// follow the services).
+    private let stateChanged: @Sendable (DesiredState) async -> Void
     /// Under the current encapsulation sources (a reload may add or remove a family).
     public private(set) var limits: Limits
     /// What was last saved: the truth, even when the reconciler has yet to catch up.
@@ -25,12 +28,14 @@ public actor EditCoordinator {
 
     /// `state` must be what `store` holds and what `reconciler` was last given.
     public init(state: DesiredState, limits: Limits, store: StateStore, reconciler: Reconciler,
-                logger: Logger = Logger(label: "lbd.edit")) {
+                logger: Logger = Logger(label: "lbd.edit"),
+                stateChanged: @escaping @Sendable (DesiredState) async -> Void = { _ in }) {
         self.state = state
         self.limits = limits
         self.store = store
         self.reconciler = reconciler
         self.logger = logger
+        self.stateChanged = stateChanged
     }
 
     /// Applies `edit`: refused with `.refused` (nothing changed) when it does not apply
@@ -70,11 +75,13 @@ public actor EditCoordinator {
         limits = new
     }
 
-    /// Runs the reconcile left unfinished by a failed write; true when nothing is pending.
+    /// Runs the reconcile left unfinished by a failed write (of an edit, or of a health
+    /// change); true when nothing is pending.
     @discardableResult
     public func retryReconcile() async -> Bool {
         await exclusively {
-            guard reconcilePending else { return true }
+            let retryNeeded = await reconciler.needsRetry
+            guard reconcilePending || retryNeeded else { return true }
             do {
                 try await reconciler.reconcile()
                 reconcilePending = false
@@ -105,13 +112,16 @@ public actor EditCoordinator {
         }
         state = new
         logger.info("\(reason) saved", metadata: ["change": "\(detail)", "vips": "\(new.services.count)"])
+        var failure: ReconcileError?
         do {
             try await reconciler.apply(new)
             reconcilePending = false
         } catch {
             reconcilePending = true
-            throw .notApplied(error)
+            failure = error
         }
+        await stateChanged(new)
+        if let failure { throw .notApplied(failure) }
     }
 
     /// Runs `body` once every earlier caller's body has finished, in arrival order.

@@ -1,4 +1,5 @@
 import Balancer
+import HealthCheck
 import Datapath
 import Logging
 import ServiceLifecycle
@@ -66,18 +67,17 @@ public struct LBDaemon {
         do {
             let installed = try InstalledStateReader.read(datapath)
             try await reconciler.adopt(installed)
-            // No health checks are wired: every backend takes flows. One installed down
-            // by an earlier daemon would otherwise stay down.
-            try await reconciler.setHealth(Dictionary(installed.backends.map { ($0.address, true) }) { first, _ in first })
             let summary = try await reconciler.apply(state)
             logger.info("first reconcile done", metadata: ["writes": "\(summary.writes)", "vips": "\(state.services.count)"])
         } catch {
             throw StartupFailure("the initial reconcile failed: \(error)")
         }
+        let health = HealthSupervisor(monitor: HealthMonitor(logger: Logger(label: "lbd.health")), reconciler: reconciler)
+        await health.sync(state)
         let mode = try DatapathBootstrap.attach(datapath, configuration, logger: logger)
 
         let coordinator = EditCoordinator(state: state, limits: configuration.limits, store: store, reconciler: reconciler,
-                                          logger: Logger(label: "lbd.edit"))
+                                          logger: Logger(label: "lbd.edit")) { await health.sync($0) }
         let status = StatusReporter(coordinator: coordinator, reconciler: reconciler,
                                     readings: KernelDatapathReadings(datapath: datapath, interface: configuration.interface),
                                     ringSize: configuration.limits.ringSize)
@@ -95,6 +95,7 @@ public struct LBDaemon {
 
         var services: [any Service] = [
             api,
+            health,
             ReconcileRetryService(coordinator: coordinator),
             ReloadService(configurationPath: configurationPath, datapath: datapath, coordinator: coordinator,
                           logger: logger, started: configuration,

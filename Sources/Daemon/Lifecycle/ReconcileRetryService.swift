@@ -1,8 +1,8 @@
 import ServiceLifecycle
 
-/// Finishes a reconcile left unfinished by a failed map write (the edit was saved and
-/// answered 500): retried every `interval` until it succeeds, so the maps converge on
-/// the saved state without waiting for the next edit.
+/// Finishes a reconcile left unfinished by a failed map write (of an edit, saved and
+/// answered 500, or of a health change): retried every `interval` until it succeeds, so
+/// the maps converge without waiting for the next change.
 struct ReconcileRetryService: Service {
     let coordinator: EditCoordinator
     var interval: Duration = .seconds(1)
@@ -10,9 +10,7 @@ struct ReconcileRetryService: Service {
     func run() async throws {
         while !Task.isShuttingDownGracefully {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            if await coordinator.reconcilePending {
-                await coordinator.retryReconcile()
-            }
+            await coordinator.retryReconcile()
         }
     }
 }
