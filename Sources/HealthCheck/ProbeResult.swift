@@ -37,6 +37,9 @@ public struct ProbeResult: Sendable, Hashable, CustomStringConvertible {
 
     var latencyText: String { "\(latencyFormatted) ms" }
 
+    /// The latency in milliseconds, with fractions.
+    public var latencyMilliseconds: Double { latency.milliseconds }
+
     private var latencyFormatted: String {
         let tenths = (latency.milliseconds * 10).rounded()
         return tenths.truncatingRemainder(dividingBy: 10) == 0 ? "\(Int(tenths / 10))" : "\(tenths / 10)"

@@ -8,19 +8,19 @@ final class StatusTests: LbctlTestCase {
         XCTAssertEqual(lbctl("status"), success("""
             datapath: native XDP on eth0, adopted from pinned maps
 
-            VIP                     HASH    BACKENDS  UP  STATE       PACKETS     BYTES
-            10.0.0.10:80/tcp        5tuple         3   2  degraded    1500000   1.5 GiB
-              ADDRESS       WEIGHT  HEALTH     DRAINED   SHARE  PACKETS      BYTES  LAST CHECK
-              192.0.2.11       100  up         no       100.0%  1000000    1.0 GiB  HTTP 200 in 1.2 ms
-              192.0.2.12       100  down       no         0.0%   500000  512.0 MiB  connect: connection refused
-              192.0.2.13        50  up         yes        0.0%        0        0 B  HTTP 200 in 0.9 ms
+            VIP                     HASH    BACKENDS  UP  MIN UP  STATE       PACKETS     BYTES
+            10.0.0.10:80/tcp        5tuple         3   1       2  degraded    1500000   1.5 GiB
+              ADDRESS       WEIGHT  HEALTH     FOR  DRAINED   SHARE  PACKETS      BYTES  LAST CHECK
+              192.0.2.11       100  up          3h  no       100.0%  1000000    1.0 GiB  status 200 (1.2 ms)
+              192.0.2.12       100  down       12m  no         0.0%   500000  512.0 MiB  connection refused (0.3 ms)
+              192.0.2.13        50  up         42s  yes        0.0%        0        0 B  status 200 (0.9 ms)
 
-            10.0.0.20:53/udp        5tuple         0   0  no_backend        7     512 B
+            10.0.0.20:53/udp        5tuple         0   0       1  no_backend        7     512 B
 
-            [2001:db8::10]:443/tcp  source         2   2  ok               12  16.0 EiB
-              ADDRESS       WEIGHT  HEALTH     DRAINED   SHARE  PACKETS      BYTES  LAST CHECK
-              2001:db8::21     200  unchecked  no        66.7%        8     1000 B  -
-              2001:db8::22     100  unchecked  no        33.3%        4    1.5 KiB  -
+            [2001:db8::10]:443/tcp  source         2   2       1  ok               12  16.0 EiB
+              ADDRESS       WEIGHT  HEALTH     FOR  DRAINED   SHARE  PACKETS      BYTES  LAST CHECK
+              2001:db8::21     200  unchecked    -  no        66.7%        8     1000 B  -
+              2001:db8::22     100  unchecked    -  no        33.3%        4    1.5 KiB  -
 
             """))
         XCTAssertEqual(daemon.requests, [.init(method: "GET", target: "/v1/status", contentType: nil, body: "")])

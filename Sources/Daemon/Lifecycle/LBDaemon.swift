@@ -78,7 +78,7 @@ public struct LBDaemon {
 
         let coordinator = EditCoordinator(state: state, limits: configuration.limits, store: store, reconciler: reconciler,
                                           logger: Logger(label: "lbd.edit")) { await health.sync($0) }
-        let status = StatusReporter(coordinator: coordinator, reconciler: reconciler,
+        let status = StatusReporter(coordinator: coordinator, reconciler: reconciler, health: health,
                                     readings: KernelDatapathReadings(datapath: datapath, interface: configuration.interface),
                                     ringSize: configuration.limits.ringSize)
         let api: APIServer

@@ -1,4 +1,6 @@
 import Balancer
+import Foundation
+import HealthCheck
 
 /// `GET /v1/status`: every VIP with its backends, what the datapath does with them and
 /// their counters, then where the program runs. JSON keys are the API contract.
@@ -6,12 +8,20 @@ public struct StatusReport: Encodable, Equatable, Sendable {
     public struct Service: Encodable, Equatable, Sendable {
         public var vip: String
         public var hash: String
-        /// `ok`: every backend with weight > 0 and not drained takes new flows;
-        /// `degraded`: some of them do not (down); `no_backend`: none does, new flows are dropped.
+        /// `ok`: at least `min_up` backends take new flows; `degraded`: some but fewer
+        /// (new flows keep going to those); `no_backend`: none does, new flows are dropped.
         public var state: String
+        /// Backends taking new flows (weight > 0, not drained, healthy), and the quorum.
+        public var backendsUp: Int
+        public var minUp: Int
         public var packets: UInt64
         public var bytes: UInt64
         public var backends: [Backend]
+
+        enum CodingKeys: String, CodingKey {
+            case vip, hash, state, packets, bytes, backends
+            case backendsUp = "backends_up", minUp = "min_up"
+        }
     }
 
     public struct Backend: Encodable, Equatable, Sendable {
@@ -20,7 +30,10 @@ public struct StatusReport: Encodable, Equatable, Sendable {
         public var drained: Bool
         /// `up`, `down`, or `unchecked` (no health check: treated as up).
         public var health: String
+        /// When the check's state last changed (ISO 8601), and how long ago in seconds.
         public var healthSince: String?
+        public var healthAgeSeconds: Double?
+        /// The last check's result in words ("status 200", "connection refused").
         public var lastCheck: String?
         public var latencyMS: Double?
         /// Slots of the VIP's live ring that name this backend; `ringShare` = slots / ring size.
@@ -32,7 +45,8 @@ public struct StatusReport: Encodable, Equatable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case address, weight, drained, health, packets, bytes
-            case healthSince = "health_since", lastCheck = "last_check", latencyMS = "latency_ms"
+            case healthSince = "health_since", healthAgeSeconds = "health_age_s", lastCheck = "last_check"
+            case latencyMS = "latency_ms"
             case ringSlots = "ring_slots", ringShare = "ring_share"
         }
     }
@@ -60,16 +74,19 @@ public struct StatusReport: Encodable, Equatable, Sendable {
 }
 
 /// Builds `StatusReport` from the saved state, the reconciler's snapshot (indices,
-/// active backends) and the datapath's counters and rings.
+/// active backends), the health checks and the datapath's counters and rings.
 public struct StatusReporter: Sendable {
     let coordinator: EditCoordinator
     let reconciler: Reconciler
+    let health: HealthSupervisor?
     let readings: any DatapathReadings
     let ringSize: Int
 
-    public init(coordinator: EditCoordinator, reconciler: Reconciler, readings: any DatapathReadings, ringSize: Int) {
+    public init(coordinator: EditCoordinator, reconciler: Reconciler, health: HealthSupervisor? = nil,
+                readings: any DatapathReadings, ringSize: Int) {
         self.coordinator = coordinator
         self.reconciler = reconciler
+        self.health = health
         self.readings = readings
         self.ringSize = ringSize
     }
@@ -79,6 +96,8 @@ public struct StatusReporter: Sendable {
         let snapshot = await reconciler.snapshot()
         let vips = Dictionary(uniqueKeysWithValues: snapshot.vips.map { ($0.key, $0) })
         let backends = Dictionary(uniqueKeysWithValues: snapshot.backends.map { ($0.address, $0) })
+        let checks = await health?.report().services ?? [:]
+        let now = Date()
         var services: [StatusReport.Service] = []
         for service in state.sortedServices {
             let installed = vips[service.vip]
@@ -90,22 +109,27 @@ public struct StatusReporter: Sendable {
                     slotsByIndex[index, default: 0] += 1
                 }
             }
-            let active = Set(installed?.activeBackends ?? [])
-            let eligible = service.backends.filter { $0.weight > 0 && !$0.drained }
+            let up = serving ? installed?.activeBackends.count ?? 0 : 0
+            let minUp = service.healthCheck?.minUp ?? 1
             let traffic = try installed.map { try readings.vipTraffic(index: $0.index) } ?? Traffic(packets: 0, bytes: 0)
+            let serviceChecks = checks[service.vip]?.backends ?? [:]
             services.append(StatusReport.Service(
                 vip: service.vip.description, hash: service.hash.rawValue,
-                state: !serving ? "no_backend" : eligible.allSatisfy { active.contains($0.address) } ? "ok" : "degraded",
+                state: up == 0 ? "no_backend" : up < minUp ? "degraded" : "ok", backendsUp: up, minUp: minUp,
                 packets: traffic.packets, bytes: traffic.bytes,
                 backends: try service.backends.map { backend in
                     let installedBackend = backends[backend.address]
                     let index = installedBackend?.index
                     let slots = index.flatMap { slotsByIndex[$0] } ?? 0
                     let traffic = try index.map { try readings.backendTraffic(index: $0) } ?? Traffic(packets: 0, bytes: 0)
+                    let check = serviceChecks[backend.address]?.health
                     return StatusReport.Backend(
                         address: backend.address.description, weight: backend.weight, drained: backend.drained,
-                        // No health checks are wired yet: a backend is down only if the maps say so.
-                        health: installedBackend?.up == false ? "down" : "unchecked", ringSlots: slots, ringShare: Double(slots) / Double(ringSize),
+                        health: check?.status.rawValue ?? "unchecked",
+                        healthSince: check.map { $0.since.formatted(.iso8601) },
+                        healthAgeSeconds: check.map { now.timeIntervalSince($0.since) },
+                        lastCheck: check?.lastResult?.reason, latencyMS: check?.lastResult?.latencyMilliseconds,
+                        ringSlots: slots, ringShare: Double(slots) / Double(ringSize),
                         packets: traffic.packets, bytes: traffic.bytes)
                 }))
         }

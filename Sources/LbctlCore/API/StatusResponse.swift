@@ -3,11 +3,18 @@ struct StatusResponse: Decodable, Equatable, Sendable {
     struct Service: Decodable, Equatable, Sendable {
         let vip: String
         let hash: String
-        /// `ok`, `degraded` or `no_backend`.
+        /// `ok`, `degraded` (fewer than `min_up` backends take new flows) or `no_backend`.
         let state: String
+        let backendsUp: Int
+        let minUp: Int
         let packets: UInt64
         let bytes: UInt64
         let backends: [Backend]
+
+        private enum CodingKeys: String, CodingKey {
+            case vip, hash, state, packets, bytes, backends
+            case backendsUp = "backends_up", minUp = "min_up"
+        }
     }
 
     struct Backend: Decodable, Equatable, Sendable {
@@ -16,8 +23,11 @@ struct StatusResponse: Decodable, Equatable, Sendable {
         let drained: Bool
         /// `up`, `down`, or `unchecked` (no health check: lbd treats it as up).
         let health: String
-        /// The last probe's result in lbd's words, e.g. why it failed.
+        /// Seconds since the check's state last changed.
+        let healthAgeSeconds: Double?
+        /// The last probe's result in lbd's words, e.g. why it failed, and its latency.
         let lastCheck: String?
+        let latencyMS: Double?
         /// The fraction (0...1) of the VIP's ring slots that point to this backend.
         let ringShare: Double
         let packets: UInt64
@@ -25,7 +35,7 @@ struct StatusResponse: Decodable, Equatable, Sendable {
 
         private enum CodingKeys: String, CodingKey {
             case address, weight, drained, health, packets, bytes
-            case lastCheck = "last_check"
+            case healthAgeSeconds = "health_age_s", lastCheck = "last_check", latencyMS = "latency_ms"
             case ringShare = "ring_share"
         }
     }

@@ -18,6 +18,21 @@ enum Quantities {
         return String(format: "%.1f ", value) + units[unit]
     }
 
+    /// A time in the largest whole unit, as `ps` and `kubectl` show ages: `45s`, `12m`,
+    /// `3h`, `2d`.
+    static func age(seconds: Double) -> String {
+        let whole = max(0, Int(seconds))
+        for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] where whole >= size {
+            return "\(whole / size)\(unit)"
+        }
+        return "\(whole)s"
+    }
+
+    /// Milliseconds with one decimal: `1.2 ms`.
+    static func milliseconds(_ value: Double) -> String {
+        String(format: "%.1f ms", value)
+    }
+
     /// A fraction (0...1) as a percentage with one decimal: `0.3333` → `33.3%`.
     static func percent(_ fraction: Double) -> String {
         String(format: "%.1f%%", fraction * 100)

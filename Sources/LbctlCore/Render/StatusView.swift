@@ -3,11 +3,11 @@
 ///
 ///     datapath: native XDP on eth0, adopted from pinned maps
 ///
-///     VIP               HASH    BACKENDS  UP  STATE     PACKETS    BYTES
-///     10.0.0.10:80/tcp  5tuple         2   1  degraded     1500  1.4 KiB
-///       ADDRESS     WEIGHT  HEALTH  DRAINED   SHARE  PACKETS    BYTES  LAST CHECK
-///       192.0.2.11     100  up      no       100.0%     1000  1000 B   ok
-///       192.0.2.12     100  down    no         0.0%      500    500 B  connection refused
+///     VIP               HASH    BACKENDS  UP  MIN UP  STATE     PACKETS    BYTES
+///     10.0.0.10:80/tcp  5tuple         2   1       2  degraded     1500  1.4 KiB
+///       ADDRESS     WEIGHT  HEALTH  FOR  DRAINED   SHARE  PACKETS    BYTES  LAST CHECK
+///       192.0.2.11     100  up      3h   no       100.0%     1000  1000 B   status 200 (1.2 ms)
+///       192.0.2.12     100  down    12m  no         0.0%      500    500 B  connection refused (0.3 ms)
 enum StatusView {
     static let indent = "  "
 
@@ -15,19 +15,19 @@ enum StatusView {
         var lines = [datapathLine(status.datapath), ""]
         guard !status.services.isEmpty else { return (lines + ["no VIPs"]).joined(separator: "\n") }
         let vipLines = TextTable(columns: [
-            .init("VIP"), .init("HASH"), .init("BACKENDS", .right), .init("UP", .right), .init("STATE"),
-            .init("PACKETS", .right), .init("BYTES", .right),
+            .init("VIP"), .init("HASH"), .init("BACKENDS", .right), .init("UP", .right), .init("MIN UP", .right),
+            .init("STATE"), .init("PACKETS", .right), .init("BYTES", .right),
         ], rows: status.services.map { service in
-            [service.vip, service.hash, "\(service.backends.count)", "\(service.backends.count { $0.health != "down" })",
+            [service.vip, service.hash, "\(service.backends.count)", "\(service.backendsUp)", "\(service.minUp)",
              service.state, "\(service.packets)", Quantities.bytes(service.bytes)]
         }).lines
         let backendLines = TextTable(columns: [
-            .init("ADDRESS"), .init("WEIGHT", .right), .init("HEALTH"), .init("DRAINED"), .init("SHARE", .right),
-            .init("PACKETS", .right), .init("BYTES", .right), .init("LAST CHECK"),
+            .init("ADDRESS"), .init("WEIGHT", .right), .init("HEALTH"), .init("FOR", .right), .init("DRAINED"),
+            .init("SHARE", .right), .init("PACKETS", .right), .init("BYTES", .right), .init("LAST CHECK"),
         ], rows: status.services.flatMap(\.backends).map { backend in
-            [backend.address, "\(backend.weight)", backend.health, backend.drained ? "yes" : "no",
-             Quantities.percent(backend.ringShare), "\(backend.packets)", Quantities.bytes(backend.bytes),
-             backend.lastCheck ?? "-"]
+            [backend.address, "\(backend.weight)", backend.health, backend.healthAgeSeconds.map(Quantities.age) ?? "-",
+             backend.drained ? "yes" : "no", Quantities.percent(backend.ringShare), "\(backend.packets)",
+             Quantities.bytes(backend.bytes), lastCheck(backend)]
         }).lines
         lines.append(vipLines[0])
         var nextBackend = 1
@@ -40,6 +40,12 @@ enum StatusView {
             nextBackend += service.backends.count
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// "status 200 (1.2 ms)"; "-" for a backend without checks.
+    static func lastCheck(_ backend: StatusResponse.Backend) -> String {
+        guard let result = backend.lastCheck else { return "-" }
+        return backend.latencyMS.map { "\(result) (\(Quantities.milliseconds($0)))" } ?? result
     }
 
     static func datapathLine(_ datapath: StatusResponse.Datapath) -> String {
