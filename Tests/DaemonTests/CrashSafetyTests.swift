@@ -64,11 +64,7 @@ final class CrashSafetyTests: XCTestCase {
 
     private func start(_ config: String, log: String) async throws -> DaemonProcess {
         let daemon = try DaemonProcess(network: network, config: config, log: log)
-        // The daemon is killed (SIGKILL) in the teardown if the test fails before stopping it.
-        let pid = daemon.process.processIdentifier
-        addTeardownBlock { [process = daemon.process] in
-            if process.isRunning { kill(pid, SIGKILL) }
-        }
+        daemon.killAtTeardown(of: self)
         try await daemon.waitForAPI(socket)
         return daemon
     }

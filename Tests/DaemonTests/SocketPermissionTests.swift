@@ -47,22 +47,9 @@ final class SocketPermissionTests: XCTestCase {
                                   backends: [ { address: 192.0.2.11 } ]
                               """)
         let daemon = try DaemonProcess(network: network, config: config, log: directory + "/lbd.log")
-        let pid = daemon.process.processIdentifier
-        addTeardownBlock { [process = daemon.process] in
-            if process.isRunning { kill(pid, SIGKILL) }
-        }
+        daemon.killAtTeardown(of: self)
         try await daemon.waitForAPI(socket)
         return daemon
-    }
-
-    private var lbctl: String {
-        get throws {
-            let path = (try LBDBinary.path as NSString).deletingLastPathComponent + "/lbctl"
-            guard FileManager.default.isExecutableFile(atPath: path) else {
-                throw MissingTool("lbctl is not built next to lbd (\(path)); run swift build --build-tests")
-            }
-            return path
-        }
     }
 
     /// `command` run as the throwaway user, with `groups` as its only supplementary groups.
@@ -82,7 +69,7 @@ final class SocketPermissionTests: XCTestCase {
         XCTAssertEqual(info.st_gid, lbdGroup, "group lbd")
 
         // Outside group lbd: refused by the kernel, lbctl says so and exits 3.
-        let refused = try asUser(groups: [], [try lbctl, "--socket", socket, "status"])
+        let refused = try asUser(groups: [], [try LbctlBinary.path, "--socket", socket, "status"])
         XCTAssertEqual(refused.status, 3, "lbctl as \(user.name) outside group lbd: \(refused)")
         XCTAssertTrue(refused.stderr.contains("Permission denied"), refused.stderr)
         XCTAssertTrue(refused.stderr.contains("(lbctl needs root or group lbd)"), refused.stderr)
@@ -92,7 +79,7 @@ final class SocketPermissionTests: XCTestCase {
         XCTAssertTrue(curl.stderr.contains("Permission denied") || curl.stderr.contains("Couldn't connect"), curl.stderr)
 
         // In group lbd (supplementary): served.
-        let member = try asUser(groups: [lbdGroup], [try lbctl, "--socket", socket, "status"])
+        let member = try asUser(groups: [lbdGroup], [try LbctlBinary.path, "--socket", socket, "status"])
         XCTAssertEqual(member.status, 0, "lbctl as \(user.name) in group lbd: \(member)")
         XCTAssertTrue(member.stdout.contains("10.0.0.10:80/tcp"), member.stdout)
         let memberCurl = try asUser(groups: [lbdGroup], ["/usr/bin/curl", "-sS", "--unix-socket", socket, "http://lbd/v1/status"])

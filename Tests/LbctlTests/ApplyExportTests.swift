@@ -84,6 +84,17 @@ final class ApplyExportTests: LbctlTestCase {
         XCTAssertEqual(daemon.requests.map(\.target), Array(repeating: "/v1/apply?dry_run=1", count: 3))
     }
 
+    /// lbd could only say that "the body" is not text: lbctl names what it read, and sends nothing.
+    func testTextThatIsNotUTF8IsRefusedBeforeSending() throws {
+        let latin1 = try XCTUnwrap("services: [] # café\n".data(using: .isoLatin1))
+        try latin1.write(to: URL(fileURLWithPath: file))
+        XCTAssertEqual(lbctl("apply", "-f", file), failure(2, "lbctl: cannot read \(file!): not UTF-8 text\n"))
+        let fromStandardInput = Lbctl.run(["apply", "-f", "-"], environment: ["LBD_SOCKET": daemon.path],
+                                          standardInput: .bytes(Array(latin1)))
+        XCTAssertEqual(fromStandardInput, failure(2, "lbctl: cannot read standard input: not UTF-8 text\n"))
+        XCTAssertEqual(daemon.requests, [])
+    }
+
     func testAFailedApplyKeepsThePlanOnStandardOutput() {
         daemon.answer("POST", "/v1/apply?dry_run=1", Self.plan(Fixtures.plan, applied: false))
         daemon.answer("POST", "/v1/apply?dry_run=0", .json(409, #"{"error":"VIP 10.0.0.10:80/tcp was removed meanwhile"}"#))

@@ -27,6 +27,11 @@ struct ApplyCommand: DaemonCommand {
 
     func execute(in session: Session) throws(Failure) {
         let yaml = file == "-" ? try session.readStandardInput() : try FileReader.contents(of: file)
+        // Checked here because lbd, which never sees the file's name, can only say that
+        // "the body" is not text.
+        guard String(validating: yaml, as: UTF8.self) != nil else {
+            throw .usage("cannot read \(file == "-" ? "standard input" : file): not UTF-8 text")
+        }
         let plan = try apply(yaml, dryRun: true, session: session)
         session.print(plan.plan)
         guard !dryRun else { return }

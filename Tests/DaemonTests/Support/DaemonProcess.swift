@@ -84,6 +84,28 @@ final class DaemonProcess {
 
     var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 
+    /// Kills lbd (SIGKILL) in `test`'s teardown if it is still running then: a test that
+    /// fails before stopping it leaves no daemon behind holding the namespace and pins.
+    func killAtTeardown(of test: XCTestCase) {
+        let pid = process.processIdentifier
+        test.addTeardownBlock { [process] in
+            if process.isRunning { kill(pid, SIGKILL) }
+        }
+    }
+
+    /// Waits until the log holds `text` `count` times: how a test knows that lbd has
+    /// handled a signal, which has no other answer.
+    func waitForOutput(_ text: String, count: Int, timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while output.components(separatedBy: text).count - 1 < count {
+            guard process.isRunning else { throw Failure("lbd exited (\(process.terminationStatus)):\n\(output)") }
+            guard ContinuousClock.now < deadline else {
+                throw Failure("lbd did not log '\(text)' \(count) times within \(timeout):\n\(output)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     /// Waits until the API answers on `socket`.
     func waitForAPI(_ socket: String, timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now + timeout

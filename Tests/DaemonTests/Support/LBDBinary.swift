@@ -16,6 +16,19 @@ enum LBDBinary {
     }
 }
 
+/// The `lbctl` executable, built next to lbd.
+enum LbctlBinary {
+    static var path: String {
+        get throws {
+            let path = (try LBDBinary.path as NSString).deletingLastPathComponent + "/lbctl"
+            guard FileManager.default.isExecutableFile(atPath: path) else {
+                throw MissingTool("lbctl is not built next to lbd (\(path)); run swift build --build-tests")
+            }
+            return path
+        }
+    }
+}
+
 /// A tool the tests need is missing: the test fails (never skips) and says which.
 struct MissingTool: Error, CustomStringConvertible {
     let description: String
