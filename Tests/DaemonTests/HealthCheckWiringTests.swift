@@ -1,0 +1,135 @@
+import Balancer
+import Daemon
+import Datapath
+import Foundation
+import XCTest
+
+/// The real lbd checking real HTTP servers: a backend whose server dies leaves the VIP's
+/// ring (read back from the pinned maps) with the reason in the status, and comes back
+/// once its server does; a backend without a check stays in. Servers are python's
+/// http.server on addresses of the namespace's loopback, where lbd's checks reach them.
+final class HealthCheckWiringTests: XCTestCase {
+    private var network: NamespaceNetwork!
+    private var directory = ""
+    private var pins = ""
+    private var socket: String { directory + "/run/lbd.sock" }
+    private var servers: [String: Process] = [:]
+
+    override func setUpWithError() throws {
+        guard geteuid() == 0 else { throw RootRequired() }
+        network = try NamespaceNetwork(self)
+        directory = try temporaryDirectory(self)
+        pins = "/sys/fs/bpf/\(network.namespace)"
+        addTeardownBlock { [pins] in _ = try? BalancerDatapath.removePins(pinDirectory: pins) }
+        // SIGKILL: processes started from the test runner inherit its blocked signals.
+        addTeardownBlock { [self] in for server in servers.values where server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        for address in ["192.0.2.11", "192.0.2.12", "192.0.2.13"] {
+            try shell("ip", "-n", network.namespace, "addr", "add", "\(address)/32", "dev", "lo")
+        }
+    }
+
+    /// An HTTP server answering 200 on `address`:8080 in the namespace, once it listens.
+    private func startServer(_ address: String) async throws {
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
+        server.arguments = ["--net=/run/netns/\(network.namespace)", "python3", "-m", "http.server", "--bind", address,
+                            "--directory", directory, "8080"]
+        let log = directory + "/server-\(address).log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try server.run()
+        servers[address] = server
+        try await waitFor("python's http.server listening on \(address):8080", timeout: .seconds(60)) {
+            try shell("ip", "netns", "exec", network.namespace, "ss", "-Htln").contains("\(address):8080")
+        }
+    }
+
+    private func stopServer(_ address: String) {
+        guard let server = servers.removeValue(forKey: address) else { return }
+        kill(server.processIdentifier, SIGKILL)
+        server.waitUntilExit()
+    }
+
+    private func startDaemon() async throws -> DaemonProcess {
+        let config = directory + "/lbd.yaml"
+        try writeDaemonConfig(to: config, network: network, socket: socket, directory: directory, pins: pins,
+                              limits: "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }",
+                              services: """
+                                - vip: 10.0.0.10:80/tcp
+                                  health_check: { type: http, port: 8080, interval: 200ms, timeout: 100ms, rise: 2, fall: 2 }
+                                  backends:
+                                    - address: 192.0.2.11
+                                    - address: 192.0.2.12
+                                    - { address: 192.0.2.13, health_check: { type: none } }
+                              """)
+        let daemon = try DaemonProcess(network: network, config: config, log: directory + "/lbd.log")
+        addTeardownBlock { [process = daemon.process] in
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        try await daemon.waitForAPI(socket)
+        return daemon
+    }
+
+    /// Backend address → (health, last check, slots of the live ring), from /v1/status.
+    private func backends() async throws -> [String: (health: String, lastCheck: String?, slots: Int)] {
+        let response = try await UnixHTTPClient(path: socket).request("GET", "/v1/status")
+        let status = try json(response.body)
+        let service = try XCTUnwrap((status["services"] as? [[String: Any]])?.first)
+        var result: [String: (health: String, lastCheck: String?, slots: Int)] = [:]
+        for backend in service["backends"] as? [[String: Any]] ?? [] {
+            result[backend["address"] as? String ?? ""] = (backend["health"] as? String ?? "", backend["last_check"] as? String,
+                                                          backend["ring_slots"] as? Int ?? -1)
+        }
+        return result
+    }
+
+    /// The backends the VIP's live ring names, read from the pinned maps.
+    private func liveRingAddresses(_ datapath: BalancerDatapath) throws -> Set<String> {
+        let installed = try InstalledStateReader.read(datapath)
+        guard let vip = installed.vips.first(where: { $0.key.description == "10.0.0.10:80/tcp" }),
+              !vip.info.flags.contains(.noBackend) else { return [] }
+        let addresses = Dictionary(installed.backends.map { ($0.index, $0.address.description) }) { first, _ in first }
+        return Set(Set(vip.liveSlots).compactMap { addresses[$0] })
+    }
+
+    private func waitFor(_ what: String, timeout: Duration = .seconds(20), _ condition: () throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try !condition() {
+            guard ContinuousClock.now < deadline else {
+                let log = (try? String(contentsOfFile: directory + "/lbd.log", encoding: .utf8)) ?? ""
+                let status = (try? await UnixHTTPClient(path: socket).request("GET", "/v1/status").body) ?? ""
+                throw DaemonProcess.Failure("\(what) not seen within \(timeout); status: \(status)\nlbd's log:\n\(log.suffix(3000))")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    func testAKilledBackendLeavesTheRingAndComesBack() async throws {
+        try await startServer("192.0.2.11")
+        try await startServer("192.0.2.12")
+        let daemon = try await startDaemon()
+        let datapath = try BalancerDatapath.open(pinDirectory: pins, limits: try DatapathSettings.limits(
+            Limits(maxVIPs: 8, maxBackends: 16, ringSize: 1009, connectionTable: 4096, backendFamilies: [.v4])))
+        let all: Set<String> = ["192.0.2.11", "192.0.2.12", "192.0.2.13"]
+        try await waitFor("both checked backends up") { try liveRingAddresses(datapath) == all }
+        let up = try await backends()
+        XCTAssertEqual(up["192.0.2.11"]?.health, "up")
+        XCTAssertEqual(up["192.0.2.11"]?.lastCheck, "status 200")
+        XCTAssertEqual(up["192.0.2.13"]?.health, "unchecked")
+
+        stopServer("192.0.2.12")
+        try await waitFor("192.0.2.12 out of the ring") { try liveRingAddresses(datapath) == all.subtracting(["192.0.2.12"]) }
+        let down = try await backends()["192.0.2.12"]
+        XCTAssertEqual(down?.health, "down")
+        XCTAssertEqual(down?.lastCheck, "connection refused")
+        XCTAssertEqual(down?.slots, 0)
+
+        try await startServer("192.0.2.12")
+        try await waitFor("192.0.2.12 back in the ring") { try liveRingAddresses(datapath) == all }
+        let back = try await backends()
+        XCTAssertEqual(back["192.0.2.12"]?.health, "up")
+        let exitStatus = try await daemon.stop(SIGTERM)
+        XCTAssertEqual(exitStatus, 0)
+    }
+}
