@@ -67,8 +67,12 @@ let package = Package(
         .executableTarget(name: "maglev-bench", dependencies: ["Maglev"], path: "Benchmarks/maglev-bench"),
         .executableTarget(name: "lbd-demo", dependencies: ["Datapath", "CLBABI", "Maglev", "PacketCraft"], path: "Demo/lbd-demo"),
         .executableTarget(name: "datapath-bench", dependencies: ["Datapath", "CLBABI", "PacketCraft"], path: "Benchmarks/datapath-bench"),
-        .executableTarget(name: "control-bench", dependencies: ["Daemon", "Balancer", "Datapath", "CLBABI"],
+        // The real lbd in a namespace, for the control-plane benchmarks.
+        .target(name: "BenchSupport", dependencies: ["Balancer", "Datapath"], path: "Benchmarks/BenchSupport"),
+        .executableTarget(name: "control-bench", dependencies: ["BenchSupport", "Daemon", "Balancer", "Datapath", "CLBABI"],
                           path: "Benchmarks/control-bench"),
+        .executableTarget(name: "health-bench", dependencies: ["BenchSupport", "Daemon", "Balancer", "Datapath"],
+                          path: "Benchmarks/health-bench"),
 
         .testTarget(name: "MaglevTests", dependencies: ["TestSupport", "Maglev"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BalancerTests", dependencies: ["TestSupport", "Balancer", "HealthCheck"]),

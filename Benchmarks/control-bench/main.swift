@@ -1,4 +1,5 @@
 import Balancer
+import BenchSupport
 import CLBABI
 import Daemon
 import Datapath
@@ -20,143 +21,6 @@ import Foundation
 let vipCount = 100, backendsPerVIP = 100
 let adds = Int(ProcessInfo.processInfo.environment["LBD_BENCH_EDITS"] ?? "") ?? 1000  // each followed by a remove
 let limits = Limits(maxVIPs: 128, maxBackends: 12_000, ringSize: 65537, connectionTable: 4096, backendFamilies: [.v4])
-
-struct BenchError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
-// MARK: Processes
-
-@discardableResult
-func shell(_ arguments: String...) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw BenchError("\(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): "
-            + String(decoding: stderr, as: UTF8.self))
-    }
-    return String(decoding: stdout, as: UTF8.self)
-}
-
-/// The namespace, the veth, the pins, the directory and lbd: torn down once, whatever happens.
-final class Environment: @unchecked Sendable {
-    let id = String(UInt32.random(in: 0 ... .max), radix: 36)
-    var namespace: String { "lbd-bench-\(id)" }
-    var interface: String { "lbi\(id)" }
-    var peer: String { "lbp\(id)" }
-    var pins: String { "/sys/fs/bpf/\(namespace)" }
-    let directory = NSTemporaryDirectory() + "lbd-control-bench-\(getpid())"
-    var socket: String { directory + "/run/lbd.sock" }
-    private let lock = NSLock()
-    private var daemon: Process?
-    private var cleaned = false
-
-    func setUp() throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try shell("ip", "netns", "add", namespace)
-        try shell("ip", "link", "add", interface, "type", "veth", "peer", "name", peer)
-        try shell("ip", "link", "set", interface, "netns", namespace)
-        try shell("ip", "link", "set", peer, "up")
-        try shell("ip", "-n", namespace, "link", "set", "lo", "up")
-        try shell("ip", "-n", namespace, "link", "set", interface, "up")
-        try shell("ip", "-n", namespace, "addr", "add", "192.168.200.2/24", "dev", interface)
-        try shell("ip", "-n", namespace, "route", "add", "default", "via", "192.168.200.1")
-        try shell("ip", "-n", namespace, "neigh", "replace", "192.168.200.1", "lladdr", "02:00:00:00:c8:01",
-                  "dev", interface, "nud", "permanent")
-    }
-
-    func writeConfig() throws -> String {
-        let path = directory + "/lbd.yaml"
-        try """
-            interface: \(interface)
-            xdp_mode: generic
-            gateway_mac: auto
-            encap_source_v4: 172.16.0.0/16
-            api_socket: \(socket)
-            state_dir: \(directory)/state
-            bpf_pin_dir: \(pins)
-            limits: { max_vips: \(limits.maxVIPs), max_backends: \(limits.maxBackends), ring_size: \(limits.ringSize), connection_table: \(limits.connectionTable) }
-            services: []
-            """.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
-    /// lbd in the namespace (`nsenter --net` execs it: the pid is lbd's): the one built
-    /// next to this binary, or $LBD_BINARY.
-    func startDaemon(config: String) throws -> Process {
-        let binary = ProcessInfo.processInfo.environment["LBD_BINARY"]
-            ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("lbd").path
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            throw BenchError("lbd is not built next to control-bench (\(binary)): swift build -c release --product lbd")
-        }
-        let log = directory + "/lbd.log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-        process.arguments = ["--net=/run/netns/\(namespace)", binary, "--config", config]
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        lock.withLock { daemon = process }
-        return process
-    }
-
-    var log: String { (try? String(contentsOfFile: directory + "/lbd.log", encoding: .utf8)) ?? "" }
-
-    func waitForAPI(_ process: Process) throws -> UnixHTTPClient {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            guard process.isRunning else { throw BenchError("lbd exited (\(process.terminationStatus)):\n\(log)") }
-            if let client = try? UnixHTTPClient(path: socket), (try? client.request("GET", "/v1/services")) != nil {
-                return client
-            }
-            usleep(50_000)
-        }
-        throw BenchError("lbd did not serve \(socket) within 30 s:\n\(log)")
-    }
-
-    func tearDown() {
-        let process: Process? = lock.withLock {
-            if cleaned { return nil }
-            cleaned = true
-            return daemon ?? Process()
-        }
-        guard let process else { return }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
-            let deadline = ContinuousClock.now + .seconds(10)
-            while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
-        _ = try? shell("ip", "netns", "del", namespace)
-        _ = try? shell("ip", "link", "del", peer)
-        _ = try? BalancerDatapath.removePins(pinDirectory: pins)
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-}
-
-// MARK: Measurements
-
-func percentile(_ sorted: [Double], _ p: Double) -> Double {
-    sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
-}
-
-func microseconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12
-}
-
-func format(_ value: Double) -> String { String(format: "%.1f", value) }
 
 func servicesYAML() -> String {
     var lines = ["services:"]
@@ -206,8 +70,7 @@ func liveRingHasNewIndex(_ datapath: BalancerDatapath, _ vipIndex: UInt32, known
 }
 
 func run(_ env: Environment) throws {
-    try env.setUp()
-    let daemon = try env.startDaemon(config: try env.writeConfig())
+    let daemon = try env.startDaemon(config: try env.writeConfig(limits: limits))
     let client = try env.waitForAPI(daemon)
     let datapath = try BalancerDatapath.open(pinDirectory: env.pins, limits: try DatapathSettings.limits(limits))
     guard datapath.adopted else { throw BenchError("the pinned datapath was not adopted as it is: \(datapath.origin)") }
@@ -235,10 +98,7 @@ func run(_ env: Environment) throws {
     }
 
     // Resident memory with that state loaded.
-    let status = try String(contentsOfFile: "/proc/\(daemon.processIdentifier)/status", encoding: .utf8)
-    guard status.contains("Name:\tlbd"), let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-          let kilobytes = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
-    else { throw BenchError("no VmRSS for lbd in /proc/\(daemon.processIdentifier)/status") }
+    let kilobytes = try ProcessUsage(pid: daemon.processIdentifier).residentKilobytes
 
     // Edits: add / remove a 101st backend on VIP 0.
     let vipIndex = try datapath.vipMap.lookup(key: vipKey(0))!
@@ -280,23 +140,4 @@ func run(_ env: Environment) throws {
     print("control lbd_rss_mb=\(format(kilobytes / 1024)) (goal < 50)")
 }
 
-let environment = Environment()
-var signalSources: [DispatchSourceSignal] = []
-for number in [SIGINT, SIGTERM] {
-    signal(number, SIG_IGN)
-    let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-    source.setEventHandler {
-        environment.tearDown()
-        exit(130)
-    }
-    source.resume()
-    signalSources.append(source)
-}
-do {
-    try run(environment)
-    environment.tearDown()
-} catch {
-    environment.tearDown()
-    FileHandle.standardError.write(Data("control-bench: \(error)\n".utf8))
-    exit(1)
-}
+Environment(name: "control-bench").run(run)

@@ -2,16 +2,16 @@ import Foundation
 
 /// HTTP/1.1 over a unix stream socket, blocking, one keep-alive connection: the requests
 /// lbctl sends, byte for byte.
-final class UnixHTTPClient {
-    struct Response {
-        var status: Int
-        var body: String
+public final class UnixHTTPClient {
+    public struct Response {
+        public var status: Int
+        public var body: String
     }
 
     private let fd: Int32
     private var pending: [UInt8] = []
 
-    init(path: String, timeoutSeconds: Int = 60) throws {
+    public init(path: String, timeoutSeconds: Int = 60) throws {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw BenchError("socket: \(errno)") }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
@@ -35,7 +35,7 @@ final class UnixHTTPClient {
         close(fd)
     }
 
-    func request(_ method: String, _ target: String, body: String? = nil) throws -> Response {
+    public func request(_ method: String, _ target: String, body: String? = nil) throws -> Response {
         var text = "\(method) \(target) HTTP/1.1\r\nHost: lbd\r\n"
         if let body { text += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
         text += "\r\n" + (body ?? "")
