@@ -5,23 +5,27 @@ import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
 
-/// The control API's HTTP/1.1 server on a unix socket (never a TCP port): one task per
-/// connection, requests answered in order, keep-alive honoured. A service: on graceful
-/// shutdown it stops accepting, lets requests in progress finish and be answered,
-/// closes idle connections, and removes the socket file.
+/// lbd's HTTP/1.1 servers: the control API on a unix socket (never a TCP port), and the
+/// read-only metrics endpoint on `metrics_listen`. One task per connection, requests
+/// answered in order, keep-alive honoured. A service: on graceful shutdown it stops
+/// accepting, lets requests in progress finish and be answered, closes idle
+/// connections, and removes the socket file.
 public final class APIServer: Service, Sendable {
     /// Larger bodies get 413: a services file of 100 VIPs × 100 backends is under 1 MiB.
     public static let maxBodyBytes = 16 << 20
 
-    public let path: String
-    private let router: APIRouter
-    private let logger: Logger
-    private let listener: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
+    private typealias Listener = NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
 
-    private init(path: String, router: APIRouter, logger: Logger,
-                 listener: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>) {
+    /// The socket file; nil for a TCP listener.
+    public let path: String?
+    private let handle: @Sendable (APIRequest) async -> APIResponse
+    private let logger: Logger
+    private let listener: Listener
+
+    private init(path: String?, logger: Logger, listener: Listener,
+                 handle: @escaping @Sendable (APIRequest) async -> APIResponse) {
         self.path = path
-        self.router = router
+        self.handle = handle
         self.logger = logger
         self.listener = listener
     }
@@ -33,13 +37,7 @@ public final class APIServer: Service, Sendable {
         try SocketFile.prepare(path)
         let listener = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 128)
-            .bind(unixDomainSocketPath: path) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
-                        wrappingChannelSynchronously: channel)
-                }
-            }
+            .bind(unixDomainSocketPath: path, childChannelInitializer: httpChannel)
         do {
             try SocketFile.restrict(path)
         } catch {
@@ -47,7 +45,29 @@ public final class APIServer: Service, Sendable {
             throw error
         }
         logger.info("API listening", metadata: ["socket": "\(path)"])
-        return APIServer(path: path, router: router, logger: logger, listener: listener)
+        return APIServer(path: path, logger: logger, listener: listener, handle: router.handle)
+    }
+
+    /// Listens on TCP `host`:`port` (port 0: any free one, see `port`).
+    public static func bind(host: String, port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                            logger: Logger, handle: @escaping @Sendable (APIRequest) async -> APIResponse) async throws -> APIServer {
+        let listener = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 128)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: host, port: port, childChannelInitializer: httpChannel)
+        return APIServer(path: nil, logger: logger, listener: listener, handle: handle)
+    }
+
+    /// The TCP port listened on; nil on a unix socket.
+    public var port: Int? { path == nil ? listener.channel.localAddress?.port : nil }
+
+    @Sendable
+    private static func httpChannel(_ channel: any Channel)
+        -> EventLoopFuture<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+            return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
+        }
     }
 
     public func run() async throws {
@@ -62,8 +82,10 @@ public final class APIServer: Service, Sendable {
         } onGracefulShutdown: {
             self.listener.channel.close(promise: nil)
         }
-        unlink(path)
-        logger.info("API closed", metadata: ["socket": "\(path)"])
+        if let path {
+            unlink(path)
+            logger.info("API closed", metadata: ["socket": "\(path)"])
+        }
     }
 
     /// Answers the requests of one connection until the client closes it, asks to, or
@@ -91,8 +113,8 @@ public final class APIServer: Service, Sendable {
                             guard let request = head else { continue }
                             let response = tooLarge
                                 ? .error(APIError(status: .payloadTooLarge, message: "the body exceeds \(Self.maxBodyBytes) bytes"))
-                                : await router.handle(APIRequest(method: request.method, uri: request.uri,
-                                                                 body: Data(body.readableBytesView)))
+                                : await handle(APIRequest(method: request.method, uri: request.uri,
+                                                          body: Data(body.readableBytesView)))
                             let keepAlive = request.isKeepAlive && !tooLarge
                             try await write(response, for: request, keepAlive: keepAlive, to: outbound)
                             logger.debug("request", metadata: [

@@ -16,6 +16,8 @@ public actor EditCoordinator {
     /// Told of every new desired state once the reconciler has it (the health checks
     /// follow the services).
     private let stateChanged: @Sendable (DesiredState) async -> Void
+    /// `lbd_api_edits_total` and `lbd_state_writes_total` by result.
+    private let metrics: ControlPlaneMetrics?
     /// Under the current encapsulation sources (a reload may add or remove a family).
     public private(set) var limits: Limits
     /// What was last saved: the truth, even when the reconciler has yet to catch up.
@@ -28,8 +30,9 @@ public actor EditCoordinator {
 
     /// `state` must be what `store` holds and what `reconciler` was last given.
     public init(state: DesiredState, limits: Limits, store: StateStore, reconciler: Reconciler,
-                logger: Logger = Logger(label: "lbd.edit"),
+                logger: Logger = Logger(label: "lbd.edit"), metrics: ControlPlaneMetrics? = nil,
                 stateChanged: @escaping @Sendable (DesiredState) async -> Void = { _ in }) {
+        self.metrics = metrics
         self.state = state
         self.limits = limits
         self.store = store
@@ -43,14 +46,16 @@ public actor EditCoordinator {
     /// (nothing changed either); `.notApplied` if the datapath refused a write after the
     /// state was saved (retried in the background).
     public func edit(_ edit: Edit) async throws(EditFailure) {
-        try await exclusively { () throws(EditFailure) in
-            let new: DesiredState
-            do throws(EditError) {
-                new = try state.applying(edit, limits: limits)
-            } catch {
-                throw .refused(error)
+        try await counted { () async throws(EditFailure) in
+            try await exclusively { () throws(EditFailure) in
+                let new: DesiredState
+                do throws(EditError) {
+                    new = try state.applying(edit, limits: limits)
+                } catch {
+                    throw .refused(error)
+                }
+                try await commit(new, reason: "edit", detail: edit.summary)
             }
-            try await commit(new, reason: "edit", detail: edit.summary)
         }
     }
 
@@ -58,12 +63,27 @@ public actor EditCoordinator {
     /// it (saved, then reconciled). `services` must be valid under `limits` (the API reads
     /// it with `DesiredState(yaml:limits:)` under this coordinator's limits).
     public func apply(_ services: DesiredState, dryRun: Bool) async throws(EditFailure) -> ServicePlan {
-        try await exclusively { () throws(EditFailure) in
-            let plan = state.plan(to: services)
-            if !dryRun, !plan.isEmpty {
-                try await commit(services, reason: "apply", detail: plan.description)
+        let apply = { () async throws(EditFailure) -> ServicePlan in
+            try await self.exclusively { () throws(EditFailure) in
+                let plan = self.state.plan(to: services)
+                if !dryRun, !plan.isEmpty {
+                    try await self.commit(services, reason: "apply", detail: plan.description)
+                }
+                return plan
             }
-            return plan
+        }
+        return dryRun ? try await apply() : try await counted(apply)
+    }
+
+    /// Runs a change, counting its result.
+    private func counted<T>(_ change: () async throws(EditFailure) -> T) async throws(EditFailure) -> T {
+        do {
+            let result = try await change()
+            metrics?.edits.ok.increment()
+            return result
+        } catch {
+            if case .refused = error { metrics?.edits.refused?.increment() } else { metrics?.edits.failed.increment() }
+            throw error
         }
     }
 
@@ -106,7 +126,9 @@ public actor EditCoordinator {
         guard new != state else { return }
         do {
             try store.save(new)
+            metrics?.stateWrites.ok.increment()
         } catch {
+            metrics?.stateWrites.failed.increment()
             logger.error("state not saved; \(reason) refused", metadata: ["error": "\(error)"])
             throw .notSaved(error)
         }

@@ -62,6 +62,11 @@ public actor HealthSupervisor: Service {
         return HealthReport(services: services)
     }
 
+    /// State changes since start, by direction and reason.
+    public func transitionCounts() async -> [TransitionCounterKey: Int] {
+        await monitor.transitionCounts
+    }
+
     public nonisolated func run() async throws {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.monitor.run() }

@@ -72,15 +72,17 @@ public struct LBDaemon {
         } catch {
             throw StartupFailure("the initial reconcile failed: \(error)")
         }
-        let health = HealthSupervisor(monitor: HealthMonitor(logger: Logger(label: "lbd.health")), reconciler: reconciler)
+        let events = ControlPlaneMetrics()
+        let health = HealthSupervisor(monitor: HealthMonitor(logger: Logger(label: "lbd.health"), onResult: events.recordCheck),
+                                      reconciler: reconciler)
         await health.sync(state)
         let mode = try DatapathBootstrap.attach(datapath, configuration, logger: logger)
 
         let coordinator = EditCoordinator(state: state, limits: configuration.limits, store: store, reconciler: reconciler,
-                                          logger: Logger(label: "lbd.edit")) { await health.sync($0) }
+                                          logger: Logger(label: "lbd.edit"), metrics: events) { await health.sync($0) }
+        let readings = KernelDatapathReadings(datapath: datapath, interface: configuration.interface)
         let status = StatusReporter(coordinator: coordinator, reconciler: reconciler, health: health,
-                                    readings: KernelDatapathReadings(datapath: datapath, interface: configuration.interface),
-                                    ringSize: configuration.limits.ringSize)
+                                    readings: readings, ringSize: configuration.limits.ringSize)
         let api: APIServer
         do {
             api = try await APIServer.bind(path: configuration.apiSocket,
@@ -93,13 +95,19 @@ public struct LBDaemon {
             throw StartupFailure("cannot listen on \(configuration.apiSocket): \(error)")
         }
 
+        let metrics = try await MetricsEndpoint.bind(
+            configuration.metricsListen,
+            collector: MetricsCollector(events: events, coordinator: coordinator, reconciler: reconciler, health: health,
+                                        readings: readings))
+
         var services: [any Service] = [
             api,
+            metrics,
             health,
             ReconcileRetryService(coordinator: coordinator),
             ReloadService(configurationPath: configurationPath, datapath: datapath, coordinator: coordinator,
                           logger: logger, started: configuration,
-                          current: .init(configuration: configuration, settings: settings)),
+                          current: .init(configuration: configuration, settings: settings), metrics: events),
         ]
         let notifier = SystemdNotifier()
         if let notifier, let interval = SystemdNotifier.watchdogInterval() {

@@ -20,6 +20,8 @@ struct ReloadService: Service {
     let started: Configuration
     /// What is in force: the configuration and resolved settings of the last (re)load.
     let current: Current
+    /// `lbd_config_reloads_total` by result.
+    var metrics: ControlPlaneMetrics?
 
     actor Current {
         var configuration: Configuration
@@ -43,6 +45,12 @@ struct ReloadService: Service {
     }
 
     func reload() async {
+        let applied = await applyReload()
+        (applied ? metrics?.reloads.ok : metrics?.reloads.failed)?.increment()
+    }
+
+    /// Whether the file's settings are now in force; on false nothing changed.
+    private func applyReload() async -> Bool {
         logger.notice("reloading the configuration (SIGHUP)", metadata: ["config": "\(configurationPath)"])
         let new: Configuration
         do {
@@ -50,14 +58,14 @@ struct ReloadService: Service {
         } catch {
             logger.error("reload refused: the configuration has errors; nothing changed",
                          metadata: ["errors": "\(error.lines.joined(separator: "; "))"])
-            return
+            return false
         }
         let settings: RuntimeSettings
         do {
             settings = RuntimeSettings(new, gateway: try GatewayResolver.resolve(new.gatewayMAC, interface: started.interface))
         } catch {
             logger.error("reload refused; nothing changed", metadata: ["error": "\(error)"])
-            return
+            return false
         }
         // The state's backends must keep an encapsulation source of their family.
         let oldLimits = await coordinator.limits
@@ -68,7 +76,7 @@ struct ReloadService: Service {
         } catch {
             logger.error("reload refused: the services need the encapsulation sources removed; nothing changed",
                          metadata: ["error": "\(error)"])
-            return
+            return false
         }
         let changes = await current.settings.changes(to: settings)
         do {
@@ -76,7 +84,7 @@ struct ReloadService: Service {
         } catch {
             logger.error("reload: writing lb_config failed; the previous settings stay", metadata: ["error": "\(error)"])
             try? await coordinator.setLimits(oldLimits)
-            return
+            return false
         }
         await current.set(new, settings)
         for key in RuntimeSettings.restartOnlyChanges(from: started, to: new) {
@@ -85,5 +93,6 @@ struct ReloadService: Service {
         logger.notice("configuration reloaded", metadata: [
             "changed": "\(changes.isEmpty ? "nothing" : changes.joined(separator: "; "))",
         ])
+        return true
     }
 }

@@ -1,4 +1,5 @@
 import Balancer
+import CLBABI
 import Datapath
 
 /// Packets and bytes, summed over CPUs.
@@ -36,6 +37,8 @@ public protocol DatapathReadings: Sendable {
     /// The backend index of every slot of ring `ring` of the VIP at `vipIndex`.
     func ring(vipIndex: UInt32, ring: UInt32) throws -> [UInt32]
     func attachment() -> AttachmentStatus
+    /// The global counters summed over CPUs, indexed by `lb_stat`.
+    func globalCounters() throws -> [UInt64]
 }
 
 /// The readings of the kernel maps and the interface's XDP attachment.
@@ -62,6 +65,10 @@ public struct KernelDatapathReadings: DatapathReadings {
         try datapath.readRing(vipIndex: vipIndex, ring: ring)
     }
 
+    public func globalCounters() throws -> [UInt64] {
+        try datapath.globalCounters()
+    }
+
     /// Our program's mode on the interface; nil if another program, or none, is attached
     /// (someone detached it: the VIPs are not served).
     public func attachment() -> AttachmentStatus {
@@ -84,4 +91,5 @@ public struct InMemoryDatapathReadings: DatapathReadings {
     public func backendTraffic(index: UInt32) -> Traffic { Traffic(packets: 0, bytes: 0) }
     public func ring(vipIndex: UInt32, ring: UInt32) -> [UInt32] { datapath.ring(vipIndex: vipIndex, ring: ring) }
     public func attachment() -> AttachmentStatus { AttachmentStatus(mode: nil, interface: "none", adopted: false) }
+    public func globalCounters() -> [UInt64] { [UInt64](repeating: 0, count: Int(LB_STAT_COUNT.rawValue)) }
 }
