@@ -3,8 +3,9 @@
 VIP, tallied by the backend that answered (the backends name themselves, see
 backend.py). Every result is one JSON object per line on stdout.
 
-    client.py http URL COUNT          COUNT requests, each on a new TCP connection
-    client.py udp HOST PORT COUNT     COUNT datagrams, each from a new socket (new port)
+    client.py http COUNT URL...       COUNT requests to each URL, each request on a new
+                                      TCP connection; a tally per URL, in their order
+    client.py udp COUNT HOST PORT     COUNT datagrams, each from a new socket (new port)
     client.py upload URL BYTES        one POST of BYTES bytes; the backend's answer
     client.py session URL             one keep-alive connection: a GET per stdin line
     client.py stream URL              new connections back to back until stdin closes;
@@ -84,14 +85,15 @@ def one_datagram(host, port):
         return sock.recv(65535).decode()
 
 
-def http_command(url, count):
-    tally = Tally()
-    for _ in range(int(count)):
-        tally.add(lambda: one_http_request(url))
-    print(tally.json())
+def http_command(count, *urls):
+    for url in urls:
+        tally = Tally()
+        for _ in range(int(count)):
+            tally.add(lambda: one_http_request(url))
+        print(tally.json())
 
 
-def udp_command(host, port, count):
+def udp_command(count, host, port):
     tally = Tally()
     for _ in range(int(count)):
         tally.add(lambda: one_datagram(host, int(port)))
