@@ -10,7 +10,7 @@ BPF_OBJS    := $(BPF_PROGS:%=bpf/build/%.bpf.o)
 EMBEDDED    := Sources/CBPFObjects/objects.c Sources/CBPFObjects/build_info.c
 
 # Debian packages the build and the tests need; installed when missing.
-DEB_PACKAGES := clang libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 pkg-config ethtool curl systemd
+DEB_PACKAGES := clang libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 pkg-config ethtool curl systemd python3
 
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc

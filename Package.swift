@@ -89,5 +89,7 @@ let package = Package(
                                                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "DatapathTests", dependencies: ["TestSupport", "Datapath", "CLBABI", "PacketCraft"]),
         .testTarget(name: "LbctlTests", dependencies: ["LbctlCore"]),
+        // The real lbd and lbctl in scripts/lbd-topology's namespaces, real TCP and UDP (root).
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ]
 )

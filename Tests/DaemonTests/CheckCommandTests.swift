@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `lbd check --config FILE`, run as the operator runs it: the built binary, its exact

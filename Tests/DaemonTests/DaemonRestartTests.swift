@@ -4,6 +4,7 @@ import Daemon
 import Datapath
 import Foundation
 import PacketCraft
+import TestSupport
 import XCTest
 
 /// The real lbd binary on a veth in a network namespace: an edit over the API lands in

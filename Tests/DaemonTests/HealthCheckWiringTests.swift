@@ -2,6 +2,7 @@ import Balancer
 import Daemon
 import Datapath
 import Foundation
+import TestSupport
 import XCTest
 
 /// The real lbd checking real HTTP servers: a backend whose server dies leaves the VIP's

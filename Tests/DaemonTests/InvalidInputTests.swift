@@ -1,6 +1,7 @@
 import Balancer
 import Datapath
 import Foundation
+import TestSupport
 import XCTest
 
 /// Bad input changes nothing (issue #4): the real lbd in a namespace refuses every invalid

@@ -1,5 +1,6 @@
 import Datapath
 import Foundation
+import TestSupport
 import XCTest
 
 /// The API socket is lbd's only access control: mode 0660, owner root, group lbd. A

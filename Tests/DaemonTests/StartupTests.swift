@@ -1,5 +1,6 @@
 import Daemon
 import Foundation
+import TestSupport
 import XCTest
 
 /// Refusals before anything is touched: a bad configuration, a second daemon.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// systemd/lbd.service as shipped: systemd accepts it, and it starts lbd the way this

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// A veth pair whose lbd side lives in its own network namespace, with a default route
@@ -58,31 +59,13 @@ func shell(_ arguments: [String]) throws -> String {
     return output.stdout
 }
 
-/// The real `lbd` binary run in the namespace (`nsenter --net`, which keeps bpffs
-/// usable, unlike `ip netns exec`), its output collected in a log file.
-final class DaemonProcess {
-    let process = Process()
-    let log: String
-
-    init(network: NamespaceNetwork, config: String, arguments: [String] = [], environment: [String: String] = [:],
-         log: String) throws {
-        self.log = log
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-        process.arguments = ["--net=/run/netns/\(network.namespace)", try LBDBinary.path, "--config", config] + arguments
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        handle.seekToEndOfFile()
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+extension DaemonProcess {
+    /// lbd on `network`'s interface.
+    convenience init(network: NamespaceNetwork, config: String, arguments: [String] = [],
+                     environment: [String: String] = [:], log: String) throws {
+        try self.init(namespace: network.namespace, config: config, arguments: arguments, environment: environment,
+                      log: log)
     }
-
-    deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    }
-
-    var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 
     /// Kills lbd (SIGKILL) in `test`'s teardown if it is still running then: a test that
     /// fails before stopping it leaves no daemon behind holding the namespace and pins.
@@ -119,25 +102,5 @@ final class DaemonProcess {
             try await Task.sleep(for: .milliseconds(50))
         }
         throw Failure("lbd did not serve \(socket) within \(timeout):\n\(output)")
-    }
-
-    /// Sends `signal` and waits for the exit; returns the exit status (or signal number).
-    func stop(_ signal: Int32) async throws -> Int32 {
-        kill(process.processIdentifier, signal)
-        return try await waitForExit()
-    }
-
-    func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else { throw Failure("lbd did not exit:\n\(output)") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return process.terminationStatus
-    }
-
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-        init(_ description: String) { self.description = description }
     }
 }

@@ -1,0 +1,135 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The real lbd on the topology's LB interface, configured from the topology's address
+/// plan, and the real lbctl talking to it. Its files live in the topology's scratch
+/// directory and its pins under the topology's, so `lbd-topology down` removes them.
+final class LBD {
+    private let topology: Topology
+    private let config: String
+    private let socket: String
+    private let log: String
+    private var daemon: DaemonProcess?
+
+    /// lbd started with `services` as its seed state; `mtu` is lbd's largest outer packet
+    /// toward the backends.
+    init(_ test: XCTestCase, on topology: Topology, services: [Service], mtu: Int = 1500, maxVIPs: Int = 8) async throws {
+        self.topology = topology
+        let directory = try topology.value("TOPOLOGY_DIR")
+        config = directory + "/lbd.yaml"
+        socket = directory + "/lbd.sock"
+        log = directory + "/lbd.log"
+        test.addTeardownBlock { [self] in
+            daemon?.process.terminate()
+            daemon?.process.waitUntilExit()
+        }
+        try writeConfig(services: services, mtu: mtu, maxVIPs: maxVIPs, directory: directory)
+        try await start()
+    }
+
+    /// Everything from the topology's plan: its LB interface and XDP mode, the gateway's
+    /// neighbour entry it made (`auto`), its encapsulation sources.
+    private func writeConfig(services: [Service], mtu: Int, maxVIPs: Int, directory: String) throws {
+        try """
+            interface: \(topology.value("LB_IF"))
+            xdp_mode: \(topology.value("XDP_MODE"))
+            gateway_mac: auto
+            encap_source_v4: \(topology.value("ENCAP_SOURCE4"))
+            encap_source_v6: \(topology.value("ENCAP_SOURCE6"))
+            mtu: \(mtu)
+            api_socket: \(socket)
+            state_dir: \(directory)/state
+            bpf_pin_dir: \(topology.value("LBD_PIN_DIR"))
+            limits: { max_vips: \(maxVIPs), max_backends: 16, ring_size: 1009, connection_table: 65536 }
+            \(Service.yaml(services))
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+    }
+
+    /// Starts lbd (adopting what a previous one pinned) and waits until lbctl gets answers.
+    func start() async throws {
+        let daemon = try DaemonProcess(namespace: topology.value("LB_NS"), config: config, log: log)
+        self.daemon = daemon
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try runProcess(LbctlBinary.path, ["--socket", socket, "status"]).status != 0 {
+            guard daemon.process.isRunning, ContinuousClock.now < deadline else {
+                throw EndToEndFailure("lbd did not serve its API:\n\(daemon.output)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Sends `signal` to lbd and waits for its exit status (or signal number).
+    func stop(_ signal: Int32) async throws -> Int32 {
+        guard let daemon else { throw EndToEndFailure("lbd is not running") }
+        self.daemon = nil
+        return try await daemon.stop(signal)
+    }
+
+    /// lbctl with `arguments`; its stdout. Fails unless it exits 0.
+    @discardableResult
+    func lbctl(_ arguments: String...) throws -> String {
+        let output = try runProcess(LbctlBinary.path, ["--socket", socket] + arguments)
+        guard output.status == 0 else {
+            throw EndToEndFailure("lbctl \(arguments.joined(separator: " ")) exited \(output.status): \(output.stderr)")
+        }
+        return output.stdout
+    }
+
+    func status() throws -> Status {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(Status.self, from: Data(lbctl("status", "--json").utf8))
+    }
+
+    var output: String { daemon?.output ?? "" }
+}
+
+/// A service of lbd's configuration (and of `lbctl apply`).
+struct Service {
+    var vip: String
+    var backends: [(address: String, weight: Int)]
+
+    /// `address:port/proto`, the IPv6 address in brackets.
+    init(_ address: String, port: Int, _ proto: String, backends: [(address: String, weight: Int)]) {
+        vip = (address.contains(":") ? "[\(address)]" : address) + ":\(port)/\(proto)"
+        self.backends = backends
+    }
+
+    /// The `services:` key of lbd's configuration and of apply files.
+    static func yaml(_ services: [Service]) -> String {
+        services.isEmpty ? "services: []\n" : "services:\n" + services.map(\.yaml).joined()
+    }
+
+    private var yaml: String {
+        let list = backends.map { "{ address: \"\($0.address)\", weight: \($0.weight) }" }.joined(separator: ", ")
+        return "  - vip: \"\(vip)\"\n    backends: [ \(list) ]\n"
+    }
+}
+
+/// `lbctl status --json`, the parts the tests read.
+struct Status: Decodable {
+    struct Datapath: Decodable {
+        var attached: String
+        var adopted: Bool
+    }
+
+    struct Service: Decodable {
+        var vip: String
+        var backends: [Backend]
+    }
+
+    struct Backend: Decodable {
+        var address: String
+        var ringSlots: Int
+        var drained: Bool
+    }
+
+    var datapath: Datapath
+    var services: [Service]
+
+    func backends(of vip: String) throws -> [Backend] {
+        guard let service = services.first(where: { $0.vip == vip }) else { throw EndToEndFailure("no VIP \(vip) in \(services.map(\.vip))") }
+        return service.backends
+    }
+}

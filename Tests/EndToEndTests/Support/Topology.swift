@@ -1,0 +1,151 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// One network of scripts/lbd-topology: client, router, LB and backends b1…bN in network
+/// namespaces named after this run, torn down at the end of the test — also when it
+/// fails, and when the run is interrupted (`InterruptTeardown`).
+final class Topology {
+    enum XDPMode: String { case native, generic }
+    enum Family: String { case v4 = "4", v6 = "6" }
+
+    static let script = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("scripts/lbd-topology").path
+
+    let name: String
+    let backendCount: Int
+    private let environment: [String: String]
+
+    init(_ test: XCTestCase, backends: Int, mode: XDPMode = .native) throws {
+        guard geteuid() == 0 else { throw EndToEndFailure("the end-to-end tests build namespaces and load XDP: run them as root") }
+        name = "e2e-" + String(UInt32.random(in: 0 ... .max), radix: 36)
+        backendCount = backends
+        InterruptTeardown.shared.track(name)
+        test.addTeardownBlock { [name] in
+            _ = try? Self.run(["down", name])
+            InterruptTeardown.shared.untrack(name)
+        }
+        try Self.run(["up", name, "--backends", String(backends), "--xdp-mode", mode.rawValue])
+        environment = Self.parse(try Self.run(["env", name]))
+    }
+
+    /// A variable of `lbd-topology env`.
+    func value(_ key: String) throws -> String {
+        guard let value = environment[key] else { throw EndToEndFailure("lbd-topology env \(name) has no \(key)") }
+        return value
+    }
+
+    /// Backend `index`'s own address (the outer destination lbd encapsulates to).
+    func backendAddress(_ index: Int, _ family: Family) throws -> String {
+        try value("B\(index)_IP\(family.rawValue)")
+    }
+
+    /// The name backend `index`'s servers answer with.
+    func backendName(_ index: Int) -> String { "b\(index)" }
+
+    /// The `offset`-th address of the VIP prefix: every one of them reaches the LB and is
+    /// local on every backend.
+    func vip(_ family: Family, _ offset: Int) throws -> String {
+        let prefix = try value("VIP_PREFIX\(family.rawValue)").split(separator: "/")[0]
+        switch family {
+        case .v4:
+            let octets = prefix.split(separator: ".").compactMap { UInt32($0) }
+            let address = octets.reduce(0) { $0 << 8 | $1 } + UInt32(offset)
+            return (0..<4).reversed().map { String(address >> ($0 * 8) & 0xff) }.joined(separator: ".")
+        case .v6:
+            guard prefix.hasSuffix("::"), offset <= 0xffff else { throw EndToEndFailure("no VIP \(offset) in \(prefix)") }
+            return prefix + String(offset, radix: 16)
+        }
+    }
+
+    var httpPort: Int { get throws { try number("HTTP_PORT") } }
+    var udpPort: Int { get throws { try number("UDP_PORT") } }
+
+    private func number(_ key: String) throws -> Int {
+        guard let number = Int(try value(key)) else { throw EndToEndFailure("\(key) is not a number") }
+        return number
+    }
+
+    /// The MTU of every router–backend link, both ends: a smaller path between the LB and
+    /// the backends.
+    func setBackendPathMTU(_ mtu: Int) throws {
+        try Self.run(["path-mtu", name, String(mtu)])
+    }
+
+    /// `COUNT` requests to each URL, each on a new connection; a tally per URL.
+    func http(count: Int, _ urls: [String]) throws -> [Tally] {
+        try client(["http", String(count)] + urls).map(Tally.decode)
+    }
+
+    func http(count: Int, _ url: String) throws -> Tally {
+        try XCTUnwrap(http(count: count, [url]).first)
+    }
+
+    /// `COUNT` datagrams to the UDP echo, each from a new source port.
+    func udp(count: Int, _ address: String) throws -> Tally {
+        try Tally.decode(XCTUnwrap(client(["udp", String(count), address, String(udpPort)]).first))
+    }
+
+    /// One POST of `bytes` bytes; the backend's answer ("b1 received N bytes").
+    func upload(_ url: String, bytes: Int) throws -> String {
+        let line = try XCTUnwrap(client(["upload", url, String(bytes)]).first)
+        return try XCTUnwrap(JSONDecoder().decode([String: String].self, from: Data(line.utf8))["answer"])
+    }
+
+    func url(_ address: String) throws -> String {
+        let host = address.contains(":") ? "[\(address)]" : address
+        return "http://\(host):\(try httpPort)/"
+    }
+
+    /// `command` run in `role`'s namespace (client, router, lb, b1…bN); its stdout.
+    @discardableResult
+    func exec(_ role: String, _ command: [String]) throws -> String {
+        try Self.run(["exec", name, role] + command)
+    }
+
+    /// The arguments of a scripts/topology/client.py run in the client's namespace.
+    func clientCommand(_ arguments: [String]) -> (executable: String, arguments: [String]) {
+        (Self.script, ["client", name] + arguments)
+    }
+
+    private func client(_ arguments: [String]) throws -> [String] {
+        try Self.run(["client", name] + arguments).split(separator: "\n").map(String.init)
+    }
+
+    @discardableResult
+    private static func run(_ arguments: [String]) throws -> String {
+        let output = try runProcess(script, arguments)
+        guard output.status == 0 else {
+            throw EndToEndFailure("lbd-topology \(arguments.joined(separator: " ")) exited \(output.status): \(output.stderr)")
+        }
+        return output.stdout
+    }
+
+    private static func parse(_ env: String) -> [String: String] {
+        var values: [String: String] = [:]
+        for line in env.split(separator: "\n") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            values[String(line[..<equals])] = String(line[line.index(after: equals)...])
+        }
+        return values
+    }
+}
+
+/// What a client run saw: answers by backend name, errors by kind ("reset", "refused",
+/// "timeout", …), as scripts/topology/client.py prints them.
+struct Tally: Decodable, Equatable, CustomStringConvertible {
+    var answers: [String: Int]
+    var errors: [String: Int] = [:]
+
+    var description: String { "answers \(answers.sorted { $0.key < $1.key }), errors \(errors)" }
+
+    static func decode(_ line: String) throws -> Tally {
+        try JSONDecoder().decode(Tally.self, from: Data(line.utf8))
+    }
+}
+
+struct EndToEndFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
