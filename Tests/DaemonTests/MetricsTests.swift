@@ -1,0 +1,169 @@
+import Balancer
+import Daemon
+import Datapath
+import Foundation
+import PacketCraft
+import TestSupport
+import XCTest
+
+/// `GET /metrics` of the real lbd after a known packet sequence run through its pinned
+/// program (BPF_PROG_TEST_RUN shares the maps with the attached program): exact counter
+/// values per VIP, per backend and per datapath outcome; exactly the metrics
+/// docs/metrics.md lists; nothing but /metrics served.
+final class MetricsTests: XCTestCase {
+    private var network: NamespaceNetwork!
+    private var directory = ""
+    private var pins = ""
+    private var socket: String { directory + "/run/lbd.sock" }
+    private let lbMAC = Packet.mac("02:00:00:00:00:01"), routerMAC = Packet.mac("02:00:00:00:c8:01")
+
+    override func setUpWithError() throws {
+        guard geteuid() == 0 else { throw RootRequired() }
+        network = try NamespaceNetwork(self)
+        directory = try temporaryDirectory(self)
+        pins = "/sys/fs/bpf/\(network.namespace)"
+        addTeardownBlock { [pins] in _ = try? BalancerDatapath.removePins(pinDirectory: pins) }
+    }
+
+    private func startDaemon() async throws -> DaemonProcess {
+        let config = directory + "/lbd.yaml"
+        try writeDaemonConfig(to: config, network: network, socket: socket, directory: directory, pins: pins,
+                              limits: "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }",
+                              services: """
+                                - vip: 10.0.0.10:80/tcp
+                                  backends: [ { address: 192.0.2.11 } ]
+                                - vip: 10.0.0.20:53/udp
+                                  backends: [ { address: 192.0.2.21 } ]
+                                - vip: 10.0.0.30:80/tcp
+                                  health_check: { type: tcp, start_state: up }
+                                  backends: [ { address: 192.0.2.31 } ]
+                              """)
+        let daemon = try DaemonProcess(network: network, config: config, log: directory + "/lbd.log")
+        try await daemon.waitForAPI(socket)
+        return daemon
+    }
+
+    /// `curl` in lbd's namespace, where metrics_listen's 127.0.0.1:9750 is.
+    private func get(_ path: String, method: String = "GET") throws -> (status: Int, body: String) {
+        let output = try shell("ip", "netns", "exec", network.namespace, "curl", "-s", "-X", method,
+                               "-w", "\n%{http_code}", "http://127.0.0.1:9750\(path)")
+        let status = Int(output.split(separator: "\n").last ?? "") ?? 0
+        return (status, String(output[..<(output.lastIndex(of: "\n") ?? output.endIndex)]))
+    }
+
+    /// Sample lines as `name{labels}` → value.
+    private func samples(_ exposition: String) -> [String: Double] {
+        var samples: [String: Double] = [:]
+        for line in exposition.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            samples[String(line[..<space])] = value
+        }
+        return samples
+    }
+
+    private func frame(client: String, to vip: String, port: UInt16, proto: UInt8, flagsAndOffset: UInt16 = 0x4000) -> [UInt8] {
+        let (src, dst) = (Packet.ipv4(client), Packet.ipv4(vip))
+        let l4 = proto == Packet.tcp
+            ? Packet.tcp(src: src, dst: dst, sport: 40000, dport: port, flags: Packet.TCPFlag.syn)
+            : Packet.udp(src: src, dst: dst, sport: 40000, dport: port, payload: Array("query".utf8))
+        return Packet.ethernet(dst: lbMAC, src: routerMAC, type: Packet.ethIPv4,
+                               payload: Packet.ipv4(src: src, dst: dst, proto: proto, payload: l4, flagsAndOffset: flagsAndOffset))
+    }
+
+    func testCountersAfterAKnownPacketSequence() async throws {
+        let daemon = try await startDaemon()
+        let datapath = try BalancerDatapath.open(pinDirectory: pins, limits: try DatapathSettings.limits(
+            Limits(maxVIPs: 8, maxBackends: 16, ringSize: 1009, connectionTable: 4096, backendFamilies: [.v4])))
+        let tcp = (1...3).map { frame(client: "198.18.0.\($0)", to: "10.0.0.10", port: 80, proto: Packet.tcp) }
+        let udp = (1...2).map { frame(client: "198.18.1.\($0)", to: "10.0.0.20", port: 53, proto: Packet.udp) }
+        let other = frame(client: "198.18.2.1", to: "10.0.0.99", port: 80, proto: Packet.tcp)
+        let fragment = frame(client: "198.18.3.1", to: "10.0.0.10", port: 80, proto: Packet.tcp, flagsAndOffset: 0x2000)
+        for packet in tcp + udp + [other, fragment] {
+            _ = try datapath.program.testRun(frame: packet)
+        }
+        let scrape = try get("/metrics")
+        XCTAssertEqual(scrape.status, 200)
+        let values = samples(scrape.body)
+        // Bytes are the IP packets' as the client sent them: no Ethernet header, no encapsulation.
+        let ipBytes = { (frames: [[UInt8]]) in Double(frames.map { $0.count - 14 }.reduce(0, +)) }
+        let tcpBytes = ipBytes(tcp), udpBytes = ipBytes(udp)
+        let expected: [String: Double] = [
+            #"lbd_vip_packets_total{vip="10.0.0.10:80/tcp"}"#: 3,
+            #"lbd_vip_bytes_total{vip="10.0.0.10:80/tcp"}"#: tcpBytes,
+            #"lbd_vip_packets_total{vip="10.0.0.20:53/udp"}"#: 2,
+            #"lbd_vip_bytes_total{vip="10.0.0.20:53/udp"}"#: udpBytes,
+            #"lbd_backend_packets_total{backend="192.0.2.11"}"#: 3,
+            #"lbd_backend_bytes_total{backend="192.0.2.11"}"#: tcpBytes,
+            #"lbd_backend_packets_total{backend="192.0.2.21"}"#: 2,
+            #"lbd_backend_bytes_total{backend="192.0.2.21"}"#: udpBytes,
+            "lbd_datapath_packets_total": 7,
+            #"lbd_xdp_actions_total{action="tx"}"#: 5,
+            #"lbd_xdp_actions_total{action="pass"}"#: 1,
+            #"lbd_xdp_actions_total{action="drop"}"#: 1,
+            "lbd_conntrack_new_flows_total": 5,
+            #"lbd_datapath_drops_total{reason="fragment"}"#: 1,
+            #"lbd_datapath_drops_total{reason="no_backend"}"#: 0,
+            "lbd_datapath_parse_errors_total": 0,
+            #"lbd_datapath_attached{mode="native"}"#: 1,
+            #"lbd_datapath_attached{mode="generic"}"#: 0,
+            #"lbd_backend_up{vip="10.0.0.10:80/tcp",backend="192.0.2.11"}"#: 1,
+            #"lbd_vip_backends_up{vip="10.0.0.10:80/tcp"}"#: 1,
+            #"lbd_vip_degraded{vip="10.0.0.10:80/tcp"}"#: 0,
+            #"lbd_api_edits_total{result="ok"}"#: 0,
+        ]
+        for (series, value) in expected.sorted(by: { $0.key < $1.key }) {
+            XCTAssertEqual(values[series], value, series)
+        }
+
+        // An edit through the API is counted, and a refused one as refused.
+        let client = try UnixHTTPClient(path: socket)
+        _ = try await client.request("POST", "/v1/edit", body: #"{"op":"drain","vip":"10.0.0.10:80/tcp","address":"192.0.2.11"}"#)
+        _ = try await client.request("POST", "/v1/edit", body: #"{"op":"remove_vip","vip":"10.9.9.9:80/tcp"}"#)
+        let after = samples(try get("/metrics").body)
+        XCTAssertEqual(after[#"lbd_api_edits_total{result="ok"}"#], 1)
+        XCTAssertEqual(after[#"lbd_api_edits_total{result="refused"}"#], 1)
+        XCTAssertEqual(after[#"lbd_state_writes_total{result="ok"}"#], 1)
+        XCTAssertEqual(after[#"lbd_vip_backends_up{vip="10.0.0.10:80/tcp"}"#], 0)
+        XCTAssertEqual(after[#"lbd_vip_degraded{vip="10.0.0.10:80/tcp"}"#], 1)
+        let exitStatus = try await daemon.stop(SIGTERM)
+        XCTAssertEqual(exitStatus, 0)
+    }
+
+    /// The metric families served are exactly those docs/metrics.md describes.
+    func testTheCatalogueIsWhatIsServed() async throws {
+        let daemon = try await startDaemon()
+        let served = Set(try get("/metrics").body.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("# TYPE ") else { return nil }
+            return line.split(separator: " ").dropFirst(2).first.map(String.init)
+        })
+        let catalogue = try MetricsCatalogue.names()
+        XCTAssertEqual(served.subtracting(catalogue), [], "served, not in docs/metrics.md")
+        XCTAssertEqual(catalogue.subtracting(served), [], "in docs/metrics.md, not served")
+        let exitStatus = try await daemon.stop(SIGTERM)
+        XCTAssertEqual(exitStatus, 0)
+    }
+
+    func testOnlyGETMetricsIsServed() async throws {
+        let daemon = try await startDaemon()
+        XCTAssertEqual(try get("/").status, 404)
+        XCTAssertEqual(try get("/v1/status").status, 404)
+        XCTAssertEqual(try get("/metrics", method: "POST").status, 405)
+        let exitStatus = try await daemon.stop(SIGTERM)
+        XCTAssertEqual(exitStatus, 0)
+    }
+}
+
+/// The metric names docs/metrics.md lists (backticked in the first column of its tables).
+enum MetricsCatalogue {
+    static func names() throws -> Set<String> {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/metrics.md").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var names = Set<String>()
+        for line in text.split(separator: "\n") where line.hasPrefix("| `lbd_") {
+            let cell = line.split(separator: "|", omittingEmptySubsequences: true).first ?? ""
+            for part in cell.split(separator: "`") where part.hasPrefix("lbd_") { names.insert(String(part)) }
+        }
+        return names
+    }
+}
