@@ -25,9 +25,12 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .long, help: "Log lines as key=value pairs (keyvalue) or JSON objects (json).")
+    var logFormat: LineLogHandler.Format = .keyvalue
+
     func run() async throws {
-        let level = logLevel
-        LoggingSystem.bootstrap { label in KeyValueLogHandler(label: label, level: level) }
+        let (level, format) = (logLevel, logFormat)
+        LoggingSystem.bootstrap { label in LineLogHandler(label: label, level: level, format: format) }
         let logger = Logger(label: "lbd")
         do {
             try await LBDaemon(configurationPath: config, resetDatapath: resetDatapath, logger: logger).run()
@@ -42,3 +45,4 @@ struct Run: AsyncParsableCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension LineLogHandler.Format: ExpressibleByArgument {}

@@ -1,31 +1,41 @@
 import Foundation
 import Logging
 
-/// swift-log to stderr, one line per event in `key=value` form (logfmt):
+/// swift-log to stderr, one line per event, in `key=value` form (logfmt, the default):
 ///
 ///     level=info logger=lbd.reconciler msg="VIP installed" index=0 vip=10.0.0.10:80/tcp
+///
+/// or as one JSON object (`--log-format json`, for log shippers), keys sorted:
+///
+///     {"index":"0","level":"info","logger":"lbd.reconciler","msg":"VIP installed","ts":"…","vip":"10.0.0.10:80/tcp"}
 ///
 /// One line per event keeps journald at one entry per event and makes the log greppable
 /// by key (`journalctl -u lbd -o cat | grep vip=10.0.0.10`). Under systemd (`JOURNAL_STREAM`
 /// is set) each line starts with the syslog priority, `<6>`, which journald turns into the
 /// entry's priority (`journalctl -p warning` works) and strips; there is no timestamp then,
 /// journald records one. Elsewhere each line starts with an RFC 3339 UTC timestamp.
-public struct KeyValueLogHandler: LogHandler {
+public struct LineLogHandler: LogHandler {
+    public enum Format: String, Sendable, CaseIterable {
+        case keyvalue, json
+    }
+
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     public var logLevel: Logger.Level
     private let label: String
+    private let format: Format
     private let journal: Bool
     private let write: @Sendable (String) -> Void
 
     /// - Parameters:
     ///   - journal: prefix priorities instead of timestamps; by default when `JOURNAL_STREAM` is set.
     ///   - write: receives each line, newline included; stderr by default.
-    public init(label: String, level: Logger.Level = .info,
+    public init(label: String, level: Logger.Level = .info, format: Format = .keyvalue,
                 journal: Bool = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil,
-                write: @escaping @Sendable (String) -> Void = KeyValueLogHandler.standardError) {
+                write: @escaping @Sendable (String) -> Void = LineLogHandler.standardError) {
         self.label = label
         self.logLevel = level
+        self.format = format
         self.journal = journal
         self.write = write
     }
@@ -40,12 +50,30 @@ public struct KeyValueLogHandler: LogHandler {
         if let provided = metadataProvider?.get() { fields.merge(provided) { $1 } }
         if let extra = event.metadata { fields.merge(extra) { $1 } }
         if let error = event.error { fields["error"] = "\(error)" }
-        var line = journal ? "<\(Self.priority(event.level))>" : Self.timestamp() + " "
-        line += "level=\(event.level) logger=\(Self.quoted(label)) msg=\(Self.quoted(event.message.description))"
-        for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
-            line += " \(key)=\(Self.quoted(Self.text(value)))"
+        let prefix = journal ? "<\(Self.priority(event.level))>" : ""
+        switch format {
+        case .keyvalue:
+            var line = prefix + (journal ? "" : Self.timestamp() + " ")
+            line += "level=\(event.level) logger=\(Self.quoted(label)) msg=\(Self.quoted(event.message.description))"
+            for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
+                line += " \(key)=\(Self.quoted(Self.text(value)))"
+            }
+            write(line + "\n")
+        case .json:
+            var object = fields.mapValues(Self.text)
+            object["level"] = "\(event.level)"
+            object["logger"] = label
+            object["msg"] = event.message.description
+            if !journal { object["ts"] = Self.timestamp() }
+            write(prefix + Self.json(object) + "\n")
         }
-        write(line + "\n")
+    }
+
+    /// One line of JSON, keys sorted; string values cannot fail to encode.
+    private static func json(_ object: [String: String]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(object)) ?? Data("{}".utf8), as: UTF8.self)
     }
 
     /// syslog(3) priorities.
