@@ -77,6 +77,7 @@ let package = Package(
                           path: "Benchmarks/control-bench"),
         .executableTarget(name: "health-bench", dependencies: ["BenchSupport", "Daemon", "Balancer", "Datapath"],
                           path: "Benchmarks/health-bench"),
+        .executableTarget(name: "metrics-bench", dependencies: ["BenchSupport", "Balancer"], path: "Benchmarks/metrics-bench"),
 
         .testTarget(name: "MaglevTests", dependencies: ["TestSupport", "Maglev"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BalancerTests", dependencies: ["TestSupport", "Balancer", "HealthCheck"]),

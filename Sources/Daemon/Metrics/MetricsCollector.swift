@@ -8,9 +8,9 @@ import Prometheus
 /// `GET /metrics`: what lbd knows, in the Prometheus text format (docs/metrics.md).
 ///
 /// The state-derived series (datapath counters read from the per-CPU maps, health, the
-/// reconciler's counts) are built at each scrape on a fresh registry, so a VIP or a
-/// backend that went away leaves no stale series; the event counters of
-/// `ControlPlaneMetrics` live on its own registry. Both are emitted.
+/// reconciler's counts) are read at each scrape and set on `ScrapeSeries`' registry,
+/// which drops the series of a VIP or backend that went away; the event counters of
+/// `ControlPlaneMetrics` live on their own registry. Both are emitted.
 public struct MetricsCollector: Sendable {
     public static let version = "0.5.0"
 
@@ -19,6 +19,7 @@ public struct MetricsCollector: Sendable {
     let reconciler: Reconciler
     let health: HealthSupervisor
     let readings: any DatapathReadings
+    private let series = ScrapeSeries(help: MetricsCollector.help)
 
     public init(events: ControlPlaneMetrics, coordinator: EditCoordinator, reconciler: Reconciler,
                 health: HealthSupervisor, readings: any DatapathReadings) {
@@ -30,31 +31,16 @@ public struct MetricsCollector: Sendable {
     }
 
     public func scrape() async throws -> [UInt8] {
-        let registry = PrometheusCollectorRegistry()
-        try datapath(into: registry)
+        var samples = ScrapeSamples()
+        try datapath(into: &samples)
         let state = await coordinator.state
         let snapshot = await reconciler.snapshot()
-        try traffic(snapshot, into: registry)
-        await health(state, snapshot, into: registry)
-        await controlPlane(into: registry)
-        var buffer = registry.emitToBuffer()
+        try traffic(snapshot, into: &samples)
+        await health(state, snapshot, into: &samples)
+        await controlPlane(into: &samples)
+        var buffer = series.update(samples)
         events.registry.emit(into: &buffer)
         return buffer
-    }
-
-    /// Counters read from the kernel are monotonic totals: set by incrementing a new counter.
-    private func counter(_ registry: PrometheusCollectorRegistry, _ name: String, _ labels: [(String, String)],
-                         _ value: UInt64) {
-        registry.makeCounter(descriptor: Self.descriptor(name), labels: labels).increment(by: Int64(clamping: value))
-    }
-
-    private func gauge(_ registry: PrometheusCollectorRegistry, _ name: String, _ labels: [(String, String)],
-                       _ value: Double) {
-        registry.makeGauge(descriptor: Self.descriptor(name), labels: labels).set(value)
-    }
-
-    private static func descriptor(_ name: String) -> MetricNameDescriptor {
-        MetricNameDescriptor(metricName: name, unitName: "", helpText: help[name] ?? "")
     }
 
     /// `# HELP` of each scrape-time metric (docs/metrics.md says more).
@@ -88,48 +74,48 @@ public struct MetricsCollector: Sendable {
         "lbd_build_info": "lbd's version, git commit and the kernel it runs on.",
     ]
 
-    private func datapath(into registry: PrometheusCollectorRegistry) throws {
+    private func datapath(into samples: inout ScrapeSamples) throws {
         let attached = readings.attachment().mode
         for mode in ["native", "generic"] {
-            gauge(registry, "lbd_datapath_attached", [("mode", mode)], attached == mode ? 1 : 0)
+            samples.gauge("lbd_datapath_attached", [("mode", mode)], attached == mode ? 1 : 0)
         }
         let counters = try readings.globalCounters()
         func stat(_ stat: lb_stat) -> UInt64 { counters[Int(stat.rawValue)] }
-        counter(registry, "lbd_datapath_packets_total", [], stat(LB_STAT_RX))
+        samples.counter("lbd_datapath_packets_total", [], stat(LB_STAT_RX))
         for (action, value) in [("pass", LB_STAT_XDP_PASS), ("tx", LB_STAT_XDP_TX), ("drop", LB_STAT_XDP_DROP)] {
-            counter(registry, "lbd_xdp_actions_total", [("action", action)], stat(value))
+            samples.counter("lbd_xdp_actions_total", [("action", action)], stat(value))
         }
-        counter(registry, "lbd_conntrack_lookups_total", [("result", "hit")], stat(LB_STAT_CONN_HIT))
-        counter(registry, "lbd_conntrack_lookups_total", [("result", "miss")], stat(LB_STAT_CONN_MISS))
-        counter(registry, "lbd_conntrack_rescheduled_total", [], stat(LB_STAT_CONN_RESCHEDULED))
-        counter(registry, "lbd_conntrack_new_flows_total", [], stat(LB_STAT_NEW_FLOW))
+        samples.counter("lbd_conntrack_lookups_total", [("result", "hit")], stat(LB_STAT_CONN_HIT))
+        samples.counter("lbd_conntrack_lookups_total", [("result", "miss")], stat(LB_STAT_CONN_MISS))
+        samples.counter("lbd_conntrack_rescheduled_total", [], stat(LB_STAT_CONN_RESCHEDULED))
+        samples.counter("lbd_conntrack_new_flows_total", [], stat(LB_STAT_NEW_FLOW))
         for (reason, value) in [("no_backend", LB_STAT_NO_BACKEND), ("fragment", LB_STAT_FRAGMENT),
                                 ("ip_options", LB_STAT_IP_OPTIONS), ("encap_error", LB_STAT_ENCAP_ERROR)] {
-            counter(registry, "lbd_datapath_drops_total", [("reason", reason)], stat(value))
+            samples.counter("lbd_datapath_drops_total", [("reason", reason)], stat(value))
         }
-        counter(registry, "lbd_datapath_parse_errors_total", [], stat(LB_STAT_PARSE_ERROR))
+        samples.counter("lbd_datapath_parse_errors_total", [], stat(LB_STAT_PARSE_ERROR))
         for (kind, value) in [("echo_answered", LB_STAT_ICMP_ECHO), ("error_forwarded", LB_STAT_ICMP_FORWARDED),
                               ("error_unmatched", LB_STAT_ICMP_UNMATCHED)] {
-            counter(registry, "lbd_icmp_total", [("kind", kind)], stat(value))
+            samples.counter("lbd_icmp_total", [("kind", kind)], stat(value))
         }
-        counter(registry, "lbd_icmp_too_big_sent_total", [], stat(LB_STAT_TOO_BIG_SENT))
+        samples.counter("lbd_icmp_too_big_sent_total", [], stat(LB_STAT_TOO_BIG_SENT))
     }
 
-    private func traffic(_ snapshot: ReconcilerSnapshot, into registry: PrometheusCollectorRegistry) throws {
+    private func traffic(_ snapshot: ReconcilerSnapshot, into samples: inout ScrapeSamples) throws {
         for vip in snapshot.vips {
             let traffic = try readings.vipTraffic(index: vip.index)
-            counter(registry, "lbd_vip_packets_total", [("vip", vip.key.description)], traffic.packets)
-            counter(registry, "lbd_vip_bytes_total", [("vip", vip.key.description)], traffic.bytes)
+            samples.counter("lbd_vip_packets_total", [("vip", vip.key.description)], traffic.packets)
+            samples.counter("lbd_vip_bytes_total", [("vip", vip.key.description)], traffic.bytes)
         }
         for backend in snapshot.backends {
             let traffic = try readings.backendTraffic(index: backend.index)
-            counter(registry, "lbd_backend_packets_total", [("backend", backend.address.description)], traffic.packets)
-            counter(registry, "lbd_backend_bytes_total", [("backend", backend.address.description)], traffic.bytes)
+            samples.counter("lbd_backend_packets_total", [("backend", backend.address.description)], traffic.packets)
+            samples.counter("lbd_backend_bytes_total", [("backend", backend.address.description)], traffic.bytes)
         }
     }
 
     private func health(_ state: DesiredState, _ snapshot: ReconcilerSnapshot,
-                        into registry: PrometheusCollectorRegistry) async {
+                        into samples: inout ScrapeSamples) async {
         let unhealthy = await reconciler.unhealthyBackends()
         let checks = await health.report().services
         let active = Dictionary(snapshot.vips.map { ($0.key, $0) }) { first, _ in first }
@@ -138,19 +124,19 @@ public struct MetricsCollector: Sendable {
             for backend in service.backends {
                 let labels = [("vip", vip), ("backend", backend.address.description)]
                 let up = !unhealthy.contains(BackendRef(vip: service.vip, address: backend.address))
-                gauge(registry, "lbd_backend_up", labels, up ? 1 : 0)
+                samples.gauge("lbd_backend_up", labels, up ? 1 : 0)
                 if let since = checks[service.vip]?.backends[backend.address]?.health.since {
-                    gauge(registry, "lbd_backend_health_last_change_timestamp_seconds", labels, since.timeIntervalSince1970)
+                    samples.gauge("lbd_backend_health_last_change_timestamp_seconds", labels, since.timeIntervalSince1970)
                 }
             }
             let installed = active[service.vip]
             let serving = installed.map { !$0.info.flags.contains(.noBackend) } ?? false
             let up = serving ? installed?.activeBackends.count ?? 0 : 0
             let minUp = service.healthCheck?.minUp ?? 1
-            gauge(registry, "lbd_vip_backends", [("vip", vip)], Double(service.backends.count))
-            gauge(registry, "lbd_vip_backends_up", [("vip", vip)], Double(up))
-            gauge(registry, "lbd_vip_min_up", [("vip", vip)], Double(minUp))
-            gauge(registry, "lbd_vip_degraded", [("vip", vip)], up < minUp ? 1 : 0)
+            samples.gauge("lbd_vip_backends", [("vip", vip)], Double(service.backends.count))
+            samples.gauge("lbd_vip_backends_up", [("vip", vip)], Double(up))
+            samples.gauge("lbd_vip_min_up", [("vip", vip)], Double(minUp))
+            samples.gauge("lbd_vip_degraded", [("vip", vip)], up < minUp ? 1 : 0)
         }
         // Every combination that can happen, at zero too: up on a success, down on a failure.
         let transitions = await health.transitionCounts()
@@ -158,19 +144,19 @@ public struct MetricsCollector: Sendable {
         for (to, reasons) in [(HealthStatus.up, ["success"]), (.down, failures)] {
             for reason in reasons {
                 let count = transitions[TransitionCounterKey(to: to, reason: reason)] ?? 0
-                counter(registry, "lbd_health_transitions_total", [("to", to.rawValue), ("reason", reason)], UInt64(count))
+                samples.counter("lbd_health_transitions_total", [("to", to.rawValue), ("reason", reason)], UInt64(count))
             }
         }
     }
 
-    private func controlPlane(into registry: PrometheusCollectorRegistry) async {
+    private func controlPlane(into samples: inout ScrapeSamples) async {
         let stats = await reconciler.stats
-        counter(registry, "lbd_reconciles_total", [], UInt64(stats.reconciles))
-        counter(registry, "lbd_reconcile_failures_total", [], UInt64(stats.failures))
-        counter(registry, "lbd_map_writes_total", [], UInt64(stats.mapWrites))
-        counter(registry, "lbd_ring_slots_written_total", [], UInt64(stats.ringSlotsWritten))
-        gauge(registry, "lbd_ring_last_change_ratio", [], stats.lastRingChange?.changedFraction ?? 0)
-        gauge(registry, "lbd_build_info", [("version", Self.version), ("commit", String(cString: lb_build_commit())),
+        samples.counter("lbd_reconciles_total", [], UInt64(stats.reconciles))
+        samples.counter("lbd_reconcile_failures_total", [], UInt64(stats.failures))
+        samples.counter("lbd_map_writes_total", [], UInt64(stats.mapWrites))
+        samples.counter("lbd_ring_slots_written_total", [], UInt64(stats.ringSlotsWritten))
+        samples.gauge("lbd_ring_last_change_ratio", [], stats.lastRingChange?.changedFraction ?? 0)
+        samples.gauge("lbd_build_info", [("version", Self.version), ("commit", String(cString: lb_build_commit())),
                                             ("kernel", Self.kernel)], 1)
     }
 
