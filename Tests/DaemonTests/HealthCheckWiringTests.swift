@@ -10,22 +10,15 @@ import XCTest
 /// once its server does; a backend without a check stays in. Servers are python's
 /// http.server on addresses of the namespace's loopback, where lbd's checks reach them.
 final class HealthCheckWiringTests: XCTestCase {
-    private var network: NamespaceNetwork!
-    private var directory = ""
-    private var pins = ""
-    private var socket: String { directory + "/run/lbd.sock" }
+    private var sandbox: DaemonSandbox!
     private var servers: [String: Process] = [:]
 
     override func setUpWithError() throws {
-        guard geteuid() == 0 else { throw RootRequired() }
-        network = try NamespaceNetwork(self)
-        directory = try temporaryDirectory(self)
-        pins = "/sys/fs/bpf/\(network.namespace)"
-        addTeardownBlock { [pins] in _ = try? BalancerDatapath.removePins(pinDirectory: pins) }
+        sandbox = try DaemonSandbox(self)
         // SIGKILL: processes started from the test runner inherit its blocked signals.
         addTeardownBlock { [self] in for server in servers.values where server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         for address in ["192.0.2.11", "192.0.2.12", "192.0.2.13"] {
-            try shell("ip", "-n", network.namespace, "addr", "add", "\(address)/32", "dev", "lo")
+            try shell("ip", "-n", sandbox.network.namespace, "addr", "add", "\(address)/32", "dev", "lo")
         }
     }
 
@@ -33,16 +26,16 @@ final class HealthCheckWiringTests: XCTestCase {
     private func startServer(_ address: String) async throws {
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-        server.arguments = ["--net=/run/netns/\(network.namespace)", "python3", "-m", "http.server", "--bind", address,
-                            "--directory", directory, "8080"]
-        let log = directory + "/server-\(address).log"
+        server.arguments = ["--net=/run/netns/\(sandbox.network.namespace)", "python3", "-m", "http.server", "--bind", address,
+                            "--directory", sandbox.directory, "8080"]
+        let log = sandbox.directory + "/server-\(address).log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         server.standardOutput = FileHandle.nullDevice
         server.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         try server.run()
         servers[address] = server
         try await waitFor("python's http.server listening on \(address):8080", timeout: .seconds(60)) {
-            try shell("ip", "netns", "exec", network.namespace, "ss", "-Htln").contains("\(address):8080")
+            try shell("ip", "netns", "exec", sandbox.network.namespace, "ss", "-Htln").contains("\(address):8080")
         }
     }
 
@@ -53,10 +46,8 @@ final class HealthCheckWiringTests: XCTestCase {
     }
 
     private func startDaemon() async throws -> DaemonProcess {
-        let config = directory + "/lbd.yaml"
-        try writeDaemonConfig(to: config, network: network, socket: socket, directory: directory, pins: pins,
-                              limits: "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }",
-                              services: """
+        try await sandbox.startDaemon(limits: "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }",
+                                      services: """
                                 - vip: 10.0.0.10:80/tcp
                                   health_check: { type: http, port: 8080, interval: 200ms, timeout: 100ms, rise: 2, fall: 2 }
                                   backends:
@@ -64,17 +55,11 @@ final class HealthCheckWiringTests: XCTestCase {
                                     - address: 192.0.2.12
                                     - { address: 192.0.2.13, health_check: { type: none } }
                               """)
-        let daemon = try DaemonProcess(network: network, config: config, log: directory + "/lbd.log")
-        addTeardownBlock { [process = daemon.process] in
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
-        try await daemon.waitForAPI(socket)
-        return daemon
     }
 
     /// Backend address → (health, last check, slots of the live ring), from /v1/status.
     private func backends() async throws -> [String: (health: String, lastCheck: String?, slots: Int)] {
-        let response = try await UnixHTTPClient(path: socket).request("GET", "/v1/status")
+        let response = try await UnixHTTPClient(path: sandbox.socket).request("GET", "/v1/status")
         let status = try json(response.body)
         let service = try XCTUnwrap((status["services"] as? [[String: Any]])?.first)
         var result: [String: (health: String, lastCheck: String?, slots: Int)] = [:]
@@ -98,8 +83,8 @@ final class HealthCheckWiringTests: XCTestCase {
         let deadline = ContinuousClock.now + timeout
         while try !condition() {
             guard ContinuousClock.now < deadline else {
-                let log = (try? String(contentsOfFile: directory + "/lbd.log", encoding: .utf8)) ?? ""
-                let status = (try? await UnixHTTPClient(path: socket).request("GET", "/v1/status").body) ?? ""
+                let log = (try? String(contentsOfFile: sandbox.directory + "/lbd.log", encoding: .utf8)) ?? ""
+                let status = (try? await UnixHTTPClient(path: sandbox.socket).request("GET", "/v1/status").body) ?? ""
                 throw DaemonProcess.Failure("\(what) not seen within \(timeout); status: \(status)\nlbd's log:\n\(log.suffix(3000))")
             }
             try await Task.sleep(for: .milliseconds(20))
@@ -110,7 +95,7 @@ final class HealthCheckWiringTests: XCTestCase {
         try await startServer("192.0.2.11")
         try await startServer("192.0.2.12")
         let daemon = try await startDaemon()
-        let datapath = try BalancerDatapath.open(pinDirectory: pins, limits: try DatapathSettings.limits(
+        let datapath = try BalancerDatapath.open(pinDirectory: sandbox.pins, limits: try DatapathSettings.limits(
             Limits(maxVIPs: 8, maxBackends: 16, ringSize: 1009, connectionTable: 4096, backendFamilies: [.v4])))
         let all: Set<String> = ["192.0.2.11", "192.0.2.12", "192.0.2.13"]
         try await waitFor("both checked backends up") { try liveRingAddresses(datapath) == all }

@@ -11,25 +11,16 @@ import XCTest
 /// values per VIP, per backend and per datapath outcome; exactly the metrics
 /// docs/metrics.md lists; nothing but /metrics served.
 final class MetricsTests: XCTestCase {
-    private var network: NamespaceNetwork!
-    private var directory = ""
-    private var pins = ""
-    private var socket: String { directory + "/run/lbd.sock" }
+    private var sandbox: DaemonSandbox!
     private let lbMAC = Packet.mac("02:00:00:00:00:01"), routerMAC = Packet.mac("02:00:00:00:c8:01")
 
     override func setUpWithError() throws {
-        guard geteuid() == 0 else { throw RootRequired() }
-        network = try NamespaceNetwork(self)
-        directory = try temporaryDirectory(self)
-        pins = "/sys/fs/bpf/\(network.namespace)"
-        addTeardownBlock { [pins] in _ = try? BalancerDatapath.removePins(pinDirectory: pins) }
+        sandbox = try DaemonSandbox(self)
     }
 
     private func startDaemon() async throws -> DaemonProcess {
-        let config = directory + "/lbd.yaml"
-        try writeDaemonConfig(to: config, network: network, socket: socket, directory: directory, pins: pins,
-                              limits: "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }",
-                              services: """
+        try await sandbox.startDaemon(limits: "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }",
+                                      services: """
                                 - vip: 10.0.0.10:80/tcp
                                   backends: [ { address: 192.0.2.11 } ]
                                 - vip: 10.0.0.20:53/udp
@@ -38,14 +29,11 @@ final class MetricsTests: XCTestCase {
                                   health_check: { type: tcp, start_state: up }
                                   backends: [ { address: 192.0.2.31 } ]
                               """)
-        let daemon = try DaemonProcess(network: network, config: config, log: directory + "/lbd.log")
-        try await daemon.waitForAPI(socket)
-        return daemon
     }
 
     /// `curl` in lbd's namespace, where metrics_listen's 127.0.0.1:9750 is.
     private func get(_ path: String, method: String = "GET") throws -> (status: Int, body: String) {
-        let output = try shell("ip", "netns", "exec", network.namespace, "curl", "-s", "-X", method,
+        let output = try shell("ip", "netns", "exec", sandbox.network.namespace, "curl", "-s", "-X", method,
                                "-w", "\n%{http_code}", "http://127.0.0.1:9750\(path)")
         let status = Int(output.split(separator: "\n").last ?? "") ?? 0
         return (status, String(output[..<(output.lastIndex(of: "\n") ?? output.endIndex)]))
@@ -72,7 +60,7 @@ final class MetricsTests: XCTestCase {
 
     func testCountersAfterAKnownPacketSequence() async throws {
         let daemon = try await startDaemon()
-        let datapath = try BalancerDatapath.open(pinDirectory: pins, limits: try DatapathSettings.limits(
+        let datapath = try BalancerDatapath.open(pinDirectory: sandbox.pins, limits: try DatapathSettings.limits(
             Limits(maxVIPs: 8, maxBackends: 16, ringSize: 1009, connectionTable: 4096, backendFamilies: [.v4])))
         let tcp = (1...3).map { frame(client: "198.18.0.\($0)", to: "10.0.0.10", port: 80, proto: Packet.tcp) }
         let udp = (1...2).map { frame(client: "198.18.1.\($0)", to: "10.0.0.20", port: 53, proto: Packet.udp) }
@@ -116,7 +104,7 @@ final class MetricsTests: XCTestCase {
         }
 
         // An edit through the API is counted, and a refused one as refused.
-        let client = try UnixHTTPClient(path: socket)
+        let client = try UnixHTTPClient(path: sandbox.socket)
         _ = try await client.request("POST", "/v1/edit", body: #"{"op":"drain","vip":"10.0.0.10:80/tcp","address":"192.0.2.11"}"#)
         _ = try await client.request("POST", "/v1/edit", body: #"{"op":"remove_vip","vip":"10.9.9.9:80/tcp"}"#)
         let after = samples(try get("/metrics").body)

@@ -1,0 +1,35 @@
+import Datapath
+import Foundation
+import TestSupport
+import XCTest
+
+/// What a test of the real lbd starts from: its namespace network, a directory for the
+/// configuration, state, socket and log, and a bpffs pin directory; all removed at the
+/// end of the test, and every lbd started here killed then if still running.
+final class DaemonSandbox {
+    let network: NamespaceNetwork
+    let directory: String
+    var pins: String { "/sys/fs/bpf/\(network.namespace)" }
+    var socket: String { directory + "/run/lbd.sock" }
+    var log: String { directory + "/lbd.log" }
+    private let test: XCTestCase
+
+    init(_ test: XCTestCase) throws {
+        guard geteuid() == 0 else { throw RootRequired() }
+        self.test = test
+        network = try NamespaceNetwork(test)
+        directory = try temporaryDirectory(test)
+        test.addTeardownBlock { [pins] in _ = try? BalancerDatapath.removePins(pinDirectory: pins) }
+    }
+
+    /// Writes lbd.yaml (see `writeDaemonConfig`) and starts lbd on it; returns once the API answers.
+    func startDaemon(limits: String, services: String) async throws -> DaemonProcess {
+        let config = directory + "/lbd.yaml"
+        try writeDaemonConfig(to: config, network: network, socket: socket, directory: directory, pins: pins,
+                              limits: limits, services: services)
+        let daemon = try DaemonProcess(network: network, config: config, log: log)
+        daemon.killAtTeardown(of: test)
+        try await daemon.waitForAPI(socket)
+        return daemon
+    }
+}
