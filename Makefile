@@ -11,6 +11,9 @@ EMBEDDED    := Sources/CBPFObjects/objects.c Sources/CBPFObjects/build_info.c
 
 # Debian packages the build and the tests need; installed when missing.
 DEB_PACKAGES := clang libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 pkg-config ethtool curl systemd python3
+# Wanted for a command only (prometheus: promtool, for the tests of contrib/): installed
+# without their server running, by scripts/install-tool-packages.sh.
+DEB_TOOL_PACKAGES := prometheus
 
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc
@@ -27,6 +30,8 @@ deps:
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+	@missing=""; for p in $(DEB_TOOL_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing (no service started):$$missing"; scripts/install-tool-packages.sh $$missing; fi
 
 bpf: $(BPF_OBJS)
 
