@@ -71,6 +71,7 @@ final class MetricsTests: XCTestCase {
         }
         let scrape = try get("/metrics")
         XCTAssertEqual(scrape.status, 200)
+        try promtoolCheckMetrics(scrape.body)
         let values = samples(scrape.body)
         // Bytes are the IP packets' as the client sent them: no Ethernet header, no encapsulation.
         let ipBytes = { (frames: [[UInt8]]) in Double(frames.map { $0.count - 14 }.reduce(0, +)) }
@@ -124,7 +125,7 @@ final class MetricsTests: XCTestCase {
             guard line.hasPrefix("# TYPE ") else { return nil }
             return line.split(separator: " ").dropFirst(2).first.map(String.init)
         })
-        let catalogue = try MetricsCatalogue.names()
+        let catalogue = try MetricCatalogue.load().names
         XCTAssertEqual(served.subtracting(catalogue), [], "served, not in docs/metrics.md")
         XCTAssertEqual(catalogue.subtracting(served), [], "in docs/metrics.md, not served")
         let exitStatus = try await daemon.stop(SIGTERM)
@@ -138,20 +139,5 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(try get("/metrics", method: "POST").status, 405)
         let exitStatus = try await daemon.stop(SIGTERM)
         XCTAssertEqual(exitStatus, 0)
-    }
-}
-
-/// The metric names docs/metrics.md lists (backticked in the first column of its tables).
-enum MetricsCatalogue {
-    static func names() throws -> Set<String> {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("docs/metrics.md").path
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        var names = Set<String>()
-        for line in text.split(separator: "\n") where line.hasPrefix("| `lbd_") {
-            let cell = line.split(separator: "|", omittingEmptySubsequences: true).first ?? ""
-            for part in cell.split(separator: "`") where part.hasPrefix("lbd_") { names.insert(String(part)) }
-        }
-        return names
     }
 }

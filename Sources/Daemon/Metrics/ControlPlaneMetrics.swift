@@ -1,28 +1,28 @@
-import CoreMetrics
 import HealthCheck
 import Prometheus
 
-/// The metrics lbd counts as events happen (swift-metrics, on lbd's Prometheus
-/// registry): edits, reloads, state writes, check latencies. Every series exists from
-/// the start, at zero, so rates and alerts have something to compare against.
+/// The metrics lbd counts as events happen, on their own registry: edits, reloads, state
+/// writes, check latencies. Every series exists from the start, at zero, so rates and
+/// alerts have something to compare against.
 public struct ControlPlaneMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let edits: Outcomes
     let reloads: Outcomes
     let stateWrites: Outcomes
-    private let checkDurations: [HealthCheckDefinition.CheckType: CoreMetrics.Timer]
+    private let checkDurations: [HealthCheckDefinition.CheckType: DurationHistogram]
 
     /// Counters of one kind of event by result: `ok`, the failure's label, and for
     /// edits `refused` (invalid input, as opposed to lbd failing to carry it out).
     struct Outcomes: Sendable {
-        let ok: CoreMetrics.Counter
-        let failed: CoreMetrics.Counter
-        let refused: CoreMetrics.Counter?
+        let ok: Counter
+        let failed: Counter
+        let refused: Counter?
 
-        init(_ name: String, factory: PrometheusMetricsFactory, failed: String, refused: Bool = false) {
-            ok = CoreMetrics.Counter(label: name, dimensions: [("result", "ok")], factory: factory)
-            self.failed = CoreMetrics.Counter(label: name, dimensions: [("result", failed)], factory: factory)
-            self.refused = refused ? CoreMetrics.Counter(label: name, dimensions: [("result", "refused")], factory: factory) : nil
+        init(_ registry: PrometheusCollectorRegistry, _ name: String, help: String, failed: String, refused: Bool = false) {
+            let descriptor = MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+            ok = registry.makeCounter(descriptor: descriptor, labels: [("result", "ok")])
+            self.failed = registry.makeCounter(descriptor: descriptor, labels: [("result", failed)])
+            self.refused = refused ? registry.makeCounter(descriptor: descriptor, labels: [("result", "refused")]) : nil
         }
     }
 
@@ -33,21 +33,24 @@ public struct ControlPlaneMetrics: Sendable {
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
-        var factory = PrometheusMetricsFactory(registry: registry)
-        factory.durationHistogramBuckets = ["lbd_health_check_duration_seconds": Self.checkBuckets]
-        edits = Outcomes("lbd_api_edits_total", factory: factory, failed: "error", refused: true)
-        reloads = Outcomes("lbd_config_reloads_total", factory: factory, failed: "refused")
-        stateWrites = Outcomes("lbd_state_writes_total", factory: factory, failed: "error")
-        var timers: [HealthCheckDefinition.CheckType: CoreMetrics.Timer] = [:]
+        edits = Outcomes(registry, "lbd_api_edits_total", help: "Edits and applies through the API, by result.",
+                         failed: "error", refused: true)
+        reloads = Outcomes(registry, "lbd_config_reloads_total", help: "SIGHUP reloads of the configuration, by result.",
+                           failed: "refused")
+        stateWrites = Outcomes(registry, "lbd_state_writes_total", help: "Saves of the state file, by result.",
+                               failed: "error")
+        let descriptor = MetricNameDescriptor(metricName: "lbd_health_check_duration_seconds", unitName: "",
+                                              helpText: "Latency of every health check, failed ones included.")
+        var histograms: [HealthCheckDefinition.CheckType: DurationHistogram] = [:]
         for type in HealthCheckDefinition.CheckType.allCases where type != .none {
-            timers[type] = CoreMetrics.Timer(label: "lbd_health_check_duration_seconds", dimensions: [("type", type.rawValue)],
-                                 preferredDisplayUnit: .seconds, factory: factory)
+            histograms[type] = registry.makeDurationHistogram(descriptor: descriptor, labels: [("type", type.rawValue)],
+                                                              buckets: Self.checkBuckets)
         }
-        checkDurations = timers
+        checkDurations = histograms
     }
 
     /// For `HealthMonitor(onResult:)`: every check's latency.
     public func recordCheck(_ target: HealthTarget, _ result: ProbeResult) {
-        checkDurations[target.definition.type]?.recordNanoseconds(result.latency.nanoseconds)
+        checkDurations[target.definition.type]?.record(result.latency)
     }
 }
