@@ -102,7 +102,7 @@ extension DesiredState {
 
     /// Whether any of `services` has a backend at `address` (a scan: cheaper than hashing).
     private static func hasBackend(_ address: IPAddress, in services: [VIPKey: ServiceSpec]) -> Bool {
-        services.values.contains { $0.backend(address) != nil }
+        services.values.contains { service in service.backends.contains { $0.address == address } }
     }
 
     /// Applies `change` to the backend `address` of `vip` (setting it nil removes it).

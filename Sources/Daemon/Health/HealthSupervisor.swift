@@ -21,6 +21,8 @@ public actor HealthSupervisor: Service {
     private var subscriptions: [BackendRef: HealthTarget] = [:]
     private var refsByTarget: [HealthTarget: Set<BackendRef>] = [:]
     private var minUp: [VIPKey: Int] = [:]
+    /// The services of the last sync: the next one looks at those that changed only.
+    private var synced = DesiredState()
 
     public init(monitor: HealthMonitor, reconciler: Reconciler, logger: Logger = Logger(label: "lbd.health")) {
         self.monitor = monitor
@@ -31,9 +33,13 @@ public actor HealthSupervisor: Service {
     /// Subscribes the checks `state` asks for and unsubscribes the others; backends whose
     /// shared checker already knows better than the reconciler are corrected at once.
     public func sync(_ state: DesiredState) async {
-        let wanted = targets(of: state)
+        let changed = Set(state.services.keys.filter { synced.services[$0] != state.services[$0] })
+            .union(synced.services.keys.filter { state.services[$0] == nil })
+        synced = state
+        guard !changed.isEmpty else { return }
+        let wanted = targets(of: changed.compactMap { state.services[$0] })
         minUp = state.services.compactMapValues { $0.healthCheck?.minUp }
-        for (ref, target) in subscriptions where wanted[ref] != target {
+        for (ref, target) in subscriptions where changed.contains(ref.vip) && wanted[ref] != target {
             await monitor.unsubscribe(target, subscriber: ref.vip.description)
             subscriptions[ref] = nil
             refsByTarget[target]?.remove(ref)
@@ -100,10 +106,10 @@ public actor HealthSupervisor: Service {
         }
     }
 
-    /// One target per checked backend of every service.
-    private func targets(of state: DesiredState) -> [BackendRef: HealthTarget] {
+    /// One target per checked backend of `services`.
+    private func targets(of services: [ServiceSpec]) -> [BackendRef: HealthTarget] {
         var targets: [BackendRef: HealthTarget] = [:]
-        for service in state.services.values {
+        for service in services {
             for backend in service.backends {
                 guard let check = service.check(for: backend) else { continue }
                 do {
