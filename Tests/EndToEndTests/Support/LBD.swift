@@ -89,11 +89,14 @@ final class LBD {
 struct Service {
     var vip: String
     var backends: [(address: String, weight: Int)]
+    /// The service's `health_check:` as a YAML flow mapping; none: backends always up.
+    var healthCheck: String?
 
     /// `address:port/proto`, the IPv6 address in brackets.
-    init(_ address: String, port: Int, _ proto: String, backends: [(address: String, weight: Int)]) {
+    init(_ address: String, port: Int, _ proto: String, backends: [(address: String, weight: Int)], healthCheck: String? = nil) {
         vip = (address.contains(":") ? "[\(address)]" : address) + ":\(port)/\(proto)"
         self.backends = backends
+        self.healthCheck = healthCheck
     }
 
     /// The `services:` key of lbd's configuration and of apply files.
@@ -103,7 +106,8 @@ struct Service {
 
     private var yaml: String {
         let list = backends.map { "{ address: \"\($0.address)\", weight: \($0.weight) }" }.joined(separator: ", ")
-        return "  - vip: \"\(vip)\"\n    backends: [ \(list) ]\n"
+        let check = healthCheck.map { "    health_check: \($0)\n" } ?? ""
+        return "  - vip: \"\(vip)\"\n" + check + "    backends: [ \(list) ]\n"
     }
 }
 
@@ -123,6 +127,8 @@ struct Status: Decodable {
         var address: String
         var ringSlots: Int
         var drained: Bool
+        /// `up`, `down` or `unchecked`.
+        var health: String
     }
 
     var datapath: Datapath

@@ -98,6 +98,16 @@ final class Topology {
         return "http://\(host):\(try httpPort)/"
     }
 
+    /// Kills backend `index`'s servers: its address still answers, its ports refuse.
+    func serverStop(_ index: Int) throws {
+        try Self.run(["server-stop", name, backendName(index)])
+    }
+
+    /// Starts backend `index`'s servers again.
+    func serverStart(_ index: Int) throws {
+        try Self.run(["server-start", name, backendName(index)])
+    }
+
     /// `command` run in `role`'s namespace (client, router, lb, b1…bN); its stdout.
     @discardableResult
     func exec(_ role: String, _ command: [String]) throws -> String {
