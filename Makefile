@@ -58,9 +58,14 @@ test: $(EMBEDDED) | deps
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
 	$(SWIFT) test --skip-build --disable-swift-testing $(SWIFT_FLAGS)
 
-demo: $(EMBEDDED) | deps
-	$(SWIFT) build -c release $(SWIFT_FLAGS) --product lbd-demo
-	@$$($(SWIFT) build -c release $(SWIFT_FLAGS) --show-bin-path)/lbd-demo
+# The real lbd and lbctl on scripts/lbd-topology (root): three HTTP backends, traffic
+# spread by weight, a backend failed and restored by the health checker, a drain, status
+# and metrics; all torn down at the end, on failure and on Ctrl-C. bpf: the backends'
+# decapsulator.
+demo: bpf $(EMBEDDED) | deps
+	$(SWIFT) build -c release $(SWIFT_FLAGS) --product lbd
+	$(SWIFT) build -c release $(SWIFT_FLAGS) --product lbctl
+	@LBD_BIN_DIR=$$($(SWIFT) build -c release $(SWIFT_FLAGS) --show-bin-path) scripts/demo.sh
 
 bench-maglev: $(EMBEDDED) | deps
 	$(SWIFT) run -c release $(SWIFT_FLAGS) maglev-bench

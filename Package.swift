@@ -68,7 +68,6 @@ let package = Package(
         .target(name: "PacketCraft"),
 
         .executableTarget(name: "maglev-bench", dependencies: ["Maglev"], path: "Benchmarks/maglev-bench"),
-        .executableTarget(name: "lbd-demo", dependencies: ["Datapath", "CLBABI", "Maglev", "PacketCraft"], path: "Demo/lbd-demo"),
         .executableTarget(name: "datapath-bench", dependencies: ["Datapath", "CLBABI", "PacketCraft"], path: "Benchmarks/datapath-bench"),
         // The real lbd in a namespace, for the control-plane benchmarks.
         .target(name: "BenchSupport", dependencies: ["Balancer", "Datapath"], path: "Benchmarks/BenchSupport"),

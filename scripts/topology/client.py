@@ -18,6 +18,7 @@ answer from any source other than the VIP (a broken DSR path) is a timeout, not 
 import collections
 import http.client
 import json
+import os
 import socket
 import sys
 import threading
@@ -139,4 +140,9 @@ COMMANDS = {"http": http_command, "udp": udp_command, "upload": upload_command,
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         sys.exit(__doc__)
-    COMMANDS[sys.argv[1]](*sys.argv[2:])
+    try:
+        COMMANDS[sys.argv[1]](*sys.argv[2:])
+    except KeyboardInterrupt:
+        # Ctrl-C: no traceback, the caller tears down. os._exit, as a stream's worker
+        # thread would keep the interpreter waiting.
+        os._exit(130)
