@@ -77,11 +77,13 @@ trap 'exit 143' TERM
 declare -A result   # "mode metric" -> median
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}'; }
 
-record() {  # MODE METRIC VALUES...: prints the median and the runs
-    local mode=$1 metric=$2 m; shift 2
-    m=$(echo "$@" | median)
-    result["$mode $metric"]=$m
-    echo "bench-e2e $mode $metric=$m runs=$(echo "$@" | tr ' ' ',')"
+record() {  # MODE METRIC: prints the median of the runs, and the runs
+    local values=${runs["$1 $2"]:-} m
+    [ -n "$values" ] || return 0
+    m=$(echo "$values" | median)
+    result["$1 $2"]=$m
+    # shellcheck disable=SC2086 # one word per run
+    echo "bench-e2e $1 $2=$m runs=$(echo $values | tr ' ' ',')"
 }
 
 ratio() {  # A B METRIC
@@ -107,16 +109,13 @@ iperf_run() {  # TOPOLOGY HOST: Gbit/s received by the client
         python3 -c 'import json, sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'
 }
 
-measure() {  # MODE TOPOLOGY HTTP_HOST IPERF_HOST
-    local mode=$1 name=$2 http=$3 iperf=$4 i conn=() req=() down=()
-    local url="http://$http:$HTTP_PORT/"
+declare -A runs     # "mode metric" -> the figures of the rounds so far
+measure() {  # MODE TOPOLOGY HTTP_HOST IPERF_HOST: one run of every metric
+    local mode=$1 name=$2 url="http://$3:$HTTP_PORT/" iperf=$4
     check_answer "$name" "$url"
-    for i in $(seq "$RUNS"); do conn+=("$(wrk_run "$name" "$url" -H 'Connection: close')"); done
-    record "$mode" conn_per_s "${conn[@]}"
-    for i in $(seq "$RUNS"); do req+=("$(wrk_run "$name" "$url")"); done
-    record "$mode" req_per_s "${req[@]}"
-    for i in $(seq "$RUNS"); do down+=("$(iperf_run "$name" "$iperf")"); done
-    record "$mode" download_gbit_s "${down[@]}"
+    runs["$mode conn_per_s"]+=" $(wrk_run "$name" "$url" -H 'Connection: close')"
+    runs["$mode req_per_s"]+=" $(wrk_run "$name" "$url")"
+    runs["$mode download_gbit_s"]+=" $(iperf_run "$name" "$iperf")"
 }
 
 check_answer() {  # TOPOLOGY URL: a backend's name comes back
@@ -201,7 +200,8 @@ vip_on_lb() {  # TOPOLOGY add|del: the VIP as a local address of the lb (for the
     ip -n "$1-lb" addr "$2" "$(value "$1" VIP4)/32" dev lo
 }
 
-run_haproxy() {  # TOPOLOGY
+proxy_pid=""
+start_haproxy() {  # TOPOLOGY
     local name=$1 dir=$work/haproxy vip; vip=$(value "$1" VIP4)
     mkdir -p "$dir"
     cat >"$dir/haproxy.cfg" <<EOF
@@ -227,16 +227,14 @@ backend iperf
     server b1 $(value "$name" B1_IP4):$IPERF_PORT
 EOF
     vip_on_lb "$name" add
-    in_ns "$name" lb haproxy -f "$dir/haproxy.cfg" -D -p "$dir/haproxy.pid"
+    rm -f "$dir/haproxy.pid"
+    in_ns "$name" lb haproxy -f "$dir/haproxy.cfg" -D -p "$dir/haproxy.pid" || die "haproxy did not start"
     wait_for_file "$dir/haproxy.pid"
-    local pid; pid=$(head -1 "$dir/haproxy.pid"); started+=("$pid")
-    note "haproxy $(haproxy -v | awk 'NR == 1 {print $3}'): mode tcp, $(nproc) threads (default), roundrobin over b1 b2"
-    measure haproxy "$name" "$vip" "$vip"
-    stop_pid "$pid"
-    vip_on_lb "$name" del
+    proxy_pid=$(head -1 "$dir/haproxy.pid"); started+=("$proxy_pid")
+    once haproxy "haproxy $(haproxy -v | awk 'NR == 1 {print $3}'): mode tcp, threads: default ($(nproc)), roundrobin over b1 b2"
 }
 
-run_nginx() {  # TOPOLOGY
+start_nginx() {  # TOPOLOGY
     local name=$1 dir=$work/nginx-stream vip; vip=$(value "$1" VIP4)
     mkdir -p "$dir"
     cat >"$dir/nginx.conf" <<EOF
@@ -254,17 +252,30 @@ stream {
 }
 EOF
     vip_on_lb "$name" add
-    in_ns "$name" lb nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
+    rm -f "$dir/nginx.pid"
+    in_ns "$name" lb nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" || die "nginx did not start: $(cat "$dir/error.log")"
     wait_for_file "$dir/nginx.pid"
-    local pid; pid=$(cat "$dir/nginx.pid"); started+=("$pid")
-    note "nginx $(nginx -v 2>&1 | sed 's|.*/||'): stream module, worker_processes auto ($(nproc)), round robin over b1 b2"
-    measure nginx "$name" "$vip" "$vip"
-    stop_pid "$pid"
-    vip_on_lb "$name" del
+    proxy_pid=$(cat "$dir/nginx.pid"); started+=("$proxy_pid")
+    once nginx "nginx $(nginx -v 2>&1 | sed 's|.*/||'): stream module, worker_processes auto ($(nproc)), round robin over b1 b2"
 }
 
-run_lbd() {  # TOPOLOGY MODE
-    local name=$1 mode=$2 dir=$work/lbd-$2 vip pid tries before after
+vip_listeners() { in_ns "$1" lb ss -Hltnp "( sport = :$HTTP_PORT or sport = :$IPERF_PORT )"; }
+
+stop_proxy() {  # TOPOLOGY: and wait until its workers have closed every listener
+    local tries
+    stop_pid "$proxy_pid"
+    for tries in $(seq 200); do
+        [ -z "$(vip_listeners "$1")" ] && break
+        sleep 0.05
+    done
+    [ -z "$(vip_listeners "$1")" ] || die "the proxy's listeners are still open: $(vip_listeners "$1")"
+    vip_on_lb "$1" del
+}
+
+lbd_pid="" lbd_packets=0
+declare -A lbd_sent
+start_lbd() {  # TOPOLOGY MODE
+    local name=$1 mode=$2 dir=$work/lbd-$2 vip tries
     vip=$(value "$name" VIP4)
     mkdir -p "$dir"
     cat >"$dir/lbd.yaml" <<EOF
@@ -284,22 +295,36 @@ services:
   - vip: "$vip:$IPERF_PORT/tcp"
     backends: [ { address: "$(value "$name" B1_IP4)" } ]
 EOF
-    in_ns "$name" lb "$BIN/lbd" --config "$dir/lbd.yaml" --log-level warning >"$dir/lbd.log" 2>&1 &
-    pid=$!; started+=("$pid")
+    # nsenter itself, not a function: $! is then lbd's pid (nsenter execs it).
+    nsenter --net="/run/netns/$name-lb" "$BIN/lbd" --config "$dir/lbd.yaml" --log-level warning >>"$dir/lbd.log" 2>&1 &
+    lbd_pid=$!; started+=("$lbd_pid")
     for tries in $(seq 600); do
         "$BIN/lbctl" --socket "$dir/lbd.sock" status >/dev/null 2>&1 && break
-        kill -0 "$pid" 2>/dev/null || die "lbd exited: $(cat "$dir/lbd.log")"
+        kill -0 "$lbd_pid" 2>/dev/null || die "lbd exited: $(cat "$dir/lbd.log")"
         sleep 0.05
     done
     "$BIN/lbctl" --socket "$dir/lbd.sock" status >/dev/null || die "lbd did not serve its API: $(cat "$dir/lbd.log")"
     local attached; attached=$(ip -n "$name-lb" -d link show "$(value "$name" LB_IF)" | grep -oE 'prog/xdp(generic|drv)? id [0-9]+' | head -1)
-    note "lbd ($mode XDP: ${attached:-none}): $vip:$HTTP_PORT over b1 b2, $vip:$IPERF_PORT to b1, DSR"
-    before=$(balanced_packets "$dir")
-    measure "lbd-$mode" "$name" "$vip" "$vip"
-    after=$(balanced_packets "$dir")
-    note "lbd-$mode: the balancer sent $((after - before)) packets to the backends during the runs"
-    [ "$((after - before))" -gt 0 ] || die "lbd-$mode forwarded nothing: the traffic did not go through the balancer"
-    stop_pid "$pid"
+    once "lbd-$mode" "lbd ($mode XDP: ${attached:-none}): $vip:$HTTP_PORT over b1 b2, $vip:$IPERF_PORT to b1, DSR"
+    lbd_packets=$(balanced_packets "$dir")
+}
+
+# lbd leaves its program attached when it stops (a restart adopts it); here it must go, so
+# the proxies get the lb to themselves. The next start adopts the pins and attaches again.
+stop_lbd() {  # TOPOLOGY MODE
+    local name=$1 mode=$2 dir=$work/lbd-$2 sent
+    sent=$(($(balanced_packets "$dir") - lbd_packets))
+    [ "$sent" -gt 0 ] || die "lbd-$mode forwarded nothing: the traffic did not go through the balancer"
+    lbd_sent[$mode]=$((${lbd_sent[$mode]:-0} + sent))
+    stop_pid "$lbd_pid"
+    ip -n "$name-lb" link set dev "$(value "$name" LB_IF)" "$([ "$mode" = native ] && echo xdpdrv || echo xdpgeneric)" off
+}
+
+declare -A said
+once() {  # KEY TEXT: a note, the first time only
+    [ -n "${said[$1]:-}" ] && return 0
+    said[$1]=1
+    note "$2"
 }
 
 balanced_packets() {  # LBD_DIR: packets the balancer sent to a backend, over every VIP (lbctl status)
@@ -339,18 +364,41 @@ wants lb-only && need+=(lb-only-bench)
 for binary in "${need[@]}"; do [ -x "$BIN/$binary" ] || die "$BIN/$binary missing"; done
 
 wants lb-only && run_lb_only
-if wants direct || wants haproxy || wants nginx || wants lbd-generic; then
-    bring_up "$generic_topology" generic
-    wants direct && { note "direct: client to b1's own address"; b1=$(value "$generic_topology" B1_IP4); measure direct "$generic_topology" "$b1" "$b1"; }
-    wants haproxy && run_haproxy "$generic_topology"
-    wants nginx && run_nginx "$generic_topology"
-    wants lbd-generic && run_lbd "$generic_topology" generic
-    "$topology_script" down "$generic_topology"
-fi
-if wants lbd-native; then
-    bring_up "$native_topology" native
-    run_lbd "$native_topology" native
-    "$topology_script" down "$native_topology"
+
+e2e_modes=()
+for mode in direct haproxy nginx lbd-generic lbd-native; do wants "$mode" && e2e_modes+=("$mode"); done
+if [ ${#e2e_modes[@]} -gt 0 ]; then
+    # Both topologies up at once, so that the rounds interleave the modes: every round
+    # measures every mode, and a change in the machine's load meets all of them.
+    if wants direct || wants haproxy || wants nginx || wants lbd-generic; then bring_up "$generic_topology" generic; fi
+    if wants lbd-native; then bring_up "$native_topology" native; fi
+    vip=$(value "${topologies[0]}" VIP4)
+    for round in $(seq "$RUNS"); do
+        for mode in "${e2e_modes[@]}"; do
+            case $mode in
+                direct)
+                    once direct "direct: client to b1's own address, no balancer"
+                    b1=$(value "$generic_topology" B1_IP4)
+                    measure direct "$generic_topology" "$b1" "$b1" ;;
+                haproxy | nginx)
+                    "start_$mode" "$generic_topology"
+                    measure "$mode" "$generic_topology" "$vip" "$vip"
+                    stop_proxy "$generic_topology" ;;
+                lbd-generic | lbd-native)
+                    if [ "$mode" = lbd-native ]; then name=$native_topology; else name=$generic_topology; fi
+                    start_lbd "$name" "${mode#lbd-}"
+                    measure "$mode" "$name" "$vip" "$vip"
+                    stop_lbd "$name" "${mode#lbd-}" ;;
+            esac
+        done
+        note "round $round of $RUNS done"
+    done
+    for mode in lbd-generic lbd-native; do
+        if wants "$mode"; then note "$mode: the balancer sent ${lbd_sent[${mode#lbd-}]} packets to the backends over the rounds"; fi
+    done
+    for mode in "${e2e_modes[@]}"; do
+        for metric in conn_per_s req_per_s download_gbit_s; do record "$mode" "$metric"; done
+    done
 fi
 
 for metric in conn_per_s req_per_s download_gbit_s; do
