@@ -7,7 +7,7 @@ import PacketCraft
 // with BPF_F_TEST_XDP_LIVE_FRAMES on one CPU, run through the program under test and
 // really sent (XDP_TX out of a veth; bench_sink counts and drops them on the peer).
 //
-//     lb-only-bench --interface IF --peer PEER [--repeat N] [--runs R] [--flows F]
+//     lb-only-bench --interface IF --peer PEER [--repeat N] [--runs R] [--flows F] [--only CASE,...]
 //
 // Run it inside a network namespace holding the veth pair IF–PEER (the live-frames
 // context names its device by index in the caller's namespace), pinned to one CPU with
@@ -33,6 +33,8 @@ struct Options {
     var repeatCount: UInt32 = 5_000_000
     var runs = 3
     var flows: UInt32 = 4096
+    /// The cases to time (all by default): e.g. one of them alone under `perf record`.
+    var only: Set<String> = []
 
     init(_ arguments: [String]) throws {
         var rest = arguments[...]
@@ -44,10 +46,13 @@ struct Options {
             case "--repeat": repeatCount = try Self.number(flag, value)
             case "--runs": runs = Int(try Self.number(flag, value))
             case "--flows": flows = try Self.number(flag, value)
+            case "--only": only = Set(value.split(separator: ",").map(String.init))
             default: throw BenchFailure("unknown option \(flag)")
             }
         }
-        guard !interface.isEmpty, !peer.isEmpty else { throw BenchFailure("usage: lb-only-bench --interface IF --peer PEER [--repeat N] [--runs R] [--flows F]") }
+        guard !interface.isEmpty, !peer.isEmpty else {
+            throw BenchFailure("usage: lb-only-bench --interface IF --peer PEER [--repeat N] [--runs R] [--flows F] [--only CASE,...]")
+        }
         guard runs >= 1, repeatCount >= 1000 else { throw BenchFailure("--runs >= 1, --repeat >= 1000") }
         guard flows >= 2, flows <= 65536, flows & (flows - 1) == 0 else { throw BenchFailure("--flows: a power of two, 2...65536") }
     }
@@ -161,7 +166,7 @@ do {
     }
 
     for _ in 0..<options.runs {
-        for index in cases.indices {
+        for index in cases.indices where options.only.isEmpty || options.only.contains(cases[index].name) {
             let c = cases[index]
             if c.name == "lbd" {
                 // The established flows into the connection table (twice round the cycle), on
@@ -185,13 +190,14 @@ do {
     // The rate is the kernel's: its timer leaves out the time the CPU spent elsewhere when
     // the run yielded between batches (this VM is shared); the wall-clock rate is shown too.
     func rate(_ c: Case) -> Double { 1e9 / median(c.kernelNs) }
-    for c in cases {
+    for c in cases where !c.kernelNs.isEmpty {
         print("lb-only \(c.name) pps=\(Int(rate(c).rounded())) ns_per_packet=\(Int(median(c.kernelNs)))"
               + " wall_pps=\(Int(median(c.wallRates).rounded()))"
               + " runs_ns=\(c.kernelNs.map { String(Int($0)) }.joined(separator: ","))")
     }
-    print("ratio lbd/trivial lb_only_pps=\(format(rate(cases[2]) / rate(cases[1])))")
-    print("ratio lbd-syn/trivial lb_only_pps=\(format(rate(cases[3]) / rate(cases[1])))")
+    for (lbd, trivial) in [(cases[2], cases[1]), (cases[3], cases[1])] where !lbd.kernelNs.isEmpty && !trivial.kernelNs.isEmpty {
+        print("ratio \(lbd.name)/trivial lb_only_pps=\(format(rate(lbd) / rate(trivial)))")
+    }
 } catch {
     FileHandle.standardError.write(Data("lb-only-bench: \(error)\n".utf8))
     exit(1)
