@@ -9,16 +9,19 @@
 #   (d) lb-only pps     the balancer alone on small frames from a live-frames generator,
 #                       against a trivial XDP encapsulator (Benchmarks/lb-only-bench)
 #
-# Modes of (a)-(c), each the median of RUNS runs of SECONDS seconds:
+# Modes of (a)-(c), each the median of RUNS runs of SECONDS seconds; the runs go in
+# rounds, every round measuring every mode once, so a change in the load of the machine
+# (it may be shared) falls on all of them alike:
 #   lbd-native, lbd-generic  lbd's XDP balancer on the lb's eth0 (DSR: the backends
 #                            answer the client directly)
 #   haproxy, nginx           a TCP proxy in the lb's namespace on the VIP: both
 #                            directions through it, to the backends' own addresses
 #   direct                   the client straight to backend b1's own address
 #
-# Two topologies of the same plan: lbd-native runs on one built with --xdp-mode native
-# (the router's port facing the lb then carries a pass-through XDP program, which
-# native XDP_TX into a veth needs); everything else on one built with --xdp-mode generic,
+# Two topologies of the same plan, up together: lbd-native runs on one built with
+# --xdp-mode native (the router's port facing the lb then carries a pass-through XDP
+# program, which native XDP_TX into a veth needs); everything else on one built with
+# --xdp-mode generic,
 # where no XDP program sits on the proxies' path. Backends b1 and b2 serve HTTP with
 # nginx (port 8080, a 3-byte body) and b1 runs iperf3 -s (port 5201); the HTTP VIP
 # balances over both, the iperf3 VIP has b1 only (iperf3's two connections must meet
@@ -92,14 +95,13 @@ ratio() {  # A B METRIC
     echo "ratio $1/$2 $3=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')"
 }
 
-# One wrk run; prints requests per second. Any socket error or non-2xx answer fails the run.
+# One wrk run; prints requests per second. Socket errors and non-2xx answers are shown on
+# stderr (the figure counts answered requests only).
 wrk_run() {  # TOPOLOGY URL [wrk options...]
     local name=$1 url=$2 out; shift 2
     out=$("$topology_script" exec "$name" client wrk -t "$THREADS" -c "$CONNECTIONS" -d "${SECONDS_PER_RUN}s" "$@" "$url")
     if grep -qE 'Socket errors|Non-2xx' <<<"$out"; then
         echo "bench-e2e: wrk $* $url reported errors:" >&2; echo "$out" >&2
-        # Connections refused or reset under load are part of the figure, not a failure;
-        # anything else (timeouts, bad answers) is reported but kept.
     fi
     awk '/^Requests\/sec:/ {print int($2 + 0.5)}' <<<"$out"
 }
@@ -355,6 +357,7 @@ echo "bench-e2e machine nproc=$(nproc) kernel=$(uname -r) date=$(date -u +%Y-%m-
     "cpu=\"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)\""
 echo "bench-e2e tools wrk=\"$(wrk --version 2>&1 | awk 'NR == 1 {print $2}')\" iperf3=$(iperf3 --version | awk 'NR == 1 {print $2}')" \
     "haproxy=$(haproxy -v | awk 'NR == 1 {print $3}') nginx=$(nginx -v 2>&1 | sed 's|.*/||')"
+echo "bench-e2e load $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min: other work on the machine shares its CPUs)"
 echo "bench-e2e settings runs=$RUNS seconds=$SECONDS_PER_RUN wrk_threads=$THREADS wrk_connections=$CONNECTIONS lb_only_repeat=$REPEAT"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true  # what the machine allows (the proxies need 2 per connection)
 
@@ -401,6 +404,7 @@ if [ ${#e2e_modes[@]} -gt 0 ]; then
     done
 fi
 
+echo "bench-e2e load $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 for metric in conn_per_s req_per_s download_gbit_s; do
     for lbd in lbd-native lbd-generic; do
         for proxy in haproxy nginx; do ratio "$lbd" "$proxy" "$metric"; done
