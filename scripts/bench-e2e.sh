@@ -306,8 +306,9 @@ EOF
         sleep 0.05
     done
     "$BIN/lbctl" --socket "$dir/lbd.sock" status >/dev/null || die "lbd did not serve its API: $(cat "$dir/lbd.log")"
-    local attached; attached=$(ip -n "$name-lb" -d link show "$(value "$name" LB_IF)" | grep -oE 'prog/xdp(generic|drv)? id [0-9]+' | head -1)
-    once "lbd-$mode" "lbd ($mode XDP: ${attached:-none}): $vip:$HTTP_PORT over b1 b2, $vip:$IPERF_PORT to b1, DSR"
+    local datapath; datapath=$("$BIN/lbctl" --socket "$dir/lbd.sock" status | sed -n 's/^datapath: //p')
+    [[ $datapath == "$mode XDP on "* ]] || die "lbd-$mode: lbctl status says the datapath is: $datapath"
+    once "lbd-$mode" "lbd ($datapath): $vip:$HTTP_PORT over b1 b2, $vip:$IPERF_PORT to b1, DSR"
     lbd_packets=$(balanced_packets "$dir")
 }
 
