@@ -89,10 +89,12 @@ record() {  # MODE METRIC: prints the median of the runs, and the runs
     echo "bench-e2e $1 $2=$m runs=$(echo $values | tr ' ' ',')"
 }
 
-ratio() {  # A B METRIC
-    local a=${result["$1 $3"]:-} b=${result["$2 $3"]:-}
+ratio() {  # A B METRIC: of the medians, and round by round (the same minutes of the machine)
+    local a=${result["$1 $3"]:-} b=${result["$2 $3"]:-} rounds
     [ -n "$a" ] && [ -n "$b" ] || return 0
-    echo "ratio $1/$2 $3=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')"
+    rounds=$(paste -d' ' <(echo ${runs["$1 $3"]} | tr ' ' '\n') <(echo ${runs["$2 $3"]} | tr ' ' '\n') |
+        awk '{printf "%s%.2f", (NR > 1 ? "," : ""), ($2 > 0 ? $1 / $2 : 0)}')
+    echo "ratio $1/$2 $3=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}') rounds=$rounds"
 }
 
 # One wrk run; prints requests per second. Socket errors and non-2xx answers are shown on
