@@ -10,8 +10,8 @@
 #                       against a trivial XDP encapsulator (Benchmarks/lb-only-bench)
 #
 # Modes of (a)-(c), each the median of RUNS runs of SECONDS seconds; the runs go in
-# rounds, every round measuring every mode once, so a change in the load of the machine
-# (it may be shared) falls on all of them alike:
+# rounds, and within a round every metric is measured for every mode back to back, so a
+# change in the load of the machine (it may be shared) falls on all of them alike:
 #   lbd-native, lbd-generic  lbd's XDP balancer on the lb's eth0 (DSR: the backends
 #                            answer the client directly)
 #   haproxy, nginx           a TCP proxy in the lb's namespace on the VIP: both
@@ -114,12 +114,14 @@ iperf_run() {  # TOPOLOGY HOST: Gbit/s received by the client
 }
 
 declare -A runs     # "mode metric" -> the figures of the rounds so far
-measure() {  # MODE TOPOLOGY HTTP_HOST IPERF_HOST: one run of every metric
-    local mode=$1 name=$2 url="http://$3:$HTTP_PORT/" iperf=$4
-    check_answer "$name" "$url"
-    runs["$mode conn_per_s"]+=" $(wrk_run "$name" "$url" -H 'Connection: close')"
-    runs["$mode req_per_s"]+=" $(wrk_run "$name" "$url")"
-    runs["$mode download_gbit_s"]+=" $(iperf_run "$name" "$iperf")"
+measure() {  # MODE METRIC TOPOLOGY HOST: one run
+    local mode=$1 metric=$2 name=$3 url="http://$4:$HTTP_PORT/" figure
+    case $metric in
+        conn_per_s) check_answer "$name" "$url"; figure=$(wrk_run "$name" "$url" -H 'Connection: close') ;;
+        req_per_s) check_answer "$name" "$url"; figure=$(wrk_run "$name" "$url") ;;
+        download_gbit_s) figure=$(iperf_run "$name" "$4") ;;
+    esac
+    runs["$mode $metric"]+=" $figure"
 }
 
 check_answer() {  # TOPOLOGY URL: a backend's name comes back
@@ -380,22 +382,23 @@ if [ ${#e2e_modes[@]} -gt 0 ]; then
     if wants lbd-native; then bring_up "$native_topology" native; fi
     vip=$(value "${topologies[0]}" VIP4)
     for round in $(seq "$RUNS"); do
-        for mode in "${e2e_modes[@]}"; do
-            case $mode in
-                direct)
-                    once direct "direct: client to b1's own address, no balancer"
-                    b1=$(value "$generic_topology" B1_IP4)
-                    measure direct "$generic_topology" "$b1" "$b1" ;;
-                haproxy | nginx)
-                    "start_$mode" "$generic_topology"
-                    measure "$mode" "$generic_topology" "$vip" "$vip"
-                    stop_proxy "$generic_topology" ;;
-                lbd-generic | lbd-native)
-                    if [ "$mode" = lbd-native ]; then name=$native_topology; else name=$generic_topology; fi
-                    start_lbd "$name" "${mode#lbd-}"
-                    measure "$mode" "$name" "$vip" "$vip"
-                    stop_lbd "$name" "${mode#lbd-}" ;;
-            esac
+        for metric in conn_per_s req_per_s download_gbit_s; do
+            for mode in "${e2e_modes[@]}"; do
+                case $mode in
+                    direct)
+                        once direct "direct: client to b1's own address, no balancer"
+                        measure direct "$metric" "$generic_topology" "$(value "$generic_topology" B1_IP4)" ;;
+                    haproxy | nginx)
+                        "start_$mode" "$generic_topology"
+                        measure "$mode" "$metric" "$generic_topology" "$vip"
+                        stop_proxy "$generic_topology" ;;
+                    lbd-generic | lbd-native)
+                        if [ "$mode" = lbd-native ]; then name=$native_topology; else name=$generic_topology; fi
+                        start_lbd "$name" "${mode#lbd-}"
+                        measure "$mode" "$metric" "$name" "$vip"
+                        stop_lbd "$name" "${mode#lbd-}" ;;
+                esac
+            done
         done
         note "round $round of $RUNS done"
     done
