@@ -5,7 +5,7 @@ SWIFT       ?= swift
 SWIFT_FLAGS ?=
 BPF_CFLAGS  := -O2 -g -target bpf -Wall -Wextra -Werror -I/usr/include/$(ARCH)-linux-gnu -Ibpf
 BPF_HEADERS := $(wildcard bpf/*.h bpf/lib/*.h)
-BPF_PROGS   := balancer decap bench
+BPF_PROGS   := balancer decap bench trivial_encap
 BPF_OBJS    := $(BPF_PROGS:%=bpf/build/%.bpf.o)
 EMBEDDED    := Sources/CBPFObjects/objects.c Sources/CBPFObjects/build_info.c
 
@@ -15,12 +15,16 @@ DEB_PACKAGES := clang libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 pkg-conf
 # without their server running, by scripts/install-tool-packages.sh.
 DEB_TOOL_PACKAGES := prometheus
 
+# What `make bench-e2e` drives and compares lbd with; installed (no service started) when
+# missing, by that target only.
+BENCH_E2E_PACKAGES := wrk iperf3 haproxy nginx libnginx-mod-stream
+
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc
 UNITDIR    ?= /etc/systemd/system
 DESTDIR    ?=
 
-.PHONY: all deps bpf swift test demo install bench-maglev bench-datapath bench-control bench-health bench-metrics clean
+.PHONY: all deps bpf swift test demo install bench-maglev bench-datapath bench-control bench-health bench-metrics bench-e2e clean
 
 all: swift
 
@@ -93,6 +97,17 @@ bench-metrics: $(EMBEDDED) | deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS) --product lbd
 	$(SWIFT) build -c release $(SWIFT_FLAGS) --product metrics-bench
 	@$$($(SWIFT) build -c release $(SWIFT_FLAGS) --show-bin-path)/metrics-bench
+
+# lbd against HAProxy, nginx (stream) and no balancer on scripts/lbd-topology (root):
+# new connections/s, requests/s, download Gbit/s, and the LB-only packet rate against a
+# trivial XDP encapsulator. About 10 minutes; docs/bench-e2e.md explains the figures.
+bench-e2e: $(EMBEDDED) | deps
+	@missing=""; for p in $(BENCH_E2E_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing (no service started):$$missing"; scripts/install-tool-packages.sh $$missing; fi
+	$(SWIFT) build -c release $(SWIFT_FLAGS) --product lbd
+	$(SWIFT) build -c release $(SWIFT_FLAGS) --product lbctl
+	$(SWIFT) build -c release $(SWIFT_FLAGS) --product lb-only-bench
+	@LBD_BIN_DIR=$$($(SWIFT) build -c release $(SWIFT_FLAGS) --show-bin-path) scripts/bench-e2e.sh
 
 # lbd, lbctl, the unit (pointing at PREFIX), shell completions, and the example
 # configuration — which never overwrites one the operator already has.

@@ -69,6 +69,8 @@ let package = Package(
 
         .executableTarget(name: "maglev-bench", dependencies: ["Maglev"], path: "Benchmarks/maglev-bench"),
         .executableTarget(name: "datapath-bench", dependencies: ["Datapath", "CLBABI", "PacketCraft"], path: "Benchmarks/datapath-bench"),
+        // The LB-only packet rate of `make bench-e2e`: live frames (BPF_F_TEST_XDP_LIVE_FRAMES) into a veth.
+        .executableTarget(name: "lb-only-bench", dependencies: ["Datapath", "CLBABI", "PacketCraft"], path: "Benchmarks/lb-only-bench"),
         // The real lbd in a namespace, for the control-plane benchmarks.
         .target(name: "BenchSupport", dependencies: ["Balancer", "Datapath"], path: "Benchmarks/BenchSupport"),
         .executableTarget(name: "control-bench", dependencies: ["BenchSupport", "Daemon", "Balancer", "Datapath", "CLBABI"],

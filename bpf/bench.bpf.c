@@ -3,7 +3,9 @@
  * Benchmark harness. bpf_prog_test_run with `repeat` hands every iteration the frame
  * the previous one left behind (already encapsulated, for the balancer), so this
  * wrapper restores the template frame first and then tail-calls the program under
- * test. bench_noop as the target measures the harness itself (the baseline).
+ * test. bench_noop as the target measures the harness itself (the baseline). The same
+ * holds for live frames (BPF_F_TEST_XDP_LIVE_FRAMES): a recycled page keeps what the
+ * previous run wrote into it.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -41,9 +43,17 @@ int bench_wrapper(struct xdp_md *ctx)
 	if (bpf_xdp_store_bytes(ctx, 0, frame->data, len))
 		return XDP_ABORTED;
 	if (frame->flags & LB_BENCH_F_VARY) {
+		__u32 offset = frame->vary_offset, value;
+
 		frame->counter++;
-		if (bpf_xdp_store_bytes(ctx, frame->vary_offset, &frame->counter,
-					sizeof(frame->counter)))
+		value = frame->counter;
+		if (frame->vary_mask) {
+			if (offset > LB_BENCH_FRAME_MAX - sizeof(value))
+				return XDP_ABORTED;
+			__builtin_memcpy(&value, frame->data + offset, sizeof(value));
+			value ^= frame->counter & frame->vary_mask;
+		}
+		if (bpf_xdp_store_bytes(ctx, offset, &value, sizeof(value)))
 			return XDP_ABORTED;
 	}
 	bpf_tail_call(ctx, &bench_target, 0);
@@ -55,6 +65,31 @@ int bench_noop(struct xdp_md *ctx)
 {
 	(void)ctx;
 	return XDP_TX;
+}
+
+/* Per-CPU count of the frames bench_sink received. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1);
+} bench_sunk SEC(".maps");
+
+/*
+ * The far end of a live-frames benchmark (BPF_F_TEST_XDP_LIVE_FRAMES): attached to the
+ * peer of the veth the frames are sent on, it counts and drops them. A native XDP_TX
+ * into a veth needs an XDP program on the peer to be received at all.
+ */
+SEC("xdp")
+int bench_sink(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	__u64 *count = bpf_map_lookup_elem(&bench_sunk, &zero);
+
+	(void)ctx;
+	if (count)
+		*count += 1;
+	return XDP_DROP;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

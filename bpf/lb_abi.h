@@ -195,7 +195,12 @@ struct lb_decap_stats {
  * iteration of a test-run measures the same path.
  */
 #define LB_BENCH_FRAME_MAX 256
-/* Write a per-run counter into the 4 bytes at vary_offset: every run is a new flow. */
+/*
+ * Write a per-run counter into the 4 bytes at vary_offset: every run is a new flow.
+ * With a vary_mask, the template's 4 bytes there XOR (counter & vary_mask) instead:
+ * the runs cycle through vary_mask + 1 flows (a power of two minus one), and bytes
+ * outside the mask keep the template's value (a port can vary, the next one not).
+ */
 #define LB_BENCH_F_VARY (1U << 0)
 
 struct lb_bench_frame {
@@ -203,6 +208,7 @@ struct lb_bench_frame {
 	__u32 flags;       /* LB_BENCH_F_* */
 	__u32 vary_offset;
 	__u32 counter;
+	__u32 vary_mask;   /* 0: the whole counter */
 	__u8 data[LB_BENCH_FRAME_MAX];
 };
 

@@ -8,12 +8,17 @@ import CLibbpf
 /// wrapper with a repeat count then times the target on the same input every run,
 /// which a plain repeated test-run cannot do for a program that grows the frame.
 /// `bench_noop` as the target measures the harness itself (the baseline to subtract).
+/// The same wrapper drives live-frames runs (`BPFProgram.testRunLive`), whose recycled
+/// pages keep the previous run's rewrite; `bench_sink` on the far end counts what arrived.
 public final class BenchHarness: Sendable {
     public let wrapper: BPFProgram
     /// A program that only returns: the baseline target.
     public let noop: BPFProgram
+    /// Counts (per CPU, in `sunk`) and drops every frame: the receiving end of live runs.
+    public let sink: BPFProgram
     public let frame: BPFMap<UInt32, lb_bench_frame>
     public let target: BPFMap<UInt32, UInt32>
+    public let sunk: BPFMap<UInt32, UInt64>
 
     /// Loads the harness (never pinned: it is private to one benchmark run).
     public static func load(objectPath: String? = nil) throws -> BenchHarness {
@@ -21,8 +26,8 @@ public final class BenchHarness: Sendable {
             objectName: "bench",
             embedded: embeddedObject(lb_bench_object_bytes(), lb_bench_object_size()),
             pinnedProgram: nil,
-            programs: ["bench_wrapper", "bench_noop"],
-            maps: ["bench_frame", "bench_target"],
+            programs: ["bench_wrapper", "bench_noop", "bench_sink"],
+            maps: ["bench_frame", "bench_target", "bench_sunk"],
             requiredStructs: ["lb_bench_frame"],
             rodata: nil)
         return try BenchHarness(ObjectLoader.open(spec, objectPath: objectPath, pinDirectory: nil))
@@ -31,13 +36,37 @@ public final class BenchHarness: Sendable {
     private init(_ loaded: LoadedObject) throws {
         wrapper = try loaded.program("bench_wrapper")
         noop = try loaded.program("bench_noop")
+        sink = try loaded.program("bench_sink")
         frame = try loaded.map("bench_frame")
         target = try loaded.map("bench_target")
+        sunk = try loaded.map("bench_sunk")
+    }
+
+    /// The frames `sink` has received, summed across CPUs.
+    public func sunkFrames() throws -> UInt64 {
+        try sunk.lookupPerCPU(key: 0)?.reduce(0, +) ?? 0
+    }
+
+    /// bpf/trivial_encap.bpf.c, unpinned: IPIP to one fixed backend and XDP_TX for every
+    /// IPv4 frame, nothing else. The ceiling reference of the live-frames benchmark.
+    public static func loadTrivialEncap(objectPath: String? = nil) throws -> BPFProgram {
+        let spec = ObjectSpec(
+            objectName: "trivial_encap",
+            embedded: embeddedObject(lb_trivial_encap_object_bytes(), lb_trivial_encap_object_size()),
+            pinnedProgram: nil,
+            programs: ["trivial_encap"],
+            maps: [],
+            requiredStructs: [],
+            rodata: nil)
+        return try ObjectLoader.open(spec, objectPath: objectPath, pinDirectory: nil).program("trivial_encap")
     }
 
     /// Sets the frame every run starts from. With `varyOffset`, the 4 bytes there get a
     /// per-run counter (e.g. the client port and the next bytes: a new flow per run).
-    public func setFrame(_ bytes: [UInt8], varyOffset: UInt32? = nil) throws {
+    /// With `varyMask` (2^k − 1) as well, they get the template's bytes XOR (counter &
+    /// mask): the runs cycle through mask + 1 flows, bytes outside the mask untouched.
+    /// The counter is a little-endian word: mask 0x0000ffff varies the first two bytes.
+    public func setFrame(_ bytes: [UInt8], varyOffset: UInt32? = nil, varyMask: UInt32 = 0) throws {
         let operation = "set the benchmark frame"
         guard !bytes.isEmpty, bytes.count <= Int(LB_BENCH_FRAME_MAX) else {
             throw DatapathError.invalid(operation, "\(bytes.count) bytes; 1...\(LB_BENCH_FRAME_MAX) allowed")
@@ -50,6 +79,7 @@ public final class BenchHarness: Sendable {
         value.flags = varyOffset == nil ? 0 : UInt32(LB_BENCH_F_VARY)
         value.vary_offset = varyOffset ?? 0
         value.counter = 0
+        value.vary_mask = varyOffset == nil ? 0 : varyMask
         withUnsafeMutableBytes(of: &value.data) { data in
             data.copyBytes(from: bytes)
         }
