@@ -3,6 +3,10 @@ ARCH        := $(shell uname -m)
 CLANG       ?= clang
 SWIFT       ?= swift
 SWIFT_FLAGS ?=
+# Release builds link the Swift runtime statically: lbd runs on an edge node without a
+# Swift toolchain, and its resident memory is ~2.5 MB smaller (no shared runtime's
+# relocations and unused pages: 48.3 against 50.8 MB in bench-control).
+RELEASE     := -c release --static-swift-stdlib $(SWIFT_FLAGS)
 BPF_CFLAGS  := -O2 -g -target bpf -Wall -Wextra -Werror -I/usr/include/$(ARCH)-linux-gnu -Ibpf
 BPF_HEADERS := $(wildcard bpf/*.h bpf/lib/*.h)
 BPF_PROGS   := balancer decap bench trivial_encap
@@ -67,36 +71,36 @@ test: $(EMBEDDED) | deps
 # and metrics; all torn down at the end, on failure and on Ctrl-C. bpf: the backends'
 # decapsulator.
 demo: bpf $(EMBEDDED) | deps
-	$(SWIFT) build -c release $(SWIFT_FLAGS) --product lbd
-	$(SWIFT) build -c release $(SWIFT_FLAGS) --product lbctl
-	@LBD_BIN_DIR=$$($(SWIFT) build -c release $(SWIFT_FLAGS) --show-bin-path) scripts/demo.sh
+	$(SWIFT) build $(RELEASE) --product lbd
+	$(SWIFT) build $(RELEASE) --product lbctl
+	@LBD_BIN_DIR=$$($(SWIFT) build $(RELEASE) --show-bin-path) scripts/demo.sh
 
 bench-maglev: $(EMBEDDED) | deps
-	$(SWIFT) run -c release $(SWIFT_FLAGS) maglev-bench
+	$(SWIFT) run $(RELEASE) maglev-bench
 
 # Pinned to one CPU: test-run measures on the CPU it runs on, and migrations add noise.
 bench-datapath: $(EMBEDDED) | deps
-	$(SWIFT) build -c release $(SWIFT_FLAGS) --product datapath-bench
-	@taskset -c $$(($$(nproc) - 1)) $$($(SWIFT) build -c release $(SWIFT_FLAGS) --show-bin-path)/datapath-bench
+	$(SWIFT) build $(RELEASE) --product datapath-bench
+	@taskset -c $$(($$(nproc) - 1)) $$($(SWIFT) build $(RELEASE) --show-bin-path)/datapath-bench
 
 # The real lbd in its own network namespace (root): edit and apply latencies, RSS.
 bench-control: $(EMBEDDED) | deps
-	$(SWIFT) build -c release $(SWIFT_FLAGS) --product lbd
-	$(SWIFT) build -c release $(SWIFT_FLAGS) --product control-bench
-	@$$($(SWIFT) build -c release $(SWIFT_FLAGS) --show-bin-path)/control-bench
+	$(SWIFT) build $(RELEASE) --product lbd
+	$(SWIFT) build $(RELEASE) --product control-bench
+	@$$($(SWIFT) build $(RELEASE) --show-bin-path)/control-bench
 
 # The real lbd checking HTTP backends in a namespace (root): failover times, and CPU and
 # memory with 2,000 backends checked every second for 5 minutes.
 bench-health: $(EMBEDDED) | deps
-	$(SWIFT) build -c release $(SWIFT_FLAGS) --product lbd
-	$(SWIFT) build -c release $(SWIFT_FLAGS) --product health-bench
-	@$$($(SWIFT) build -c release $(SWIFT_FLAGS) --show-bin-path)/health-bench
+	$(SWIFT) build $(RELEASE) --product lbd
+	$(SWIFT) build $(RELEASE) --product health-bench
+	@$$($(SWIFT) build $(RELEASE) --show-bin-path)/health-bench
 
 # A scrape of /metrics with 512 VIPs and 4,096 backends (root): time, size, lbd's CPU.
 bench-metrics: $(EMBEDDED) | deps
-	$(SWIFT) build -c release $(SWIFT_FLAGS) --product lbd
-	$(SWIFT) build -c release $(SWIFT_FLAGS) --product metrics-bench
-	@$$($(SWIFT) build -c release $(SWIFT_FLAGS) --show-bin-path)/metrics-bench
+	$(SWIFT) build $(RELEASE) --product lbd
+	$(SWIFT) build $(RELEASE) --product metrics-bench
+	@$$($(SWIFT) build $(RELEASE) --show-bin-path)/metrics-bench
 
 # lbd against HAProxy, nginx (stream) and no balancer on scripts/lbd-topology (root):
 # new connections/s, requests/s, download Gbit/s, and the LB-only packet rate against a
@@ -104,17 +108,17 @@ bench-metrics: $(EMBEDDED) | deps
 bench-e2e: $(EMBEDDED) | deps
 	@missing=""; for p in $(BENCH_E2E_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing (no service started):$$missing"; scripts/install-tool-packages.sh $$missing; fi
-	$(SWIFT) build -c release $(SWIFT_FLAGS) --product lbd
-	$(SWIFT) build -c release $(SWIFT_FLAGS) --product lbctl
-	$(SWIFT) build -c release $(SWIFT_FLAGS) --product lb-only-bench
-	@LBD_BIN_DIR=$$($(SWIFT) build -c release $(SWIFT_FLAGS) --show-bin-path) scripts/bench-e2e.sh
+	$(SWIFT) build $(RELEASE) --product lbd
+	$(SWIFT) build $(RELEASE) --product lbctl
+	$(SWIFT) build $(RELEASE) --product lb-only-bench
+	@LBD_BIN_DIR=$$($(SWIFT) build $(RELEASE) --show-bin-path) scripts/bench-e2e.sh
 
 # lbd, lbctl, the unit (pointing at PREFIX), shell completions, and the example
 # configuration — which never overwrites one the operator already has.
 install: $(EMBEDDED) | deps
-	$(SWIFT) build -c release $(SWIFT_FLAGS) --product lbd
-	$(SWIFT) build -c release $(SWIFT_FLAGS) --product lbctl
-	@set -e; bin=$$($(SWIFT) build -c release $(SWIFT_FLAGS) --show-bin-path); \
+	$(SWIFT) build $(RELEASE) --product lbd
+	$(SWIFT) build $(RELEASE) --product lbctl
+	@set -e; bin=$$($(SWIFT) build $(RELEASE) --show-bin-path); \
 	install -D -m 0755 $$bin/lbd $(DESTDIR)$(PREFIX)/bin/lbd; \
 	install -D -m 0755 $$bin/lbctl $(DESTDIR)$(PREFIX)/bin/lbctl; \
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
