@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -11,8 +12,8 @@ import NIOSSL
 /// address while sending the VIP's name as Host and SNI (a shared client derives both
 /// from one URL); redirects are answers, never followed; and the timeout covers the
 /// whole exchange, with the phase it expired in.
-public struct HTTPProber: Prober {
-    private let group: any EventLoopGroup
+public struct HTTPProber: Prober, EventLoopProber {
+    let group: any EventLoopGroup
     private let tls = TLSContexts()
 
     public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
@@ -20,27 +21,24 @@ public struct HTTPProber: Prober {
     }
 
     public func probe(_ target: HealthTarget) async -> ProbeResult {
+        await plan(for: target).run(on: group.next())
+    }
+
+    /// The request is built and the TLS context looked up once per target, not per check.
+    func plan(for target: HealthTarget) -> any ProbePlan {
         let definition = target.definition
         let check = definition.http ?? .standard
-        let request = Self.request(check, target: target)
         var sslContext: NIOSSLContext?
         if definition.type == .https {
             do {
-                sslContext = try await tls.context(verify: check.verifyTLS)
+                sslContext = try tls.context(verify: check.verifyTLS)
             } catch {
-                return ProbeResult(.failure(.tls("cannot set up TLS: \(error)")), latency: .zero, at: .now)
+                return ImmediateProbePlan(outcome: .failure(.tls("cannot set up TLS: \(error)")))
             }
         }
-        return await ChannelProbe.run(group: group, address: target.socketAddress, timeout: definition.timeout) {
-            [sslContext] channel, verdict in
-            let pipeline = channel.pipeline.syncOperations
-            if let sslContext {
-                try pipeline.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: check.serverName))
-            }
-            try pipeline.addHTTPClientHandlers()
-            try pipeline.addHandler(
-                HTTPProbeHandler(request: request, check: check, usesTLS: sslContext != nil, verdict: verdict))
-        }
+        return HTTPProbePlan(
+            address: target.socketAddress, timeout: definition.timeout, check: check,
+            request: Self.request(check, target: target), sslContext: sslContext)
     }
 
     static func request(_ check: HTTPCheck, target: HealthTarget) -> HTTPRequestHead {
@@ -59,19 +57,42 @@ public struct HTTPProber: Prober {
     }
 }
 
+struct HTTPProbePlan: ProbePlan {
+    let address: SocketAddress
+    let timeout: Duration
+    let check: HTTPCheck
+    let request: HTTPRequestHead
+    let sslContext: NIOSSLContext?
+
+    func start(on loop: any EventLoop, completion: @escaping @Sendable (ProbeResult) -> Void) -> any InFlightProbe {
+        let (check, request, sslContext) = (check, request, sslContext)
+        return ChannelProbe.start(on: loop, address: address, timeout: timeout, initialize: { channel, verdict in
+            let pipeline = channel.pipeline.syncOperations
+            if let sslContext {
+                try pipeline.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: check.serverName))
+            }
+            try pipeline.addHTTPClientHandlers()
+            try pipeline.addHandler(
+                HTTPProbeHandler(request: request, check: check, usesTLS: sslContext != nil, verdict: verdict))
+        }, completion: completion)
+    }
+}
+
 /// The two client TLS contexts a monitor needs (verifying and not), made on first use
 /// and shared: a context loads the trust store, too costly to repeat per check.
-actor TLSContexts {
-    private var contexts: [Bool: NIOSSLContext] = [:]
+final class TLSContexts: Sendable {
+    private let contexts = NIOLockedValueBox<[Bool: NIOSSLContext]>([:])
 
     func context(verify: Bool) throws -> NIOSSLContext {
-        if let context = contexts[verify] { return context }
-        var configuration = TLSConfiguration.makeClientConfiguration()
-        configuration.certificateVerification = verify ? .fullVerification : .none
-        // A check needs no orderly TLS close; the socket is reset right after.
-        configuration.shutdownTimeout = .zero
-        let context = try NIOSSLContext(configuration: configuration)
-        contexts[verify] = context
-        return context
+        try contexts.withLockedValue { contexts in
+            if let context = contexts[verify] { return context }
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.certificateVerification = verify ? .fullVerification : .none
+            // A check needs no orderly TLS close; the socket is reset right after.
+            configuration.shutdownTimeout = .zero
+            let context = try NIOSSLContext(configuration: configuration)
+            contexts[verify] = context
+            return context
+        }
     }
 }

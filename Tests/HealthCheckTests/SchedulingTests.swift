@@ -44,7 +44,7 @@ final class SchedulingTests: XCTestCase {
         XCTAssertEqual(results.sorted(), Array(0..<20))
         let peak = await gauge.peak
         XCTAssertEqual(peak, 3)
-        let idle = await limiter.idlePermits
+        let idle = limiter.idlePermits
         XCTAssertEqual(idle, 3)
     }
 
@@ -53,7 +53,7 @@ final class SchedulingTests: XCTestCase {
         let limiter = ProbeLimiter(limit: 1)
         let release = AsyncStream<Void>.makeStream()
         let holder = Task { await limiter.withPermit { for await _ in release.stream {} } }
-        try await waitUntil("the permit to be taken") { await limiter.idlePermits == 0 }
+        try await waitUntil("the permit to be taken") { limiter.idlePermits == 0 }
         let waiter = Task { await limiter.withPermit { "ran" } }
         try await Task.sleep(for: .milliseconds(20))
         waiter.cancel()
@@ -61,7 +61,7 @@ final class SchedulingTests: XCTestCase {
         XCTAssertNil(waited)
         release.continuation.finish()
         _ = await holder.value
-        let idle = await limiter.idlePermits
+        let idle = limiter.idlePermits
         XCTAssertEqual(idle, 1)
     }
 }
