@@ -83,6 +83,7 @@ let package = Package(
         .testTarget(name: "HealthCheckTests", dependencies: ["TestSupport", "HealthCheck", .product(name: "NIOCore", package: "swift-nio"),
                                                             .product(name: "NIOPosix", package: "swift-nio"),
                                                             .product(name: "NIOHTTP1", package: "swift-nio"),
+                                                            .product(name: "NIOEmbedded", package: "swift-nio"),
                                                             .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         .testTarget(name: "DaemonTests", dependencies: ["TestSupport", "Daemon", "Balancer", "Datapath", "CLBABI", "PacketCraft",
                                                         .product(name: "Logging", package: "swift-log"),

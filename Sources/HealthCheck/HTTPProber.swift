@@ -36,9 +36,20 @@ public struct HTTPProber: Prober, EventLoopProber {
                 return ImmediateProbePlan(outcome: .failure(.tls("cannot set up TLS: \(error)")))
             }
         }
+        let request = Self.request(check, target: target)
         return HTTPProbePlan(
-            address: target.socketAddress, timeout: definition.timeout, check: check,
-            request: Self.request(check, target: target), sslContext: sslContext)
+            address: target.socketAddress, timeout: definition.timeout, check: check, request: request,
+            requestBytes: Self.encode(request), sslContext: sslContext)
+    }
+
+    /// The request as it goes on the wire, encoded once per target.
+    static func encode(_ request: HTTPRequestHead) -> ByteBuffer {
+        var text = "\(request.method.rawValue) \(request.uri) HTTP/1.1\r\n"
+        for (name, value) in request.headers {
+            text += "\(name): \(value)\r\n"
+        }
+        text += "\r\n"
+        return ByteBuffer(string: text)
     }
 
     static func request(_ check: HTTPCheck, target: HealthTarget) -> HTTPRequestHead {
@@ -62,18 +73,27 @@ struct HTTPProbePlan: ProbePlan {
     let timeout: Duration
     let check: HTTPCheck
     let request: HTTPRequestHead
+    let requestBytes: ByteBuffer
     let sslContext: NIOSSLContext?
 
+    /// Without `body_contains` the answer is the status line alone, which
+    /// `HTTPStatusHandler` reads from the bytes; with it, the full HTTP/1 decoder frames
+    /// the body for `HTTPProbeHandler`.
     func start(on loop: any EventLoop, completion: @escaping @Sendable (ProbeResult) -> Void) -> any InFlightProbe {
-        let (check, request, sslContext) = (check, request, sslContext)
+        let (check, request, requestBytes, sslContext) = (check, request, requestBytes, sslContext)
         return ChannelProbe.start(on: loop, address: address, timeout: timeout, initialize: { channel, verdict in
             let pipeline = channel.pipeline.syncOperations
             if let sslContext {
                 try pipeline.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: check.serverName))
             }
-            try pipeline.addHTTPClientHandlers()
-            try pipeline.addHandler(
-                HTTPProbeHandler(request: request, check: check, usesTLS: sslContext != nil, verdict: verdict))
+            if check.bodyContains == nil {
+                try pipeline.addHandler(HTTPStatusHandler(
+                    request: requestBytes, expectStatus: check.expectStatus, usesTLS: sslContext != nil, verdict: verdict))
+            } else {
+                try pipeline.addHTTPClientHandlers()
+                try pipeline.addHandler(
+                    HTTPProbeHandler(request: request, check: check, usesTLS: sslContext != nil, verdict: verdict))
+            }
         }, completion: completion)
     }
 }
