@@ -38,7 +38,8 @@ struct ProbeLoopContext: Sendable {
 ///
 /// Checks start on a fixed cadence (start to start), so the number of checks over a
 /// span is the span over the interval whatever each one's latency; one delayed by the
-/// limiter does not cause a burst of catching up.
+/// limiter does not cause a burst of catching up. Each start is rounded up to the
+/// schedule's grid; the cadence runs on the unrounded times, so rounding never drifts.
 ///
 /// Stopping is prompt: the check in flight is cancelled, which closes its socket,
 /// rather than left to finish after its target is gone.
@@ -108,7 +109,7 @@ final class ProbeLoop: @unchecked Sendable {
     }
 
     private func arm() {
-        let timer = eventLoop.scheduleTask(deadline: next) { self.due() }
+        let timer = eventLoop.scheduleTask(deadline: schedule.aligned(next)) { self.due() }
         phase = .waiting(timer)
     }
 

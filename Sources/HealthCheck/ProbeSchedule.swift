@@ -1,12 +1,37 @@
+import NIOCore
+
 /// When the checks of one target run: every `interval`, each wait stretched or shrunk
 /// by a random factor within ±`jitter`, and the first one delayed by up to
 /// `jitter` × `interval`.
 ///
 /// Targets added together (at start, on a reload) would otherwise check in lockstep
 /// forever, every backend seeing its checks from all VIPs at the same instant.
+///
+/// Start times are then rounded up to a grid of 1% of the interval, at most 10 ms
+/// (`grid`), so the timers of thousands of targets fall on a few instants per interval
+/// and fire together in one wakeup of their event loop, instead of one wakeup each.
+/// The jitter still spreads targets over the grid's slots.
 struct ProbeSchedule: Sendable {
     let interval: Duration
     let jitter: Double
+    /// The grid's step, in nanoseconds.
+    let grid: Int64
+
+    /// The coarsest grid: 10 ms, well under any timeout's resolution that matters.
+    static let maximumGrid: Int64 = 10_000_000
+
+    init(interval: Duration, jitter: Double) {
+        self.interval = interval
+        self.jitter = jitter
+        grid = max(1, min(Self.maximumGrid, TimeAmount(interval).nanoseconds / 100))
+    }
+
+    /// `deadline` rounded up to the grid.
+    func aligned(_ deadline: NIODeadline) -> NIODeadline {
+        let nanoseconds = Int64(truncatingIfNeeded: deadline.uptimeNanoseconds)
+        let remainder = nanoseconds % grid
+        return remainder == 0 ? deadline : .uptimeNanoseconds(UInt64(nanoseconds - remainder + grid))
+    }
 
     func firstDelay(using random: inout some RandomNumberGenerator) -> Duration {
         guard jitter > 0 else { return .zero }

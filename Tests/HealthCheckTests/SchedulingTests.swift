@@ -1,4 +1,5 @@
 @testable import HealthCheck
+import NIOCore
 import XCTest
 import TestSupport
 
@@ -22,6 +23,33 @@ final class SchedulingTests: XCTestCase {
         let schedule = ProbeSchedule(interval: .milliseconds(50), jitter: 0)
         XCTAssertEqual(schedule.firstDelay(using: &random), .zero)
         XCTAssertEqual(schedule.nextDelay(using: &random), .milliseconds(50))
+    }
+
+    /// Start times fall on a grid of 1% of the interval (10 ms at most), rounded up by
+    /// less than one step.
+    func testStartsAreRoundedUpToTheGrid() {
+        XCTAssertEqual(ProbeSchedule(interval: .milliseconds(200), jitter: 0.1).grid, 2_000_000)
+        XCTAssertEqual(ProbeSchedule(interval: .seconds(1), jitter: 0.1).grid, 10_000_000)
+        XCTAssertEqual(ProbeSchedule(interval: .seconds(30), jitter: 0.1).grid, 10_000_000)
+        XCTAssertEqual(ProbeSchedule(interval: .milliseconds(5), jitter: 0).grid, 50_000)
+        var random = SplitMix64(seed: 3)
+        for interval in [Duration.milliseconds(200), .seconds(1)] {
+            let schedule = ProbeSchedule(interval: interval, jitter: 0.1)
+            var slots: Set<UInt64> = []
+            for _ in 0..<10_000 {
+                let deadline = NIODeadline.uptimeNanoseconds(random.next() % 1_000_000_000_000)
+                let aligned = schedule.aligned(deadline)
+                XCTAssertEqual(aligned.uptimeNanoseconds % UInt64(schedule.grid), 0)
+                XCTAssertGreaterThanOrEqual(aligned, deadline)
+                XCTAssertLessThan(aligned, deadline + .nanoseconds(schedule.grid))
+                slots.insert(schedule.aligned(.uptimeNanoseconds(deadline.uptimeNanoseconds % 1_000_000_000)).uptimeNanoseconds)
+            }
+            // Start times spread over a second land on about 1 s / grid instants.
+            XCTAssertLessThanOrEqual(Int64(slots.count), 1_000_000_000 / schedule.grid + 1)
+        }
+        let schedule = ProbeSchedule(interval: .seconds(1), jitter: 0)
+        XCTAssertEqual(schedule.aligned(.uptimeNanoseconds(20_000_000)), .uptimeNanoseconds(20_000_000))
+        XCTAssertEqual(schedule.aligned(.uptimeNanoseconds(20_000_001)), .uptimeNanoseconds(30_000_000))
     }
 
     /// Never more than the limit in flight, however many wait; all run eventually.
