@@ -12,12 +12,18 @@ import NIOSSL
 /// address while sending the VIP's name as Host and SNI (a shared client derives both
 /// from one URL); redirects are answers, never followed; and the timeout covers the
 /// whole exchange, with the phase it expired in.
+///
+/// An http check judged by its status alone runs on a raw socket of the process's
+/// `ProbeReactor` (`SocketProbe`); https and `body_contains` checks run NIO channels on
+/// `group`, with NIO's TLS and HTTP handlers.
 public struct HTTPProber: Prober, EventLoopProber {
     let group: any EventLoopGroup
+    private let channelGroup: any EventLoopGroup
     private let tls = TLSContexts()
 
     public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
-        self.group = group
+        self.group = ProbeReactor.shared
+        self.channelGroup = group
     }
 
     public func probe(_ target: HealthTarget) async -> ProbeResult {
@@ -37,9 +43,14 @@ public struct HTTPProber: Prober, EventLoopProber {
             }
         }
         let request = Self.request(check, target: target)
+        if sslContext == nil && check.bodyContains == nil {
+            return SocketProbePlan(reactor: .shared, check: SocketCheck(
+                address: target.socketAddress, timeout: definition.timeout,
+                request: Array(Self.encode(request).readableBytesView), expectStatus: check.expectStatus))
+        }
         return HTTPProbePlan(
-            address: target.socketAddress, timeout: definition.timeout, check: check, request: request,
-            requestBytes: Self.encode(request), sslContext: sslContext)
+            group: channelGroup, address: target.socketAddress, timeout: definition.timeout, check: check,
+            request: request, requestBytes: Self.encode(request), sslContext: sslContext)
     }
 
     /// The request as it goes on the wire, encoded once per target.
@@ -69,6 +80,7 @@ public struct HTTPProber: Prober, EventLoopProber {
 }
 
 struct HTTPProbePlan: ProbePlan {
+    let group: any EventLoopGroup
     let address: SocketAddress
     let timeout: Duration
     let check: HTTPCheck
@@ -78,10 +90,16 @@ struct HTTPProbePlan: ProbePlan {
 
     /// Without `body_contains` the answer is the status line alone, which
     /// `HTTPStatusHandler` reads from the bytes; with it, the full HTTP/1 decoder frames
-    /// the body for `HTTPProbeHandler`.
+    /// the body for `HTTPProbeHandler`. The channel runs on a loop of `group`; the
+    /// result is handed back to `loop`.
     func start(on loop: any EventLoop, completion: @escaping @Sendable (ProbeResult) -> Void) -> any InFlightProbe {
         let (check, request, requestBytes, sslContext) = (check, request, requestBytes, sslContext)
-        return ChannelProbe.start(on: loop, address: address, timeout: timeout, initialize: { channel, verdict in
+        let channelLoop = group.next()
+        var report = completion
+        if channelLoop !== loop {
+            report = { result in loop.execute { completion(result) } }
+        }
+        return ChannelProbe.start(on: channelLoop, address: address, timeout: timeout, initialize: { channel, verdict in
             let pipeline = channel.pipeline.syncOperations
             if let sslContext {
                 try pipeline.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: check.serverName))
@@ -94,7 +112,7 @@ struct HTTPProbePlan: ProbePlan {
                 try pipeline.addHandler(
                     HTTPProbeHandler(request: request, check: check, usesTLS: sslContext != nil, verdict: verdict))
             }
-        }, completion: completion)
+        }, completion: report)
     }
 }
 

@@ -79,15 +79,16 @@ struct ImmediateProbePlan: ProbePlan {
 
 /// The prober for every check type: TCP for `tcp`, HTTP for `http` and `https`.
 ///
-/// One instance per monitor: its event loop group and TLS contexts are shared by all
-/// checks instead of being set up per check.
+/// One instance per monitor: its TLS contexts are shared by all checks instead of being
+/// set up per check. Its checks' loops run on the process's `ProbeReactor`; `group`
+/// runs the channels of https and `body_contains` checks.
 public struct StandardProber: Prober, EventLoopProber {
     let group: any EventLoopGroup
     private let tcp: TCPProber
     private let http: HTTPProber
 
     public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
-        self.group = group
+        self.group = ProbeReactor.shared
         tcp = TCPProber(group: group)
         http = HTTPProber(group: group)
     }
@@ -106,12 +107,14 @@ public struct StandardProber: Prober, EventLoopProber {
 }
 
 /// Success when the TCP handshake completes within the timeout; the connection is then
-/// closed without sending anything.
+/// reset without sending anything. Runs on the process's `ProbeReactor`.
 public struct TCPProber: Prober, EventLoopProber {
     let group: any EventLoopGroup
 
+    /// - Parameter group: unused (tcp checks run on the `ProbeReactor`); kept for
+    ///   source compatibility.
     public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
-        self.group = group
+        self.group = ProbeReactor.shared
     }
 
     public func probe(_ target: HealthTarget) async -> ProbeResult {
@@ -119,15 +122,8 @@ public struct TCPProber: Prober, EventLoopProber {
     }
 
     func plan(for target: HealthTarget) -> any ProbePlan {
-        TCPProbePlan(address: target.socketAddress, timeout: target.definition.timeout)
-    }
-}
-
-struct TCPProbePlan: ProbePlan {
-    let address: SocketAddress
-    let timeout: Duration
-
-    func start(on loop: any EventLoop, completion: @escaping @Sendable (ProbeResult) -> Void) -> any InFlightProbe {
-        ChannelProbe.start(on: loop, address: address, timeout: timeout, initialize: nil, completion: completion)
+        SocketProbePlan(
+            reactor: .shared,
+            check: SocketCheck(address: target.socketAddress, timeout: target.definition.timeout, request: nil))
     }
 }

@@ -1,0 +1,83 @@
+/* The Linux calls of the health checks' socket loop (epoll, eventfd, TCP options) that
+ * Swift's Glibc module does not export, and accessors for the packed epoll_event. */
+#ifndef PROBE_SYS_H
+#define PROBE_SYS_H
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static const uint32_t probe_sys_epollin = EPOLLIN;
+static const uint32_t probe_sys_epollout = EPOLLOUT;
+static const uint32_t probe_sys_epollerr = EPOLLERR;
+static const uint32_t probe_sys_epollhup = EPOLLHUP;
+static const uint32_t probe_sys_epollrdhup = EPOLLRDHUP;
+
+static inline int probe_sys_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+static inline int probe_sys_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+/* Watches `fd` for input, output and hang-ups, edge-triggered, under `token`. */
+static inline int probe_sys_epoll_add(int epfd, int fd, uint64_t token) {
+    struct epoll_event event = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.u64 = token};
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
+}
+
+/* Watches `fd` for input only, level-triggered (the wakeup eventfd). */
+static inline int probe_sys_epoll_add_input(int epfd, int fd, uint64_t token) {
+    struct epoll_event event = {.events = EPOLLIN, .data.u64 = token};
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
+}
+
+/* Waits for events for at most `timeout_ns` nanoseconds (negative: without limit). */
+static inline int probe_sys_epoll_wait(int epfd, struct epoll_event *events, int capacity, int64_t timeout_ns) {
+    if (timeout_ns < 0) return epoll_pwait2(epfd, events, capacity, NULL, NULL);
+    struct timespec timeout = {.tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000};
+    return epoll_pwait2(epfd, events, capacity, &timeout, NULL);
+}
+
+static inline uint32_t probe_sys_event_flags(const struct epoll_event *events, int index) {
+    return events[index].events;
+}
+
+static inline uint64_t probe_sys_event_token(const struct epoll_event *events, int index) {
+    return events[index].data.u64;
+}
+
+static inline size_t probe_sys_event_size(void) { return sizeof(struct epoll_event); }
+
+/* A TCP socket that does not block and is not inherited by children. */
+static inline int probe_sys_tcp_socket(int family) {
+    return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+}
+
+/* SO_LINGER 0: close() resets the connection instead of leaving it in TIME_WAIT. */
+static inline int probe_sys_reset_on_close(int fd) {
+    struct linger linger = {.l_onoff = 1, .l_linger = 0};
+    return setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof linger);
+}
+
+/* The pending error of a socket (a failed connect), or the errno of getsockopt. */
+static inline int probe_sys_socket_error(int fd) {
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) < 0) return errno;
+    return error;
+}
+
+/* Names the calling thread (15 characters at most), for ps and perf. */
+static inline void probe_sys_set_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
+
+/* Sends without SIGPIPE on a reset connection. */
+static inline ssize_t probe_sys_send(int fd, const void *bytes, size_t count) {
+    return send(fd, bytes, count, MSG_NOSIGNAL);
+}
+
+#endif
