@@ -4,6 +4,7 @@
 #define PROBE_SYS_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
@@ -58,10 +59,12 @@ static inline int probe_sys_tcp_socket(int family) {
     return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 }
 
-/* SO_LINGER 0: close() resets the connection instead of leaving it in TIME_WAIT. */
-static inline int probe_sys_reset_on_close(int fd) {
-    struct linger linger = {.l_onoff = 1, .l_linger = 0};
-    return setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof linger);
+/* connect(AF_UNSPEC): resets a TCP connection (a RST when it was established or
+ * being set up, so no TIME_WAIT) and returns the socket to the closed state, from which
+ * it can connect again. */
+static inline bool probe_sys_disconnect(int fd) {
+    struct sockaddr address = {.sa_family = AF_UNSPEC};
+    return connect(fd, &address, sizeof address) == 0;
 }
 
 /* The pending error of a socket (a failed connect), or the errno of getsockopt. */

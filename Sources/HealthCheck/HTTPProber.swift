@@ -17,17 +17,16 @@ import NIOSSL
 /// `ProbeReactor` (`SocketProbe`); https and `body_contains` checks run NIO channels on
 /// `group`, with NIO's TLS and HTTP handlers.
 public struct HTTPProber: Prober, EventLoopProber {
-    let group: any EventLoopGroup
     private let channelGroup: any EventLoopGroup
     private let tls = TLSContexts()
 
+    /// - Parameter group: where https and `body_contains` checks run their channels.
     public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
-        self.group = ProbeReactor.shared
         self.channelGroup = group
     }
 
     public func probe(_ target: HealthTarget) async -> ProbeResult {
-        await plan(for: target).run(on: group.next())
+        await plan(for: target).run(on: ProbeReactor.shared)
     }
 
     /// The request is built and the TLS context looked up once per target, not per check.

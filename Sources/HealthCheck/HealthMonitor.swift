@@ -17,9 +17,9 @@ import NIOPosix
 /// `statuses()` give the current picture (for a new subscriber, `lbctl status`, and to
 /// resynchronise after `droppedEvents` rose).
 ///
-/// Each target's checker is a `ProbeLoop` pinned to one event loop of the prober's
-/// group: its checks are scheduled there and record their results there, so a check
-/// costs no task and no actor hop. Only transitions come to this actor, in batches.
+/// Each target's checker is a `ProbeLoop` on the process's `ProbeReactor`, the event
+/// loop of the checks: they are scheduled there and record their results there, so a
+/// check costs no task and no actor hop. Only transitions come to this actor, in batches.
 /// `run()` owns every check: cancelling the task that runs it stops all checks and
 /// closes their sockets; the daemon runs it as a service.
 public actor HealthMonitor {
@@ -29,7 +29,7 @@ public actor HealthMonitor {
     private let eventSink: AsyncStream<HealthEvent>.Continuation
 
     private let prober: any Prober
-    private let group: any EventLoopGroup
+    private let reactor = ProbeReactor.shared
     private let context: ProbeLoopContext
     private let logger: Logger
 
@@ -61,15 +61,14 @@ public actor HealthMonitor {
     ///   - maxConcurrentChecks: checks in flight at once, beyond which checks wait.
     ///   - eventBuffer: events kept for a slow consumer; beyond it the oldest are dropped,
     ///     so what it reads last is the latest state.
-    ///   - onResult: called with every result (latency histograms), on the event loop
-    ///     of the check; it must not block.
+    ///   - onResult: called with every result (latency histograms), on the thread of the
+    ///     checks; it must not block.
     public init(
         prober: any Prober = StandardProber(), maxConcurrentChecks: Int = 256, eventBuffer: Int = 10_000,
         logger: Logger = Logger(label: "lbd.healthcheck"),
         onResult: (@Sendable (HealthTarget, ProbeResult) -> Void)? = nil
     ) {
         self.prober = prober
-        self.group = (prober as? any EventLoopProber)?.group ?? MultiThreadedEventLoopGroup.singleton
         self.context = ProbeLoopContext(
             limiter: ProbeLimiter(limit: maxConcurrentChecks), inbox: MonitorInbox(), onResult: onResult)
         self.logger = logger
@@ -174,7 +173,7 @@ public actor HealthMonitor {
         var loop: ProbeLoop?
         if definition.type != .none {
             let plan = (prober as? any EventLoopProber)?.plan(for: target) ?? AsyncProbePlan(prober: prober, target: target)
-            loop = ProbeLoop(id: nextLoopID, target: target, health: health, plan: plan, eventLoop: group.next(),
+            loop = ProbeLoop(id: nextLoopID, target: target, health: health, plan: plan, reactor: reactor,
                              context: context)
             nextLoopID += 1
             if started && !finished { launch(loop!) }

@@ -30,11 +30,13 @@ struct ProbeLoopContext: Sendable {
     let onResult: (@Sendable (HealthTarget, ProbeResult) -> Void)?
 }
 
-/// The checks of one target, run on one event loop of the group until stopped.
+/// The checks of one target, run on the `ProbeReactor` until stopped.
 ///
-/// Every step is a call on that event loop: a scheduled task starts each check, the
-/// check's completion records the result in the target's `HealthCell`, and only a
-/// transition leaves the loop (to the monitor's inbox). No task, no actor hop per check.
+/// Every step is a call on the reactor's thread: the loop is itself the timer of its
+/// next check, the check's completion records the result in the target's `HealthCell`,
+/// and only a transition leaves the loop (to the monitor's inbox). No task, no actor
+/// hop, no promise per check; a tcp or http check reuses the loop's `SocketProbe`, so
+/// a check allocates nothing.
 ///
 /// Checks start on a fixed cadence (start to start), so the number of checks over a
 /// span is the span over the interval whatever each one's latency; one delayed by the
@@ -43,49 +45,61 @@ struct ProbeLoopContext: Sendable {
 ///
 /// Stopping is prompt: the check in flight is cancelled, which closes its socket,
 /// rather than left to finish after its target is gone.
-final class ProbeLoop: @unchecked Sendable {
-    // @unchecked: `phase`, `next` and `random` are only touched on `eventLoop`.
+final class ProbeLoop: ReactorTimer, @unchecked Sendable {
+    // @unchecked: the mutable state is only touched on the reactor's thread.
     let id: UInt64
     let target: HealthTarget
     let health: HealthCell
-    let eventLoop: any EventLoop
+    let reactor: ProbeReactor
     private let plan: any ProbePlan
     private let context: ProbeLoopContext
     private let schedule: ProbeSchedule
 
-    private enum Phase {
+    private enum State {
         case created
-        /// Until the next check's start.
-        case waiting(Scheduled<Void>)
-        /// Queued for a permit under this ticket.
-        case queued(UInt64)
-        /// `plan.start` is running (it may complete the check before returning).
+        /// Until the next check's start (the timer is armed).
+        case waiting
+        /// Queued for a permit under `ticket`.
+        case queued
+        /// The check is being started (it may complete before that returns).
         case starting
-        case checking(any InFlightProbe)
+        case checking
         case stopped
     }
 
-    private var phase = Phase.created
-    /// When the current check was due (the cadence's reference, not when it started).
-    private var next = NIODeadline.uptimeNanoseconds(0)
+    private var state = State.created
+    private var ticket: UInt64 = 0
+    /// The tcp or http check, reused for every run; `nil` for other plans.
+    private var socketProbe: SocketProbe?
+    /// The check in flight of other plans.
+    private var inFlight: (any InFlightProbe)?
+    /// When the current check was due, in uptime nanoseconds (the cadence's reference,
+    /// not when it started).
+    private var next: UInt64 = 0
     private var random = ScheduleRandom()
 
-    init(id: UInt64, target: HealthTarget, health: HealthCell, plan: any ProbePlan, eventLoop: any EventLoop,
+    init(id: UInt64, target: HealthTarget, health: HealthCell, plan: any ProbePlan, reactor: ProbeReactor,
          context: ProbeLoopContext) {
         self.id = id
         self.target = target
         self.health = health
         self.plan = plan
-        self.eventLoop = eventLoop
+        self.reactor = reactor
         self.context = context
         self.schedule = ProbeSchedule(interval: target.definition.interval, jitter: target.definition.jitter)
+        super.init()
+        if let socketPlan = plan as? SocketProbePlan, socketPlan.reactor === reactor {
+            socketProbe = SocketProbe(reactor: reactor, check: socketPlan.check, reusable: true) { [unowned self] result in
+                self.finished(result)
+            }
+        }
     }
 
     /// Schedules the first check, within `jitter × interval` from now.
     func start() {
-        eventLoop.execute {
-            guard case .created = self.phase else { return }
-            self.next = .now() + TimeAmount(self.schedule.firstDelay(using: &self.random))
+        reactor.execute {
+            guard case .created = self.state else { return }
+            self.next = NIODeadline.now().uptimeNanoseconds + self.schedule.firstDelayNanoseconds(using: &self.random)
             self.arm()
         }
     }
@@ -94,40 +108,48 @@ final class ProbeLoop: @unchecked Sendable {
     /// the returned future succeeds, and `ended` is posted to the inbox then, once.
     @discardableResult
     func stop() -> EventLoopFuture<Void> {
-        eventLoop.submit {
-            let was = self.phase
+        reactor.submit {
+            let was = self.state
             if case .stopped = was { return }
-            self.phase = .stopped
+            self.state = .stopped
             switch was {
-            case .waiting(let timer): timer.cancel()
-            case .queued(let ticket): self.context.limiter.cancel(ticket)
-            case .checking(let check): check.cancel()
-            case .created, .starting, .stopped: break
+            case .waiting: self.disarm()
+            case .queued: self.context.limiter.cancel(self.ticket)
+            case .starting, .checking:
+                self.socketProbe?.cancel()
+                self.inFlight?.cancel()
+                self.inFlight = nil
+            case .created, .stopped: break
             }
+            self.socketProbe?.release()
             self.context.inbox.post(.ended(loopID: self.id))
         }
     }
 
     private func arm() {
-        let timer = eventLoop.scheduleTask(deadline: schedule.aligned(next)) { self.due() }
-        phase = .waiting(timer)
+        state = .waiting
+        reactor.arm(self, at: schedule.aligned(next))
     }
 
-    private func due() {
-        guard case .waiting = phase else { return }
-        let loop = eventLoop
+    /// The next check is due.
+    override func fire() {
+        guard case .waiting = state else { return }
+        let reactor = reactor
         let acquired = context.limiter.acquire(orQueue: {
-            { granted in loop.execute { self.permitted(granted) } }
+            { granted in reactor.execute { self.permitted(granted) } }
         })
         switch acquired {
-        case .granted: check()
-        case .queued(let ticket): phase = .queued(ticket)
+        case .granted:
+            check()
+        case .queued(let ticket):
+            state = .queued
+            self.ticket = ticket
         }
     }
 
     private func permitted(_ granted: Bool) {
         guard granted else { return }
-        guard case .queued = phase else {
+        guard case .queued = state else {
             // Stopped while queued, after the permit was handed over.
             context.limiter.release()
             return
@@ -136,22 +158,28 @@ final class ProbeLoop: @unchecked Sendable {
     }
 
     private func check() {
-        phase = .starting
-        let started = plan.start(on: eventLoop) { result in self.finished(result) }
-        if case .starting = phase { phase = .checking(started) }
+        state = .starting
+        if let socketProbe {
+            socketProbe.begin()
+        } else {
+            let started = plan.start(on: reactor) { result in self.finished(result) }
+            if case .starting = state { inFlight = started }
+        }
+        if case .starting = state { state = .checking }
     }
 
     private func finished(_ result: ProbeResult) {
         context.limiter.release()
-        switch phase {
+        switch state {
         case .starting, .checking: break
         default: return  // stopped: a cancelled check's result is not one
         }
+        inFlight = nil
         context.onResult?(target, result)
         if let transition = health.record(result) {
             context.inbox.post(.transition(loopID: id, target: target, transition))
         }
-        next = max(next + TimeAmount(schedule.nextDelay(using: &random)), .now())
+        next = max(next + schedule.nextDelayNanoseconds(using: &random), NIODeadline.now().uptimeNanoseconds)
         arm()
     }
 }

@@ -11,18 +11,22 @@ protocol ReactorSocket: AnyObject {
     func ready(_ events: UInt32)
 }
 
-/// Something due at a time on the reactor's thread: a check's start, its timeout.
+/// Something due at a time on the reactor's thread: a check loop's next start, a
+/// scheduled task.
 ///
-/// Armed once. Cancelling only disarms it: the heap entry stays until it is due or
-/// reaches the top of the heap, where it is dropped without a wakeup.
+/// Arming again replaces the previous time. Disarming only marks the heap entry stale:
+/// it is dropped when it reaches the top of the heap, without a wakeup.
 class ReactorTimer {
-    fileprivate(set) var isArmed = false
+    /// The stamp of the heap entry that fires this timer; 0 when disarmed.
+    fileprivate var stamp: UInt64 = 0
+
+    var isArmed: Bool { stamp != 0 }
 
     func fire() {}
 
     /// Disarms the timer (on the reactor's thread).
     final func disarm() {
-        isArmed = false
+        stamp = 0
     }
 }
 
@@ -54,6 +58,9 @@ final class ProbeReactor: EventLoop, @unchecked Sendable {
     private var thread = pthread_t()
 
     private var timers = TimerHeap()
+    private var nextStamp: UInt64 = 0
+    /// The checks' timeouts, one queue per duration: deadlines in a queue only grow.
+    private var timeoutQueues: [UInt64: TimeoutQueue] = [:]
     /// Registered sockets by slot; a token is (generation << 32 | slot).
     private var sockets: [ReactorSocket?] = []
     private var generations: [UInt32] = []
@@ -123,7 +130,7 @@ final class ProbeReactor: EventLoop, @unchecked Sendable {
             now = tasks.isEmpty ? now : NIODeadline.now().uptimeNanoseconds
             let timeout: Int64 = shared.withLockedValue { shared in
                 guard shared.tasks.isEmpty else { return 0 }
-                guard let due = timers.nextDeadline() else {
+                guard let due = nextDeadline() else {
                     shared.sleeping = true
                     return -1
                 }
@@ -156,17 +163,37 @@ final class ProbeReactor: EventLoop, @unchecked Sendable {
 
     private func runDueTimers(now: UInt64) {
         while let timer = timers.popDue(now: now) {
-            timer.isArmed = false
             timer.fire()
         }
+        for queue in timeoutQueues.values {
+            queue.fireDue(now: now)
+        }
+    }
+
+    /// The earliest deadline of an armed timer or a pending timeout.
+    private func nextDeadline() -> UInt64? {
+        var next = timers.nextDeadline()
+        for queue in timeoutQueues.values {
+            if let due = queue.nextDeadline(), due < next ?? .max { next = due }
+        }
+        return next
     }
 
     // MARK: Timers and sockets, on the reactor's thread
 
-    /// Arms `timer` for `deadline` (uptime nanoseconds); it must not be armed already.
+    /// Arms `timer` for `deadline` (uptime nanoseconds), replacing any time it had.
     func arm(_ timer: ReactorTimer, at deadline: UInt64) {
-        timer.isArmed = true
-        timers.push(timer, at: deadline)
+        nextStamp += 1
+        timer.stamp = nextStamp
+        timers.push(timer, at: deadline, stamp: nextStamp)
+    }
+
+    /// The queue of the timeouts of `nanoseconds`.
+    func timeoutQueue(_ nanoseconds: UInt64) -> TimeoutQueue {
+        if let queue = timeoutQueues[nanoseconds] { return queue }
+        let queue = TimeoutQueue(duration: nanoseconds)
+        timeoutQueues[nanoseconds] = queue
+        return queue
     }
 
     /// Watches `fd`, edge-triggered, until `unregister`; false (errno set) if epoll refused it.
@@ -260,26 +287,30 @@ final class ProbeReactor: EventLoop, @unchecked Sendable {
     }
 }
 
-/// A binary min-heap of timers by deadline, then by arming order.
+/// A binary min-heap of timers by deadline, then by arming order (the stamp). An entry
+/// whose stamp is no longer its timer's is stale and skipped.
+///
+/// Entries hold their timer unmanaged (retained on push, released on removal), so
+/// sifting moves plain values without reference counting.
 struct TimerHeap {
     private struct Entry {
         let deadline: UInt64
-        let sequence: UInt64
-        let timer: ReactorTimer
+        let stamp: UInt64
+        let timer: Unmanaged<ReactorTimer>
+
+        var isCurrent: Bool { timer._withUnsafeGuaranteedRef { $0.stamp } == stamp }
 
         func precedes(_ other: Entry) -> Bool {
-            deadline != other.deadline ? deadline < other.deadline : sequence < other.sequence
+            deadline != other.deadline ? deadline < other.deadline : stamp < other.stamp
         }
     }
 
     private var entries: [Entry] = []
-    private var sequence: UInt64 = 0
 
     var count: Int { entries.count }
 
-    mutating func push(_ timer: ReactorTimer, at deadline: UInt64) {
-        sequence += 1
-        entries.append(Entry(deadline: deadline, sequence: sequence, timer: timer))
+    mutating func push(_ timer: ReactorTimer, at deadline: UInt64, stamp: UInt64) {
+        entries.append(Entry(deadline: deadline, stamp: stamp, timer: .passRetained(timer)))
         var child = entries.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
@@ -289,27 +320,31 @@ struct TimerHeap {
         }
     }
 
-    /// The earliest armed deadline; disarmed timers at the top are dropped on the way.
+    /// The earliest armed deadline; stale entries at the top are dropped on the way.
     mutating func nextDeadline() -> UInt64? {
         while let top = entries.first {
-            if top.timer.isArmed { return top.deadline }
-            removeTop()
+            if top.isCurrent { return top.deadline }
+            removeTop().release()
         }
         return nil
     }
 
-    /// The next armed timer due by `now`, removed from the heap.
+    /// The next timer due by `now`, disarmed and removed from the heap.
     mutating func popDue(now: UInt64) -> ReactorTimer? {
-        while let top = entries.first, top.deadline <= now || !top.timer.isArmed {
-            removeTop()
-            if top.timer.isArmed { return top.timer }
+        while let top = entries.first, top.deadline <= now || !top.isCurrent {
+            let timer = removeTop().takeRetainedValue()
+            if timer.stamp == top.stamp {
+                timer.stamp = 0
+                return timer
+            }
         }
         return nil
     }
 
-    private mutating func removeTop() {
+    private mutating func removeTop() -> Unmanaged<ReactorTimer> {
+        let top = entries[0].timer
         let last = entries.removeLast()
-        guard !entries.isEmpty else { return }
+        guard !entries.isEmpty else { return top }
         entries[0] = last
         var parent = 0
         while true {
@@ -317,9 +352,48 @@ struct TimerHeap {
             var first = parent
             if left < entries.count && entries[left].precedes(entries[first]) { first = left }
             if right < entries.count && entries[right].precedes(entries[first]) { first = right }
-            guard first != parent else { return }
+            guard first != parent else { return top }
             entries.swapAt(parent, first)
             parent = first
         }
+    }
+}
+
+/// The timeouts of the checks with one timeout duration, in the order they started:
+/// their deadlines only grow, so the queue is a FIFO rather than a heap, and a check
+/// that ends leaves its entry to be dropped when it reaches the front.
+final class TimeoutQueue {
+    private struct Entry {
+        let deadline: UInt64
+        let probe: SocketProbe
+        let run: UInt64
+    }
+
+    let duration: UInt64
+    private var entries = CircularBuffer<Entry>()
+
+    init(duration: UInt64) {
+        self.duration = duration
+    }
+
+    /// Times out `run` of `probe`, started at `started`, unless it has ended by then.
+    func add(_ probe: SocketProbe, run: UInt64, started: UInt64) {
+        entries.append(Entry(deadline: started + duration, probe: probe, run: run))
+    }
+
+    func fireDue(now: UInt64) {
+        while let front = entries.first, front.deadline <= now || front.probe.activeRun != front.run {
+            entries.removeFirst()
+            if front.probe.activeRun == front.run { front.probe.timedOut() }
+        }
+    }
+
+    /// The earliest deadline of a check still running; ended ones at the front are dropped.
+    func nextDeadline() -> UInt64? {
+        while let front = entries.first {
+            if front.probe.activeRun == front.run { return front.deadline }
+            entries.removeFirst()
+        }
+        return nil
     }
 }

@@ -16,6 +16,7 @@ struct ProbeSchedule: Sendable {
     let jitter: Double
     /// The grid's step, in nanoseconds.
     let grid: Int64
+    private let intervalNanoseconds: Double
 
     /// The coarsest grid: 10 ms, well under any timeout's resolution that matters.
     static let maximumGrid: Int64 = 10_000_000
@@ -24,23 +25,38 @@ struct ProbeSchedule: Sendable {
         self.interval = interval
         self.jitter = jitter
         grid = max(1, min(Self.maximumGrid, TimeAmount(interval).nanoseconds / 100))
+        intervalNanoseconds = Double(TimeAmount(interval).nanoseconds)
     }
 
     /// `deadline` rounded up to the grid.
     func aligned(_ deadline: NIODeadline) -> NIODeadline {
-        let nanoseconds = Int64(truncatingIfNeeded: deadline.uptimeNanoseconds)
-        let remainder = nanoseconds % grid
-        return remainder == 0 ? deadline : .uptimeNanoseconds(UInt64(nanoseconds - remainder + grid))
+        .uptimeNanoseconds(aligned(deadline.uptimeNanoseconds))
+    }
+
+    /// `uptime` (nanoseconds) rounded up to the grid.
+    func aligned(_ uptime: UInt64) -> UInt64 {
+        let grid = UInt64(grid)
+        let remainder = uptime % grid
+        return remainder == 0 ? uptime : uptime - remainder + grid
     }
 
     func firstDelay(using random: inout some RandomNumberGenerator) -> Duration {
-        guard jitter > 0 else { return .zero }
-        return interval * Double.random(in: 0...jitter, using: &random)
+        .nanoseconds(Int64(firstDelayNanoseconds(using: &random)))
     }
 
     func nextDelay(using random: inout some RandomNumberGenerator) -> Duration {
-        guard jitter > 0 else { return interval }
-        return interval * (1 + Double.random(in: -jitter...jitter, using: &random))
+        .nanoseconds(Int64(nextDelayNanoseconds(using: &random)))
+    }
+
+    /// `firstDelay` in nanoseconds: integer arithmetic, no `Duration` math per check.
+    func firstDelayNanoseconds(using random: inout some RandomNumberGenerator) -> UInt64 {
+        guard jitter > 0 else { return 0 }
+        return UInt64(intervalNanoseconds * Double.random(in: 0...jitter, using: &random))
+    }
+
+    func nextDelayNanoseconds(using random: inout some RandomNumberGenerator) -> UInt64 {
+        guard jitter > 0 else { return UInt64(intervalNanoseconds) }
+        return UInt64(intervalNanoseconds * (1 + Double.random(in: -jitter...jitter, using: &random)))
     }
 }
 

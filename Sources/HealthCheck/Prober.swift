@@ -25,10 +25,9 @@ protocol ProbePlan: Sendable {
     func start(on loop: any EventLoop, completion: @escaping @Sendable (ProbeResult) -> Void) -> any InFlightProbe
 }
 
-/// A prober whose checks run on event loops of its own group: the monitor runs each
-/// target's loop there and starts its checks through a plan.
+/// A prober that prepares each target's check once: the monitor starts the checks
+/// through the plan, on the `ProbeReactor`, without a task per check.
 protocol EventLoopProber: Prober {
-    var group: any EventLoopGroup { get }
     func plan(for target: HealthTarget) -> any ProbePlan
 }
 
@@ -80,21 +79,19 @@ struct ImmediateProbePlan: ProbePlan {
 /// The prober for every check type: TCP for `tcp`, HTTP for `http` and `https`.
 ///
 /// One instance per monitor: its TLS contexts are shared by all checks instead of being
-/// set up per check. Its checks' loops run on the process's `ProbeReactor`; `group`
-/// runs the channels of https and `body_contains` checks.
+/// set up per check. Its tcp and http checks run on the process's `ProbeReactor`;
+/// `group` runs the channels of https and `body_contains` checks.
 public struct StandardProber: Prober, EventLoopProber {
-    let group: any EventLoopGroup
     private let tcp: TCPProber
     private let http: HTTPProber
 
     public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
-        self.group = ProbeReactor.shared
-        tcp = TCPProber(group: group)
+        tcp = TCPProber()
         http = HTTPProber(group: group)
     }
 
     public func probe(_ target: HealthTarget) async -> ProbeResult {
-        await plan(for: target).run(on: group.next())
+        await plan(for: target).run(on: ProbeReactor.shared)
     }
 
     func plan(for target: HealthTarget) -> any ProbePlan {
@@ -109,16 +106,10 @@ public struct StandardProber: Prober, EventLoopProber {
 /// Success when the TCP handshake completes within the timeout; the connection is then
 /// reset without sending anything. Runs on the process's `ProbeReactor`.
 public struct TCPProber: Prober, EventLoopProber {
-    let group: any EventLoopGroup
-
-    /// - Parameter group: unused (tcp checks run on the `ProbeReactor`); kept for
-    ///   source compatibility.
-    public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
-        self.group = ProbeReactor.shared
-    }
+    public init() {}
 
     public func probe(_ target: HealthTarget) async -> ProbeResult {
-        await plan(for: target).run(on: group.next())
+        await plan(for: target).run(on: ProbeReactor.shared)
     }
 
     func plan(for target: HealthTarget) -> any ProbePlan {

@@ -43,61 +43,94 @@ final class SocketCheck: Sendable {
     }
 }
 
-/// Runs a `SocketCheck` on the reactor.
+/// Runs a `SocketCheck` on the reactor, on a socket of its own. A check loop on the
+/// reactor keeps one `SocketProbe`, and its socket, for all its checks instead
+/// (`ProbeLoop`).
 struct SocketProbePlan: ProbePlan {
     let reactor: ProbeReactor
     let check: SocketCheck
 
     func start(on loop: any EventLoop, completion: @escaping @Sendable (ProbeResult) -> Void) -> any InFlightProbe {
         if loop === reactor && reactor.inEventLoop {
-            let probe = SocketProbe(reactor: reactor, check: check, completion: completion)
+            let probe = SocketProbe(reactor: reactor, check: check, reusable: false, completion: completion)
             probe.begin()
             return probe
         }
-        let probe = SocketProbe(reactor: reactor, check: check) { result in loop.execute { completion(result) } }
+        let probe = SocketProbe(reactor: reactor, check: check, reusable: false) { result in
+            loop.execute { completion(result) }
+        }
         reactor.execute { probe.begin() }
         return probe
     }
 }
 
-/// One check on a raw non-blocking socket, driven by the reactor: socket, SO_LINGER 0,
-/// connect, one edge-triggered epoll registration; for http, one send of the prepared
-/// request and reads until the status line is known; then close, which resets the
-/// connection (no TIME_WAIT). A timer on the reactor bounds the whole check.
+/// Checks on a raw non-blocking socket, driven by the reactor, one at a time: connect,
+/// for http one send of the prepared request and reads until the status line is known,
+/// then `connect(AF_UNSPEC)`, which resets the connection (a RST, so no TIME_WAIT
+/// socket is left on either side) and returns the socket to the closed state, ready
+/// for the next check's connect. A timeout queue of the reactor bounds the whole check.
+///
+/// A loop's probe keeps its socket, and the socket's epoll registration, from one check
+/// to the next: a check that passes costs connect, send, recv and the disconnect, four
+/// system calls, and allocates nothing. Each check is still a new connection (a new
+/// handshake from a new ephemeral port), which is what a check must see. After a
+/// failure the socket is reset the same way; one that cannot be is closed, and the next
+/// check opens another.
 ///
 /// Confined to the reactor's thread, except `cancel`, which hops there.
-final class SocketProbe: ReactorTimer, ReactorSocket, InFlightProbe, @unchecked Sendable {
+final class SocketProbe: ReactorSocket, InFlightProbe, @unchecked Sendable {
     private let reactor: ProbeReactor
     private let check: SocketCheck
-    private var completion: (@Sendable (ProbeResult) -> Void)?
+    private let timeouts: TimeoutQueue
+    /// Keep the socket for the next check (a loop's probe), or close it after one.
+    private let reusable: Bool
+    private let completion: @Sendable (ProbeResult) -> Void
+    /// The run in flight (they are numbered from 1), 0 when none is.
+    private(set) var activeRun: UInt64 = 0
+    private var runs: UInt64 = 0
     private var fd: CInt = -1
     private var slot = -1
     private var phase = ProbePhase.connecting
+    private var connected = false
     private var sent = 0
     private var parser: StatusLineParser
     private var started: UInt64 = 0
 
-    init(reactor: ProbeReactor, check: SocketCheck, completion: @escaping @Sendable (ProbeResult) -> Void) {
+    init(reactor: ProbeReactor, check: SocketCheck, reusable: Bool,
+         completion: @escaping @Sendable (ProbeResult) -> Void) {
         self.reactor = reactor
         self.check = check
+        self.reusable = reusable
         self.completion = completion
+        timeouts = reactor.timeoutQueue(check.timeoutNanoseconds)
         parser = StatusLineParser(expectStatus: check.expectStatus)
     }
 
+    /// Starts a check; its result goes to `completion`, possibly before this returns.
     func begin() {
-        guard completion != nil else { return }  // cancelled before it began
+        precondition(activeRun == 0, "a SocketProbe runs one check at a time")
+        runs += 1
+        activeRun = runs
+        phase = .connecting
+        connected = false
+        sent = 0
         started = NIODeadline.now().uptimeNanoseconds
-        fd = probe_sys_tcp_socket(check.family)
-        guard fd >= 0 else { return fail(errno: errno) }
-        guard probe_sys_reset_on_close(fd) == 0, check.connect(fd) == 0 || errno == EINPROGRESS else {
-            return fail(errno: errno)
+        if fd < 0 {
+            fd = probe_sys_tcp_socket(check.family)
+            guard fd >= 0 else { return fail(errno: errno) }
+            guard let slot = reactor.register(fd, self) else {
+                let error = errno
+                closeSocket()
+                return fail(errno: error)
+            }
+            self.slot = slot
         }
-        guard let slot = reactor.register(fd, self) else { return fail(errno: errno) }
-        self.slot = slot
+        guard check.connect(fd) == 0 || errno == EINPROGRESS else { return fail(errno: errno) }
         // Connected at once or not, the registration reports writable when it is.
-        reactor.arm(self, at: started + check.timeoutNanoseconds)
+        timeouts.add(self, run: activeRun, started: started)
     }
 
+    /// Stops the check in flight, if any: its result is `cancelled`.
     func cancel() {
         if reactor.inEventLoop {
             finish(.failure(.cancelled))
@@ -106,19 +139,26 @@ final class SocketProbe: ReactorTimer, ReactorSocket, InFlightProbe, @unchecked 
         }
     }
 
-    /// The timeout.
-    override func fire() {
+    /// Closes the socket kept between checks (its loop has stopped).
+    func release() {
+        precondition(activeRun == 0, "release a SocketProbe between checks")
+        closeSocket()
+    }
+
+    func timedOut() {
         finish(.failure(.timeout(after: check.timeout, during: phase)))
     }
 
     func ready(_ events: UInt32) {
-        guard completion != nil else { return }
-        if phase == .connecting {
+        // Events of a socket between checks (its own reset) are not a check's.
+        guard activeRun != 0 else { return }
+        if !connected {
             if events & (probe_sys_epollerr | probe_sys_epollhup) != 0 {
                 let error = probe_sys_socket_error(fd)
                 return error != 0 ? fail(errno: error) : finish(.failure(.connectionClosed(during: .connecting)))
             }
             guard events & probe_sys_epollout != 0 else { return }
+            connected = true
             guard check.request != nil else { return finish(.success(.connected)) }
             phase = .awaitingResponse
             guard send() else { return }
@@ -155,7 +195,7 @@ final class SocketProbe: ReactorTimer, ReactorSocket, InFlightProbe, @unchecked 
     /// Reads until the verdict or until nothing is left to read for now.
     private func receive() {
         let buffer = reactor.readBuffer
-        while completion != nil {
+        while activeRun != 0 {
             let count = recv(fd, buffer.baseAddress, buffer.count, 0)
             if count > 0 {
                 if let verdict = parser.feed(UnsafeRawBufferPointer(rebasing: buffer[..<count])) {
@@ -178,9 +218,16 @@ final class SocketProbe: ReactorTimer, ReactorSocket, InFlightProbe, @unchecked 
     }
 
     private func finish(_ outcome: Result<ProbeSuccess, ProbeFailure>) {
-        guard let completion else { return }
-        self.completion = nil
-        disarm()
+        guard activeRun != 0 else { return }
+        activeRun = 0
+        if fd >= 0 && (!probe_sys_disconnect(fd) || !reusable) { closeSocket() }
+        parser = StatusLineParser(expectStatus: check.expectStatus)
+        let latency = NIODeadline.now().uptimeNanoseconds - started
+        completion(ProbeResult(outcome, latency: .nanoseconds(Int64(latency)), at: Date()))
+    }
+
+    /// Closes the socket, reset first if it is connected (`finish` has done that).
+    private func closeSocket() {
         if slot >= 0 {
             reactor.unregister(slot)
             slot = -1
@@ -189,7 +236,5 @@ final class SocketProbe: ReactorTimer, ReactorSocket, InFlightProbe, @unchecked 
             close(fd)
             fd = -1
         }
-        let latency = started == 0 ? 0 : NIODeadline.now().uptimeNanoseconds - started
-        completion(ProbeResult(outcome, latency: .nanoseconds(Int64(latency)), at: Date()))
     }
 }
