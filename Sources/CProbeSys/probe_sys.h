@@ -8,6 +8,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/uio.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/eventfd.h>
@@ -65,6 +67,41 @@ static inline int probe_sys_tcp_socket(int family) {
 static inline bool probe_sys_disconnect(int fd) {
     struct sockaddr address = {.sa_family = AF_UNSPEC};
     return connect(fd, &address, sizeof address) == 0;
+}
+
+/* Asks the kernel to stamp received data with its arrival time (CLOCK_REALTIME). */
+static inline int probe_sys_timestamp_arrivals(int fd) {
+    int on = 1;
+    return setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+}
+
+/* recv() that also returns, in *arrival_ns, when the last segment read arrived
+ * (CLOCK_REALTIME nanoseconds), or 0 when the kernel did not say. */
+static inline ssize_t probe_sys_recv_stamped(int fd, void *bytes, size_t capacity, int64_t *arrival_ns) {
+    struct iovec iov = {.iov_base = bytes, .iov_len = capacity};
+    union {
+        char space[CMSG_SPACE(sizeof(struct timespec))];
+        struct cmsghdr align;
+    } control;
+    struct msghdr message = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.space, .msg_controllen = sizeof control.space};
+    *arrival_ns = 0;
+    ssize_t count = recvmsg(fd, &message, 0);
+    if (count <= 0) return count;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec stamp;
+            memcpy(&stamp, CMSG_DATA(header), sizeof stamp);
+            *arrival_ns = (int64_t)stamp.tv_sec * 1000000000 + stamp.tv_nsec;
+        }
+    }
+    return count;
+}
+
+static inline int64_t probe_sys_realtime_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 }
 
 /* The pending error of a socket (a failed connect), or the errno of getsockopt. */

@@ -95,6 +95,10 @@ final class SocketProbe: ReactorSocket, InFlightProbe, @unchecked Sendable {
     private var sent = 0
     private var parser: StatusLineParser
     private var started: UInt64 = 0
+    /// `started` on the clock of the kernel's arrival stamps (CLOCK_REALTIME).
+    private var startedRealtime: Int64 = 0
+    /// When the data that decided the check arrived, from the kernel (0: unknown).
+    private var arrival: Int64 = 0
 
     init(reactor: ProbeReactor, check: SocketCheck, reusable: Bool,
          completion: @escaping @Sendable (ProbeResult) -> Void) {
@@ -111,13 +115,19 @@ final class SocketProbe: ReactorSocket, InFlightProbe, @unchecked Sendable {
         precondition(activeRun == 0, "a SocketProbe runs one check at a time")
         runs += 1
         activeRun = runs
+        reactor.checksInFlight += 1
+        reactor.checksConnecting += 1
         phase = .connecting
         connected = false
         sent = 0
+        arrival = 0
         started = NIODeadline.now().uptimeNanoseconds
+        startedRealtime = probe_sys_realtime_ns()
         if fd < 0 {
             fd = probe_sys_tcp_socket(check.family)
             guard fd >= 0 else { return fail(errno: errno) }
+            // The answer's arrival time, for its latency whenever the reactor reads it.
+            if check.request != nil { _ = probe_sys_timestamp_arrivals(fd) }
             guard let slot = reactor.register(fd, self) else {
                 let error = errno
                 closeSocket()
@@ -159,6 +169,7 @@ final class SocketProbe: ReactorSocket, InFlightProbe, @unchecked Sendable {
             }
             guard events & probe_sys_epollout != 0 else { return }
             connected = true
+            reactor.checksConnecting -= 1
             guard check.request != nil else { return finish(.success(.connected)) }
             phase = .awaitingResponse
             guard send() else { return }
@@ -196,7 +207,7 @@ final class SocketProbe: ReactorSocket, InFlightProbe, @unchecked Sendable {
     private func receive() {
         let buffer = reactor.readBuffer
         while activeRun != 0 {
-            let count = recv(fd, buffer.baseAddress, buffer.count, 0)
+            let count = probe_sys_recv_stamped(fd, buffer.baseAddress, buffer.count, &arrival)
             if count > 0 {
                 if let verdict = parser.feed(UnsafeRawBufferPointer(rebasing: buffer[..<count])) {
                     return finish(verdict)
@@ -220,10 +231,27 @@ final class SocketProbe: ReactorSocket, InFlightProbe, @unchecked Sendable {
     private func finish(_ outcome: Result<ProbeSuccess, ProbeFailure>) {
         guard activeRun != 0 else { return }
         activeRun = 0
+        reactor.checksInFlight -= 1
+        if !connected { reactor.checksConnecting -= 1 }
         if fd >= 0 && (!probe_sys_disconnect(fd) || !reusable) { closeSocket() }
         parser = StatusLineParser(expectStatus: check.expectStatus)
-        let latency = NIODeadline.now().uptimeNanoseconds - started
-        completion(ProbeResult(outcome, latency: .nanoseconds(Int64(latency)), at: Date()))
+        completion(ProbeResult(outcome, latency: .nanoseconds(latency(of: outcome)), at: Date()))
+    }
+
+    /// From the start to the verdict: to the kernel's arrival time of the answer that
+    /// decided it when known (the reactor may read an answer up to
+    /// `ProbeReactor.eventBatching` after it came), else to now.
+    private func latency(of outcome: Result<ProbeSuccess, ProbeFailure>) -> Int64 {
+        let elapsed = Int64(NIODeadline.now().uptimeNanoseconds - started)
+        switch outcome {
+        case .failure(.timeout(let after, _)):
+            return TimeAmount(after).nanoseconds
+        case .success, .failure(.status), .failure(.invalidResponse):
+            guard arrival > startedRealtime else { return elapsed }
+            return min(arrival - startedRealtime, elapsed)
+        default:
+            return elapsed
+        }
     }
 
     /// Closes the socket, reset first if it is connected (`finish` has done that).
