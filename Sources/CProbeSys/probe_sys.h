@@ -12,6 +12,7 @@
 #include <sys/uio.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -96,6 +97,18 @@ static inline ssize_t probe_sys_recv_stamped(int fd, void *bytes, size_t capacit
         }
     }
     return count;
+}
+
+/* Raises the soft limit of open files to the hard limit (systemd's soft default is
+ * 1024, for select(); the hard one is far higher) and returns the soft limit. */
+static inline int64_t probe_sys_raise_open_files_limit(void) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+    if (limit.rlim_cur < limit.rlim_max) {
+        struct rlimit raised = {.rlim_cur = limit.rlim_max, .rlim_max = limit.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    }
+    return limit.rlim_cur == RLIM_INFINITY ? INT64_MAX : (int64_t)limit.rlim_cur;
 }
 
 static inline int64_t probe_sys_realtime_ns(void) {

@@ -60,6 +60,10 @@ final class ProbeReactor: EventLoop, @unchecked Sendable {
     private var thread = pthread_t()
 
     private var timers = TimerHeap()
+    /// Sockets kept by check loops between their checks, and how many may be: half the
+    /// open-files limit, so the rest of the process is never starved of descriptors.
+    private(set) var keptSockets = 0
+    private let keptSocketLimit: Int
     /// Socket checks in flight, and those of them still connecting (`SocketProbe`
     /// counts them).
     var checksInFlight = 0
@@ -87,6 +91,9 @@ final class ProbeReactor: EventLoop, @unchecked Sendable {
     let readBuffer: UnsafeMutableRawBufferPointer
 
     init(name: String) {
+        // A check loop keeps a socket: thousands of targets need more than the 1024
+        // descriptors systemd's soft limit allows (its hard limit is far higher).
+        keptSocketLimit = Int(clamping: probe_sys_raise_open_files_limit() / 2)
         epoll = probe_sys_epoll_create()
         wake = probe_sys_eventfd()
         precondition(epoll >= 0 && wake >= 0, "cannot create the health checks' epoll set: errno \(errno)")
@@ -210,6 +217,18 @@ final class ProbeReactor: EventLoop, @unchecked Sendable {
         nextStamp += 1
         timer.stamp = nextStamp
         timers.push(timer, at: deadline, stamp: nextStamp)
+    }
+
+    /// Counts a socket a check loop keeps between checks; false when the budget is
+    /// spent (the loop then closes its socket after each check).
+    func keepSocket() -> Bool {
+        guard keptSockets < keptSocketLimit else { return false }
+        keptSockets += 1
+        return true
+    }
+
+    func releaseKeptSocket() {
+        keptSockets -= 1
     }
 
     /// The queue of the timeouts of `nanoseconds`.

@@ -71,8 +71,9 @@ struct SocketProbePlan: ProbePlan {
 /// for the next check's connect. A timeout queue of the reactor bounds the whole check.
 ///
 /// A loop's probe keeps its socket, and the socket's epoll registration, from one check
-/// to the next: a check that passes costs connect, send, recv and the disconnect, four
-/// system calls, and allocates nothing. Each check is still a new connection (a new
+/// to the next (within the reactor's budget of kept sockets, half the open-files limit):
+/// a check that passes costs connect, send, recv and the disconnect, four system calls,
+/// and allocates nothing. Each check is still a new connection (a new
 /// handshake from a new ephemeral port), which is what a check must see. After a
 /// failure the socket is reset the same way; one that cannot be is closed, and the next
 /// check opens another.
@@ -84,6 +85,8 @@ final class SocketProbe: ReactorSocket, InFlightProbe, @unchecked Sendable {
     private let timeouts: TimeoutQueue
     /// Keep the socket for the next check (a loop's probe), or close it after one.
     private let reusable: Bool
+    /// The socket is kept (counted in the reactor's budget of kept sockets).
+    private var kept = false
     private let completion: @Sendable (ProbeResult) -> Void
     /// The run in flight (they are numbered from 1), 0 when none is.
     private(set) var activeRun: UInt64 = 0
@@ -128,6 +131,7 @@ final class SocketProbe: ReactorSocket, InFlightProbe, @unchecked Sendable {
             guard fd >= 0 else { return fail(errno: errno) }
             // The answer's arrival time, for its latency whenever the reactor reads it.
             if check.request != nil { _ = probe_sys_timestamp_arrivals(fd) }
+            kept = reusable && reactor.keepSocket()
             guard let slot = reactor.register(fd, self) else {
                 let error = errno
                 closeSocket()
@@ -233,7 +237,7 @@ final class SocketProbe: ReactorSocket, InFlightProbe, @unchecked Sendable {
         activeRun = 0
         reactor.checksInFlight -= 1
         if !connected { reactor.checksConnecting -= 1 }
-        if fd >= 0 && (!probe_sys_disconnect(fd) || !reusable) { closeSocket() }
+        if fd >= 0 && (!probe_sys_disconnect(fd) || !kept) { closeSocket() }
         parser = StatusLineParser(expectStatus: check.expectStatus)
         completion(ProbeResult(outcome, latency: .nanoseconds(latency(of: outcome)), at: Date()))
     }
@@ -263,6 +267,10 @@ final class SocketProbe: ReactorSocket, InFlightProbe, @unchecked Sendable {
         if fd >= 0 {
             close(fd)
             fd = -1
+        }
+        if kept {
+            reactor.releaseKeptSocket()
+            kept = false
         }
     }
 }
