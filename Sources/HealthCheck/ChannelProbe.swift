@@ -20,7 +20,9 @@ struct ProbeVerdict: Sendable {
     func fail(_ failure: ProbeFailure) { promise.fail(failure) }
 }
 
-/// One connection to a target, bounded by a deadline and closed however it ends.
+/// One NIO channel to a target, bounded by a deadline and closed however it ends: the
+/// https checks and those with `body_contains`, which need NIO's TLS and HTTP handlers
+/// (tcp and plain http checks are `SocketProbe`s on the reactor).
 ///
 /// The deadline is a timer on the connection's event loop that fails the verdict with
 /// the phase reached and closes the channel, so a server that accepts and never answers
@@ -30,11 +32,10 @@ struct ProbeVerdict: Sendable {
 /// TIME_WAIT sockets holding ephemeral ports.
 enum ChannelProbe {
     /// Connects to `address` and lets `initialize` install the handlers that reach the
-    /// verdict; without them, the verdict is `connected` once the handshake completes.
-    /// `completion` gets the result on `loop`.
+    /// verdict. `completion` gets the result on `loop`.
     static func start(
         on loop: any EventLoop, address: SocketAddress, timeout: Duration,
-        initialize: (@Sendable (any Channel, ProbeVerdict) throws -> Void)?,
+        initialize: @escaping @Sendable (any Channel, ProbeVerdict) throws -> Void,
         completion: @escaping @Sendable (ProbeResult) -> Void
     ) -> ProbeVerdict {
         let started = NIODeadline.now()
@@ -58,7 +59,7 @@ enum ChannelProbe {
                 // still pending (deadline, cancellation) closes the socket at once too.
                 verdict.promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
                 return channel.eventLoop.makeCompletedFuture {
-                    try initialize?(channel, verdict)
+                    try initialize(channel, verdict)
                 }.flatMap {
                     (channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
                         ?? channel.eventLoop.makeSucceededVoidFuture()
@@ -68,7 +69,6 @@ enum ChannelProbe {
             .whenComplete { result in
                 switch result {
                 case .success(let channel):
-                    if initialize == nil { verdict.succeed(.connected) }
                     channel.closeFuture.whenComplete { _ in
                         verdict.fail(.connectionClosed(during: verdict.phase.value))
                     }

@@ -1,7 +1,8 @@
 import NIOCore
 
-/// The http(s) check without `body_contains`: writes the request, prepared once as
-/// bytes, and reads no further than the status line of the final response.
+/// The https check without `body_contains`, behind NIO's TLS handler: writes the
+/// request, prepared once as bytes, and reads no further than the status line of the
+/// final response (`StatusLineParser`, which plain http checks use on raw sockets).
 ///
 /// A full HTTP decoder would parse every header and frame the body only for the check
 /// to look at one number; here the bytes are scanned for the first line, its status

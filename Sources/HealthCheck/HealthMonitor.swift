@@ -5,7 +5,6 @@ import Foundation
 #endif
 import Logging
 import NIOCore
-import NIOPosix
 
 /// Runs one checker per distinct target, however many services subscribe to it, and
 /// reports state changes.
