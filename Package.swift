@@ -30,11 +30,15 @@ let package = Package(
         // The domain: services, desired state, validation, configuration, state store, reconciler.
         .target(name: "Balancer", dependencies: ["Maglev", "HealthCheck", .product(name: "Yams", package: "Yams"),
                                                  .product(name: "Logging", package: "swift-log")]),
-        // TCP / HTTP(S) health checks with rise/fall hysteresis (plain SwiftNIO: every check on
-        // a fresh connection, with SNI and Host independent of the backend's address).
+        // epoll, eventfd and socket options for the health checks' socket loop.
+        .systemLibrary(name: "CProbeSys"),
+        // TCP / HTTP(S) health checks with rise/fall hysteresis (tcp and http on raw sockets of
+        // one epoll loop, https on SwiftNIO: every check on a fresh connection, with SNI and Host
+        // independent of the backend's address).
         .target(name: "HealthCheck", dependencies: [
+            "CProbeSys",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
 
@@ -84,6 +88,7 @@ let package = Package(
         .testTarget(name: "HealthCheckTests", dependencies: ["TestSupport", "HealthCheck", .product(name: "NIOCore", package: "swift-nio"),
                                                             .product(name: "NIOPosix", package: "swift-nio"),
                                                             .product(name: "NIOHTTP1", package: "swift-nio"),
+                                                            .product(name: "NIOEmbedded", package: "swift-nio"),
                                                             .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         .testTarget(name: "DaemonTests", dependencies: ["TestSupport", "Daemon", "Balancer", "Datapath", "CLBABI", "PacketCraft",
                                                         .product(name: "Logging", package: "swift-log"),

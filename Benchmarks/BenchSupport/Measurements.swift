@@ -16,6 +16,8 @@ public struct ProcessUsage {
     public let residentKilobytes: Double
     /// User plus system time, in seconds.
     public let cpuSeconds: Double
+    /// User time alone (the rest, `cpuSeconds - userSeconds`, is system time).
+    public let userSeconds: Double
 
     public init(pid: Int32) throws {
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
@@ -31,5 +33,6 @@ public struct ProcessUsage {
         }
         residentKilobytes = kilobytes
         cpuSeconds = (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        userSeconds = user / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 }

@@ -13,7 +13,9 @@ import Foundation
 //    the change to the ring read back from the pinned maps, over 20 trials (p50/p99)
 //    against the bounds interval × fall + timeout + 50 ms and interval × rise + 50 ms;
 //  - soak: 2,000 backends (20 VIPs × 100) checked over HTTP every second for 5 minutes:
-//    lbd's CPU (share of one core) and resident memory over time.
+//    lbd's CPU (share of one core, user and system) and resident memory over time, and
+//    the CPU per check: lbd's CPU time over the checks it counted in that time
+//    (lbd_health_check_duration_seconds_count, scraped before and after).
 //
 // LBD_BENCH_HEALTH_TRIALS and LBD_BENCH_HEALTH_SECONDS shorten a run.
 
@@ -109,6 +111,14 @@ func failover(_ env: Environment, _ datapath: BalancerDatapath) throws {
         + "max=\(format(back.last ?? 0)) (n=\(trials); bound interval*rise+50 = \(format(interval * rise + 50)))")
 }
 
+/// Checks lbd has run so far, from its /metrics.
+func checksSoFar(_ env: Environment) throws -> Double {
+    let scrape = try shell("ip", "netns", "exec", env.namespace, "curl", "-sS", "http://127.0.0.1:9750/metrics")
+    let counts = scrape.split(separator: "\n").filter { $0.hasPrefix("lbd_health_check_duration_seconds_count") }
+    guard !counts.isEmpty else { throw BenchError("no lbd_health_check_duration_seconds_count in /metrics") }
+    return counts.compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+}
+
 func soak(_ env: Environment, _ client: UnixHTTPClient, _ datapath: BalancerDatapath, lbd: Int32) throws {
     let all = (0..<soakVIPs).flatMap { vip in (0..<soakBackendsPerVIP).map { soakAddress(vip, $0) } }
     try addresses(env, "add", all)
@@ -118,6 +128,7 @@ func soak(_ env: Environment, _ client: UnixHTTPClient, _ datapath: BalancerData
         let expected = Set((0..<soakBackendsPerVIP).map { soakAddress(vip, $0) })
         _ = try millisecondsUntil("VIP \(vip)'s backends up") { try liveRing(datapath, "10.1.\(vip).1:80/tcp") == expected }
     }
+    let checksBefore = try checksSoFar(env)
     let start = try ProcessUsage(pid: lbd), started = ContinuousClock.now
     var samples: [Double] = [start.residentKilobytes / 1024]
     while ContinuousClock.now - started < .seconds(soakSeconds) {
@@ -126,11 +137,16 @@ func soak(_ env: Environment, _ client: UnixHTTPClient, _ datapath: BalancerData
     }
     let end = try ProcessUsage(pid: lbd)
     let wall = microseconds(ContinuousClock.now - started) / 1e6
+    let checks = try checksSoFar(env) - checksBefore
     for vip in 0..<soakVIPs where try liveRing(datapath, "10.1.\(vip).1:80/tcp").count != soakBackendsPerVIP {
         throw BenchError("VIP \(vip) lost backends during the soak")
     }
+    let cpu = end.cpuSeconds - start.cpuSeconds, user = end.userSeconds - start.userSeconds
     print("health soak backends=\(all.count) interval=1s seconds=\(Int(wall)) lbd_cpu_percent_of_one_core="
-        + "\(format(100 * (end.cpuSeconds - start.cpuSeconds) / wall)) (goal < 10)")
+        + "\(format(100 * cpu / wall)) (user \(format(100 * user / wall)), system \(format(100 * (cpu - user) / wall))) "
+        + "(goal < 10)")
+    print("health soak checks_per_second=\(format(checks / wall)) lbd_cpu_us_per_check=\(format(1e6 * cpu / max(checks, 1))) "
+        + "(user \(format(1e6 * user / max(checks, 1))), system \(format(1e6 * (cpu - user) / max(checks, 1))))")
     print("health soak lbd_rss_mb first=\(format(samples.first ?? 0)) last=\(format(samples.last ?? 0)) "
         + "max=\(format(samples.max() ?? 0)) (goal: flat)")
 }

@@ -20,7 +20,9 @@ struct ProbeVerdict: Sendable {
     func fail(_ failure: ProbeFailure) { promise.fail(failure) }
 }
 
-/// One connection to a target, bounded by a deadline and closed however it ends.
+/// One NIO channel to a target, bounded by a deadline and closed however it ends: the
+/// https checks and those with `body_contains`, which need NIO's TLS and HTTP handlers
+/// (tcp and plain http checks are `SocketProbe`s on the reactor).
 ///
 /// The deadline is a timer on the connection's event loop that fails the verdict with
 /// the phase reached and closes the channel, so a server that accepts and never answers
@@ -30,25 +32,20 @@ struct ProbeVerdict: Sendable {
 /// TIME_WAIT sockets holding ephemeral ports.
 enum ChannelProbe {
     /// Connects to `address` and lets `initialize` install the handlers that reach the
-    /// verdict; without them, the verdict is `connected` once the handshake completes.
-    static func run(
-        group: any EventLoopGroup, address: SocketAddress, timeout: Duration,
-        initialize: (@Sendable (any Channel, ProbeVerdict) throws -> Void)? = nil
-    ) async -> ProbeResult {
-        let clock = ContinuousClock()
-        let start = clock.now
-        let outcome = await verdict(group: group, address: address, timeout: timeout, initialize: initialize)
-        return ProbeResult(outcome, latency: clock.now - start, at: Date())
-    }
-
-    private static func verdict(
-        group: any EventLoopGroup, address: SocketAddress, timeout: Duration,
-        initialize: (@Sendable (any Channel, ProbeVerdict) throws -> Void)?
-    ) async -> Result<ProbeSuccess, ProbeFailure> {
-        let loop = group.next()
+    /// verdict. `completion` gets the result on `loop`.
+    static func start(
+        on loop: any EventLoop, address: SocketAddress, timeout: Duration,
+        initialize: @escaping @Sendable (any Channel, ProbeVerdict) throws -> Void,
+        completion: @escaping @Sendable (ProbeResult) -> Void
+    ) -> ProbeVerdict {
+        let started = NIODeadline.now()
         let verdict = ProbeVerdict(
             promise: loop.makePromise(of: ProbeSuccess.self),
             phase: .makeBoxSendingValue(.connecting, eventLoop: loop))
+        verdict.promise.futureResult.whenComplete { outcome in
+            let latency = Duration.nanoseconds((NIODeadline.now() - started).nanoseconds)
+            completion(ProbeResult(outcome.mapError { ProbeFailure($0, during: .connecting) }, latency: latency, at: Date()))
+        }
         let limit = TimeAmount.nanoseconds(timeout.nanoseconds)
         let deadline = loop.scheduleTask(in: limit) {
             verdict.fail(.timeout(after: timeout, during: verdict.phase.value))
@@ -62,7 +59,7 @@ enum ChannelProbe {
                 // still pending (deadline, cancellation) closes the socket at once too.
                 verdict.promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
                 return channel.eventLoop.makeCompletedFuture {
-                    try initialize?(channel, verdict)
+                    try initialize(channel, verdict)
                 }.flatMap {
                     (channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
                         ?? channel.eventLoop.makeSucceededVoidFuture()
@@ -72,7 +69,6 @@ enum ChannelProbe {
             .whenComplete { result in
                 switch result {
                 case .success(let channel):
-                    if initialize == nil { verdict.succeed(.connected) }
                     channel.closeFuture.whenComplete { _ in
                         verdict.fail(.connectionClosed(during: verdict.phase.value))
                     }
@@ -80,17 +76,11 @@ enum ChannelProbe {
                     verdict.fail(ProbeFailure(error, during: .connecting))
                 }
             }
-
-        return await withTaskCancellationHandler {
-            do {
-                return .success(try await verdict.promise.futureResult.get())
-            } catch let failure as ProbeFailure {
-                return .failure(failure)
-            } catch {
-                return .failure(ProbeFailure(error, during: .connecting))
-            }
-        } onCancel: {
-            verdict.fail(.cancelled)
-        }
+        return verdict
     }
+}
+
+extension ProbeVerdict: InFlightProbe {
+    /// Stops the check: the socket is closed and the result is `cancelled`.
+    func cancel() { fail(.cancelled) }
 }

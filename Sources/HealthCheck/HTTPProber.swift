@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -11,36 +12,54 @@ import NIOSSL
 /// address while sending the VIP's name as Host and SNI (a shared client derives both
 /// from one URL); redirects are answers, never followed; and the timeout covers the
 /// whole exchange, with the phase it expired in.
-public struct HTTPProber: Prober {
-    private let group: any EventLoopGroup
+///
+/// An http check judged by its status alone runs on a raw socket of the process's
+/// `ProbeReactor` (`SocketProbe`); https and `body_contains` checks run NIO channels on
+/// `group`, with NIO's TLS and HTTP handlers.
+public struct HTTPProber: Prober, EventLoopProber {
+    private let channelGroup: any EventLoopGroup
     private let tls = TLSContexts()
 
+    /// - Parameter group: where https and `body_contains` checks run their channels.
     public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
-        self.group = group
+        self.channelGroup = group
     }
 
     public func probe(_ target: HealthTarget) async -> ProbeResult {
+        await plan(for: target).run(on: ProbeReactor.shared)
+    }
+
+    /// The request is built and the TLS context looked up once per target, not per check.
+    func plan(for target: HealthTarget) -> any ProbePlan {
         let definition = target.definition
         let check = definition.http ?? .standard
-        let request = Self.request(check, target: target)
         var sslContext: NIOSSLContext?
         if definition.type == .https {
             do {
-                sslContext = try await tls.context(verify: check.verifyTLS)
+                sslContext = try tls.context(verify: check.verifyTLS)
             } catch {
-                return ProbeResult(.failure(.tls("cannot set up TLS: \(error)")), latency: .zero, at: .now)
+                return ImmediateProbePlan(outcome: .failure(.tls("cannot set up TLS: \(error)")))
             }
         }
-        return await ChannelProbe.run(group: group, address: target.socketAddress, timeout: definition.timeout) {
-            [sslContext] channel, verdict in
-            let pipeline = channel.pipeline.syncOperations
-            if let sslContext {
-                try pipeline.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: check.serverName))
-            }
-            try pipeline.addHTTPClientHandlers()
-            try pipeline.addHandler(
-                HTTPProbeHandler(request: request, check: check, usesTLS: sslContext != nil, verdict: verdict))
+        let request = Self.request(check, target: target)
+        if sslContext == nil && check.bodyContains == nil {
+            return SocketProbePlan(reactor: .shared, check: SocketCheck(
+                address: target.socketAddress, timeout: definition.timeout,
+                request: Array(Self.encode(request).readableBytesView), expectStatus: check.expectStatus))
         }
+        return HTTPProbePlan(
+            group: channelGroup, address: target.socketAddress, timeout: definition.timeout, check: check,
+            request: request, requestBytes: Self.encode(request), sslContext: sslContext)
+    }
+
+    /// The request as it goes on the wire, encoded once per target.
+    static func encode(_ request: HTTPRequestHead) -> ByteBuffer {
+        var text = "\(request.method.rawValue) \(request.uri) HTTP/1.1\r\n"
+        for (name, value) in request.headers {
+            text += "\(name): \(value)\r\n"
+        }
+        text += "\r\n"
+        return ByteBuffer(string: text)
     }
 
     static func request(_ check: HTTPCheck, target: HealthTarget) -> HTTPRequestHead {
@@ -59,19 +78,58 @@ public struct HTTPProber: Prober {
     }
 }
 
+struct HTTPProbePlan: ProbePlan {
+    let group: any EventLoopGroup
+    let address: SocketAddress
+    let timeout: Duration
+    let check: HTTPCheck
+    let request: HTTPRequestHead
+    let requestBytes: ByteBuffer
+    let sslContext: NIOSSLContext?
+
+    /// Without `body_contains` the answer is the status line alone, which
+    /// `HTTPStatusHandler` reads from the bytes; with it, the full HTTP/1 decoder frames
+    /// the body for `HTTPProbeHandler`. The channel runs on a loop of `group`; the
+    /// result is handed back to `loop`.
+    func start(on loop: any EventLoop, completion: @escaping @Sendable (ProbeResult) -> Void) -> any InFlightProbe {
+        let (check, request, requestBytes, sslContext) = (check, request, requestBytes, sslContext)
+        let channelLoop = group.next()
+        var report = completion
+        if channelLoop !== loop {
+            report = { result in loop.execute { completion(result) } }
+        }
+        return ChannelProbe.start(on: channelLoop, address: address, timeout: timeout, initialize: { channel, verdict in
+            let pipeline = channel.pipeline.syncOperations
+            if let sslContext {
+                try pipeline.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: check.serverName))
+            }
+            if check.bodyContains == nil {
+                try pipeline.addHandler(HTTPStatusHandler(
+                    request: requestBytes, expectStatus: check.expectStatus, usesTLS: sslContext != nil, verdict: verdict))
+            } else {
+                try pipeline.addHTTPClientHandlers()
+                try pipeline.addHandler(
+                    HTTPProbeHandler(request: request, check: check, usesTLS: sslContext != nil, verdict: verdict))
+            }
+        }, completion: report)
+    }
+}
+
 /// The two client TLS contexts a monitor needs (verifying and not), made on first use
 /// and shared: a context loads the trust store, too costly to repeat per check.
-actor TLSContexts {
-    private var contexts: [Bool: NIOSSLContext] = [:]
+final class TLSContexts: Sendable {
+    private let contexts = NIOLockedValueBox<[Bool: NIOSSLContext]>([:])
 
     func context(verify: Bool) throws -> NIOSSLContext {
-        if let context = contexts[verify] { return context }
-        var configuration = TLSConfiguration.makeClientConfiguration()
-        configuration.certificateVerification = verify ? .fullVerification : .none
-        // A check needs no orderly TLS close; the socket is reset right after.
-        configuration.shutdownTimeout = .zero
-        let context = try NIOSSLContext(configuration: configuration)
-        contexts[verify] = context
-        return context
+        try contexts.withLockedValue { contexts in
+            if let context = contexts[verify] { return context }
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.certificateVerification = verify ? .fullVerification : .none
+            // A check needs no orderly TLS close; the socket is reset right after.
+            configuration.shutdownTimeout = .zero
+            let context = try NIOSSLContext(configuration: configuration)
+            contexts[verify] = context
+            return context
+        }
     }
 }

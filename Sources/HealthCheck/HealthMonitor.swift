@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Logging
+import NIOCore
 
 /// Runs one checker per distinct target, however many services subscribe to it, and
 /// reports state changes.
@@ -15,25 +16,30 @@ import Logging
 /// `statuses()` give the current picture (for a new subscriber, `lbctl status`, and to
 /// resynchronise after `droppedEvents` rose).
 ///
-/// `run()` owns every check: it is a task group of one loop per target, so cancelling
-/// the task that runs it stops all checks and closes their sockets; the daemon runs it
-/// as a service.
+/// Each target's checker is a `ProbeLoop` on the process's `ProbeReactor`, the event
+/// loop of the checks: they are scheduled there and record their results there, so a
+/// check costs no task and no actor hop. Only transitions come to this actor, in batches.
+/// `run()` owns every check: cancelling the task that runs it stops all checks and
+/// closes their sockets; the daemon runs it as a service.
 public actor HealthMonitor {
     /// Changes of state, in the order they happened. One consumer (the daemon); it
     /// finishes when `run()` returns.
     public nonisolated let events: AsyncStream<HealthEvent>
     private let eventSink: AsyncStream<HealthEvent>.Continuation
-    private let loopStarts: AsyncStream<ProbeLoop>
-    private let loopStartSink: AsyncStream<ProbeLoop>.Continuation
 
     private let prober: any Prober
-    private let limiter: ProbeLimiter
-    private let onResult: (@Sendable (HealthTarget, ProbeResult) -> Void)?
+    private let reactor = ProbeReactor.shared
+    private let context: ProbeLoopContext
     private let logger: Logger
 
     private var entries: [HealthTarget: Entry] = [:]
+    /// Loops started and not yet ended (a stopped loop ends once its check in flight is
+    /// cancelled).
+    private var live: [UInt64: ProbeLoop] = [:]
     private var nextLoopID: UInt64 = 0
     private var started = false
+    /// `run()` is shutting down: no loop starts any more.
+    private var finished = false
 
     /// Transitions since start by direction and reason.
     public private(set) var transitionCounts: [TransitionCounterKey: Int] = [:]
@@ -41,11 +47,11 @@ public actor HealthMonitor {
     /// should resynchronise from `statuses()`.
     public private(set) var droppedEvents = 0
     /// Check loops running now: one per subscribed target that has a probe.
-    public private(set) var runningLoops = 0
+    public var runningLoops: Int { live.count }
 
     private struct Entry {
         var subscribers: Set<String>
-        var health: HealthState
+        let health: HealthCell
         /// `nil` for `none`, which is never probed.
         let loop: ProbeLoop?
     }
@@ -54,18 +60,18 @@ public actor HealthMonitor {
     ///   - maxConcurrentChecks: checks in flight at once, beyond which checks wait.
     ///   - eventBuffer: events kept for a slow consumer; beyond it the oldest are dropped,
     ///     so what it reads last is the latest state.
-    ///   - onResult: called with every result (latency histograms); it must not block.
+    ///   - onResult: called with every result (latency histograms), on the thread of the
+    ///     checks; it must not block.
     public init(
         prober: any Prober = StandardProber(), maxConcurrentChecks: Int = 256, eventBuffer: Int = 10_000,
         logger: Logger = Logger(label: "lbd.healthcheck"),
         onResult: (@Sendable (HealthTarget, ProbeResult) -> Void)? = nil
     ) {
         self.prober = prober
-        self.limiter = ProbeLimiter(limit: maxConcurrentChecks)
-        self.onResult = onResult
+        self.context = ProbeLoopContext(
+            limiter: ProbeLimiter(limit: maxConcurrentChecks), inbox: MonitorInbox(), onResult: onResult)
         self.logger = logger
         (events, eventSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(eventBuffer))
-        (loopStarts, loopStartSink) = AsyncStream.makeStream()
     }
 
     /// Runs the checks until the calling task is cancelled. Call once; subscriptions
@@ -74,20 +80,19 @@ public actor HealthMonitor {
     /// service directly; cancellation is its shutdown.
     public nonisolated func run() async {
         await markStarted()
-        await withDiscardingTaskGroup { group in
-            for await loop in loopStarts {
-                guard await admit(loop) else { continue }
-                group.addTask { [prober, limiter] in
-                    await loop.run(prober: prober, limiter: limiter) { result in
-                        await self.record(result, from: loop)
-                    }
-                    await self.loopEnded()
-                }
+        let inbox = context.inbox
+        await withTaskCancellationHandler {
+            for await _ in inbox.wakeups {
+                await handle(inbox.take())
             }
-            group.cancelAll()
+        } onCancel: {
+            inbox.close()
         }
+        for stopped in await stopAll() {
+            try? await stopped.get()
+        }
+        await handle(inbox.take())
         eventSink.finish()
-        loopStartSink.finish()
     }
 
     /// Adds `subscriber` to the target's subscribers, starting its checker if it is the
@@ -99,7 +104,7 @@ public actor HealthMonitor {
         var entry = entries[target] ?? startEntry(for: target, initial: initial)
         entry.subscribers.insert(subscriber)
         entries[target] = entry
-        return TargetStatus(target: target, subscribers: entry.subscribers, health: entry.health)
+        return TargetStatus(target: target, subscribers: entry.subscribers, health: entry.health.value)
     }
 
     /// Removes `subscriber` from the target's subscribers; the last one to leave stops
@@ -122,12 +127,12 @@ public actor HealthMonitor {
     }
 
     public func status(of target: HealthTarget) -> TargetStatus? {
-        entries[target].map { TargetStatus(target: target, subscribers: $0.subscribers, health: $0.health) }
+        entries[target].map { TargetStatus(target: target, subscribers: $0.subscribers, health: $0.health.value) }
     }
 
     /// Every target, ordered by address, port and type.
     public func statuses() -> [TargetStatus] {
-        entries.map { TargetStatus(target: $0.key, subscribers: $0.value.subscribers, health: $0.value.health) }
+        entries.map { TargetStatus(target: $0.key, subscribers: $0.value.subscribers, health: $0.value.health.value) }
             .sorted { ($0.target.address, $0.target.port, $0.target.definition.type.rawValue)
                 < ($1.target.address, $1.target.port, $1.target.definition.type.rawValue) }
     }
@@ -135,55 +140,70 @@ public actor HealthMonitor {
     /// The quorum verdict over the targets `subscriber` uses.
     public func serviceHealth(of subscriber: String, minUp: Int) -> ServiceHealth {
         ServiceHealth(
-            statuses: entries.values.filter { $0.subscribers.contains(subscriber) }.map(\.health.status), minUp: minUp)
+            statuses: entries.values.filter { $0.subscribers.contains(subscriber) }.map(\.health.value.status),
+            minUp: minUp)
     }
 
+    /// Starts the loops of the targets subscribed before `run()`.
     private func markStarted() {
         precondition(!started, "HealthMonitor.run() is called once")
         started = true
+        for entry in entries.values {
+            if let loop = entry.loop { launch(loop) }
+        }
     }
 
-    /// Whether a loop is still its target's current one (the target may have been
-    /// removed before `run()` got to it); counts it as running if so.
-    private func admit(_ loop: ProbeLoop) -> Bool {
-        guard entries[loop.target]?.loop?.id == loop.id else { return false }
-        runningLoops += 1
-        return true
+    private func launch(_ loop: ProbeLoop) {
+        live[loop.id] = loop
+        loop.start()
+    }
+
+    /// Stops every loop still running; each future succeeds once its loop's check in
+    /// flight is cancelled and its socket closed.
+    private func stopAll() -> [EventLoopFuture<Void>] {
+        finished = true
+        return live.values.map { $0.stop() }
     }
 
     private func startEntry(for target: HealthTarget, initial: HealthStatus?) -> Entry {
-        var loop: ProbeLoop?
-        if target.definition.type != .none {
-            loop = ProbeLoop(id: nextLoopID, target: target)
-            nextLoopID += 1
-            loopStartSink.yield(loop!)
-        }
         let definition = target.definition
-        let health = HealthState(rise: definition.rise, fall: definition.fall, start: initial ?? definition.startState,
-                                 since: Date())
+        let health = HealthCell(HealthState(
+            rise: definition.rise, fall: definition.fall, start: initial ?? definition.startState, since: Date()))
+        var loop: ProbeLoop?
+        if definition.type != .none {
+            let plan = (prober as? any EventLoopProber)?.plan(for: target) ?? AsyncProbePlan(prober: prober, target: target)
+            loop = ProbeLoop(id: nextLoopID, target: target, health: health, plan: plan, reactor: reactor,
+                             context: context)
+            nextLoopID += 1
+            if started && !finished { launch(loop!) }
+        }
         return Entry(subscribers: [], health: health, loop: loop)
     }
 
-    /// Counts a result of the target's current loop; one from a loop since replaced
-    /// (the target was removed and added again) is stale and ignored.
-    private func record(_ result: ProbeResult, from loop: ProbeLoop) {
-        guard var entry = entries[loop.target], entry.loop?.id == loop.id else { return }
-        onResult?(loop.target, result)
-        let transition = entry.health.record(result)
-        entries[loop.target] = entry
-        guard let transition else { return }
+    /// What the loops posted since the last call, in order.
+    private func handle(_ messages: [MonitorInbox.Message]) {
+        for message in messages {
+            switch message {
+            case .transition(let loopID, let target, let transition):
+                record(transition, of: target, from: loopID)
+            case .ended(let loopID):
+                live[loopID] = nil
+            }
+        }
+    }
+
+    /// Counts and publishes a transition of the target's current loop; one from a loop
+    /// since replaced (the target was removed and added again) is stale and ignored.
+    private func record(_ transition: Transition, of target: HealthTarget, from loopID: UInt64) {
+        guard let entry = entries[target], entry.loop?.id == loopID else { return }
         transitionCounts[TransitionCounterKey(to: transition.to, reason: transition.reasonKind), default: 0] += 1
-        let event = HealthEvent(target: loop.target, transition: transition, subscribers: entry.subscribers)
+        let event = HealthEvent(target: target, transition: transition, subscribers: entry.subscribers)
         logger.notice("\(event)", metadata: [
-            "backend": "\(loop.target.hostPort)", "check": "\(loop.target.definition.type.rawValue)",
+            "backend": "\(target.hostPort)", "check": "\(target.definition.type.rawValue)",
             "state": "\(transition.to)", "reason": "\(transition.reason)", "reason_kind": "\(transition.reasonKind)",
             "latency_ms": "\(transition.result.latency.milliseconds)",
             "subscribers": "\(entry.subscribers.sorted().joined(separator: ","))",
         ])
         if case .dropped = eventSink.yield(event) { droppedEvents += 1 }
-    }
-
-    private func loopEnded() {
-        runningLoops -= 1
     }
 }

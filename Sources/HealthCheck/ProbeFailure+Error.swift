@@ -35,7 +35,7 @@ extension ProbeFailure {
         }
     }
 
-    private init(errno code: CInt, during phase: ProbePhase) {
+    init(errno code: CInt, during phase: ProbePhase) {
         switch code {
         case ECONNREFUSED: self = .connectionRefused
         case ECONNRESET, EPIPE: self = .connectionReset(during: phase)

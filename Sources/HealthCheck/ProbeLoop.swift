@@ -1,58 +1,223 @@
-/// The checks of one target, run until it is stopped or its task is cancelled.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// A target's health, written by its check loop and read by the monitor (`status`,
+/// `statuses`): a lock rather than an actor, so recording a result costs no hop.
+final class HealthCell: Sendable {
+    private let state: NIOLockedValueBox<HealthState>
+
+    init(_ state: HealthState) {
+        self.state = NIOLockedValueBox(state)
+    }
+
+    var value: HealthState { state.withLockedValue { $0 } }
+
+    func record(_ result: ProbeResult) -> Transition? {
+        state.withLockedValue { $0.record(result) }
+    }
+}
+
+/// What the check loops of one monitor share: the in-flight limit, where transitions
+/// go, and the per-result callback.
+struct ProbeLoopContext: Sendable {
+    let limiter: ProbeLimiter
+    let inbox: MonitorInbox
+    let onResult: (@Sendable (HealthTarget, ProbeResult) -> Void)?
+}
+
+/// The checks of one target, run on the `ProbeReactor` until stopped.
 ///
-/// Stopping is prompt: the loop waits for its stop signal alongside its checks, and
-/// when the signal comes the check in flight is cancelled, which closes its socket,
+/// Every step is a call on the reactor's thread: the loop is itself the timer of its
+/// next check, the check's completion records the result in the target's `HealthCell`,
+/// and only a transition leaves the loop (to the monitor's inbox). No task, no actor
+/// hop, no promise per check; a tcp or http check reuses the loop's `SocketProbe`, so
+/// a check allocates nothing.
+///
+/// Checks start on a fixed cadence (start to start), so the number of checks over a
+/// span is the span over the interval whatever each one's latency; one delayed by the
+/// limiter does not cause a burst of catching up. Each start is rounded up to the
+/// schedule's grid; the cadence runs on the unrounded times, so rounding never drifts.
+///
+/// Stopping is prompt: the check in flight is cancelled, which closes its socket,
 /// rather than left to finish after its target is gone.
-struct ProbeLoop: Sendable {
+final class ProbeLoop: ReactorTimer, @unchecked Sendable {
+    // @unchecked: the mutable state is only touched on the reactor's thread.
     let id: UInt64
     let target: HealthTarget
-    private let stopSignal: AsyncStream<Never>
-    private let stopSink: AsyncStream<Never>.Continuation
+    let health: HealthCell
+    let reactor: ProbeReactor
+    private let plan: any ProbePlan
+    private let context: ProbeLoopContext
+    private let schedule: ProbeSchedule
 
-    init(id: UInt64, target: HealthTarget) {
+    private enum State {
+        case created
+        /// Until the next check's start (the timer is armed).
+        case waiting
+        /// Queued for a permit under `ticket`.
+        case queued
+        /// The check is being started (it may complete before that returns).
+        case starting
+        case checking
+        case stopped
+    }
+
+    private var state = State.created
+    private var ticket: UInt64 = 0
+    /// The tcp or http check, reused for every run; `nil` for other plans.
+    private var socketProbe: SocketProbe?
+    /// The check in flight of other plans.
+    private var inFlight: (any InFlightProbe)?
+    /// When the current check was due, in uptime nanoseconds (the cadence's reference,
+    /// not when it started).
+    private var next: UInt64 = 0
+    private var random = ScheduleRandom()
+
+    init(id: UInt64, target: HealthTarget, health: HealthCell, plan: any ProbePlan, reactor: ProbeReactor,
+         context: ProbeLoopContext) {
         self.id = id
         self.target = target
-        (stopSignal, stopSink) = AsyncStream.makeStream()
-    }
-
-    func stop() {
-        stopSink.finish()
-    }
-
-    func run(prober: any Prober, limiter: ProbeLimiter, report: @escaping @Sendable (ProbeResult) async -> Void) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await _ in stopSignal {}
+        self.health = health
+        self.plan = plan
+        self.reactor = reactor
+        self.context = context
+        self.schedule = ProbeSchedule(interval: target.definition.interval, jitter: target.definition.jitter)
+        super.init()
+        if let socketPlan = plan as? SocketProbePlan, socketPlan.reactor === reactor {
+            socketProbe = SocketProbe(reactor: reactor, check: socketPlan.check, reusable: true) { [unowned self] result in
+                self.finished(result)
             }
-            group.addTask {
-                await checkUntilCancelled(prober: prober, limiter: limiter, report: report)
-            }
-            await group.next()
-            group.cancelAll()
         }
     }
 
-    /// Checks start on a fixed cadence (start to start), so the number of checks over a
-    /// span is the span over the interval whatever each one's latency; one delayed by
-    /// the limiter does not cause a burst of catching up.
-    private func checkUntilCancelled(
-        prober: any Prober, limiter: ProbeLimiter, report: @Sendable (ProbeResult) async -> Void
-    ) async {
-        let clock = ContinuousClock()
-        let schedule = ProbeSchedule(interval: target.definition.interval, jitter: target.definition.jitter)
-        var random = SystemRandomNumberGenerator()
-        var next = clock.now + schedule.firstDelay(using: &random)
-        while true {
-            do {
-                try await clock.sleep(until: next)
-            } catch {
-                return
-            }
-            guard let result = await limiter.withPermit({ await prober.probe(target) }), !Task.isCancelled else {
-                return
-            }
-            await report(result)
-            next = max(next + schedule.nextDelay(using: &random), clock.now)
+    /// Schedules the first check, within `jitter × interval` from now.
+    func start() {
+        reactor.execute {
+            guard case .created = self.state else { return }
+            self.next = NIODeadline.now().uptimeNanoseconds + self.schedule.firstDelayNanoseconds(using: &self.random)
+            self.arm()
         }
+    }
+
+    /// Stops the checks; the check in flight is cancelled (its socket closed) before
+    /// the returned future succeeds, and `ended` is posted to the inbox then, once.
+    @discardableResult
+    func stop() -> EventLoopFuture<Void> {
+        reactor.submit {
+            let was = self.state
+            if case .stopped = was { return }
+            self.state = .stopped
+            switch was {
+            case .waiting: self.disarm()
+            case .queued: self.context.limiter.cancel(self.ticket)
+            case .starting, .checking:
+                self.socketProbe?.cancel()
+                self.inFlight?.cancel()
+                self.inFlight = nil
+            case .created, .stopped: break
+            }
+            self.socketProbe?.release()
+            self.context.inbox.post(.ended(loopID: self.id))
+        }
+    }
+
+    private func arm() {
+        state = .waiting
+        reactor.arm(self, at: schedule.aligned(next))
+    }
+
+    /// The next check is due.
+    override func fire() {
+        guard case .waiting = state else { return }
+        let reactor = reactor
+        let acquired = context.limiter.acquire(orQueue: {
+            { granted in reactor.execute { self.permitted(granted) } }
+        })
+        switch acquired {
+        case .granted:
+            check()
+        case .queued(let ticket):
+            state = .queued
+            self.ticket = ticket
+        }
+    }
+
+    private func permitted(_ granted: Bool) {
+        guard granted else { return }
+        guard case .queued = state else {
+            // Stopped while queued, after the permit was handed over.
+            context.limiter.release()
+            return
+        }
+        check()
+    }
+
+    private func check() {
+        state = .starting
+        if let socketProbe {
+            socketProbe.begin()
+        } else {
+            let started = plan.start(on: reactor) { result in self.finished(result) }
+            if case .starting = state { inFlight = started }
+        }
+        if case .starting = state { state = .checking }
+    }
+
+    private func finished(_ result: ProbeResult) {
+        context.limiter.release()
+        switch state {
+        case .starting, .checking: break
+        default: return  // stopped: a cancelled check's result is not one
+        }
+        inFlight = nil
+        context.onResult?(target, result)
+        if let transition = health.record(result) {
+            context.inbox.post(.transition(loopID: id, target: target, transition))
+        }
+        next = max(next + schedule.nextDelayNanoseconds(using: &random), NIODeadline.now().uptimeNanoseconds)
+        arm()
+    }
+}
+
+/// Where the check loops hand what the monitor must act on: transitions, and loops
+/// that have ended. Posting is a locked append; the monitor is woken only when the
+/// queue was empty, and then takes everything queued in one call.
+final class MonitorInbox: Sendable {
+    enum Message: Sendable {
+        case transition(loopID: UInt64, target: HealthTarget, Transition)
+        case ended(loopID: UInt64)
+    }
+
+    let wakeups: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+    private let messages = NIOLockedValueBox<[Message]>([])
+
+    init() {
+        (wakeups, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    func post(_ message: Message) {
+        let wasEmpty = messages.withLockedValue { messages in
+            defer { messages.append(message) }
+            return messages.isEmpty
+        }
+        if wasEmpty { wake.yield() }
+    }
+
+    func take() -> [Message] {
+        messages.withLockedValue { messages in
+            var taken: [Message] = []
+            swap(&taken, &messages)
+            return taken
+        }
+    }
+
+    func close() {
+        wake.finish()
     }
 }

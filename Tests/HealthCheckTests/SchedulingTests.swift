@@ -1,4 +1,5 @@
 @testable import HealthCheck
+import NIOCore
 import XCTest
 import TestSupport
 
@@ -24,6 +25,33 @@ final class SchedulingTests: XCTestCase {
         XCTAssertEqual(schedule.nextDelay(using: &random), .milliseconds(50))
     }
 
+    /// Start times fall on a grid of 1% of the interval (10 ms at most), rounded up by
+    /// less than one step.
+    func testStartsAreRoundedUpToTheGrid() {
+        XCTAssertEqual(ProbeSchedule(interval: .milliseconds(200), jitter: 0.1).grid, 2_000_000)
+        XCTAssertEqual(ProbeSchedule(interval: .seconds(1), jitter: 0.1).grid, 10_000_000)
+        XCTAssertEqual(ProbeSchedule(interval: .seconds(30), jitter: 0.1).grid, 10_000_000)
+        XCTAssertEqual(ProbeSchedule(interval: .milliseconds(5), jitter: 0).grid, 50_000)
+        var random = SplitMix64(seed: 3)
+        for interval in [Duration.milliseconds(200), .seconds(1)] {
+            let schedule = ProbeSchedule(interval: interval, jitter: 0.1)
+            var slots: Set<UInt64> = []
+            for _ in 0..<10_000 {
+                let deadline = NIODeadline.uptimeNanoseconds(random.next() % 1_000_000_000_000)
+                let aligned = schedule.aligned(deadline)
+                XCTAssertEqual(aligned.uptimeNanoseconds % UInt64(schedule.grid), 0)
+                XCTAssertGreaterThanOrEqual(aligned, deadline)
+                XCTAssertLessThan(aligned, deadline + .nanoseconds(schedule.grid))
+                slots.insert(schedule.aligned(.uptimeNanoseconds(deadline.uptimeNanoseconds % 1_000_000_000)).uptimeNanoseconds)
+            }
+            // Start times spread over a second land on about 1 s / grid instants.
+            XCTAssertLessThanOrEqual(Int64(slots.count), 1_000_000_000 / schedule.grid + 1)
+        }
+        let schedule = ProbeSchedule(interval: .seconds(1), jitter: 0)
+        XCTAssertEqual(schedule.aligned(.uptimeNanoseconds(20_000_000)), .uptimeNanoseconds(20_000_000))
+        XCTAssertEqual(schedule.aligned(.uptimeNanoseconds(20_000_001)), .uptimeNanoseconds(30_000_000))
+    }
+
     /// Never more than the limit in flight, however many wait; all run eventually.
     func testLimiterBoundsChecksInFlight() async {
         let limiter = ProbeLimiter(limit: 3)
@@ -44,7 +72,7 @@ final class SchedulingTests: XCTestCase {
         XCTAssertEqual(results.sorted(), Array(0..<20))
         let peak = await gauge.peak
         XCTAssertEqual(peak, 3)
-        let idle = await limiter.idlePermits
+        let idle = limiter.idlePermits
         XCTAssertEqual(idle, 3)
     }
 
@@ -53,7 +81,7 @@ final class SchedulingTests: XCTestCase {
         let limiter = ProbeLimiter(limit: 1)
         let release = AsyncStream<Void>.makeStream()
         let holder = Task { await limiter.withPermit { for await _ in release.stream {} } }
-        try await waitUntil("the permit to be taken") { await limiter.idlePermits == 0 }
+        try await waitUntil("the permit to be taken") { limiter.idlePermits == 0 }
         let waiter = Task { await limiter.withPermit { "ran" } }
         try await Task.sleep(for: .milliseconds(20))
         waiter.cancel()
@@ -61,7 +89,7 @@ final class SchedulingTests: XCTestCase {
         XCTAssertNil(waited)
         release.continuation.finish()
         _ = await holder.value
-        let idle = await limiter.idlePermits
+        let idle = limiter.idlePermits
         XCTAssertEqual(idle, 1)
     }
 }

@@ -9,7 +9,9 @@ public struct ControlPlaneMetrics: Sendable {
     let edits: Outcomes
     let reloads: Outcomes
     let stateWrites: Outcomes
-    private let checkDurations: [HealthCheckDefinition.CheckType: DurationHistogram]
+    /// One per check type (`none` has none); picked with a switch, not looked up in a
+    /// dictionary whose String-backed keys would be hashed thousands of times a second.
+    private let tcpCheckDurations, httpCheckDurations, httpsCheckDurations: DurationHistogram
 
     /// Counters of one kind of event by result: `ok`, the failure's label, and for
     /// edits `refused` (invalid input, as opposed to lbd failing to carry it out).
@@ -41,16 +43,22 @@ public struct ControlPlaneMetrics: Sendable {
                                failed: "error")
         let descriptor = MetricNameDescriptor(metricName: "lbd_health_check_duration_seconds", unitName: "",
                                               helpText: "Latency of every health check, failed ones included.")
-        var histograms: [HealthCheckDefinition.CheckType: DurationHistogram] = [:]
-        for type in HealthCheckDefinition.CheckType.allCases where type != .none {
-            histograms[type] = registry.makeDurationHistogram(descriptor: descriptor, labels: [("type", type.rawValue)],
-                                                              buckets: Self.checkBuckets)
+        let histogram = { (type: HealthCheckDefinition.CheckType) in
+            registry.makeDurationHistogram(descriptor: descriptor, labels: [("type", type.rawValue)],
+                                           buckets: Self.checkBuckets)
         }
-        checkDurations = histograms
+        tcpCheckDurations = histogram(.tcp)
+        httpCheckDurations = histogram(.http)
+        httpsCheckDurations = histogram(.https)
     }
 
     /// For `HealthMonitor(onResult:)`: every check's latency.
     public func recordCheck(_ target: HealthTarget, _ result: ProbeResult) {
-        checkDurations[target.definition.type]?.record(result.latency)
+        switch target.definition.type {
+        case .tcp: tcpCheckDurations.record(result.latency)
+        case .http: httpCheckDurations.record(result.latency)
+        case .https: httpsCheckDurations.record(result.latency)
+        case .none: break
+        }
     }
 }

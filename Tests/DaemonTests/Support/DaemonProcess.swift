@@ -4,6 +4,9 @@ import XCTest
 
 /// A veth pair whose lbd side lives in its own network namespace, with a default route
 /// and a permanent neighbour entry for its gateway (what `gateway_mac: auto` resolves).
+/// The peer has IPv6 off: otherwise its link-up chatter (MLD reports, DAD, router
+/// solicitations, over the first seconds) reaches lbd's XDP program and counts as
+/// passed packets in the middle of a test's exact counts.
 /// Everything is named after the test run and removed at the end, even on failure.
 final class NamespaceNetwork {
     static let gatewayMAC = "02:00:00:00:c8:01"
@@ -24,6 +27,7 @@ final class NamespaceNetwork {
             ["ip", "netns", "add", namespace],
             ["ip", "link", "add", interface, "type", "veth", "peer", "name", peer],
             ["ip", "link", "set", interface, "netns", namespace],
+            ["sysctl", "-qw", "net.ipv6.conf.\(peer).disable_ipv6=1"],
             ["ip", "link", "set", peer, "up"],
             ["ip", "-n", namespace, "link", "set", "lo", "up"],
             ["ip", "-n", namespace, "link", "set", interface, "up"],

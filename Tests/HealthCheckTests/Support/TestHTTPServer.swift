@@ -22,9 +22,11 @@ struct ServerLog: Sendable {
     var lastRequest: HTTPRequestHead?
     var serverNames: [String?] = []
     var openConnections = 0
+    /// The client port of every connection accepted.
+    var clientPorts: [Int] = []
 }
 
-/// An HTTP/1.1 server on 127.0.0.1 with scripted replies, optionally over TLS, for the
+/// An HTTP/1.1 server on 127.0.0.1 (or `host`) with scripted replies, optionally over TLS, for the
 /// checks to probe. One event loop thread, so its log needs no lock.
 final class TestHTTPServer: Sendable {
     let port: Int
@@ -35,7 +37,8 @@ final class TestHTTPServer: Sendable {
     /// - Parameter speaksHTTP: `false` for a server that accepts and then reads and
     ///   answers nothing at all, not even a TLS handshake.
     init(
-        tls: TestCertificate? = nil, speaksHTTP: Bool = true, reply: @escaping @Sendable (Int) -> Reply = { _ in Reply() }
+        host: String = "127.0.0.1", tls: TestCertificate? = nil, speaksHTTP: Bool = true,
+        reply: @escaping @Sendable (Int) -> Reply = { _ in Reply() }
     ) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
@@ -67,7 +70,7 @@ final class TestHTTPServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(ScriptedHandler(log: log, reply: reply))
                 }
             }
-            .bind(host: "127.0.0.1", port: 0).get()
+            .bind(host: host, port: 0).get()
         port = try XCTUnwrapPort(channel.localAddress?.port)
         self.group = group
         self.log = log
@@ -137,6 +140,7 @@ private final class ScriptedHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         log.value.openConnections += 1
+        log.value.clientPorts.append(context.remoteAddress?.port ?? 0)
         context.fireChannelActive()
     }
 
@@ -185,10 +189,10 @@ private final class ScriptedHandler: ChannelInboundHandler {
 /// Runs `body` with a fresh server, shut down (its sockets closed) before returning,
 /// whether `body` passed or threw.
 func withServer<T>(
-    tls: TestCertificate? = nil, speaksHTTP: Bool = true, reply: @escaping @Sendable (Int) -> Reply = { _ in Reply() },
-    _ body: (TestHTTPServer) async throws -> T
+    host: String = "127.0.0.1", tls: TestCertificate? = nil, speaksHTTP: Bool = true,
+    reply: @escaping @Sendable (Int) -> Reply = { _ in Reply() }, _ body: (TestHTTPServer) async throws -> T
 ) async throws -> T {
-    let server = try await TestHTTPServer(tls: tls, speaksHTTP: speaksHTTP, reply: reply)
+    let server = try await TestHTTPServer(host: host, tls: tls, speaksHTTP: speaksHTTP, reply: reply)
     do {
         let value = try await body(server)
         try await server.shutdown()
