@@ -43,6 +43,24 @@ final class DaemonRestartTests: XCTestCase {
         return daemon
     }
 
+    /// lbd started on `config` and stopped with SIGTERM: the datapath it leaves pinned.
+    private func runOnce(_ config: String) async throws {
+        try await stopCleanly(try await start(config))
+    }
+
+    private func stopCleanly(_ daemon: DaemonProcess) async throws {
+        let exit = try await daemon.stop(SIGTERM)
+        XCTAssertEqual(exit, 0, daemon.output)
+    }
+
+    /// lbd on `config` exits 78 (a configuration error systemd does not restart) saying `reason`.
+    private func expectRefusal(_ config: String, _ reason: String) async throws {
+        let refused = try DaemonProcess(network: network, config: config, log: directory + "/refused.log")
+        let exit = try await refused.waitForExit()
+        XCTAssertEqual(exit, 78, refused.output)
+        XCTAssertTrue(refused.output.contains(reason), refused.output)
+    }
+
     /// The pinned datapath, adopted by the test as a restarted daemon would.
     private func openPins() throws -> BalancerDatapath {
         let datapath = try BalancerDatapath.open(pinDirectory: pins, limits: try DatapathSettings.limits(limits))
@@ -130,10 +148,7 @@ final class DaemonRestartTests: XCTestCase {
         let kept = [before.backends.id, before.backendStats.id, before.config.id, before.globalStats.id]
         let replaced = [before.vipMap.id, before.vips.id, before.rings.id, before.vipStats.id, before.connTable.id]
         let resized = try writeConfig(maxVIPs: 16)
-        let refused = try DaemonProcess(network: network, config: resized, log: directory + "/refused.log")
-        let refusal = try await refused.waitForExit()
-        XCTAssertEqual(refusal, 78, refused.output)
-        XCTAssertTrue(refused.output.contains("Start once with --reset-datapath"), refused.output)
+        try await expectRefusal(resized, "Start once with --reset-datapath")
         XCTAssertEqual(try network.attachedProgramID(), programID, "nothing changed")
 
         let reset = try await start(resized, ["--reset-datapath"])
@@ -167,20 +182,14 @@ final class DaemonRestartTests: XCTestCase {
     /// with exit 78 and nothing changed; --reset-datapath replaces every pin.
     func testMapsOfAnotherABIAreRefusedUntilResetThenAllReplaced() async throws {
         let config = try writeConfig()
-        let first = try await start(config)
-        let stopped = try await first.stop(SIGTERM)
-        XCTAssertEqual(stopped, 0)
+        try await runOnce(config)
         let programID = try network.attachedProgramID()
         let before = try openPins()
         try openFlows(before, count: 4)
         try shell("bpftool", "map", "update", "pinned", pins + "/abi", "key", "0", "0", "0", "0",
                   "value", "0x63", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0")
 
-        let refused = try DaemonProcess(network: network, config: config, log: directory + "/refused.log")
-        let refusal = try await refused.waitForExit()
-        XCTAssertEqual(refusal, 78, refused.output)
-        XCTAssertTrue(refused.output.contains("the maps were created for LB_ABI_VERSION 99; this binary uses \(LB_ABI_VERSION)"),
-                      refused.output)
+        try await expectRefusal(config, "the maps were created for LB_ABI_VERSION 99; this binary uses \(LB_ABI_VERSION)")
         XCTAssertEqual(try network.attachedProgramID(), programID, "nothing changed")
         XCTAssertEqual(try connectionKeys(before).count, 4)
 
@@ -192,8 +201,7 @@ final class DaemonRestartTests: XCTestCase {
             XCTAssertNotEqual(old, new, "every map is new")
         }
         XCTAssertEqual(try connectionKeys(after).count, 0)
-        let end = try await reset.stop(SIGTERM)
-        XCTAssertEqual(end, 0)
+        try await stopCleanly(reset)
     }
 
     /// An upgrade: the interface runs another build of the balancer (here one whose outer
@@ -202,9 +210,7 @@ final class DaemonRestartTests: XCTestCase {
     /// rings stay (same maps, same entries) and established flows go on, through the new code.
     func testAnUpgradeReplacesTheProgramAndKeepsTheMaps() async throws {
         let config = try writeConfig()
-        let first = try await start(config)
-        let stopped = try await first.stop(SIGTERM)
-        XCTAssertEqual(stopped, 0)
+        try await runOnce(config)
 
         let build = try BalancerVariant(edits: [BalancerVariant.ttl63])
         addTeardownBlock { build.remove() }
@@ -241,8 +247,7 @@ final class DaemonRestartTests: XCTestCase {
         XCTAssertEqual(result.output[14 + 8], 64, "outer TTL of the new build")
         XCTAssertEqual(try current.counter(LB_STAT_NEW_FLOW), counters[Int(LB_STAT_NEW_FLOW.rawValue)],
                        "the established flow used its entry")
-        let end = try await daemon.stop(SIGTERM)
-        XCTAssertEqual(end, 0)
+        try await stopCleanly(daemon)
     }
 
     /// A daemon that died between writing a VIP's key and its address (or filter bit)
@@ -263,8 +268,7 @@ final class DaemonRestartTests: XCTestCase {
         XCTAssertEqual(withUnsafeBytes(of: try XCTUnwrap(try datapath.vipFilter.lookup(key: 0))) { Array($0) },
                        withUnsafeBytes(of: filter) { Array($0) })
         XCTAssertTrue(daemon.output.contains("vip_addrs and vip_filter repaired"), daemon.output)
-        let end = try await daemon.stop(SIGTERM)
-        XCTAssertEqual(end, 0)
+        try await stopCleanly(daemon)
     }
 
     /// `xdp_mode: auto` on an interface whose driver refuses native XDP (a veth whose
@@ -280,8 +284,7 @@ final class DaemonRestartTests: XCTestCase {
         XCTAssertEqual((current["datapath"] as? NSDictionary)?["attached"] as? String, "generic")
         XCTAssertTrue(daemon.output.contains("native mode failed"), daemon.output)
         XCTAssertTrue(daemon.output.contains("falling back to generic mode"), daemon.output)
-        let end = try await daemon.stop(SIGTERM)
-        XCTAssertEqual(end, 0)
+        try await stopCleanly(daemon)
     }
 
     /// Under systemd: READY=1 once serving, a reload on SIGHUP rewrites lb_config,
