@@ -20,18 +20,21 @@ extension BalancerDatapath {
         }
     }
 
-    /// Stops serving `key`: the key goes first, so no new packet finds the index; the
-    /// index's generation moves on, so its connection entries go stale; then the
-    /// address (when no other VIP uses it) and the filter. An absent key still gets
-    /// the addresses synced: a previous call may have stopped after deleting it.
+    /// Stops serving `key`: the index is retired first — its generation moves on, so its
+    /// connection entries go stale, and it takes no new flow —, then the key goes, then
+    /// the address (when no other VIP uses it) and the filter. Retiring before deleting
+    /// means a call that stops part way leaves the key for its retry to find: never an
+    /// index without a key whose entries still match. (Between the two writes the VIP's
+    /// packets are dropped as for a VIP without backends, then passed.) An absent key
+    /// still gets the addresses synced: a previous call may have stopped after deleting it.
     public func removeVIP(_ key: lb_vip_key) throws {
         if let index = try vipMap.lookup(key: key) {
-            try vipMap.delete(key: key)
             if var info = try vips.lookup(key: index) {
                 info.generation &+= 1
                 info.flags = UInt32(LB_VIP_F_NO_BACKEND)
                 try vips.update(key: index, value: info)
             }
+            try vipMap.delete(key: key)
         }
         try syncVIPAddresses()
     }

@@ -59,6 +59,20 @@ final class VIPInstallTests: BalancerTestCase {
         XCTAssertEqual(try lb.run(echo).action, XDP_PASS_, "echo to a former VIP goes to the kernel")
     }
 
+    /// A removal that fails part way (here: `vips` frozen, so its write is refused) never
+    /// leaves the key gone while the index keeps the VIP's generation: the flows of a
+    /// removed VIP must go stale, or a retry (which finds no key) would leave them served.
+    func testAFailedRemovalNeverLeavesTheIndexWithItsGeneration() throws {
+        try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
+        try lb.run(frame(tcp4(flags: Packet.TCPFlag.syn)))
+        try sh("bpftool map freeze pinned \(lb.pinDirectory)/vips")
+
+        XCTAssertThrowsError(try lb.datapath.removeVIP(key80))
+        XCTAssertEqual(try lb.datapath.vipMap.lookup(key: key80), 0, "the key stays until its index is retired")
+        XCTAssertEqual(try lb.datapath.vips.lookup(key: 0)?.generation, 0)
+        XCTAssertEqual(try lb.run(frame(tcp4(flags: Packet.TCPFlag.ack))).action, XDP_TX_, "still served, consistently")
+    }
+
     /// The count of VIPs on an address comes from vip_map, not from increments that may
     /// have been lost: removing one VIP of two keeps the address of the other.
     func testAnAddressStaysWhileAnyVIPHasIt() throws {

@@ -29,8 +29,8 @@ public protocol DatapathWriter: Sendable {
     /// changes flags: `info` is written with one map update.
     func installVIP(_ vip: VIPKey, index: UInt32, info: VIPInfo) throws
 
-    /// Deletes `vip_map[vip]`, then moves the index's generation on by one and sets
-    /// `LB_VIP_F_NO_BACKEND`, then derives the addresses and filter bits from `vip_map`
+    /// Moves the index's generation on by one and sets `LB_VIP_F_NO_BACKEND`, then
+    /// deletes `vip_map[vip]`, then derives the addresses and filter bits from `vip_map`
     /// (`BalancerDatapath.removeVIP`); with the key absent, only the last step.
     func removeVIP(_ vip: VIPKey) throws
 }
