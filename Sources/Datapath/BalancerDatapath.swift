@@ -99,6 +99,10 @@ public final class BalancerDatapath: Sendable {
         try ObjectLoader.removeIncompatiblePins(spec(limits), directory: pinDirectory, objectPath: objectPath)
     }
 
+    /// The map ABI (LB_ABI_VERSION) taken for maps pinned without an ABI record: lbd
+    /// recorded none before its ABI changed.
+    public static let unrecordedMapABI = ABIRecord.unrecordedVersion
+
     static let mapNames = ["vip_map", "vips", "vip_filter", "vip_addrs", "backends", "rings", "conn_table", "config",
                            "vip_stats", "backend_stats", "global_stats"]
 

@@ -112,9 +112,16 @@ final class PinningTests: BalancerTestCase {
         }
 
         try sh("rm \(record)")
-        let legacy = try BalancerDatapath.open(pinDirectory: lb.pinDirectory, limits: BalancerFixture.limits)
-        XCTAssertTrue(legacy.adopted, "\(legacy.origin)")
-        XCTAssertEqual(try sh("bpftool -j map lookup pinned \(record) key 0 0 0 0"), ours, "recorded again")
+        if UInt32(LB_ABI_VERSION) == BalancerDatapath.unrecordedMapABI {
+            let legacy = try BalancerDatapath.open(pinDirectory: lb.pinDirectory, limits: BalancerFixture.limits)
+            XCTAssertTrue(legacy.adopted, "\(legacy.origin)")
+            XCTAssertEqual(try sh("bpftool -j map lookup pinned \(record) key 0 0 0 0"), ours, "recorded again")
+        } else {
+            XCTAssertThrowsError(try BalancerDatapath.open(pinDirectory: lb.pinDirectory, limits: BalancerFixture.limits)) {
+                XCTAssertTrue("\($0)".contains("pinned without an ABI record (LB_ABI_VERSION \(BalancerDatapath.unrecordedMapABI)); "
+                                               + "this binary uses LB_ABI_VERSION \(LB_ABI_VERSION)"), "\($0)")
+            }
+        }
     }
 
     /// --reset-datapath's removal: only the pins that differ go, with the connection
