@@ -230,6 +230,9 @@ final class DaemonRestartTests: XCTestCase {
         XCTAssertTrue(current.adopted)
         XCTAssertNotEqual(current.program.id, previous.program.id, daemon.output)
         XCTAssertEqual(try network.attachedProgramID(), Int(current.program.id), "the new program is attached")
+        let upgraded = try await status()
+        XCTAssertEqual(upgraded["datapath"] as? NSDictionary,
+                       ["attached": "native", "interface": network.interface, "adopted": false], "in the same mode")
         XCTAssertTrue(daemon.output.contains("another build"), daemon.output)
         XCTAssertTrue(daemon.output.contains("msg=\"first reconcile done\" vips=1 writes=0"), daemon.output)
         XCTAssertEqual([current.vipMap.id, current.backends.id, current.rings.id, current.connTable.id,
