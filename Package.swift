@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "CBPFObjects"),
 
         .target(name: "Maglev"),
-        .target(name: "Datapath", dependencies: ["CLibbpf", "CLBABI", "CBPFObjects"]),
+        .target(name: "Datapath", dependencies: ["CLibbpf", "CLBABI", "CBPFObjects", "Maglev"]),
         // The domain: services, desired state, validation, configuration, state store, reconciler.
         .target(name: "Balancer", dependencies: ["Maglev", "HealthCheck", .product(name: "Yams", package: "Yams"),
                                                  .product(name: "Logging", package: "swift-log")]),

@@ -48,17 +48,19 @@ public final class BalancerDatapath: Sendable {
     /// Opens the balancer pinned at `pinDirectory` (created if needed; it must be on bpffs).
     ///
     /// - Compatible pins (program and every map pinned, same map layouts as this object
-    ///   with `limits`, the program using those maps, loaded with these limits): adopted
-    ///   with `.adopt`, nothing loaded, nothing written (`origin == .adopted`).
-    /// - Nothing pinned, or only some maps, or a program that is not adoptable: this
-    ///   binary's program is loaded, pinned maps are reused with their contents, missing
-    ///   ones created and pinned, and the program pinned last (`origin == .loaded`).
-    /// - `.reload`: as above even when the pins were adoptable (an upgrade). The interface
-    ///   keeps the old program until `attach` replaces it atomically.
-    /// - A pinned map or program this object cannot use (other ABI, other limits):
-    ///   throws `.incompatiblePins` listing each difference, without changing anything.
-    ///   The daemon decides: refuse to start, or `removePins` and open again (which
-    ///   resets connections and counters).
+    ///   with `limits`, the program this very build of the object — its hash is in its
+    ///   .rodata —, using those maps, loaded with these limits): adopted with `.adopt`,
+    ///   nothing loaded, nothing written (`origin == .adopted`).
+    /// - Nothing pinned, or only some maps, or a program that is not adoptable (another
+    ///   build: an upgrade or a downgrade): this binary's program is loaded, pinned maps
+    ///   are reused with their contents, missing ones created and pinned, and the program
+    ///   pinned last (`origin == .loaded`). The interface keeps the old program until
+    ///   `attach` replaces it atomically.
+    /// - `.reload`: as above even when the pins were adoptable.
+    /// - A pinned map or program this object cannot use (maps created for another ABI —
+    ///   `ABIRecord` —, other limits): throws `.incompatiblePins` listing each
+    ///   difference, without changing anything. The daemon decides: refuse to start, or
+    ///   `removeIncompatiblePins` and open again.
     ///
     /// `objectPath` loads a .bpf.o file instead of the embedded object (development).
     public static func open(pinDirectory: String, limits: DatapathLimits, objectPath: String? = nil,
@@ -86,6 +88,21 @@ public final class BalancerDatapath: Sendable {
         return try ObjectLoader.removePins(spec(anyLimits), directory: pinDirectory, objectPath: objectPath)
     }
 
+    /// Removes the pins this binary cannot use with `limits` — every pin when the maps
+    /// were created for another ABI; otherwise the maps of other layouts, the connection
+    /// table with the VIP or backend maps its entries point into, and a pinned program
+    /// of another type — and keeps the others with their contents. Returns the names
+    /// removed; `open` then creates what is missing.
+    @discardableResult
+    public static func removeIncompatiblePins(pinDirectory: String, limits: DatapathLimits,
+                                              objectPath: String? = nil) throws -> [String] {
+        try ObjectLoader.removeIncompatiblePins(spec(limits), directory: pinDirectory, objectPath: objectPath)
+    }
+
+    /// The map ABI (LB_ABI_VERSION) taken for maps pinned without an ABI record: lbd
+    /// recorded none before its ABI changed.
+    public static let unrecordedMapABI = ABIRecord.unrecordedVersion
+
     static let mapNames = ["vip_map", "vips", "vip_filter", "vip_addrs", "backends", "rings", "conn_table", "config",
                            "vip_stats", "backend_stats", "global_stats"]
 
@@ -108,7 +125,9 @@ public final class BalancerDatapath: Sendable {
             requiredStructs: ["lb_limits", "lb_vip_key", "lb_vip_info", "lb_vip_addr_key", "lb_backend",
                               "lb_flow_key", "lb_flow", "lb_config", "lb_traffic", "lb_global_stats",
                               "lb_vip_filter", "lb_ring_chunk"],
-            rodata: ("lb_limits", rodata))
+            rodata: [("lb_limits", rodata)],
+            buildHashVariable: "lb_object_hash",
+            references: ["conn_table": ["vip_map", "vips", "backends"]])
     }
 
     /// The kernel rounds a BPF_F_NO_COMMON_LRU map up to a multiple of the possible CPUs;

@@ -28,8 +28,7 @@ public final class BenchHarness: Sendable {
             pinnedProgram: nil,
             programs: ["bench_wrapper", "bench_noop", "bench_sink"],
             maps: ["bench_frame", "bench_target", "bench_sunk"],
-            requiredStructs: ["lb_bench_frame"],
-            rodata: nil)
+            requiredStructs: ["lb_bench_frame"])
         return try BenchHarness(ObjectLoader.open(spec, objectPath: objectPath, pinDirectory: nil))
     }
 
@@ -56,8 +55,7 @@ public final class BenchHarness: Sendable {
             pinnedProgram: nil,
             programs: ["trivial_encap"],
             maps: [],
-            requiredStructs: [],
-            rodata: nil)
+            requiredStructs: [])
         return try ObjectLoader.open(spec, objectPath: objectPath, pinDirectory: nil).program("trivial_encap")
     }
 

@@ -51,8 +51,7 @@ public final class DecapDatapath: Sendable {
             programs: [programName],
             maps: ["decap_addrs", "decap_stats"],
             maxEntries: sizes,
-            requiredStructs: ["lb_vip_addr_key", "lb_decap_stats"],
-            rodata: nil)
+            requiredStructs: ["lb_vip_addr_key", "lb_decap_stats"])
     }
 
     private init(_ loaded: LoadedObject, pinDirectory: String?) throws {

@@ -2,6 +2,7 @@ import CBPFObjects
 import CLBABI
 import CLibbpf
 import Glibc
+import Maglev
 
 /// What to do with a compatible program already pinned in the pin directory.
 public enum ProgramPolicy: Sendable, Equatable {
@@ -47,8 +48,19 @@ struct ObjectSpec {
     var maxEntries: [String: UInt32] = [:]
     /// Shared structs that must be in the object's BTF (the others are checked if present).
     var requiredStructs: [String]
-    /// A `const volatile` variable in .rodata to set before load, and its bytes.
-    var rodata: (variable: String, bytes: [UInt8])?
+    /// `const volatile` variables in .rodata to set before load, with their bytes: a pinned
+    /// program is adopted only if it was loaded with the same.
+    var rodata: [(variable: String, bytes: [UInt8])] = []
+    /// A `const volatile __u64` in .rodata set to a hash of the object file: a pinned
+    /// program is adopted only if it is this very build (another one is replaced over
+    /// the same maps: an upgrade).
+    var buildHashVariable: String?
+    /// The ABI pinned maps must have been created for (see `ABIRecord`): every object
+    /// shares bpf/lb_abi.h.
+    var abiVersion = UInt32(LB_ABI_VERSION)
+    /// Maps whose entries hold indices of other maps (connection entries name VIP and
+    /// backend indices): when those are replaced, so are they.
+    var references: [String: [String]] = [:]
 }
 
 /// Programs and maps by name, as descriptors, and how they were obtained.
@@ -96,26 +108,21 @@ func embeddedObject(_ base: UnsafeRawPointer?, _ size: UInt) -> UnsafeRawBufferP
 
 /// The loader. Two paths, both explicit:
 ///
-/// - **Adopt**: the pin directory holds the program and every map, each map's layout
-///   (type, key and value size, max_entries, flags) equals what this object and these
-///   limits would create, the program uses exactly those maps and was loaded with the
-///   same .rodata. Then nothing is loaded: the pinned descriptors are opened and used.
-/// - **Load**: otherwise (or with `.reload`). Every map gets a pin path, so libbpf reuses
-///   a compatible pinned map (contents kept) and creates and pins the missing ones; the
-///   program is loaded and pinned over the old pin in one step. A pinned map with
-///   another layout is never reused nor replaced: `.incompatiblePins`, nothing changed.
+/// - **Adopt**: the pin directory holds the program and every map, the maps were created
+///   under this binary's `ABIRecord`, each map's layout (type, key and value size,
+///   max_entries, flags) equals what this object and these limits would create, the
+///   program uses exactly those maps and was loaded with the same .rodata — which holds
+///   the hash of the object file, so it is this very build. Then nothing is loaded: the
+///   pinned descriptors are opened and used.
+/// - **Load**: otherwise (another build: an upgrade; or `.reload`). Every map gets a pin
+///   path, so libbpf reuses a compatible pinned map (contents kept) and creates and pins
+///   the missing ones; the program is loaded and pinned over the old pin in one step.
+///   Pinned maps of another layout or ABI are never reused nor replaced:
+///   `.incompatiblePins`, nothing changed (`removeIncompatiblePins` is the explicit reset).
 enum ObjectLoader {
     static func open(_ spec: ObjectSpec, objectPath: String?, pinDirectory: String?,
                      policy: ProgramPolicy = .adopt) throws -> LoadedObject {
-        let object = try OpenedObject(spec: spec, path: objectPath)
-        try object.checkStructLayouts(required: spec.requiredStructs)
-        try object.requireMembers(programs: spec.programs + (spec.pinnedProgram.map { [$0] } ?? []), maps: spec.maps)
-        for (name, entries) in spec.maxEntries {
-            try check(bpf_map__set_max_entries(object.map(name), entries),
-                      "size map \(name) of \(spec.objectName) to \(entries) entries")
-        }
-        if let rodata = spec.rodata { try object.setRodata(variable: rodata.variable, bytes: rodata.bytes) }
-
+        let object = try prepare(spec, objectPath: objectPath)
         guard let directory = pinDirectory else {
             return try object.load(spec, pinDirectory: nil, origin: .loaded(reason: "not pinned", reusedMaps: []))
         }
@@ -123,7 +130,8 @@ enum ObjectLoader {
             throw DatapathError.invalid("open \(spec.objectName)", "this object is not pinned")
         }
         try BPFFS.prepareDirectory(directory)
-        let pins = try PinInspection(directory: directory, object: object, programName: programName, spec: spec)
+        let abi = ABIRecord(version: spec.abiVersion, layoutDigest: try object.layoutDigest())
+        let pins = try PinInspection(directory: directory, object: object, programName: programName, spec: spec, abi: abi)
         if !pins.incompatible.isEmpty {
             throw DatapathError(
                 kind: .incompatiblePins, operation: "open \(spec.objectName) pinned at \(directory)",
@@ -131,6 +139,8 @@ enum ObjectLoader {
                     + "nothing was changed (remove the pins to reset)",
                 details: pins.incompatible)
         }
+        // Before any map is created: a map pinned from now on was made under this record.
+        if !pins.abiRecorded { try abi.pin(in: directory) }
         if policy == .adopt, pins.notAdoptable.isEmpty {
             var programs: [String: BPFProgram] = [:]
             if let fd = pins.program {
@@ -143,6 +153,24 @@ enum ObjectLoader {
                                origin: .loaded(reason: reason, reusedMaps: pins.maps.keys.sorted()))
     }
 
+    /// The object opened, checked against Swift's structs, sized and its .rodata set:
+    /// ready to compare with pins or to load.
+    private static func prepare(_ spec: ObjectSpec, objectPath: String?) throws -> OpenedObject {
+        let object = try OpenedObject(spec: spec, path: objectPath)
+        try object.checkStructLayouts(required: spec.requiredStructs)
+        try object.requireMembers(programs: spec.programs + (spec.pinnedProgram.map { [$0] } ?? []), maps: spec.maps)
+        for (name, entries) in spec.maxEntries {
+            try check(bpf_map__set_max_entries(object.map(name), entries),
+                      "size map \(name) of \(spec.objectName) to \(entries) entries")
+        }
+        var rodata = spec.rodata
+        if let variable = spec.buildHashVariable {
+            rodata.append((variable, withUnsafeBytes(of: object.buildHash.littleEndian) { Array($0) }))
+        }
+        try object.setRodata(rodata)
+        return object
+    }
+
     /// Removes the pins of `spec`'s program and of every map of its object from `directory`,
     /// then the directory if it is empty. Returns the names removed.
     static func removePins(_ spec: ObjectSpec, directory: String, objectPath: String?) throws -> [String] {
@@ -151,12 +179,30 @@ enum ObjectLoader {
         // Only pins are ours to remove: never unlink same-named files elsewhere.
         try BPFFS.requireBPFFS(directory, operation: "remove pins from \(directory)")
         let object = try OpenedObject(spec: spec, path: objectPath)
-        var names = object.pinnableMaps.map(\.name)
+        var names = object.pinnableMaps.map(\.name) + [ABIRecord.pinName]
         if let program = spec.pinnedProgram { names.insert(program, at: 0) }
         var removed: [String] = []
         for name in names where try BPFFS.unpin(directory + "/" + name) { removed.append(name) }
-        if let program = spec.pinnedProgram { try BPFFS.unpin(directory + "/" + program + "__pinning") }
+        for name in [spec.pinnedProgram, ABIRecord.pinName].compactMap({ $0 }) {
+            try BPFFS.unpin(directory + "/" + name + "__pinning")
+        }
         rmdir(directory)  // only if empty; anything else is not ours to remove
+        return removed
+    }
+
+    /// Removes only the pins this object cannot use with these limits (see
+    /// `PinInspection.replaceable`), so that the next `open` creates them afresh and
+    /// reuses the others with their contents. Returns the names removed.
+    static func removeIncompatiblePins(_ spec: ObjectSpec, directory: String, objectPath: String?) throws -> [String] {
+        guard let programName = spec.pinnedProgram else {
+            throw DatapathError.invalid("reset \(spec.objectName)", "this object is not pinned")
+        }
+        try BPFFS.requireBPFFS(directory, operation: "remove incompatible pins from \(directory)")
+        let object = try prepare(spec, objectPath: objectPath)
+        let abi = ABIRecord(version: spec.abiVersion, layoutDigest: try object.layoutDigest())
+        let pins = try PinInspection(directory: directory, object: object, programName: programName, spec: spec, abi: abi)
+        var removed: [String] = []
+        for name in pins.replaceable where try BPFFS.unpin(directory + "/" + name) { removed.append(name) }
         return removed
     }
 }
@@ -167,24 +213,44 @@ private struct PinInspection {
     var maps: [String: FileDescriptor] = [:]
     /// Pins this object cannot use at all: reported, never touched.
     var incompatible: [String] = []
+    /// The pins `incompatible` is about, with the maps whose entries point into them:
+    /// what a reset replaces. Every pin when the ABI differs.
+    var replaceable: [String] = []
     /// Why the pins, though usable by a new load, cannot be adopted as they are.
     var notAdoptable: [String] = []
+    /// The directory holds an ABI record (equal to this binary's unless `incompatible`).
+    var abiRecorded = false
 
-    init(directory: String, object: OpenedObject, programName: String, spec: ObjectSpec) throws {
+    init(directory: String, object: OpenedObject, programName: String, spec: ObjectSpec, abi: ABIRecord) throws {
         var missing: [String] = []
+        var pinned: [String] = []
         var mapIDs: [String: UInt32] = [:]
         for map in object.pinnableMaps {
             guard let fd = try BPFFS.open(directory + "/" + map.name) else {
                 missing.append(map.name)
                 continue
             }
+            pinned.append(map.name)
             let info = try MapInfo(fd: fd.raw, what: "pinned map \(map.name)")
             if info.layout != map.layout {
                 incompatible.append("map \(map.name): pinned \(info.layout); this binary needs \(map.layout)")
+                replaceable.append(map.name)
                 continue
             }
             maps[map.name] = fd
             mapIDs[map.name] = info.id
+        }
+        let recorded = try ABIRecord.pinned(in: directory)
+        abiRecorded = recorded != nil
+        if let refusal = abi.refusal(ofPinned: recorded, anyMapPinned: !pinned.isEmpty) {
+            incompatible.insert(refusal, at: 0)
+            let programPinned = try BPFFS.open(directory + "/" + programName) != nil
+            replaceable = pinned + (programPinned ? [programName] : []) + (abiRecorded ? [ABIRecord.pinName] : [])
+            return
+        }
+        for (map, targets) in spec.references.sorted(by: { $0.key < $1.key })
+        where maps[map] != nil && targets.contains(where: replaceable.contains) {
+            replaceable.append(map)
         }
         if !missing.isEmpty { notAdoptable.append("maps not pinned: " + missing.joined(separator: ", ")) }
 
@@ -202,6 +268,7 @@ private struct PinInspection {
             let typeName = cString(libbpf_bpf_prog_type_str(bpf_prog_type(info.type)))
             incompatible.append("pin \(programName) holds program \"\(info.name)\" of type \(typeName), "
                                 + "not this object's \(programName)")
+            replaceable.append(programName)
             return
         }
         program = fd
@@ -210,24 +277,30 @@ private struct PinInspection {
             notAdoptable.append("the pinned program does not use pinned maps " + unused.joined(separator: ", ")
                                 + " (an interrupted upgrade?)")
         }
-        if let rodata = spec.rodata, let offset = object.rodataOffset {
-            if let running = Self.rodataBytes(of: info, at: offset, count: rodata.bytes.count), running != rodata.bytes {
-                notAdoptable.append("the pinned program was loaded with other \(rodata.variable)")
-            }
+        guard !object.rodataVariables.isEmpty else { return }
+        guard let running = Self.rodata(of: info) else {
+            notAdoptable.append("the pinned program's .rodata cannot be read")
+            return
+        }
+        for variable in object.rodataVariables {
+            let range = variable.offset..<(variable.offset + variable.bytes.count)
+            guard range.upperBound > running.count || Array(running[range]) != variable.bytes else { continue }
+            notAdoptable.append(variable.name == spec.buildHashVariable
+                ? "the pinned program is another build of \(spec.objectName)"
+                : "the pinned program was loaded with other \(variable.name)")
         }
     }
 
-    /// `count` bytes at `offset` of the .rodata map a program uses, if it has one we can read.
-    private static func rodataBytes(of program: ProgramInfo, at offset: Int, count: Int) -> [UInt8]? {
+    /// The value of the .rodata map a program uses, if it has one we can read.
+    private static func rodata(of program: ProgramInfo) -> [UInt8]? {
         for id in program.mapIDs {
             let raw = bpf_map_get_fd_by_id(id)
             guard raw >= 0, let fd = try? FileDescriptor(owning: raw),
-                  let info = try? MapInfo(fd: fd.raw, what: "map \(id)"),
-                  info.name.hasSuffix(".rodata"), Int(info.valueSize) >= offset + count else { continue }
+                  let info = try? MapInfo(fd: fd.raw, what: "map \(id)"), info.name.hasSuffix(".rodata") else { continue }
             var value = [UInt8](repeating: 0, count: Int(info.valueSize))
             var key: UInt32 = 0
             guard bpf_map_lookup_elem(fd.raw, &key, &value) == 0 else { return nil }
-            return Array(value[offset..<(offset + count)])
+            return value
         }
         return nil
     }
@@ -242,10 +315,14 @@ private final class OpenedObject {
     /// can carry it instead of it scrolling past on stderr.
     private let log: UnsafeMutablePointer<CChar>
     private static let logSize = 4 << 20
-    private(set) var rodataOffset: Int?
+    /// The variables `setRodata` wrote, where, and with what.
+    private(set) var rodataVariables: [(name: String, offset: Int, bytes: [UInt8])] = []
+    /// A hash of the object file's bytes: which build of the program this is.
+    let buildHash: UInt64
 
     init(spec: ObjectSpec, path: String?) throws {
         name = spec.objectName
+        buildHash = Self.buildHasher.hash(try path.map(Self.contents) ?? Array(spec.embedded))
         log = .allocate(capacity: Self.logSize)
         log.initialize(to: 0)
         let opts = LibbpfOptions<bpf_object_open_opts>()
@@ -267,6 +344,25 @@ private final class OpenedObject {
     deinit {
         bpf_object__close(handle)
         log.deallocate()
+    }
+
+    private static let buildHasher = SipHash24(key: Array("lbd.object-build".utf8))
+
+    /// The bytes of the file at `path`.
+    private static func contents(_ path: String) throws -> [UInt8] {
+        let operation = "read BPF object \(path)"
+        let raw = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard raw >= 0 else { throw DatapathError.lastErrno(operation) }
+        let fd = try FileDescriptor(owning: raw)
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = read(fd.raw, &chunk, chunk.count)
+            if count < 0, currentErrno() == EINTR { continue }
+            guard count >= 0 else { throw DatapathError.lastErrno(operation) }
+            if count == 0 { return bytes }
+            bytes += chunk[0..<count]
+        }
     }
 
     struct PinnableMap {
@@ -310,6 +406,23 @@ private final class OpenedObject {
         bpf_program__type(try program(programName)).rawValue
     }
 
+    /// A digest of every pinnable map's name, key type and value type (`BTFLayout`).
+    func layoutDigest() throws -> UInt64 {
+        let btf = try self.btf
+        var lines: [String] = []
+        var map = bpf_object__next_map(handle, nil)
+        while let current = map {
+            if !bpf_map__is_internal(current) {
+                let key = bpf_map__btf_key_type_id(current), value = bpf_map__btf_value_type_id(current)
+                lines.append(cString(bpf_map__name(current))
+                    + " key " + (key == 0 ? "\(bpf_map__key_size(current)) B" : BTFLayout.describe(btf, key))
+                    + " value " + (value == 0 ? "\(bpf_map__value_size(current)) B" : BTFLayout.describe(btf, value)))
+            }
+            map = bpf_object__next_map(handle, current)
+        }
+        return ABIRecord.digest(lines.sorted().joined(separator: "\n"))
+    }
+
     func requireMembers(programs: [String], maps: [String]) throws {
         for programName in programs { _ = try program(programName) }
         for mapName in maps { _ = try map(mapName) }
@@ -348,10 +461,12 @@ private final class OpenedObject {
         }
     }
 
-    /// Writes `bytes` over the `const volatile` variable `variable` in .rodata, found
-    /// through the BTF DATASEC (so the layout of the section is the object's, not assumed).
-    func setRodata(variable: String, bytes: [UInt8]) throws {
-        let operation = "set \(variable) in the \(name) object"
+    /// Writes each variable's bytes over the `const volatile` variable of that name in
+    /// .rodata, found through the BTF DATASEC (so the layout of the section is the
+    /// object's, not assumed).
+    func setRodata(_ variables: [(variable: String, bytes: [UInt8])]) throws {
+        guard !variables.isEmpty else { return }
+        let operation = "set \(variables.map(\.variable).joined(separator: ", ")) in the \(name) object"
         let btf = try self.btf
         // libbpf's btf.h defines BTF_KIND_DATASEC again as a macro: the type picks one.
         let datasecKind: Int32 = BTF_KIND_DATASEC
@@ -359,23 +474,13 @@ private final class OpenedObject {
         guard section > 0, let datasec = btf__type_by_id(btf, UInt32(section)) else {
             throw DatapathError(kind: .missingFromObject, operation: operation, message: "the object has no .rodata")
         }
-        var found: (offset: Int, size: Int)?
+        var placed: [String: (offset: Int, size: Int)] = [:]
         if let entries = btf_var_secinfos(datasec) {
             for i in 0..<Int(btf_vlen(datasec)) {
                 let entry = entries[i]
                 guard let variableType = btf__type_by_id(btf, entry.type) else { continue }
-                if cString(btf__name_by_offset(btf, variableType.pointee.name_off)) == variable {
-                    found = (Int(entry.offset), Int(entry.size))
-                }
+                placed[cString(btf__name_by_offset(btf, variableType.pointee.name_off))] = (Int(entry.offset), Int(entry.size))
             }
-        }
-        guard let found else {
-            throw DatapathError(kind: .missingFromObject, operation: operation,
-                                message: ".rodata has no variable \(variable)")
-        }
-        guard found.size == bytes.count else {
-            throw DatapathError(kind: .layoutMismatch, operation: operation,
-                                message: "\(variable) is \(found.size) bytes in the object's .rodata but \(bytes.count) in Swift")
         }
         var rodataMap: OpaquePointer?
         var map = bpf_object__next_map(handle, nil)
@@ -386,15 +491,27 @@ private final class OpenedObject {
             map = bpf_object__next_map(handle, current)
         }
         var size = 0
-        guard let rodataMap, let initial = bpf_map__initial_value(rodataMap, &size),
-              found.offset + found.size <= size else {
-            throw DatapathError(kind: .missingFromObject, operation: operation,
-                                message: "the object's .rodata map is missing or smaller than its BTF says")
+        guard let rodataMap, let initial = bpf_map__initial_value(rodataMap, &size) else {
+            throw DatapathError(kind: .missingFromObject, operation: operation, message: "the object has no .rodata map")
         }
         var image = [UInt8](UnsafeRawBufferPointer(start: initial, count: size))
-        image.replaceSubrange(found.offset..<(found.offset + found.size), with: bytes)
+        for (variable, bytes) in variables {
+            guard let found = placed[variable] else {
+                throw DatapathError(kind: .missingFromObject, operation: operation,
+                                    message: ".rodata has no variable \(variable)")
+            }
+            guard found.size == bytes.count else {
+                throw DatapathError(kind: .layoutMismatch, operation: operation,
+                                    message: "\(variable) is \(found.size) bytes in the object's .rodata but \(bytes.count) in Swift")
+            }
+            guard found.offset + found.size <= size else {
+                throw DatapathError(kind: .missingFromObject, operation: operation,
+                                    message: "the object's .rodata map is smaller than its BTF says")
+            }
+            image.replaceSubrange(found.offset..<(found.offset + found.size), with: bytes)
+            rodataVariables.append((variable, found.offset, bytes))
+        }
         try check(bpf_map__set_initial_value(rodataMap, image, image.count), operation)
-        rodataOffset = found.offset
     }
 
     /// Loads the object (maps pinned under `pinDirectory` if given) and takes descriptors

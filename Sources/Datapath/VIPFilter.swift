@@ -27,6 +27,14 @@ public enum VIPFilter {
         return filter
     }
 
+    /// Whether `filter` has the bit of `address` set.
+    public static func contains(_ filter: lb_vip_filter, _ address: [UInt8]) -> Bool {
+        let bit = bit(for: address)
+        return withUnsafeBytes(of: filter.words) { raw in
+            raw.bindMemory(to: UInt64.self)[bit / 64] & (1 << UInt64(bit % 64)) != 0
+        }
+    }
+
     private static func rotl(_ x: UInt32, _ r: UInt32) -> UInt32 { (x << r) | (x >> (32 - r)) }
 
     private static func mix(_ h: UInt32, _ word: UInt32) -> UInt32 {

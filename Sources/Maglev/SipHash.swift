@@ -8,12 +8,13 @@
 /// per backend and key).
 ///
 /// Part of the table format (see Maglev.docc/Format.md): changing it changes every table.
-struct SipHash24 {
+/// Also what names a build of a BPF object and its map layouts (Datapath's loader).
+public struct SipHash24: Sendable {
     private let k0: UInt64
     private let k1: UInt64
 
     /// The key as 16 bytes; k0 and k1 are its two halves read little-endian.
-    init(key: [UInt8]) {
+    public init(key: [UInt8]) {
         precondition(key.count == 16, "SipHash key is 16 bytes")
         (k0, k1) = key.withUnsafeBytes { key in
             (Self.littleEndianWord(UnsafeRawBufferPointer(rebasing: key[0..<8])),
@@ -21,7 +22,7 @@ struct SipHash24 {
         }
     }
 
-    func hash(_ message: [UInt8]) -> UInt64 {
+    public func hash(_ message: [UInt8]) -> UInt64 {
         message.withUnsafeBytes { bytes in
             var state = State(k0: k0, k1: k1)
             let wholeWords = bytes.count / 8 * 8

@@ -43,6 +43,24 @@ final class DaemonRestartTests: XCTestCase {
         return daemon
     }
 
+    /// lbd started on `config` and stopped with SIGTERM: the datapath it leaves pinned.
+    private func runOnce(_ config: String) async throws {
+        try await stopCleanly(try await start(config))
+    }
+
+    private func stopCleanly(_ daemon: DaemonProcess) async throws {
+        let exit = try await daemon.stop(SIGTERM)
+        XCTAssertEqual(exit, 0, daemon.output)
+    }
+
+    /// lbd on `config` exits 78 (a configuration error systemd does not restart) saying `reason`.
+    private func expectRefusal(_ config: String, _ reason: String) async throws {
+        let refused = try DaemonProcess(network: network, config: config, log: directory + "/refused.log")
+        let exit = try await refused.waitForExit()
+        XCTAssertEqual(exit, 78, refused.output)
+        XCTAssertTrue(refused.output.contains(reason), refused.output)
+    }
+
     /// The pinned datapath, adopted by the test as a restarted daemon would.
     private func openPins() throws -> BalancerDatapath {
         let datapath = try BalancerDatapath.open(pinDirectory: pins, limits: try DatapathSettings.limits(limits))
@@ -126,15 +144,23 @@ final class DaemonRestartTests: XCTestCase {
         let stopped = try await daemon.stop(SIGTERM)
         XCTAssertEqual(stopped, 0)
 
+        let before = try openPins()
+        let kept = [before.backends.id, before.backendStats.id, before.config.id, before.globalStats.id]
+        let replaced = [before.vipMap.id, before.vips.id, before.rings.id, before.vipStats.id, before.connTable.id]
         let resized = try writeConfig(maxVIPs: 16)
-        let refused = try DaemonProcess(network: network, config: resized, log: directory + "/refused.log")
-        let refusal = try await refused.waitForExit()
-        XCTAssertEqual(refusal, 78, refused.output)
-        XCTAssertTrue(refused.output.contains("Start once with --reset-datapath"), refused.output)
+        try await expectRefusal(resized, "Start once with --reset-datapath")
         XCTAssertEqual(try network.attachedProgramID(), programID, "nothing changed")
 
         let reset = try await start(resized, ["--reset-datapath"])
         XCTAssertNotEqual(try network.attachedProgramID(), programID, "a new program replaced the old one")
+        let after = try BalancerDatapath.open(pinDirectory: pins, limits: try DatapathSettings.limits(
+            Limits(maxVIPs: 16, maxBackends: 16, ringSize: 1009, connectionTable: 4096)))
+        XCTAssertEqual([after.backends.id, after.backendStats.id, after.config.id, after.globalStats.id], kept,
+                       "the pins that matched are kept: \(reset.output)")
+        for (old, new) in zip(replaced, [after.vipMap.id, after.vips.id, after.rings.id, after.vipStats.id,
+                                         after.connTable.id]) {
+            XCTAssertNotEqual(old, new, "max_vips: the VIP maps, and the connections naming their indices, are new")
+        }
         let fresh = try await status()
         XCTAssertEqual((fresh["datapath"] as? NSDictionary)?["adopted"] as? Bool, false)
         let services = try await UnixHTTPClient(path: socket).request("GET", "/v1/services").body
@@ -150,6 +176,118 @@ final class DaemonRestartTests: XCTestCase {
         XCTAssertEqual((adopted["datapath"] as? NSDictionary)?["adopted"] as? Bool, true)
         let last = try await again.stop(SIGTERM)
         XCTAssertEqual(last, 0)
+    }
+
+    /// Maps created for another LB_ABI_VERSION (a struct that changed meaning): refused
+    /// with exit 78 and nothing changed; --reset-datapath replaces every pin.
+    func testMapsOfAnotherABIAreRefusedUntilResetThenAllReplaced() async throws {
+        let config = try writeConfig()
+        try await runOnce(config)
+        let programID = try network.attachedProgramID()
+        let before = try openPins()
+        try openFlows(before, count: 4)
+        try shell("bpftool", "map", "update", "pinned", pins + "/abi", "key", "0", "0", "0", "0",
+                  "value", "0x63", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0")
+
+        try await expectRefusal(config, "the maps were created for LB_ABI_VERSION 99; this binary uses \(LB_ABI_VERSION)")
+        XCTAssertEqual(try network.attachedProgramID(), programID, "nothing changed")
+        XCTAssertEqual(try connectionKeys(before).count, 4)
+
+        let reset = try await start(config, ["--reset-datapath"])
+        let after = try openPins()
+        XCTAssertEqual(try network.attachedProgramID(), Int(after.program.id))
+        for (old, new) in zip([before.vipMap.id, before.backends.id, before.connTable.id, before.globalStats.id, before.config.id],
+                              [after.vipMap.id, after.backends.id, after.connTable.id, after.globalStats.id, after.config.id]) {
+            XCTAssertNotEqual(old, new, "every map is new")
+        }
+        XCTAssertEqual(try connectionKeys(after).count, 0)
+        try await stopCleanly(reset)
+    }
+
+    /// An upgrade: the interface runs another build of the balancer (here one whose outer
+    /// TTL is 63, standing for the previous lbd) over the pinned maps. lbd loads its own
+    /// program over the same maps and swaps the attachment: the connections, counters and
+    /// rings stay (same maps, same entries) and established flows go on, through the new code.
+    func testAnUpgradeReplacesTheProgramAndKeepsTheMaps() async throws {
+        let config = try writeConfig()
+        try await runOnce(config)
+
+        let build = try BalancerVariant(edits: [BalancerVariant.ttl63])
+        addTeardownBlock { build.remove() }
+        let previous = try BalancerDatapath.open(pinDirectory: pins, limits: try DatapathSettings.limits(limits),
+                                                 objectPath: build.object)
+        try shell("nsenter", "--net=/run/netns/\(network.namespace)", "ip", "-force", "link", "set", "dev",
+                  network.interface, "xdpdrv", "pinned", pins + "/balancer")
+        XCTAssertEqual(try network.attachedProgramID(), Int(previous.program.id))
+        try openFlows(previous, count: 8)
+        let flows = try connectionKeys(previous)
+        let counters = try previous.globalCounters()
+        let mapIDs = [previous.vipMap.id, previous.backends.id, previous.rings.id, previous.connTable.id,
+                      previous.globalStats.id]
+
+        let daemon = try await start(config)
+        let current = try BalancerDatapath.open(pinDirectory: pins, limits: try DatapathSettings.limits(limits))
+        XCTAssertTrue(current.adopted)
+        XCTAssertNotEqual(current.program.id, previous.program.id, daemon.output)
+        XCTAssertEqual(try network.attachedProgramID(), Int(current.program.id), "the new program is attached")
+        let upgraded = try await status()
+        XCTAssertEqual(upgraded["datapath"] as? NSDictionary,
+                       ["attached": "native", "interface": network.interface, "adopted": false], "in the same mode")
+        XCTAssertTrue(daemon.output.contains("another build"), daemon.output)
+        XCTAssertTrue(daemon.output.contains("msg=\"first reconcile done\" vips=1 writes=0"), daemon.output)
+        XCTAssertEqual([current.vipMap.id, current.backends.id, current.rings.id, current.connTable.id,
+                        current.globalStats.id], mapIDs, "the same maps")
+        XCTAssertEqual(try connectionKeys(current), flows, "connection entries intact")
+        XCTAssertEqual(try current.globalCounters(), counters, "counters intact")
+
+        let client = Packet.ipv4("198.51.100.7"), vip = Packet.ipv4("10.0.0.10")
+        let ack = Packet.ipv4(src: client, dst: vip, proto: Packet.tcp,
+                              payload: Packet.tcp(src: client, dst: vip, sport: 40000, dport: 80, flags: Packet.TCPFlag.ack))
+        let frame = Packet.ethernet(dst: Packet.mac("02:00:00:00:00:01"), src: Packet.mac("02:00:00:00:00:02"),
+                                    type: Packet.ethIPv4, payload: ack)
+        let result = try current.testRun(frame: frame)
+        XCTAssertEqual(result.action, 3, "XDP_TX")
+        XCTAssertEqual(result.output[14 + 8], 64, "outer TTL of the new build")
+        XCTAssertEqual(try current.counter(LB_STAT_NEW_FLOW), counters[Int(LB_STAT_NEW_FLOW.rawValue)],
+                       "the established flow used its entry")
+        try await stopCleanly(daemon)
+    }
+
+    /// A daemon that died between writing a VIP's key and its address (or filter bit)
+    /// leaves the VIP unreachable; the next start derives both from vip_map.
+    func testAStartRepairsTheVIPAddressesFromTheVIPMap() async throws {
+        let config = try writeConfig()
+        let first = try await start(config)
+        let stopped = try await first.stop(SIGKILL)
+        XCTAssertEqual(stopped, SIGKILL)
+        let datapath = try openPins()
+        let address = try XCTUnwrap(try datapath.vipAddrs.keys().first)
+        let filter = try XCTUnwrap(try datapath.vipFilter.lookup(key: 0))
+        XCTAssertTrue(try datapath.vipAddrs.delete(key: address))
+        try datapath.vipFilter.update(key: 0, value: lb_vip_filter())
+
+        let daemon = try await start(config)
+        XCTAssertEqual(try datapath.vipAddrs.lookup(key: address), 1, daemon.output)
+        XCTAssertEqual(withUnsafeBytes(of: try XCTUnwrap(try datapath.vipFilter.lookup(key: 0))) { Array($0) },
+                       withUnsafeBytes(of: filter) { Array($0) })
+        XCTAssertTrue(daemon.output.contains("vip_addrs and vip_filter repaired"), daemon.output)
+        try await stopCleanly(daemon)
+    }
+
+    /// `xdp_mode: auto` on an interface whose driver refuses native XDP (a veth whose
+    /// peer's MTU is too large for it): generic mode, said in the log and the status.
+    func testAutoModeFallsBackToGeneric() async throws {
+        try shell("ip", "link", "set", network.peer, "mtu", "9000")
+        let daemon = try await start(try writeConfig())
+        let datapath = try openPins()
+        XCTAssertEqual(try network.attachedProgramID(), Int(datapath.program.id))
+        let link = try shell("ip", "-n", network.namespace, "-d", "link", "show", network.interface)
+        XCTAssertTrue(link.contains(" xdpgeneric "), link)
+        let current = try await status()
+        XCTAssertEqual((current["datapath"] as? NSDictionary)?["attached"] as? String, "generic")
+        XCTAssertTrue(daemon.output.contains("native mode failed"), daemon.output)
+        XCTAssertTrue(daemon.output.contains("falling back to generic mode"), daemon.output)
+        try await stopCleanly(daemon)
     }
 
     /// Under systemd: READY=1 once serving, a reload on SIGHUP rewrites lb_config,

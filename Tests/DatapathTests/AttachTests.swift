@@ -88,6 +88,25 @@ final class AttachTests: XCTestCase {
         }
     }
 
+    /// `auto` where the driver refuses native XDP (a veth whose peer's MTU is too large
+    /// for it): generic mode, and the reason heard by the log.
+    func testAutoModeFallsBackToGenericWhereNativeFails() throws {
+        try sh("ip -n \(namespace) link set lbd1 mtu 9000")
+        let pins = uniquePinDirectory("attach-fallback")
+        defer { _ = try? BalancerDatapath.removePins(pinDirectory: pins) }
+        let datapath = try BalancerDatapath.open(pinDirectory: pins, limits: BalancerFixture.limits)
+        var logged: [String] = []
+        try inNetworkNamespace(namespace) {
+            XCTAssertEqual(try datapath.attach(interface: "lbd0", mode: .auto) { logged.append($0) }, .generic)
+            XCTAssertEqual(try XDP.attachedProgram(interface: "lbd0")?.mode, .generic)
+        }
+        XCTAssertEqual(logged.count, 1)
+        XCTAssertTrue(logged.first?.contains("native mode failed") == true, "\(logged)")
+        XCTAssertTrue(logged.first?.contains("falling back to generic mode") == true, "\(logged)")
+        XCTAssertThrowsError(try inNetworkNamespace(namespace) { try datapath.attach(interface: "lbd0", mode: .native) },
+                             "native really is refused here")
+    }
+
     func testUnknownInterfaceIsAClearError() throws {
         let pins = uniquePinDirectory("attach-unknown")
         defer { _ = try? BalancerDatapath.removePins(pinDirectory: pins) }

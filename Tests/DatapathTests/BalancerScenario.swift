@@ -60,11 +60,12 @@ class BalancerTestCase: XCTestCase {
     // MARK: Frames out
 
     /// The inner packet unchanged behind an outer IPv4 header to `backend`.
-    func ipip(_ inner: [UInt8], client: [UInt8], sport: UInt16, backend: [UInt8], tos: UInt8 = 0, vlan: UInt16? = nil) -> [UInt8] {
+    func ipip(_ inner: [UInt8], client: [UInt8], sport: UInt16, backend: [UInt8], tos: UInt8 = 0, vlan: UInt16? = nil,
+              ttl: UInt8 = 64) -> [UInt8] {
         let source = FlowHash.outerSourceV4(prefix: lb.encapPrefixV4, mask: lb.encapMaskV4,
                                             client: FlowHash.client(src: client, sport: sport))
         let outer = Packet.ipv4Header(src: source, dst: backend, proto: Packet.ipip, payloadLength: inner.count,
-                                      tos: tos, ttl: 64, id: 0, flagsAndOffset: 0)
+                                      tos: tos, ttl: ttl, id: 0, flagsAndOffset: 0)
         return Packet.ethernet(dst: lb.gatewayMAC, src: lb.lbMAC, type: Packet.ethIPv4, vlan: vlan, payload: outer + inner)
     }
 

@@ -21,6 +21,13 @@ const volatile struct lb_limits lb_limits = {
 	.connection_table = 1,
 };
 
+/*
+ * Written by the loader: a hash of the object file this program was loaded from. A
+ * restarted lbd adopts the pinned program only when it is its own build; any other
+ * (an upgrade, a downgrade) is replaced over the same maps.
+ */
+const volatile __u64 lb_object_hash = 0;
+
 /* VIP key -> index into vips, vip_stats and rings. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

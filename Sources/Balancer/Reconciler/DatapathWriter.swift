@@ -23,13 +23,15 @@ public protocol DatapathWriter: Sendable {
     /// called for the ring a VIP is serving from.
     func writeRing(vipIndex: UInt32, ring: UInt32, slots: [UInt32], changedSlots: [Int]?) throws
 
-    /// `vips[index]` := `info`, then `vip_map[vip]` := `index` (and, for a new key, its
-    /// address and filter bit): `BalancerDatapath.installVIP`. Also how a VIP flips its
-    /// live ring or changes flags: `info` is written with one map update.
+    /// `vips[index]` := `info`, then `vip_map[vip]` := `index`, then its address and
+    /// filter bit, derived from `vip_map` (for a new key, or when missing after a failed
+    /// call): `BalancerDatapath.installVIP`. Also how a VIP flips its live ring or
+    /// changes flags: `info` is written with one map update.
     func installVIP(_ vip: VIPKey, index: UInt32, info: VIPInfo) throws
 
-    /// Deletes `vip_map[vip]`, then moves the index's generation on by one and sets
-    /// `LB_VIP_F_NO_BACKEND` (`BalancerDatapath.removeVIP`); nothing if the key is absent.
+    /// Moves the index's generation on by one and sets `LB_VIP_F_NO_BACKEND`, then
+    /// deletes `vip_map[vip]`, then derives the addresses and filter bits from `vip_map`
+    /// (`BalancerDatapath.removeVIP`); with the key absent, only the last step.
     func removeVIP(_ vip: VIPKey) throws
 }
 

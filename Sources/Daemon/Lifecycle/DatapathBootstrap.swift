@@ -6,13 +6,18 @@ import Logging
 /// The datapath steps of a start: open or adopt the pinned balancer, write its runtime
 /// configuration, attach it to the interface.
 enum DatapathBootstrap {
-    /// Adopts the balancer pinned at `bpf_pin_dir` when it matches this binary and the
+    /// Adopts the balancer pinned at `bpf_pin_dir` when it is this binary's build with the
     /// configured limits (nothing reloaded or written: forwarding and the connection
-    /// table carry on), or loads it. Pins of another layout (an upgrade that changed a
-    /// map, or changed `limits:`) are refused with each difference, unless `reset`:
-    /// then, and only then, they are removed and the balancer loaded afresh
-    /// (connections are re-hashed, counters start over). A `reset` left on by mistake
-    /// therefore never discards a compatible datapath.
+    /// table carry on), or loads it: another build of the program (an upgrade) is loaded
+    /// over the same maps, their contents kept, and `attach` swaps it in atomically.
+    /// Pins of another layout or ABI (an upgrade that changed a map or a struct, or
+    /// changed `limits:`) are refused with each difference, unless `reset`: then, and
+    /// only then, the pins that do not match are replaced (with the connection table
+    /// when the maps its entries point into are) and the others kept. A `reset` left on
+    /// by mistake therefore never discards a compatible datapath.
+    ///
+    /// Then `vip_addrs` and the VIP filter are derived from `vip_map`, repairing what a
+    /// daemon that died between those writes left.
     static func open(_ configuration: Configuration, reset: Bool, logger: Logger) throws(StartupFailure) -> BalancerDatapath {
         let pins = configuration.bpfPinDirectory
         do {
@@ -21,22 +26,28 @@ enum DatapathBootstrap {
             do {
                 datapath = try BalancerDatapath.open(pinDirectory: pins, limits: limits)
             } catch let error as DatapathError where error.kind == .incompatiblePins && reset {
-                let removed = try BalancerDatapath.removePins(pinDirectory: pins)
-                logger.warning("--reset-datapath: incompatible pinned datapath removed; connections will be re-hashed",
+                let removed = try BalancerDatapath.removeIncompatiblePins(pinDirectory: pins, limits: limits)
+                logger.warning("--reset-datapath: the pins that do not match are replaced",
                                metadata: ["pin_dir": "\(pins)", "removed": "\(removed.joined(separator: ","))",
                                           "differences": "\(error.details.joined(separator: "; "))"])
                 datapath = try BalancerDatapath.open(pinDirectory: pins, limits: limits)
             }
             logger.info(datapath.adopted ? "datapath adopted" : "datapath loaded", metadata: [
                 "pin_dir": "\(pins)", "program_id": "\(datapath.program.id)", "limits": "\(limits)",
+                "origin": "\(datapath.origin)",
             ])
+            if try datapath.syncVIPAddresses() {
+                logger.warning("vip_addrs and vip_filter repaired from vip_map (a previous lbd stopped between writes)",
+                               metadata: ["pin_dir": "\(pins)"])
+            }
             return datapath
         } catch let error as DatapathError where error.kind == .incompatiblePins {
             throw .configuration("""
                 the datapath pinned at \(pins) does not match this lbd and its limits; nothing was changed:
                 \(error)
-                Start once with --reset-datapath to replace it (established connections are re-hashed, \
-                counters restart), or restore the previous limits.
+                Start once with --reset-datapath to replace the pins that do not match (the maps listed, \
+                and the connection table when they hold VIPs or backends: established connections are \
+                then re-hashed), or restore the previous limits (or lbd).
                 """)
         } catch {
             throw StartupFailure("cannot open the datapath at \(pins): \(error)")

@@ -9,13 +9,16 @@ import ServiceLifecycle
 /// Start, in this order (each step refuses to start with one clear log line):
 /// 1. the configuration file; the state directory's lock (one daemon per state);
 /// 2. the gateway MAC (`auto`: the default gateway's neighbour entry);
-/// 3. the datapath at `bpf_pin_dir`: adopted when compatible, else loaded; pins of
-///    another layout refused unless `--reset-datapath`; `lb_config` written if it differs;
+/// 3. the datapath at `bpf_pin_dir`: adopted when it is this build, else loaded over the
+///    pinned maps (an upgrade); pins of another layout or ABI refused unless
+///    `--reset-datapath`; `vip_addrs` and the VIP filter derived from `vip_map`;
+///    `lb_config` written if it differs;
 /// 4. the desired state from `state_dir` (first start: the file's `services:`, saved);
 /// 5. the reconciler adopts what the maps hold, then applies the state: an adopted
 ///    datapath already serving this state gets no write at all;
-/// 6. XDP attached to `interface` (already attached when adopted: nothing happens), so a
-///    fresh datapath is complete before the first packet reaches it;
+/// 6. XDP attached to `interface` (already attached when adopted: nothing happens;
+///    another build of the program attached: replaced atomically), so a fresh datapath
+///    is complete before the first packet reaches it;
 /// 7. the API socket; then `READY=1` to systemd.
 ///
 /// Then the services run under a ServiceGroup until SIGTERM or SIGINT: the API, the
