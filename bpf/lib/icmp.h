@@ -136,6 +136,7 @@ static __always_inline int truncate_frame(struct xdp_md *ctx, __u32 len)
 	return bpf_xdp_adjust_tail(ctx, (int)len - (int)current);
 }
 
+/* How much of the offending IP packet an error quotes: all of it, up to `max` bytes. */
 static __always_inline __u32 quote_length(const struct packet *pkt, __u32 max)
 {
 	return pkt->l3_len < max ? pkt->l3_len : max;
