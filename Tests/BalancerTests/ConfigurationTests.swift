@@ -229,6 +229,11 @@ final class ConfigurationTests: XCTestCase {
         ("!interface: eth0\nencap_source_v4: 172.16.0.0/16\nservices:\n  - vip: 10.0.0.10:80/tcp\n    backends: "
             + "[ { address: \"2001:db8::1\" } ]",
          ["5:28: VIP 10.0.0.10:80/tcp: backend 2001:db8::1 is IPv6 but encap_source_v6 is not configured"]),
+        ("services:\n  - vip: 10.0.0.10:0/tcp\n    health_check: { type: tcp }", ["6:19: VIP 10.0.0.10:0/tcp: health_check "
+            + "names no port; a VIP of port 0 takes every port, so its checks need one (port: 80)"]),
+        ("services:\n  - vip: 10.0.0.10:0/tcp\n    backends: [ { address: 192.0.2.1, health_check: { type: http } } ]",
+         ["6:53: VIP 10.0.0.10:0/tcp: backend 192.0.2.1's health_check names no port; a VIP of port 0 takes every port, "
+            + "so its checks need one (port: 80)"]),
         // Services: limits
         ("limits: { max_vips: 1 }\nservices:\n  - vip: 10.0.0.10:80/tcp\n  - vip: 10.0.0.11:80/tcp",
          ["6:3: 2 VIPs exceed limits.max_vips 1"]),
