@@ -118,4 +118,52 @@ final class HealthCheckWiringTests: XCTestCase {
         let exitStatus = try await daemon.stop(SIGTERM)
         XCTAssertEqual(exitStatus, 0)
     }
+
+    /// A restarted lbd keeps health (the real lbd, stopped and started again): a backend
+    /// up before the restart stays in the ring although its check starts over and needs
+    /// 10 passes (2 s) to rise, and one that never came up stays out. The status fields
+    /// are lbd's own: `latency_ms` of the last check, `health_since` in ISO 8601.
+    func testARestartedLBDKeepsHealth() async throws {
+        try await startServer("192.0.2.11")
+        let services = """
+                - vip: 10.0.0.10:80/tcp
+                  health_check: { type: http, port: 8080, interval: 200ms, timeout: 100ms, rise: 10, fall: 1 }
+                  backends:
+                    - address: 192.0.2.11
+                    - address: 192.0.2.12
+                    - { address: 192.0.2.13, health_check: { type: none } }
+              """
+        let limits = "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }"
+        let startedAt = Date()
+        var daemon = try await sandbox.startDaemon(limits: limits, services: services)
+        let datapath = try BalancerDatapath.open(pinDirectory: sandbox.pins, limits: try DatapathSettings.limits(
+            Limits(maxVIPs: 8, maxBackends: 16, ringSize: 1009, connectionTable: 4096, backendFamilies: [.v4])))
+        try await waitFor("192.0.2.11 up after 10 checks") { try liveRingAddresses(datapath) == ["192.0.2.11", "192.0.2.13"] }
+
+        let response = try await UnixHTTPClient(path: sandbox.socket).request("GET", "/v1/status")
+        let backends = try XCTUnwrap((try json(response.body)["services"] as? [[String: Any]])?.first?["backends"]
+            as? [[String: Any]])
+        let checked = try XCTUnwrap(backends.first { $0["address"] as? String == "192.0.2.11" })
+        let latency = try XCTUnwrap(checked["latency_ms"] as? Double, "\(checked)")
+        XCTAssertGreaterThan(latency, 0)
+        XCTAssertLessThan(latency, 100, "a latency above the timeout")
+        let since = try XCTUnwrap(checked["health_since"] as? String)
+        let sinceDate = try XCTUnwrap(ISO8601DateFormatter().date(from: since), since)
+        XCTAssertTrue((startedAt.addingTimeInterval(-1)...Date().addingTimeInterval(1)).contains(sinceDate), since)
+        XCTAssertNotNil(checked["health_age_s"] as? Double)
+        let unchecked = try XCTUnwrap(backends.first { $0["address"] as? String == "192.0.2.13" })
+        XCTAssertTrue(unchecked["latency_ms"] is NSNull || unchecked["latency_ms"] == nil, "\(unchecked)")
+
+        let stopped = try await daemon.stop(SIGTERM)
+        XCTAssertEqual(stopped, 0)
+        daemon = try await sandbox.startDaemon(limits: limits, services: services)
+        // Read at once: rising again from down would take 10 checks, 2 s.
+        XCTAssertEqual(try liveRingAddresses(datapath), ["192.0.2.11", "192.0.2.13"], "the restart changed the ring")
+        let after = try await self.backends()
+        XCTAssertEqual(after["192.0.2.11"]?.health, "up")
+        XCTAssertEqual(after["192.0.2.12"]?.health, "down")
+        XCTAssertEqual(after["192.0.2.12"]?.slots, 0)
+        let exitStatus = try await daemon.stop(SIGTERM)
+        XCTAssertEqual(exitStatus, 0)
+    }
 }
