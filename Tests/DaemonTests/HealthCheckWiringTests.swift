@@ -45,11 +45,13 @@ final class HealthCheckWiringTests: XCTestCase {
         server.waitUntilExit()
     }
 
-    private func startDaemon() async throws -> DaemonProcess {
+    /// lbd serving 10.0.0.10:80/tcp with .11 and .12 checked (`check`) and .13 not.
+    private func startDaemon(check: String = "interval: 200ms, timeout: 100ms, rise: 2, fall: 2")
+        async throws -> DaemonProcess {
         try await sandbox.startDaemon(limits: "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }",
                                       services: """
                                 - vip: 10.0.0.10:80/tcp
-                                  health_check: { type: http, port: 8080, interval: 200ms, timeout: 100ms, rise: 2, fall: 2 }
+                                  health_check: { type: http, port: 8080, \(check) }
                                   backends:
                                     - address: 192.0.2.11
                                     - address: 192.0.2.12
@@ -125,17 +127,9 @@ final class HealthCheckWiringTests: XCTestCase {
     /// are lbd's own: `latency_ms` of the last check, `health_since` in ISO 8601.
     func testARestartedLBDKeepsHealth() async throws {
         try await startServer("192.0.2.11")
-        let services = """
-                - vip: 10.0.0.10:80/tcp
-                  health_check: { type: http, port: 8080, interval: 200ms, timeout: 100ms, rise: 10, fall: 1 }
-                  backends:
-                    - address: 192.0.2.11
-                    - address: 192.0.2.12
-                    - { address: 192.0.2.13, health_check: { type: none } }
-              """
-        let limits = "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }"
+        let check = "interval: 200ms, timeout: 100ms, rise: 10, fall: 1"
         let startedAt = Date()
-        var daemon = try await sandbox.startDaemon(limits: limits, services: services)
+        var daemon = try await startDaemon(check: check)
         let datapath = try BalancerDatapath.open(pinDirectory: sandbox.pins, limits: try DatapathSettings.limits(
             Limits(maxVIPs: 8, maxBackends: 16, ringSize: 1009, connectionTable: 4096, backendFamilies: [.v4])))
         try await waitFor("192.0.2.11 up after 10 checks") { try liveRingAddresses(datapath) == ["192.0.2.11", "192.0.2.13"] }
@@ -156,7 +150,7 @@ final class HealthCheckWiringTests: XCTestCase {
 
         let stopped = try await daemon.stop(SIGTERM)
         XCTAssertEqual(stopped, 0)
-        daemon = try await sandbox.startDaemon(limits: limits, services: services)
+        daemon = try await startDaemon(check: check)
         // Read at once: rising again from down would take 10 checks, 2 s.
         XCTAssertEqual(try liveRingAddresses(datapath), ["192.0.2.11", "192.0.2.13"], "the restart changed the ring")
         let after = try await self.backends()

@@ -57,19 +57,10 @@ private final class BlackHole {
     private let filler: CInt
 
     init() throws {
-        let listener = socket(AF_INET, CInt(SOCK_STREAM.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let listening = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                bind(listener, generic, length) == 0 && listen(listener, 0) == 0
-                    && getsockname(listener, generic, &length) == 0
-            }
-        }
+        let (listener, port) = try boundLoopbackSocket()
         let filler = socket(AF_INET, CInt(SOCK_STREAM.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
-        let filled = listening && withUnsafePointer(to: &address) { pointer in
+        var address = loopbackAddress(port: port)
+        let filled = listen(listener, 0) == 0 && withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(filler, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
             }
@@ -82,7 +73,7 @@ private final class BlackHole {
         }
         self.listener = listener
         self.filler = filler
-        port = Int(UInt16(bigEndian: address.sin_port))
+        self.port = port
     }
 
     deinit {
