@@ -17,6 +17,12 @@ final class CheckerErrorTests: XCTestCase {
                 address: "127.0.0.1", servicePort: UInt16(server.port),
                 definition: .init(type: .tcp, interval: .milliseconds(50), timeout: .milliseconds(40), rise: 1, fall: 1,
                                   jitter: 0, startState: .up))
+            // libdispatch creates its timers and worker threads lazily, and traps when it
+            // cannot: have them exist before the process runs out of descriptors.
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 { group.addTask { try? await Task.sleep(for: .milliseconds(20)) } }
+            }
+            try await Task.sleep(until: .now + .milliseconds(5), clock: .suspending)
             let exhausted = try DescriptorExhaustion()
             // Subscribed now, the target's loop has no socket yet: each check must open one.
             await running.monitor.subscribe(target, subscriber: "vip-a")
