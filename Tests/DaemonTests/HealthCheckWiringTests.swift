@@ -160,4 +160,38 @@ final class HealthCheckWiringTests: XCTestCase {
         let exitStatus = try await daemon.stop(SIGTERM)
         XCTAssertEqual(exitStatus, 0)
     }
+
+    /// Panic with the real lbd (default threshold 50 %): one of the two checked backends
+    /// down leaves 2 of 3 up and it out of the ring; both down leave 1 of 3, so every
+    /// backend is back in the ring, and the status and the metrics say so.
+    func testMostBackendsFailingPanicsTheVIP() async throws {
+        try await startServer("192.0.2.11")
+        try await startServer("192.0.2.12")
+        let daemon = try await startDaemon()
+        let datapath = try BalancerDatapath.open(pinDirectory: sandbox.pins, limits: try DatapathSettings.limits(
+            Limits(maxVIPs: 8, maxBackends: 16, ringSize: 1009, connectionTable: 4096, backendFamilies: [.v4])))
+        let all: Set<String> = ["192.0.2.11", "192.0.2.12", "192.0.2.13"]
+        try await waitFor("both checked backends up") { try liveRingAddresses(datapath) == all }
+
+        stopServer("192.0.2.12")
+        try await waitFor("192.0.2.12 out of the ring") { try liveRingAddresses(datapath) == all.subtracting(["192.0.2.12"]) }
+        stopServer("192.0.2.11")
+        try await waitFor("every backend back in the ring: the panic") { try liveRingAddresses(datapath) == all }
+        let down = try await backends()
+        XCTAssertEqual(down["192.0.2.11"]?.health, "down")
+        XCTAssertEqual(down["192.0.2.12"]?.health, "down")
+        let response = try await UnixHTTPClient(path: sandbox.socket).request("GET", "/v1/status")
+        let service = try XCTUnwrap((try json(response.body)["services"] as? [[String: Any]])?.first)
+        XCTAssertEqual(service["state"] as? String, "panic")
+        XCTAssertEqual(service["backends_up"] as? Int, 1)
+        let metrics = try shell("ip", "netns", "exec", sandbox.network.namespace, "curl", "-s", "http://127.0.0.1:9750/metrics")
+        XCTAssertTrue(metrics.contains(#"lbd_vip_panic{vip="10.0.0.10:80/tcp"} 1"#), metrics)
+        let log = try String(contentsOfFile: sandbox.log, encoding: .utf8)
+        XCTAssertTrue(log.contains("VIP in panic: too few backends pass their checks"), log)
+
+        try await startServer("192.0.2.12")
+        try await waitFor("192.0.2.12 up, the panic over") { try liveRingAddresses(datapath) == all.subtracting(["192.0.2.11"]) }
+        let exitStatus = try await daemon.stop(SIGTERM)
+        XCTAssertEqual(exitStatus, 0)
+    }
 }
