@@ -229,9 +229,9 @@ public actor Reconciler {
             dirty.insert(vip)
             dirtyAddresses.formUnion(service.backends.map(\.address))
             let eligible = service.backends.filter { !$0.drained && $0.weight > 0 }
+            let up = eligible.filter { !unhealthy.contains(BackendRef(vip: vip, address: $0.address)) }
             let metadata: Logger.Metadata = [
-                "vip": "\(vip)", "backends_up": "\(eligible.filter { !unhealthy.contains(BackendRef(vip: vip, address: $0.address)) }.count)",
-                "backends": "\(eligible.count)",
+                "vip": "\(vip)", "backends_up": "\(up.count)", "backends": "\(eligible.count)",
                 "panic_threshold": "\(service.panicThreshold)%",
             ]
             if panic {
