@@ -31,6 +31,13 @@ import Maglev
 /// check is always healthy. A drained backend leaves the ring but stays up: its
 /// established flows continue. A backend in several services has one index.
 ///
+/// Panic (`ServiceHealthCheck.panicThreshold`): when fewer than the threshold's share
+/// of a VIP's eligible backends pass their checks, its ring is built from all of them,
+/// up or down, and their datapath entries stay up: checks failing for most backends at
+/// once are more likely the checks' fault than the backends'. Backends that have not
+/// passed a check since they joined the VIP (or since an adoption found them out) take
+/// no part: panic never sends flows to a backend no check has vouched for.
+///
 /// A failed write stops the pass; what it touched is marked unknown and rewritten by
 /// the next pass (`reconcile()`), which the caller retries.
 public actor Reconciler {
@@ -42,6 +49,11 @@ public actor Reconciler {
     private var servicesByAddress: [IPAddress: Set<VIPKey>] = [:]
     /// Backends reported (or starting) down in a service; every other one is healthy.
     private var unhealthy: Set<BackendRef> = []
+    /// The unhealthy backends that have not passed a check since they joined their
+    /// service (or since an adoption found them out of the ring): left out of panics.
+    private var neverUp: Set<BackendRef> = []
+    /// VIPs in panic: their rings hold every eligible backend that has been up.
+    private var panicking: Set<VIPKey> = []
     /// Until the first `apply` after an adoption: the backends each adopted VIP's live
     /// ring names, and the addresses installed (and those installed down), so that
     /// adopted health is kept instead of restarting every check from `start_state`.
@@ -73,6 +85,9 @@ public actor Reconciler {
     private let quarantine: Duration
 
     public private(set) var stats = ReconcilerStats()
+    /// The snapshot, health and counters as of the last pass, readable without waiting
+    /// for a pass in progress (a scrape must not wait for a large apply).
+    public nonisolated let published = ReconcilerPublication()
     /// The last pass failed: the maps are behind until `reconcile()` succeeds.
     public private(set) var needsRetry = false
 
@@ -104,6 +119,7 @@ public actor Reconciler {
                 servicesByAddress[backend.address]?.remove(vip)
                 if servicesByAddress[backend.address]?.isEmpty == true { servicesByAddress[backend.address] = nil }
                 unhealthy.remove(BackendRef(vip: vip, address: backend.address))
+                neverUp.remove(BackendRef(vip: vip, address: backend.address))
                 dirtyAddresses.insert(backend.address)
             }
             for backend in new?.backends ?? [] {
@@ -111,14 +127,17 @@ public actor Reconciler {
                 let before = old?.backend(backend.address)
                 if let new, before == nil, startsUnhealthy(backend, of: new) {
                     unhealthy.insert(ref)
+                    neverUp.insert(ref)
                 } else if let old, let before, old.check(for: before) != nil, new?.check(for: backend) == nil {
                     // Its check was removed: nothing will report it up again.
                     unhealthy.remove(ref)
+                    neverUp.remove(ref)
                 }
                 servicesByAddress[backend.address, default: []].insert(vip)
                 dirtyAddresses.insert(backend.address)
             }
         }
+        panicking.subtract(removed)
         adoptedLive = nil
         adoptedAddresses = []
         adoptedDown = []
@@ -145,7 +164,12 @@ public actor Reconciler {
     @discardableResult
     public func setHealth(_ changes: [BackendRef: Bool]) throws(ReconcileError) -> ReconcileSummary {
         for (ref, up) in changes where unhealthy.contains(ref) == up && servicesByAddress[ref.address]?.contains(ref.vip) == true {
-            if up { unhealthy.remove(ref) } else { unhealthy.insert(ref) }
+            if up {
+                unhealthy.remove(ref)
+                neverUp.remove(ref)
+            } else {
+                unhealthy.insert(ref)
+            }
             dirty.insert(ref.vip)
             dirtyAddresses.insert(ref.address)
         }
@@ -164,10 +188,59 @@ public actor Reconciler {
         unhealthy
     }
 
-    /// Unhealthy in every service that has it: its datapath entry is marked down.
+    /// Left out of its service's ring for health: unhealthy, unless its service is in
+    /// panic and it has been up.
+    private func isExcluded(_ ref: BackendRef) -> Bool {
+        unhealthy.contains(ref) && !(panicking.contains(ref.vip) && !neverUp.contains(ref))
+    }
+
+    /// Out of the ring of every service that has it: its datapath entry is marked down.
     private func isDown(_ address: IPAddress) -> Bool {
         guard let vips = servicesByAddress[address], !vips.isEmpty else { return false }
-        return vips.allSatisfy { unhealthy.contains(BackendRef(vip: $0, address: address)) }
+        return vips.allSatisfy { isExcluded(BackendRef(vip: $0, address: address)) }
+    }
+
+    /// Whether fewer than the service's panic threshold of its eligible backends that
+    /// have been up pass their checks.
+    private func panics(_ service: ServiceSpec) -> Bool {
+        let threshold = service.panicThreshold
+        guard threshold > 0 else { return false }
+        var counted = 0, up = 0
+        for backend in service.backends where !backend.drained && backend.weight > 0 {
+            let ref = BackendRef(vip: service.vip, address: backend.address)
+            guard !neverUp.contains(ref) else { continue }
+            counted += 1
+            if !unhealthy.contains(ref) { up += 1 }
+        }
+        return counted > 0 && up * 100 < threshold * counted
+    }
+
+    /// Enters or leaves panic for `vips` as their backends' health says, loudly; a VIP
+    /// that changes gets its ring and its backends' entries looked at in this pass.
+    private func assessPanic(_ vips: some Sequence<VIPKey>) {
+        for vip in vips {
+            guard let service = desired.services[vip] else {
+                panicking.remove(vip)
+                continue
+            }
+            let panic = panics(service)
+            guard panic != panicking.contains(vip) else { continue }
+            if panic { panicking.insert(vip) } else { panicking.remove(vip) }
+            dirty.insert(vip)
+            dirtyAddresses.formUnion(service.backends.map(\.address))
+            let eligible = service.backends.filter { !$0.drained && $0.weight > 0 }
+            let up = eligible.filter { !unhealthy.contains(BackendRef(vip: vip, address: $0.address)) }
+            let metadata: Logger.Metadata = [
+                "vip": "\(vip)", "backends_up": "\(up.count)", "backends": "\(eligible.count)",
+                "panic_threshold": "\(service.panicThreshold)%",
+            ]
+            if panic {
+                logger.error("VIP in panic: too few backends pass their checks; new flows go to every backend, up or down",
+                             metadata: metadata)
+            } else {
+                logger.notice("VIP out of panic: new flows go to the backends that pass their checks", metadata: metadata)
+            }
+        }
     }
 
     /// Takes over what a previous daemon installed, before the first `apply`: index
@@ -211,6 +284,7 @@ public actor Reconciler {
             let serving = !vip.info.flags.contains(.noBackend)
             return (vip.key, serving ? Set(Set(vip.liveSlots).compactMap { addresses[$0] }) : [])
         }, uniquingKeysWith: { first, _ in first })
+        publish()
         logger.info("adopted installed state", metadata: [
             "vips": "\(installed.vips.count)", "backends": "\(installed.backends.count)",
         ])
@@ -221,11 +295,16 @@ public actor Reconciler {
         ReconcilerSnapshot(
             vips: vipIndices.sorted { $0.key < $1.key }.map { key, index in
                 let slot = vipSlots[index] ?? VIPSlot()
-                return .init(key: key, index: index, info: slot.info, activeBackends: slot.liveInputs?.map(\.address) ?? [])
+                return .init(key: key, index: index, info: slot.info, activeBackends: slot.liveAddresses,
+                             backendsUp: slot.backendsUp, panic: slot.panic)
             },
             backends: backendIndices.sorted { $0.key < $1.key }.map { address, index in
                 .init(address: address, index: index, up: backendSlots[index]?.up)
             })
+    }
+
+    private func publish() {
+        published.publish(ReconcilerView(snapshot: snapshot(), unhealthy: unhealthy, stats: stats))
     }
 
     // MARK: The pass
@@ -245,6 +324,7 @@ public actor Reconciler {
         }
         var summary = ReconcileSummary()
         do throws(ReconcileError) {
+            assessPanic(fullPass ? Array(desired.services.keys) + Array(panicking) : Array(dirty))
             let addresses = fullPass ? Array(servicesByAddress.keys) : dirtyAddresses.filter { servicesByAddress[$0] != nil }
             let needed = addresses.sorted()
             try bringUpBackends(needed, &summary)
@@ -266,9 +346,11 @@ public actor Reconciler {
             fullPass = true
             needsRetry = true
             stats.failures += 1
+            publish()
             logger.error("reconcile failed; retry to finish", metadata: ["error": "\(error)"])
             throw error
         }
+        publish()
         if summary.writes > 0 {
             logger.info("reconciled", metadata: [
                 "writes": "\(summary.writes)", "vips_installed": "\(summary.vipsInstalled)",
@@ -347,7 +429,7 @@ public actor Reconciler {
             slot.entryPass = pass
         }
         let inputs = service.backends
-            .filter { !$0.drained && $0.weight > 0 && !unhealthy.contains(BackendRef(vip: vip, address: $0.address)) }
+            .filter { !$0.drained && $0.weight > 0 && !isExcluded(BackendRef(vip: vip, address: $0.address)) }
             .map { TableInput(address: $0.address, weight: $0.weight) }
             .sorted { $0.address < $1.address }
         var live = Int(slot.info.liveRing & 1)
@@ -368,6 +450,9 @@ public actor Reconciler {
             }
             slot.liveInputs = inputs
         }
+        slot.liveAddresses = inputs.map(\.address)
+        slot.backendsUp = inputs.filter { !unhealthy.contains(BackendRef(vip: vip, address: $0.address)) }.count
+        slot.panic = panicking.contains(vip)
         var flags: VIPFlags = service.hash == .source ? .hashSourceOnly : []
         if inputs.isEmpty { flags.insert(.noBackend) }
         let timeout = UInt32(clamping: service.udpIdleTimeout?.components.seconds ?? 0)
@@ -539,6 +624,11 @@ struct VIPSlot {
     /// The backends the live table was built from ([] while none is eligible); nil when
     /// unknown: the table is rebuilt and compared with the live ring.
     var liveInputs: [TableInput]?
+    /// The addresses of the live table's backends, and how many of them pass their
+    /// checks (fewer than all only in a panic): what snapshots show.
+    var liveAddresses: [IPAddress] = []
+    var backendsUp = 0
+    var panic = false
 }
 
 /// A backend entry as last written; `up` nil when a write to it failed.

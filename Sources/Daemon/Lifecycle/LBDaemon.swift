@@ -82,7 +82,8 @@ public struct LBDaemon {
         let mode = try DatapathBootstrap.attach(datapath, configuration, logger: logger)
 
         let coordinator = EditCoordinator(state: state, limits: configuration.limits, store: store, reconciler: reconciler,
-                                          logger: Logger(label: "lbd.edit"), metrics: events) { await health.sync($0) }
+                                          logger: Logger(label: "lbd.edit"), metrics: events,
+                                          hostAddresses: HostAddresses.current) { await health.sync($0) }
         let readings = KernelDatapathReadings(datapath: datapath, interface: configuration.interface)
         let status = StatusReporter(coordinator: coordinator, reconciler: reconciler, health: health,
                                     readings: readings, ringSize: configuration.limits.ringSize)

@@ -34,10 +34,11 @@ public struct MetricsCollector: Sendable {
         var samples = ScrapeSamples()
         try datapath(into: &samples)
         let state = await coordinator.state
-        let snapshot = await reconciler.snapshot()
-        try traffic(snapshot, into: &samples)
-        await health(state, snapshot, into: &samples)
-        await controlPlane(into: &samples)
+        // What the last pass published: a pass in progress (a large apply) is not waited for.
+        let view = reconciler.published.view
+        try traffic(view.snapshot, into: &samples)
+        await health(state, view, into: &samples)
+        controlPlane(view.stats, into: &samples)
         var buffer = series.update(samples)
         events.registry.emit(into: &buffer)
         return buffer
@@ -63,9 +64,12 @@ public struct MetricsCollector: Sendable {
         "lbd_backend_health_last_change_timestamp_seconds": "When the backend's check state last changed.",
         "lbd_health_transitions_total": "Health check state changes by direction and reason.",
         "lbd_vip_backends": "Backends configured for the VIP.",
-        "lbd_vip_backends_up": "Backends taking new flows: weight above 0, not drained, healthy.",
+        "lbd_vip_backends_up": "Backends taking new flows and passing their checks: weight above 0, not drained, healthy.",
         "lbd_vip_min_up": "The VIP's quorum (min_up).",
         "lbd_vip_degraded": "1 when fewer than min_up backends take new flows.",
+        "lbd_vip_panic": "1 while fewer than panic_threshold percent of the backends pass their checks: "
+            + "new flows go to every backend, up or down.",
+        "lbd_vip_panic_threshold": "The VIP's panic_threshold, in percent (0: never).",
         "lbd_reconciles_total": "Reconcile passes.",
         "lbd_reconcile_failures_total": "Reconcile passes stopped by a failed map write (retried).",
         "lbd_map_writes_total": "BPF map writes by the reconciler.",
@@ -114,11 +118,10 @@ public struct MetricsCollector: Sendable {
         }
     }
 
-    private func health(_ state: DesiredState, _ snapshot: ReconcilerSnapshot,
-                        into samples: inout ScrapeSamples) async {
-        let unhealthy = await reconciler.unhealthyBackends()
+    private func health(_ state: DesiredState, _ view: ReconcilerView, into samples: inout ScrapeSamples) async {
+        let unhealthy = view.unhealthy
         let checks = await health.report().services
-        let active = Dictionary(snapshot.vips.map { ($0.key, $0) }) { first, _ in first }
+        let active = Dictionary(view.snapshot.vips.map { ($0.key, $0) }) { first, _ in first }
         for service in state.sortedServices {
             let vip = service.vip.description
             for backend in service.backends {
@@ -131,16 +134,19 @@ public struct MetricsCollector: Sendable {
             }
             let installed = active[service.vip]
             let serving = installed.map { !$0.info.flags.contains(.noBackend) } ?? false
-            let up = serving ? installed?.activeBackends.count ?? 0 : 0
+            let up = serving ? installed?.backendsUp ?? 0 : 0
             let minUp = service.healthCheck?.minUp ?? 1
             samples.gauge("lbd_vip_backends", [("vip", vip)], Double(service.backends.count))
             samples.gauge("lbd_vip_backends_up", [("vip", vip)], Double(up))
             samples.gauge("lbd_vip_min_up", [("vip", vip)], Double(minUp))
             samples.gauge("lbd_vip_degraded", [("vip", vip)], up < minUp ? 1 : 0)
+            samples.gauge("lbd_vip_panic", [("vip", vip)], serving && installed?.panic == true ? 1 : 0)
+            samples.gauge("lbd_vip_panic_threshold", [("vip", vip)],
+                          Double(service.panicThreshold))
         }
         // Every combination that can happen, at zero too: up on a success, down on a failure.
         let transitions = await health.transitionCounts()
-        let failures = ProbeFailure.Kind.allCases.filter { $0 != .cancelled }.map(\.rawValue)
+        let failures = ProbeFailure.Kind.countedAgainstBackends.map(\.rawValue)
         for (to, reasons) in [(HealthStatus.up, ["success"]), (.down, failures)] {
             for reason in reasons {
                 let count = transitions[TransitionCounterKey(to: to, reason: reason)] ?? 0
@@ -149,8 +155,7 @@ public struct MetricsCollector: Sendable {
         }
     }
 
-    private func controlPlane(into samples: inout ScrapeSamples) async {
-        let stats = await reconciler.stats
+    private func controlPlane(_ stats: ReconcilerStats, into samples: inout ScrapeSamples) {
         samples.counter("lbd_reconciles_total", [], UInt64(stats.reconciles))
         samples.counter("lbd_reconcile_failures_total", [], UInt64(stats.failures))
         samples.counter("lbd_map_writes_total", [], UInt64(stats.mapWrites))
