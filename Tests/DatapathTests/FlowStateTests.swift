@@ -180,4 +180,25 @@ final class FlowStateTests: BalancerTestCase {
         XCTAssertEqual(CounterDelta(before, try lb.counters())[LB_STAT_NEW_FLOW], UInt64(size))
         XCTAssertEqual(try lb.datapath.connTable.keys().count, Int(size))
     }
+
+    /// A live flow pushed out of a full table by newer ones is counted as a TCP miss with its
+    /// next packet, which creates its entry again from the ring.
+    func testALiveFlowEvictedFromAFullTableCountsAsATCPMiss() throws {
+        let size = BalancerFixture.limits.connectionTable
+        let client = Packet.ipv4("198.51.100.99")
+        try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
+        try lb.run(frame(tcp4(from: client, flags: Packet.TCPFlag.syn)))
+        let harness = try BenchHarness.load()
+        try harness.setTarget(lb.datapath.program)
+        try harness.setFrame(frame(tcp4(flags: Packet.TCPFlag.syn)), varyOffset: 34, varyMask: size - 1)
+        _ = try harness.run(repeat: size)
+        let key = lb.flowKey(src: client, dst: vip4, sport: 40000, dport: 80, proto: Packet.tcp)
+        XCTAssertEqual(try lb.connectionBackends(key), [], "the oldest flow was evicted")
+        let ack = tcp4(from: client, flags: Packet.TCPFlag.ack)
+        let before = try lb.counters()
+        try assertRun(frame(ack), action: XDP_TX_, output: ipip(ack, client: client, sport: 40000, backend: backendA))
+        CounterDelta(before, try lb.counters()).assertOnly([
+            LB_STAT_RX: 1, LB_STAT_CONN_MISS_TCP: 1, LB_STAT_NEW_FLOW: 1, LB_STAT_XDP_TX: 1,
+        ])
+    }
 }
