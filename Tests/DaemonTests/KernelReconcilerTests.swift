@@ -140,7 +140,17 @@ final class KernelReconcilerTests: XCTestCase {
     /// another VIP: the removed backend's established flow is re-picked within its own VIP,
     /// never sent to the newcomer.
     func testAFlowOfARemovedBackendStaysInItsVIPWhenTheIndexIsReused() async throws {
-        let reconciler = Reconciler(writer: KernelDatapathWriter(datapath: datapath), limits: limits, quarantine: .zero)
+        try await assertReuseRepicksWithinTheVIP(restartBeforeReuse: false)
+    }
+
+    /// The same with a daemon restart between the removal and the reuse: the generation
+    /// is read back from the cleared entry.
+    func testAFlowOfARemovedBackendStaysInItsVIPAcrossARestart() async throws {
+        try await assertReuseRepicksWithinTheVIP(restartBeforeReuse: true)
+    }
+
+    private func assertReuseRepicksWithinTheVIP(restartBeforeReuse: Bool) async throws {
+        var reconciler = Reconciler(writer: KernelDatapathWriter(datapath: datapath), limits: limits, quarantine: .zero)
         let other = try VIPKey("10.0.0.20:80/tcp"), newcomer = try IPAddress("192.0.2.99")
         _ = try await reconciler.apply(try services([(vip, [backends[0], backends[1]])]))
         // A flow that the ring gives to backends[0].
@@ -151,6 +161,10 @@ final class KernelReconcilerTests: XCTestCase {
         let removedIndex = try XCTUnwrap(before.backends.first { $0.address == backends[0] }?.index)
 
         _ = try await reconciler.apply(try services([(vip, [backends[1]])]))
+        if restartBeforeReuse {
+            reconciler = Reconciler(writer: KernelDatapathWriter(datapath: datapath), limits: limits, quarantine: .zero)
+            try await reconciler.adopt(try InstalledStateReader.read(datapath))
+        }
         _ = try await reconciler.apply(try services([(vip, [backends[1]]), (other, [newcomer])]))
         let reused = await reconciler.snapshot().backends.first { $0.address == newcomer }?.index
         XCTAssertEqual(reused, removedIndex, "the scenario needs the index reused")

@@ -67,11 +67,12 @@ struct {
 
 /*
  * One table and one LRU list shared by all CPUs: it holds max_entries flows whichever
- * CPUs insert them, the least recently used going first. (Per-CPU lists,
- * BPF_F_NO_COMMON_LRU, split the entries over every possible CPU and a CPU evicts from
- * its own share only: a table of 1M held 500k flows inserted by one CPU of two.) Each
- * CPU keeps a few free entries of its own (at most 128), so an insert takes the shared
- * list's lock about once in that many. Its lookups are inlined by the verifier.
+ * CPUs insert them (less up to 128 per CPU, see below), the least recently used going
+ * first. (Per-CPU lists, BPF_F_NO_COMMON_LRU, split the entries over every possible CPU
+ * and a CPU evicts from its own share only: a table of 1M held 500k flows inserted by
+ * one CPU of two.) A CPU takes free entries from the shared list 128 at a time, so an
+ * insert takes the shared list's lock about once in 128. Its lookups are inlined by
+ * the verifier.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
