@@ -45,7 +45,7 @@ static __always_inline int send_to_backend(struct xdp_md *ctx, const struct pack
 					   const struct route *route, const struct lb_config *cfg,
 					   struct lb_global_stats *stats)
 {
-	struct lb_backend *backend = bpf_map_lookup_elem(&backends, &route->backend);
+	const struct lb_backend *backend = route->target;
 	__u32 overhead;
 
 	if (!backend || (backend->family == LB_FAMILY_V4 && pkt->flow.family == LB_FAMILY_V6)) {

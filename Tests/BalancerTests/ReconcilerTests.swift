@@ -241,6 +241,22 @@ final class ReconcilerTests: XCTestCase {
         assertClean(datapath)
     }
 
+    /// A backend index handed to another address gets the next generation, also from a
+    /// daemon that adopted the maps after the index's previous backend was cleared.
+    func testAReusedBackendIndexGetsTheNextGenerationAcrossARestart() async throws {
+        let (first, datapath) = makeReconciler(quarantine: .zero)
+        try await first.apply(state(ServiceSpec(vip: web, backends: [backend("192.0.2.11"), backend("192.0.2.12")])))
+        try await first.apply(state(ServiceSpec(vip: web, backends: [backend("192.0.2.12")])))
+        XCTAssertEqual(datapath.installedState().freeBackendGenerations, [1: 1])
+        let second = Reconciler(writer: datapath, limits: testLimits, quarantine: .zero)
+        try await second.adopt(datapath.installedState())
+        try await second.apply(state(ServiceSpec(vip: web, backends: [backend("192.0.2.12"), backend("192.0.2.13")])))
+        XCTAssertEqual(datapath.backend(index: 1)?.address, ip("192.0.2.13"))
+        XCTAssertEqual(datapath.backendGeneration(index: 1), 2)
+        XCTAssertEqual(datapath.backendGeneration(index: 2), 1, "kept by the adopting daemon")
+        assertClean(datapath)
+    }
+
     func testNoOpReconcileWritesNothing() async throws {
         let (reconciler, datapath) = makeReconciler()
         try await reconciler.apply(sampleState())

@@ -89,7 +89,7 @@ final class ICMPTests: BalancerTestCase {
         let before = try lb.counters()
         try assertRun(frame(error), action: XDP_TX_, output: ip6ip6(error, client: client6, sport: 40000, backend: backendD6))
         // Not in the connection table: the ring decides, and nothing is remembered.
-        CounterDelta(before, try lb.counters()).assertOnly([LB_STAT_RX: 1, LB_STAT_CONN_MISS: 1, LB_STAT_ICMP_FORWARDED: 1, LB_STAT_XDP_TX: 1])
+        CounterDelta(before, try lb.counters()).assertOnly([LB_STAT_RX: 1, LB_STAT_CONN_MISS_TCP: 1, LB_STAT_ICMP_FORWARDED: 1, LB_STAT_XDP_TX: 1])
         XCTAssertEqual(try lb.connectionBackends(lb.flowKey(src: client6, dst: vip6, sport: 40000, dport: 443, proto: Packet.tcp)), [])
     }
 
@@ -162,7 +162,7 @@ final class ICMPTests: BalancerTestCase {
                                    ttl: 64, id: 0, flagsAndOffset: 0)
         let before = try lb.counters()
         try assertRun(frame(big), action: XDP_TX_, output: reply(expected))
-        CounterDelta(before, try lb.counters()).assertOnly([LB_STAT_RX: 1, LB_STAT_CONN_MISS: 1, LB_STAT_NEW_FLOW: 1,
+        CounterDelta(before, try lb.counters()).assertOnly([LB_STAT_RX: 1, LB_STAT_CONN_MISS_TCP: 1, LB_STAT_NEW_FLOW: 1,
                                                             LB_STAT_TOO_BIG_SENT: 1, LB_STAT_XDP_TX: 1])
     }
 

@@ -18,7 +18,9 @@ import Maglev
 /// 5. backends no service uses, cleared last. Their indices are quarantined: not handed
 ///    out again for `quarantine` (one second by default, while the pool has others),
 ///    so a packet that read an index from a ring just before the flip never reaches a
-///    newcomer.
+///    newcomer. An index handed out again gets the next generation, so the connection
+///    entries of its previous backend are re-picked within their own VIP, never sent
+///    to the newcomer, and its traffic counters start again from zero.
 ///
 /// A VIP no packet can be reading the rings of (not installed yet, or without backends
 /// since an earlier pass) gets its table in both rings: its next change is then a diff.
@@ -80,6 +82,8 @@ public actor Reconciler {
     private var backendSlots: [UInt32: BackendSlot] = [:]
     private var backendIndices: [IPAddress: UInt32] = [:]
     private var backendPool: IndexPool
+    /// The generation of every backend index written or adopted, free ones included.
+    private var backendGenerations: [UInt32: UInt16] = [:]
     /// Backend indices cleared, oldest first, with when they were.
     private var quarantined: [(index: UInt32, since: ContinuousClock.Instant)] = []
     private let quarantine: Duration
@@ -269,8 +273,12 @@ public actor Reconciler {
             vipSlots[index] = VIPSlot(info: VIPInfo(flags: .noBackend, liveRing: 0, udpIdleTimeoutSeconds: 0,
                                                     generation: generation))
         }
+        for (index, generation) in installed.freeBackendGenerations where backendPool.range.contains(index) {
+            backendGenerations[index] = generation
+        }
         for backend in installed.backends.sorted(by: { $0.index < $1.index }) {
             backendSlots[backend.index] = BackendSlot(address: backend.address, up: backend.up)
+            backendGenerations[backend.index] = backend.generation
             backendPool.reserve(backend.index)
             // A second index of the same address is cleared by the first pass.
             guard backendIndices[backend.address] == nil else { continue }
@@ -372,6 +380,7 @@ public actor Reconciler {
                 let index = try allocateBackendIndex(for: address)
                 backendIndices[address] = index
                 backendSlots[index] = BackendSlot(address: address, up: nil)
+                backendGenerations[index, default: 0] &+= 1
                 try setBackend(index, address, up: up, &summary)
             }
         }
@@ -551,7 +560,7 @@ public actor Reconciler {
     /// Clears the entry; its index is quarantined (see the type).
     private func clearBackend(_ index: UInt32, _ address: IPAddress, _ summary: inout ReconcileSummary) throws(ReconcileError) {
         try perform("clear backend \(index) (\(address))", \.backendsCleared, &summary) {
-            try writer.clearBackend(index: index)
+            try writer.clearBackend(index: index, generation: backendGenerations[index] ?? 0)
         }
         backendSlots[index] = nil
         if backendIndices[address] == index { backendIndices[address] = nil }
@@ -562,7 +571,7 @@ public actor Reconciler {
                             _ summary: inout ReconcileSummary) throws(ReconcileError) {
         backendSlots[index] = BackendSlot(address: address, up: nil)
         try perform("backend \(index) := \(address) \(up ? "up" : "down")", \.backendsSet, &summary) {
-            try writer.setBackend(index: index, address: address, up: up)
+            try writer.setBackend(index: index, address: address, up: up, generation: backendGenerations[index] ?? 0)
         }
         backendSlots[index] = BackendSlot(address: address, up: up)
         logger.debug("backend set", metadata: ["index": "\(index)", "address": "\(address)", "up": "\(up)"])

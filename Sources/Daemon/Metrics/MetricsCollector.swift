@@ -49,8 +49,8 @@ public struct MetricsCollector: Sendable {
         "lbd_datapath_attached": "1 while lbd's XDP program is attached to the interface in this mode.",
         "lbd_datapath_packets_total": "Packets the XDP program saw.",
         "lbd_xdp_actions_total": "XDP verdicts by action.",
-        "lbd_conntrack_lookups_total": "Connection-table lookups of packets to VIPs by result.",
-        "lbd_conntrack_rescheduled_total": "Connection-table hits whose backend was down, re-picked from the ring.",
+        "lbd_conntrack_lookups_total": "Connection-table lookups of packets to VIPs by result (miss_tcp: state lost).",
+        "lbd_conntrack_rescheduled_total": "Connection-table entries whose backend was down or retired, re-picked from the ring.",
         "lbd_conntrack_new_flows_total": "Connection-table entries created.",
         "lbd_datapath_drops_total": "Packets to VIPs dropped, by reason.",
         "lbd_datapath_parse_errors_total": "Truncated or malformed packets, passed to the kernel.",
@@ -90,7 +90,8 @@ public struct MetricsCollector: Sendable {
             samples.counter("lbd_xdp_actions_total", [("action", action)], stat(value))
         }
         samples.counter("lbd_conntrack_lookups_total", [("result", "hit")], stat(LB_STAT_CONN_HIT))
-        samples.counter("lbd_conntrack_lookups_total", [("result", "miss")], stat(LB_STAT_CONN_MISS))
+        samples.counter("lbd_conntrack_lookups_total", [("result", "miss_udp")], stat(LB_STAT_CONN_MISS_UDP))
+        samples.counter("lbd_conntrack_lookups_total", [("result", "miss_tcp")], stat(LB_STAT_CONN_MISS_TCP))
         samples.counter("lbd_conntrack_rescheduled_total", [], stat(LB_STAT_CONN_RESCHEDULED))
         samples.counter("lbd_conntrack_new_flows_total", [], stat(LB_STAT_NEW_FLOW))
         for (reason, value) in [("no_backend", LB_STAT_NO_BACKEND), ("fragment", LB_STAT_FRAGMENT),
