@@ -154,16 +154,18 @@ private final class WriteGate: DatapathWriter, @unchecked Sendable {
         }
     }
 
-    func setBackend(index: UInt32, address: IPAddress, up: Bool) throws {
+    func setBackend(index: UInt32, address: IPAddress, up: Bool, generation: UInt16) throws {
         condition.withLock {
             holding = true
             while closed { condition.wait() }
             holding = false
         }
-        try base.setBackend(index: index, address: address, up: up)
+        try base.setBackend(index: index, address: address, up: up, generation: generation)
     }
 
-    func clearBackend(index: UInt32) throws { try base.clearBackend(index: index) }
+    func clearBackend(index: UInt32, generation: UInt16) throws {
+        try base.clearBackend(index: index, generation: generation)
+    }
 
     func writeRing(vipIndex: UInt32, ring: UInt32, slots: [UInt32], changedSlots: [Int]?) throws {
         try base.writeRing(vipIndex: vipIndex, ring: ring, slots: slots, changedSlots: changedSlots)
