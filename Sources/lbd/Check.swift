@@ -12,21 +12,14 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Validate a configuration file and print every error with its position.")
 
-    @Option(name: .long, help: "The configuration file.")
-    var config: String = "/etc/lbd/lbd.yaml"
+    @OptionGroup var options: ConfigOption
 
     func run() throws {
-        let configuration: Configuration
-        do {
-            configuration = try ConfigurationFile.load(config)
-        } catch {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            throw ExitCode.failure
-        }
+        let configuration = try options.load()
         if let warning = stateWarning(configuration) {
-            FileHandle.standardError.write(Data("\(config): warning: \(warning)\n".utf8))
+            FileHandle.standardError.write(Data("\(options.config): warning: \(warning)\n".utf8))
         }
-        print("\(config): ok")
+        print("\(options.config): ok")
     }
 
     /// The saved state against the file; nothing to say on a first start.

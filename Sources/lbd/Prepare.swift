@@ -15,8 +15,7 @@ struct Prepare: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Mount bpffs if missing and create the pin directory (the unit's ExecStartPre).")
 
-    @Option(name: .long, help: "The configuration file, for bpf_pin_dir.")
-    var config: String = "/etc/lbd/lbd.yaml"
+    @OptionGroup var options: ConfigOption
 
     @Option(name: .long, help: "Prepare this pin directory instead of the configuration's.")
     var pinDir: String?
@@ -28,13 +27,7 @@ struct Prepare: ParsableCommand {
         if let pinDir {
             pins = pinDir
         } else {
-            let configuration: Configuration
-            do {
-                configuration = try ConfigurationFile.load(config)
-            } catch {
-                FileHandle.standardError.write(Data((error.description + "\n").utf8))
-                throw ExitCode.failure
-            }
+            let configuration = try options.load()
             pins = configuration.bpfPinDirectory
             let socketDirectory = URL(fileURLWithPath: configuration.apiSocket).deletingLastPathComponent().path
             for (directory, mode) in [(configuration.stateDirectory, 0o700), (socketDirectory, 0o755)] {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Daemon
 import Foundation
 import LbctlCore
 
@@ -10,18 +9,11 @@ struct Reload: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Make the running lbd reload its configuration; exit 1 with the reason if it refuses.")
 
-    @Option(name: .long, help: "The configuration file (its api_socket reaches the running lbd).")
-    var config: String = "/etc/lbd/lbd.yaml"
+    /// Its api_socket reaches the running lbd.
+    @OptionGroup var options: ConfigOption
 
     func run() throws {
-        let socket: String
-        do {
-            socket = try ConfigurationFile.load(config).apiSocket
-        } catch {
-            FileHandle.standardError.write(Data(("reload refused: the configuration has errors; nothing changed\n"
-                + error.description + "\n").utf8))
-            throw ExitCode.failure
-        }
+        let socket = try options.load(heading: "reload refused: the configuration has errors; nothing changed").apiSocket
         let result = Lbctl.run(["reload", "--socket", socket], environment: [:])
         FileHandle.standardOutput.write(Data(result.standardOutput.utf8))
         FileHandle.standardError.write(Data(result.standardError.utf8))

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Balancer
-import Daemon
 import Foundation
 
 /// `lbd sandbox-paths --config FILE`: the drop-in that lets the unit's sandbox write where
@@ -12,23 +11,16 @@ struct SandboxPaths: ParsableCommand {
         commandName: "sandbox-paths",
         abstract: "Print the unit drop-in that makes the configured paths writable (for systemd/lbd-generator).")
 
-    @Option(name: .long, help: "The configuration file.")
-    var config: String = "/etc/lbd/lbd.yaml"
+    @OptionGroup var options: ConfigOption
 
     func run() throws {
-        let configuration: Configuration
-        do {
-            configuration = try ConfigurationFile.load(config)
-        } catch {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            throw ExitCode.failure
-        }
+        let configuration = try options.load()
         let socketDirectory = URL(fileURLWithPath: configuration.apiSocket).deletingLastPathComponent().path
         // "-": a path that does not exist yet is no error (lbd prepare creates them first).
         let paths = [configuration.stateDirectory, socketDirectory, configuration.bpfPinDirectory]
             .map { "\"-" + Self.escaped($0) + "\"" }
         print("""
-            # Written by lbd-generator from \(config): where lbd writes.
+            # Written by lbd-generator from \(options.config): where lbd writes.
             [Service]
             ReadWritePaths=\(paths.joined(separator: " "))
             """)

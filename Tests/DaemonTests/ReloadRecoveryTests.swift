@@ -27,6 +27,16 @@ final class ReloadRecoveryTests: XCTestCase {
         return path
     }
 
+    private static let startSettings = "gateway_mac: auto\nencap_source_v4: 172.16.0.0/16"
+
+    /// lbd on `config`, once its API answers.
+    private func start(_ sandbox: DaemonSandbox, _ config: String, arguments: [String] = []) async throws -> DaemonProcess {
+        let daemon = try DaemonProcess(network: sandbox.network, config: config, arguments: arguments, log: sandbox.log)
+        daemon.killAtTeardown(of: self)
+        try await daemon.waitForAPI(sandbox.socket)
+        return daemon
+    }
+
     private func runtimeConfig(_ sandbox: DaemonSandbox) throws -> lb_config {
         let datapath = try BalancerDatapath.open(pinDirectory: sandbox.pins, limits: try DatapathSettings.limits(limits))
         return try XCTUnwrap(try datapath.config.lookup(key: 0))
@@ -40,10 +50,8 @@ final class ReloadRecoveryTests: XCTestCase {
     /// UDP idle timeout: the map holds exactly the new values, the MTU as it was.
     func testSIGHUPWritesTheNewSettingsIntoLbConfig() async throws {
         let sandbox = try DaemonSandbox(self)
-        let config = try writeConfig(sandbox, settings: "gateway_mac: auto\nencap_source_v4: 172.16.0.0/16")
-        let daemon = try DaemonProcess(network: sandbox.network, config: config, log: sandbox.log)
-        daemon.killAtTeardown(of: self)
-        try await daemon.waitForAPI(sandbox.socket)
+        let config = try writeConfig(sandbox, settings: Self.startSettings)
+        let daemon = try await start(sandbox, config)
         let before = try runtimeConfig(sandbox)
         XCTAssertEqual(bytes(before.gateway_mac), [0x02, 0, 0, 0, 0xc8, 0x01])
         XCTAssertEqual(bytes(before.encap_src_v4) + bytes(before.encap_src_v4_mask), [172, 16, 0, 0, 255, 255, 0, 0])
@@ -73,10 +81,8 @@ final class ReloadRecoveryTests: XCTestCase {
     /// from the state before the last edit and keeps the damaged file.
     func testADamagedStateFileIsRecoveredFromThePreviousOne() async throws {
         let sandbox = try DaemonSandbox(self)
-        let config = try writeConfig(sandbox, settings: "gateway_mac: auto\nencap_source_v4: 172.16.0.0/16")
-        var daemon = try DaemonProcess(network: sandbox.network, config: config, log: sandbox.log)
-        daemon.killAtTeardown(of: self)
-        try await daemon.waitForAPI(sandbox.socket)
+        let config = try writeConfig(sandbox, settings: Self.startSettings)
+        var daemon = try await start(sandbox, config)
         let seeded = try await UnixHTTPClient(path: sandbox.socket).request("GET", "/v1/services").body
         let edit = try await UnixHTTPClient(path: sandbox.socket).request(
             "POST", "/v1/edit", body: #"{"op":"remove_vip","vip":"10.0.0.10:80/tcp"}"#)
@@ -92,9 +98,7 @@ final class ReloadRecoveryTests: XCTestCase {
         XCTAssertTrue(daemon.output.contains("start lbd once with --recover-state to go back to state.json.prev"),
                       daemon.output)
 
-        daemon = try DaemonProcess(network: sandbox.network, config: config, arguments: ["--recover-state"], log: sandbox.log)
-        daemon.killAtTeardown(of: self)
-        try await daemon.waitForAPI(sandbox.socket)
+        daemon = try await start(sandbox, config, arguments: ["--recover-state"])
         XCTAssertTrue(daemon.output.contains("msg=\"--recover-state: started from the previous state; the damaged file is kept\""),
                       daemon.output)
         let recovered = try await UnixHTTPClient(path: sandbox.socket).request("GET", "/v1/services").body
