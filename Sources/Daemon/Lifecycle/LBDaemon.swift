@@ -11,7 +11,8 @@ import ServiceLifecycle
 /// 2. the gateway MAC (`auto`: the default gateway's neighbour entry);
 /// 3. the datapath at `bpf_pin_dir`: adopted when compatible, else loaded; pins of
 ///    another layout refused unless `--reset-datapath`; `lb_config` written if it differs;
-/// 4. the desired state from `state_dir` (first start: the file's `services:`, saved);
+/// 4. the desired state from `state_dir` (first start: the file's `services:`, saved;
+///    a damaged file refused, or with `--recover-state` replaced by `state.json.prev`);
 /// 5. the reconciler adopts what the maps hold, then applies the state: an adopted
 ///    datapath already serving this state gets no write at all;
 /// 6. XDP attached to `interface` (already attached when adopted: nothing happens), so a
