@@ -89,6 +89,40 @@ final class SystemdUnitTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dropIn))
     }
 
+    /// The unit's capabilities are enough: after `lbd prepare`, lbd run with only those (as
+    /// root, as the unit runs it) loads and attaches the datapath, and a restart adopts it.
+    func testLbdStartsAndAdoptsWithOnlyTheUnitsCapabilities() async throws {
+        let line = try XCTUnwrap(try String(contentsOfFile: unit, encoding: .utf8).split(separator: "\n")
+            .first { $0.hasPrefix("CapabilityBoundingSet=") })
+        let capabilities = line.dropFirst("CapabilityBoundingSet=".count).split(separator: " ")
+            .map { $0.lowercased().replacingOccurrences(of: "cap_", with: "") }
+        // The bits of linux/capability.h.
+        let bits = ["net_admin": 12, "sys_admin": 21, "perfmon": 38, "bpf": 39]
+        let mask = try capabilities.reduce(UInt64(0)) { mask, name in
+            mask | 1 << UInt64(try XCTUnwrap(bits[name], "\(name): add its bit"))
+        }
+        let setpriv = ["/usr/bin/setpriv", "--bounding-set", (["-all"] + capabilities.map { "+" + $0 }).joined(separator: ",")]
+        let sandbox = try DaemonSandbox(self)
+        let config = sandbox.directory + "/lbd.yaml"
+        try writeDaemonConfig(to: config, network: sandbox.network, socket: sandbox.socket, directory: sandbox.directory,
+                              pins: sandbox.pins, limits: "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }",
+                              services: "  - vip: 10.0.0.10:80/tcp\n    backends: [ { address: 192.0.2.11 } ]")
+        // As ExecStartPre=+ does, with every privilege: bpffs, if missing, and the pin directory.
+        try shell(try LBDBinary.path, "prepare", "--config", config)
+        for (run, expected) in [(1, "msg=\"datapath loaded\""), (2, "msg=\"datapath adopted\"")] {
+            let daemon = try DaemonProcess(network: sandbox.network, config: config, log: sandbox.log + "\(run)",
+                                           wrapper: setpriv)
+            daemon.killAtTeardown(of: self)
+            try await daemon.waitForAPI(sandbox.socket)
+            let status = try String(contentsOfFile: "/proc/\(daemon.process.processIdentifier)/status", encoding: .utf8)
+            XCTAssertTrue(status.contains(String(format: "CapBnd:\t%016llx\n", mask)), "only \(capabilities):\n\(status)")
+            XCTAssertTrue(daemon.output.contains(expected), daemon.output)
+            XCTAssertNotNil(try sandbox.network.attachedProgramID())
+            let exit = try await daemon.stop(SIGTERM)
+            XCTAssertEqual(exit, 0, daemon.output)
+        }
+    }
+
     /// systemd's own rating of the sandbox (0 = locked down, 10 = exposed): 2.5 at most.
     func testTheUnitsExposureIsAtMostTwoAndAHalf() throws {
         let output = try runProcess("/usr/bin/systemd-analyze", ["security", "--offline=yes", "--no-pager", unit])
