@@ -150,16 +150,27 @@ public struct LBDaemon {
                 logger.info("state loaded", metadata: ["state": "\(store.path)", "vips": "\(state.services.count)"])
                 return state
             }
-            try store.save(configuration.services)
-            logger.notice("first start: state seeded from the configuration's services", metadata: [
-                "state": "\(store.path)", "vips": "\(configuration.services.services.count)",
-            ])
-            return configuration.services
         } catch .corrupt(let path, let error) {
             throw .configuration(StateStoreError.corrupt(path: path, error).description)
         } catch {
             throw StartupFailure(error.description)
         }
+        return try seed(store, configuration)
+    }
+
+    /// The first start's state: the configuration's `services:`, saved at once, unless
+    /// one of them is on the host's own addresses.
+    private func seed(_ store: StateStore, _ configuration: Configuration) throws(StartupFailure) -> DesiredState {
+        if let refusal = SeedServices.refusal(configuration) { throw .configuration(refusal) }
+        do {
+            try store.save(configuration.services)
+        } catch {
+            throw StartupFailure(error.description)
+        }
+        logger.notice("first start: state seeded from the configuration's services", metadata: [
+            "state": "\(store.path)", "vips": "\(configuration.services.services.count)",
+        ])
+        return configuration.services
     }
 
     /// The state file; with `recoverState`, the previous state when it cannot be loaded.
