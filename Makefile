@@ -17,7 +17,7 @@ EMBEDDED    := Sources/CBPFObjects/objects.c Sources/CBPFObjects/build_info.c
 DEB_PACKAGES := clang libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 pkg-config ethtool curl systemd python3
 # Wanted for a command only (prometheus: promtool, for the tests of contrib/): installed
 # without their server running, by scripts/install-tool-packages.sh.
-DEB_TOOL_PACKAGES := prometheus
+DEB_TOOL_PACKAGES := prometheus bird2
 
 # What `make bench-e2e` drives and compares lbd with; installed (no service started) when
 # missing, by that target only.

@@ -1,3 +1,4 @@
+import Announce
 import Balancer
 import HealthCheck
 import Datapath
@@ -22,7 +23,8 @@ import ServiceLifecycle
 /// 7. the API socket; then `READY=1` to systemd.
 ///
 /// Then the services run under a ServiceGroup until SIGTERM or SIGINT: the API, the
-/// SIGHUP reload, the reconcile retry, the systemd watchdog. Stopping leaves the program
+/// SIGHUP reload, the reconcile retry, the systemd watchdog, the BGP announcements
+/// (`announce:`), which a stop drains first: routes withdrawn, `drain_time` waited. Stopping leaves the program
 /// attached and the maps pinned: forwarding continues while lbd is down, and the next
 /// start adopts it (`systemctl restart lbd` is hitless; so is a crash).
 public struct LBDaemon {
@@ -84,12 +86,18 @@ public struct LBDaemon {
         let coordinator = EditCoordinator(state: state, limits: configuration.limits, store: store, reconciler: reconciler,
                                           logger: Logger(label: "lbd.edit"), metrics: events) { await health.sync($0) }
         let readings = KernelDatapathReadings(datapath: datapath, interface: configuration.interface)
+        let announcer = configuration.announce.map { settings in
+            Announcer(settings: settings, drainMarker: configuration.stateDirectory + "/node-drained",
+                      logger: Logger(label: "lbd.announce")) { [coordinator, reconciler] in
+                Servability.byAddress(await coordinator.state, await reconciler.snapshot())
+            }
+        }
         let status = StatusReporter(coordinator: coordinator, reconciler: reconciler, health: health,
-                                    readings: readings, ringSize: configuration.limits.ringSize)
+                                    readings: readings, ringSize: configuration.limits.ringSize, announcer: announcer)
         let api: APIServer
         do {
             api = try await APIServer.bind(path: configuration.apiSocket,
-                                           router: APIRouter(coordinator: coordinator, status: status,
+                                           router: APIRouter(coordinator: coordinator, status: status, announcer: announcer,
                                                              logger: Logger(label: "lbd.api")),
                                            logger: Logger(label: "lbd.api"))
         } catch let error as StartupFailure {
@@ -101,7 +109,7 @@ public struct LBDaemon {
         let metrics = try await MetricsEndpoint.bind(
             configuration.metricsListen,
             collector: MetricsCollector(events: events, coordinator: coordinator, reconciler: reconciler, health: health,
-                                        readings: readings))
+                                        readings: readings, announcer: announcer))
 
         var services: [any Service] = [
             api,
@@ -118,6 +126,9 @@ public struct LBDaemon {
                 await coordinator.ping()
             })
         }
+        // Shut down (in reverse order) before the API and the checks: the node withdraws
+        // its routes and waits for traffic to move while everything else still runs.
+        if let announcer { services.append(announcer) }
         // Last, so that graceful shutdown (in reverse order) says STOPPING=1 first.
         services.append(SystemdLifecycleService(
             notifier: notifier, logger: logger,

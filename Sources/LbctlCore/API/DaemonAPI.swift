@@ -34,6 +34,13 @@ struct DaemonAPI: Sendable {
         try call(.get("/v1/export"))
     }
 
+    /// `POST /v1/node/drain` or `/v1/node/undrain`: the node's announcement state after it.
+    func node(drain: Bool) throws(Failure) -> NodeResponse {
+        let endpoint = drain ? "/v1/node/drain" : "/v1/node/undrain"
+        let body = try call(.post(endpoint, contentType: "application/json", body: []))
+        return try Self.decode(NodeResponse.self, from: body, endpoint: endpoint)
+    }
+
     /// `body` as `type`, or a `Failure.daemon` naming the endpoint and what did not fit.
     static func decode<T: Decodable>(_ type: T.Type, from body: [UInt8], endpoint: String) throws(Failure) -> T {
         do {
