@@ -28,7 +28,7 @@ SYSCONFDIR ?= /etc
 UNITDIR    ?= /etc/systemd/system
 DESTDIR    ?=
 
-.PHONY: all deps bpf swift test demo install bench-maglev bench-datapath bench-control bench-health bench-metrics bench-e2e clean
+.PHONY: all deps bpf swift test demo demo-fleet install bench-maglev bench-datapath bench-control bench-health bench-metrics bench-e2e clean
 
 all: swift
 
@@ -74,6 +74,14 @@ demo: bpf $(EMBEDDED) | deps
 	$(SWIFT) build $(RELEASE) --product lbd
 	$(SWIFT) build $(RELEASE) --product lbctl
 	@LBD_BIN_DIR=$$($(SWIFT) build $(RELEASE) --show-bin-path) scripts/demo.sh
+
+# Two lbd nodes, each with BIRD 2, behind a router spreading flows over them by ECMP
+# (root): 1,000 long-lived connections through a graceful stop and an abrupt node loss,
+# `fleet ... broken=N reroute_ms=N` lines; all torn down at the end.
+demo-fleet: bpf $(EMBEDDED) | deps
+	$(SWIFT) build $(RELEASE) --product lbd
+	$(SWIFT) build $(RELEASE) --product lbctl
+	@LBD_BIN_DIR=$$($(SWIFT) build $(RELEASE) --show-bin-path) scripts/demo-fleet.sh
 
 bench-maglev: $(EMBEDDED) | deps
 	$(SWIFT) run $(RELEASE) maglev-bench

@@ -8,8 +8,9 @@
  *  - IP fragments and IPv4 options / IPv6 extension headers addressed to a VIP
  *    address are dropped and counted (fragment, ip_options): a fragment carries no
  *    ports to balance on, and backends never see traffic the LB cannot steer.
- *  - Frames with truncated or inconsistent headers are counted (parse_error) and
- *    passed to the kernel, which drops them as it would without the balancer.
+ *  - Frames with truncated or inconsistent headers (an L4 header past the IP
+ *    packet's own length included) are counted (parse_error) and passed to the
+ *    kernel, which drops them as it would without the balancer.
  *  - A packet too big for the path once encapsulated is answered with ICMP
  *    fragmentation-needed / packet-too-big (next-hop MTU = mtu - overhead), with
  *    or without DF: XDP cannot fragment, and a silent drop would black-hole it.
@@ -44,7 +45,7 @@ static __always_inline int send_to_backend(struct xdp_md *ctx, const struct pack
 					   const struct route *route, const struct lb_config *cfg,
 					   struct lb_global_stats *stats)
 {
-	struct lb_backend *backend = bpf_map_lookup_elem(&backends, &route->backend);
+	const struct lb_backend *backend = route->target;
 	__u32 overhead;
 
 	if (!backend || (backend->family == LB_FAMILY_V4 && pkt->flow.family == LB_FAMILY_V6)) {
@@ -115,7 +116,7 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, struct packet *pkt,
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u8 *type_code = l4_header(data, data_end, pkt->l4_off, 2);
+	__u8 *type_code = l4_header(data, data_end, pkt, 2);
 	bool v4 = pkt->flow.family == LB_FAMILY_V4;
 
 	if (!type_code) {
@@ -126,7 +127,7 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, struct packet *pkt,
 	    !is_vip_address(pkt->flow.dst, pkt->flow.family))
 		return XDP_PASS;
 	if ((v4 && type_code[0] == ICMP_ECHO) || (!v4 && type_code[0] == ICMPV6_ECHO_REQUEST)) {
-		if (v4 ? echo_reply_v4(data, data_end, pkt) : echo_reply_v6(data, data_end, pkt)) {
+		if (v4 ? echo_reply_v4(ctx, pkt) : echo_reply_v6(data, data_end, pkt)) {
 			count(stats, LB_STAT_PARSE_ERROR);
 			return XDP_PASS;
 		}

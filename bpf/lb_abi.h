@@ -13,7 +13,7 @@
 
 #include <linux/types.h>
 
-#define LB_ABI_VERSION 1
+#define LB_ABI_VERSION 2
 
 /* Address families as stored in keys and values (not AF_*, to stay libc-free). */
 #define LB_FAMILY_V4 4
@@ -104,11 +104,16 @@ struct lb_vip_addr_key {
 /* The backend accepts flows. Cleared when the backend is down: its flows are re-picked. */
 #define LB_BACKEND_F_UP (1U << 0)
 
+/*
+ * backends[index]. `generation` changes whenever the index is given to another address
+ * (a cleared entry keeps it): connection entries of the index's previous backend no
+ * longer match, and their flows are re-picked within their own VIP.
+ */
 struct lb_backend {
 	__be32 addr[4];
 	__u8 family;
 	__u8 flags; /* LB_BACKEND_F_* */
-	__u16 pad;
+	__u16 generation;
 };
 
 /* Connection table key: the client's view of the flow (src = client, dst = VIP). */
@@ -123,10 +128,12 @@ struct lb_flow_key {
 };
 
 struct lb_flow {
-	__u32 backend;        /* LB_BACKEND_NONE: no backend */
-	__u16 vip;            /* index of the flow's VIP ... */
-	__u16 vip_generation; /* ... while vips[vip].generation is still this (low 16 bits) */
-	__u64 last_seen_ns;   /* UDP only: bpf_ktime_get_coarse_ns() of the last packet */
+	__u32 backend;            /* LB_BACKEND_NONE: no backend */
+	__u16 vip;                /* index of the flow's VIP ... */
+	__u16 vip_generation;     /* ... while vips[vip].generation is still this (low 16 bits) */
+	__u64 last_seen_ns;       /* UDP only: bpf_ktime_get_coarse_ns() of the last packet */
+	__u16 backend_generation; /* backends[backend].generation when the flow was given to it */
+	__u16 pad[3];
 };
 
 /* Runtime settings, one entry in the config map; changed without reloading. */
@@ -150,8 +157,9 @@ struct lb_traffic {
 enum lb_stat {
 	LB_STAT_RX = 0,           /* every packet the program saw */
 	LB_STAT_CONN_HIT,         /* connection table gave a live backend */
-	LB_STAT_CONN_MISS,        /* no entry, a stale entry or a down backend */
-	LB_STAT_CONN_RESCHEDULED, /* a hit whose backend was down: re-picked */
+	LB_STAT_CONN_MISS_UDP,    /* UDP, no entry or a stale one: a new flow (or one idle too long) */
+	LB_STAT_CONN_MISS_TCP,    /* TCP other than a SYN, no entry or a stale one: its state was lost */
+	LB_STAT_CONN_RESCHEDULED, /* an entry whose backend was down or retired: re-picked */
 	LB_STAT_NEW_FLOW,         /* connection entry created */
 	LB_STAT_NO_BACKEND,       /* new flow to a VIP with no backend up: dropped */
 	LB_STAT_ICMP_ECHO,        /* echo requests to a VIP answered */
@@ -183,6 +191,7 @@ enum lb_decap_stat {
 	LB_DECAP_STAT_IP4IN6,     /* IPv4-in-IPv6 stripped */
 	LB_DECAP_STAT_PASS,       /* not encapsulated to this host: untouched */
 	LB_DECAP_STAT_PARSE_ERROR,/* truncated outer or inner header: dropped */
+	LB_DECAP_STAT_CE_NOT_ECT, /* outer marked CE, inner not ECN-capable: dropped (RFC 6040) */
 	LB_DECAP_STAT_COUNT,
 };
 

@@ -19,11 +19,16 @@ public enum InstalledStateReader {
                 standbySlots: try datapath.readRing(vipIndex: index, ring: vipInfo.liveRing ^ 1)))
         }
         var backends: [InstalledState.Backend] = []
+        var freeBackendGenerations: [UInt32: UInt16] = [:]
         for index in 1..<datapath.limits.maxBackends {
-            guard let backend = try datapath.backends.lookup(key: index),
-                  let address = ABIConversion.address(backend.addr, family: backend.family) else { continue }
+            guard let backend = try datapath.backends.lookup(key: index) else { continue }
+            guard let address = ABIConversion.address(backend.addr, family: backend.family) else {
+                if backend.generation != 0 { freeBackendGenerations[index] = backend.generation }
+                continue
+            }
             backends.append(InstalledState.Backend(index: index, address: address,
-                                                   up: backend.flags & UInt8(LB_BACKEND_F_UP) != 0))
+                                                   up: backend.flags & UInt8(LB_BACKEND_F_UP) != 0,
+                                                   generation: backend.generation))
         }
         var freeGenerations: [UInt32: UInt32] = [:]
         for index in 0..<datapath.limits.maxVIPs where !usedIndices.contains(index) {
@@ -31,6 +36,7 @@ public enum InstalledStateReader {
                 freeGenerations[index] = info.generation
             }
         }
-        return InstalledState(vips: vips, backends: backends, freeGenerations: freeGenerations)
+        return InstalledState(vips: vips, backends: backends, freeGenerations: freeGenerations,
+                              freeBackendGenerations: freeBackendGenerations)
     }
 }

@@ -34,7 +34,7 @@ public final class BalancerDatapath: Sendable {
     public let backends: BPFMap<UInt32, lb_backend>
     /// Maglev slots → backend index, 16 to a chunk; see `writeRing` and `readRing`.
     public let rings: BPFMap<UInt32, lb_ring_chunk>
-    /// LRU with per-CPU lists: client flow → VIP index and backend, written by the program.
+    /// LRU, one list for all CPUs: client flow → VIP index and backend, written by the program.
     public let connTable: BPFMap<lb_flow_key, lb_flow>
     /// The single runtime configuration entry (key 0).
     public let config: BPFMap<UInt32, lb_config>
@@ -119,7 +119,7 @@ public final class BalancerDatapath: Sendable {
                 "vip_map": limits.maxVIPs, "vips": limits.maxVIPs, "vip_filter": 1,
                 "vip_addrs": limits.maxVIPs, "vip_stats": limits.maxVIPs,
                 "backends": limits.maxBackends, "backend_stats": limits.maxBackends,
-                "rings": limits.ringChunks, "conn_table": connectionTableEntries(limits),
+                "rings": limits.ringChunks, "conn_table": limits.connectionTable,
                 "config": 1, "global_stats": 1,
             ],
             requiredStructs: ["lb_limits", "lb_vip_key", "lb_vip_info", "lb_vip_addr_key", "lb_backend",
@@ -128,14 +128,6 @@ public final class BalancerDatapath: Sendable {
             rodata: [("lb_limits", rodata)],
             buildHashVariable: "lb_object_hash",
             references: ["conn_table": ["vip_map", "vips", "backends"]])
-    }
-
-    /// The kernel rounds a BPF_F_NO_COMMON_LRU map up to a multiple of the possible CPUs;
-    /// asking for the rounded size keeps the pinned map's size what adoption expects.
-    private static func connectionTableEntries(_ limits: DatapathLimits) -> UInt32 {
-        let cpus = UInt32(max(1, libbpf_num_possible_cpus()))
-        let (rounded, overflow) = limits.connectionTable.addingReportingOverflow(cpus - 1)
-        return overflow ? limits.connectionTable : rounded / cpus * cpus
     }
 
     private init(_ loaded: LoadedObject, limits: DatapathLimits, pinDirectory: String?) throws {

@@ -57,7 +57,8 @@ public actor HealthMonitor {
     }
 
     /// - Parameters:
-    ///   - maxConcurrentChecks: checks in flight at once, beyond which checks wait.
+    ///   - maxConcurrentChecks: checks that open a socket in flight at once, beyond which
+    ///     they wait (a check on its checker's kept socket opens none and never waits).
     ///   - eventBuffer: events kept for a slow consumer; beyond it the oldest are dropped,
     ///     so what it reads last is the latest state.
     ///   - onResult: called with every result (latency histograms), on the thread of the
@@ -182,14 +183,31 @@ public actor HealthMonitor {
 
     /// What the loops posted since the last call, in order.
     private func handle(_ messages: [MonitorInbox.Message]) {
+        var checkerErrors: [String: [HealthTarget]] = [:]
         for message in messages {
             switch message {
             case .transition(let loopID, let target, let transition):
                 record(transition, of: target, from: loopID)
+            case .checkerError(let target, let result):
+                checkerErrors[result.reason, default: []].append(target)
             case .ended(let loopID):
                 live[loopID] = nil
             }
         }
+        for (reason, targets) in checkerErrors.sorted(by: { $0.key < $1.key }) {
+            logCheckerError(reason, targets)
+        }
+    }
+
+    /// One line per reason for the targets whose checks began to fail on this host's own
+    /// error (a descriptor or port shortage hits thousands at once): loud, since checks
+    /// are not running, but never a backend's fault.
+    private func logCheckerError(_ reason: String, _ targets: [HealthTarget]) {
+        let shown = targets.prefix(5).map(\.description).joined(separator: ", ")
+        logger.error("health checks not run: the checker's own error, not counted against the backends", metadata: [
+            "reason": "\(reason)", "targets": "\(targets.count)",
+            "examples": "\(shown)\(targets.count > 5 ? ", ..." : "")",
+        ])
     }
 
     /// Counts and publishes a transition of the target's current loop; one from a loop

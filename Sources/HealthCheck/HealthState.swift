@@ -27,6 +27,8 @@ public struct HealthState: Sendable, Hashable {
     public private(set) var lastResult: ProbeResult?
     public private(set) var checks = 0
     public private(set) var failures = 0
+    /// Checks the checker could not run for a reason of its own host (`ProbeFailure.local`).
+    public private(set) var checkerErrors = 0
 
     public init(rise: Int, fall: Int, start: HealthStatus, since: Date) {
         precondition(rise >= 1 && fall >= 1, "rise and fall are validated to be at least 1")
@@ -36,10 +38,16 @@ public struct HealthState: Sendable, Hashable {
         self.since = since
     }
 
-    /// Counts `result` and returns the transition it completes, if any.
+    /// Counts `result` and returns the transition it completes, if any. The checker's own
+    /// error is shown (`lastResult`) but neither a success nor a failure: the runs of
+    /// either go on as if the check had not been due.
     public mutating func record(_ result: ProbeResult) -> Transition? {
         checks += 1
         lastResult = result
+        if result.failure?.isLocal == true {
+            checkerErrors += 1
+            return nil
+        }
         switch result.outcome {
         case .success:
             consecutiveSuccesses += 1

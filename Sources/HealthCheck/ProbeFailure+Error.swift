@@ -39,11 +39,20 @@ extension ProbeFailure {
         switch code {
         case ECONNREFUSED: self = .connectionRefused
         case ECONNRESET, EPIPE: self = .connectionReset(during: phase)
-        case EHOSTUNREACH, ENETUNREACH, ENETDOWN, EHOSTDOWN, EADDRNOTAVAIL:
+        case EHOSTUNREACH, ENETUNREACH, ENETDOWN, EHOSTDOWN:
             self = .unreachable(Self.text(errno: code))
+        case _ where Self.localErrnos.contains(code): self = .local(Self.text(errno: code))
         default: self = .error(Self.text(errno: code))
         }
     }
+
+    /// What the LB host runs out of or forbids itself: descriptors (EMFILE, ENFILE),
+    /// socket buffers (ENOBUFS), memory (ENOMEM), ephemeral ports or a source address
+    /// (EADDRNOTAVAIL, EADDRINUSE), a local firewall's reject (EPERM, EACCES), a family
+    /// the host has turned off (EAFNOSUPPORT). None of them is the backend's answer.
+    private static let localErrnos: Set<CInt> = [
+        EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL, EADDRINUSE, EPERM, EACCES, EAFNOSUPPORT,
+    ]
 
     /// "No route to host" → "no route to host", as reasons are written.
     private static func text(errno code: CInt) -> String {

@@ -1,9 +1,10 @@
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// A counting semaphore for checks in flight, so a configuration with thousands of
-/// targets (or a network stall that makes every check run to its timeout) cannot open
-/// thousands of sockets at once. Waiters are served first come, first served, and a
+/// A counting semaphore for checks in flight that open a socket, so a configuration
+/// with thousands of targets cannot open thousands of sockets at once. Checks on a
+/// socket their loop keeps take no permit (`ProbeLoop.fire`): targets that hang until
+/// their timeouts cannot hold every permit. Waiters are served first come, first served, and a
 /// cancelled waiter leaves the queue without taking a permit.
 ///
 /// A lock, not an actor: the check loops run on event loops and take a permit in a

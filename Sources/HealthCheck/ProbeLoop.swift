@@ -17,8 +17,13 @@ final class HealthCell: Sendable {
 
     var value: HealthState { state.withLockedValue { $0 } }
 
-    func record(_ result: ProbeResult) -> Transition? {
-        state.withLockedValue { $0.record(result) }
+    /// The transition `result` completes, if any, and whether it begins a run of the
+    /// checker's own errors (the one of the run worth a log line).
+    func record(_ result: ProbeResult) -> (transition: Transition?, checkerErrorBegins: Bool) {
+        state.withLockedValue { state in
+            let wasLocal = state.lastResult?.failure?.isLocal == true
+            return (state.record(result), result.failure?.isLocal == true && !wasLocal)
+        }
     }
 }
 
@@ -69,6 +74,8 @@ final class ProbeLoop: ReactorTimer, @unchecked Sendable {
 
     private var state = State.created
     private var ticket: UInt64 = 0
+    /// The check in flight holds one of the limiter's permits.
+    private var holdsPermit = false
     /// The tcp or http check, reused for every run; `nil` for other plans.
     private var socketProbe: SocketProbe?
     /// The check in flight of other plans.
@@ -132,14 +139,21 @@ final class ProbeLoop: ReactorTimer, @unchecked Sendable {
     }
 
     /// The next check is due.
+    ///
+    /// A check on the socket the loop keeps opens no descriptor, and the limiter bounds
+    /// descriptors: it starts at once. So checks that hang until their timeouts (a
+    /// black-holed subnet) cannot hold the permits that every other check waits for, and
+    /// every loop keeps its schedule; only checks that open a socket queue.
     override func fire() {
         guard case .waiting = state else { return }
+        if socketProbe?.holdsSocket == true { return check() }
         let reactor = reactor
         let acquired = context.limiter.acquire(orQueue: {
             { granted in reactor.execute { self.permitted(granted) } }
         })
         switch acquired {
         case .granted:
+            holdsPermit = true
             check()
         case .queued(let ticket):
             state = .queued
@@ -154,6 +168,7 @@ final class ProbeLoop: ReactorTimer, @unchecked Sendable {
             context.limiter.release()
             return
         }
+        holdsPermit = true
         check()
     }
 
@@ -169,15 +184,21 @@ final class ProbeLoop: ReactorTimer, @unchecked Sendable {
     }
 
     private func finished(_ result: ProbeResult) {
-        context.limiter.release()
+        if holdsPermit {
+            holdsPermit = false
+            context.limiter.release()
+        }
         switch state {
         case .starting, .checking: break
         default: return  // stopped: a cancelled check's result is not one
         }
         inFlight = nil
         context.onResult?(target, result)
-        if let transition = health.record(result) {
+        let recorded = health.record(result)
+        if let transition = recorded.transition {
             context.inbox.post(.transition(loopID: id, target: target, transition))
+        } else if recorded.checkerErrorBegins {
+            context.inbox.post(.checkerError(target: target, result))
         }
         next = max(next + schedule.nextDelayNanoseconds(using: &random), NIODeadline.now().uptimeNanoseconds)
         arm()
@@ -190,6 +211,8 @@ final class ProbeLoop: ReactorTimer, @unchecked Sendable {
 final class MonitorInbox: Sendable {
     enum Message: Sendable {
         case transition(loopID: UInt64, target: HealthTarget, Transition)
+        /// The target's checks began to fail for a reason of the LB host's own.
+        case checkerError(target: HealthTarget, ProbeResult)
         case ended(loopID: UInt64)
     }
 

@@ -92,14 +92,24 @@ public enum ProbeFailure: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidResponse(String)
     /// Any other socket or system error, with its text.
     case error(String)
+    /// The checker could not run the check for a reason of the LB host's own (no free
+    /// descriptor, buffer, memory or ephemeral port; a local firewall): it says nothing
+    /// about the backend, so it never counts against it (`HealthState.record`).
+    case local(String)
     /// The check was stopped (its target unsubscribed, the monitor shut down); never
     /// recorded as a result.
     case cancelled
 
     public enum Kind: String, Sendable, Hashable, CaseIterable {
         case refused, reset, closed, timeout, unreachable, tls, status, body, invalidResponse = "invalid_response"
-        case error, cancelled
+        case error, local, cancelled
+
+        /// The kinds a check's failure can take a backend down with.
+        public static let countedAgainstBackends = allCases.filter { $0 != .local && $0 != .cancelled }
     }
+
+    /// The LB host's own error, not the backend's (see `local`).
+    public var isLocal: Bool { kind == .local }
 
     public var kind: Kind {
         switch self {
@@ -113,6 +123,7 @@ public enum ProbeFailure: Error, Sendable, Hashable, CustomStringConvertible {
         case .bodyMismatch: .body
         case .invalidResponse: .invalidResponse
         case .error: .error
+        case .local: .local
         case .cancelled: .cancelled
         }
     }
@@ -130,6 +141,7 @@ public enum ProbeFailure: Error, Sendable, Hashable, CustomStringConvertible {
             "body mismatch: \"\(expected)\" not found in \(scanned) bytes"
         case .invalidResponse(let text): "invalid HTTP response: \(text)"
         case .error(let text): text
+        case .local(let text): "not checked: the checker's own error: \(text)"
         case .cancelled: "check cancelled"
         }
     }

@@ -113,6 +113,9 @@ final class SocketProbe: ReactorSocket, InFlightProbe, @unchecked Sendable {
         parser = StatusLineParser(expectStatus: check.expectStatus)
     }
 
+    /// A socket is kept from the last check: the next one opens no descriptor.
+    var holdsSocket: Bool { fd >= 0 && kept }
+
     /// Starts a check; its result goes to `completion`, possibly before this returns.
     func begin() {
         precondition(activeRun == 0, "a SocketProbe runs one check at a time")

@@ -194,6 +194,7 @@ final class ConfigurationTests: XCTestCase {
         ("services:\n  - vip: 10.0.0.10:80/tcp\n    health_check: { type: tcp, fall: 0 }", ["6:38: services[0].health_check: fall must be at least 1 (got 0)"]),
         ("services:\n  - vip: 10.0.0.10:80/tcp\n    health_check: { type: tcp, intervall: 2s }", ["6:43: services[0].health_check: unknown field \"intervall\""]),
         ("services:\n  - vip: 10.0.0.10:80/tcp\n    health_check: { type: tcp, min_up: 0 }", ["6:40: services[0].health_check: min_up must be at least 1 (got 0)"]),
+        ("services:\n  - vip: 10.0.0.10:80/tcp\n    health_check: { type: tcp, panic_threshold: 101 }", ["6:49: services[0].health_check: panic_threshold must be a percentage from 0 (never) to 100 (got 101)"]),
         ("services:\n  - vip: 10.0.0.10:80/tcp\n    health_check: { type: tcp, path: /healthz }", ["6:38: services[0].health_check: path applies only to http and https checks"]),
         ("services:\n  - vip: 10.0.0.10:80/tcp\n    health_check: tcp", ["6:19: services[0].health_check: expected a mapping of health check fields (type: tcp, interval: 2s, ...)"]),
         ("services:\n  - vip: 10.0.0.10:80/tcp\n    backends: [ { address: 192.0.2.1, health_check: { type: tcp, port: 0 } } ]", ["6:72: services[0].backends[0].health_check: port must be between 1 and 65535 (got 0)"]),
@@ -229,6 +230,11 @@ final class ConfigurationTests: XCTestCase {
         ("!interface: eth0\nencap_source_v4: 172.16.0.0/16\nservices:\n  - vip: 10.0.0.10:80/tcp\n    backends: "
             + "[ { address: \"2001:db8::1\" } ]",
          ["5:28: VIP 10.0.0.10:80/tcp: backend 2001:db8::1 is IPv6 but encap_source_v6 is not configured"]),
+        ("services:\n  - vip: 10.0.0.10:0/tcp\n    health_check: { type: tcp }", ["6:19: VIP 10.0.0.10:0/tcp: health_check "
+            + "names no port; a VIP of port 0 takes every port, so its checks need one (port: 80)"]),
+        ("services:\n  - vip: 10.0.0.10:0/tcp\n    backends: [ { address: 192.0.2.1, health_check: { type: http } } ]",
+         ["6:53: VIP 10.0.0.10:0/tcp: backend 192.0.2.1's health_check names no port; a VIP of port 0 takes every port, "
+            + "so its checks need one (port: 80)"]),
         // Services: limits
         ("limits: { max_vips: 1 }\nservices:\n  - vip: 10.0.0.10:80/tcp\n  - vip: 10.0.0.11:80/tcp",
          ["6:3: 2 VIPs exceed limits.max_vips 1"]),

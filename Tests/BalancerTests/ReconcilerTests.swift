@@ -19,9 +19,10 @@ final class ReconcilerTests: XCTestCase {
         return (Reconciler(writer: datapath, limits: testLimits, quarantine: quarantine), datapath)
     }
 
-    /// `state` with every service checked over TCP, backends starting up.
+    /// `state` with every service checked over TCP, backends starting up, never in panic
+    /// (a single backend down would be one).
     private func tcpChecked(_ state: DesiredState) throws -> DesiredState {
-        let check = try ServiceHealthCheck(check: HealthCheckDefinition(type: .tcp, startState: .up))
+        let check = try ServiceHealthCheck(check: HealthCheckDefinition(type: .tcp, startState: .up), panicThreshold: 0)
         return try DesiredState(validating: state.sortedServices.map {
             var service = $0
             service.healthCheck = check
@@ -240,6 +241,22 @@ final class ReconcilerTests: XCTestCase {
         assertClean(datapath)
     }
 
+    /// A backend index handed to another address gets the next generation, also from a
+    /// daemon that adopted the maps after the index's previous backend was cleared.
+    func testAReusedBackendIndexGetsTheNextGenerationAcrossARestart() async throws {
+        let (first, datapath) = makeReconciler(quarantine: .zero)
+        try await first.apply(state(ServiceSpec(vip: web, backends: [backend("192.0.2.11"), backend("192.0.2.12")])))
+        try await first.apply(state(ServiceSpec(vip: web, backends: [backend("192.0.2.12")])))
+        XCTAssertEqual(datapath.installedState().freeBackendGenerations, [1: 1])
+        let second = Reconciler(writer: datapath, limits: testLimits, quarantine: .zero)
+        try await second.adopt(datapath.installedState())
+        try await second.apply(state(ServiceSpec(vip: web, backends: [backend("192.0.2.12"), backend("192.0.2.13")])))
+        XCTAssertEqual(datapath.backend(index: 1)?.address, ip("192.0.2.13"))
+        XCTAssertEqual(datapath.backendGeneration(index: 1), 2)
+        XCTAssertEqual(datapath.backendGeneration(index: 2), 1, "kept by the adopting daemon")
+        assertClean(datapath)
+    }
+
     func testNoOpReconcileWritesNothing() async throws {
         let (reconciler, datapath) = makeReconciler()
         try await reconciler.apply(sampleState())
@@ -330,6 +347,69 @@ final class ReconcilerTests: XCTestCase {
         XCTAssertEqual(isUp(datapath, ip("192.0.2.11")), true)
         let unhealthy = await reconciler.unhealthyBackends()
         XCTAssertEqual(unhealthy, [])
+        assertClean(datapath)
+    }
+
+    /// Panic (default threshold 50 %): two of four backends down leaves 50 % up and the
+    /// ring to the other two; a third down (25 %) puts every backend back in the ring,
+    /// entries up, and says so in the snapshot; one coming back ends the panic.
+    func testPanicRoutesToEveryBackendBelowTheThreshold() async throws {
+        let (reconciler, datapath) = makeReconciler()
+        let check = try ServiceHealthCheck(check: HealthCheckDefinition(type: .tcp, startState: .up))
+        let addresses = (11...14).map { ip("192.0.2.\($0)") }
+        try await reconciler.apply(state(ServiceSpec(vip: web, backends: addresses.map { backend($0.description) },
+                                                     healthCheck: check)))
+        func ref(_ last: Int) -> BackendRef { BackendRef(vip: web, address: ip("192.0.2.\(last)")) }
+
+        try await reconciler.setHealth([ref(11): false, ref(12): false])
+        XCTAssertEqual(routed(datapath, web), [ip("192.0.2.13"), ip("192.0.2.14")])
+        var vips = await reconciler.snapshot().vips
+        var snapshot = try XCTUnwrap(vips.first)
+        XCTAssertFalse(snapshot.panic)
+        XCTAssertEqual(snapshot.backendsUp, 2)
+
+        try await reconciler.setHealth([ref(13): false])
+        XCTAssertEqual(routed(datapath, web), Set(addresses))
+        XCTAssertEqual(addresses.map { isUp(datapath, $0) }, [true, true, true, true])
+        vips = await reconciler.snapshot().vips
+        snapshot = try XCTUnwrap(vips.first)
+        XCTAssertTrue(snapshot.panic)
+        XCTAssertEqual(snapshot.backendsUp, 1)
+        XCTAssertEqual(snapshot.activeBackends, addresses)
+        XCTAssertEqual(reconciler.published.view.snapshot.vips.first?.panic, true)
+
+        try await reconciler.setHealth([ref(11): true])
+        XCTAssertEqual(routed(datapath, web), [ip("192.0.2.11"), ip("192.0.2.14")])
+        XCTAssertEqual(isUp(datapath, ip("192.0.2.12")), false)
+        vips = await reconciler.snapshot().vips
+        snapshot = try XCTUnwrap(vips.first)
+        XCTAssertFalse(snapshot.panic)
+        assertClean(datapath)
+    }
+
+    /// A backend no check has passed since it joined (start_state down) takes no part in
+    /// a panic; a threshold of 0 never panics.
+    func testPanicLeavesOutBackendsNoCheckVouchedFor() async throws {
+        let (reconciler, datapath) = makeReconciler()
+        let waiting = try ServiceHealthCheck(check: HealthCheckDefinition(type: .tcp))
+        let never = try ServiceHealthCheck(check: HealthCheckDefinition(type: .tcp, startState: .up), panicThreshold: 0)
+        let api = vip("10.0.0.10:443/tcp")
+        try await reconciler.apply(state(
+            ServiceSpec(vip: web, backends: [backend("192.0.2.11"), backend("192.0.2.12")], healthCheck: waiting),
+            ServiceSpec(vip: api, backends: [backend("192.0.2.21"), backend("192.0.2.22")], healthCheck: never)))
+        XCTAssertEqual(routed(datapath, web), [])
+        try await reconciler.setHealth([BackendRef(vip: web, address: ip("192.0.2.11")): true])
+        XCTAssertEqual(routed(datapath, web), [ip("192.0.2.11")])
+        try await reconciler.setHealth([BackendRef(vip: web, address: ip("192.0.2.11")): false])
+        XCTAssertEqual(routed(datapath, web), [ip("192.0.2.11")], "in panic, the backend that has been up")
+        XCTAssertEqual(isUp(datapath, ip("192.0.2.12")), false)
+
+        try await reconciler.setHealth(ip("192.0.2.21"), up: false)
+        try await reconciler.setHealth(ip("192.0.2.22"), up: false)
+        XCTAssertEqual(routed(datapath, api), [])
+        let installed = await reconciler.snapshot().vips
+        let panics = Dictionary(uniqueKeysWithValues: installed.map { ($0.key, $0.panic) })
+        XCTAssertEqual(panics, [web: true, api: false])
         assertClean(datapath)
     }
 

@@ -45,11 +45,13 @@ final class HealthCheckWiringTests: XCTestCase {
         server.waitUntilExit()
     }
 
-    private func startDaemon() async throws -> DaemonProcess {
+    /// lbd serving 10.0.0.10:80/tcp with .11 and .12 checked (`check`) and .13 not.
+    private func startDaemon(check: String = "interval: 200ms, timeout: 100ms, rise: 2, fall: 2")
+        async throws -> DaemonProcess {
         try await sandbox.startDaemon(limits: "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }",
                                       services: """
                                 - vip: 10.0.0.10:80/tcp
-                                  health_check: { type: http, port: 8080, interval: 200ms, timeout: 100ms, rise: 2, fall: 2 }
+                                  health_check: { type: http, port: 8080, \(check) }
                                   backends:
                                     - address: 192.0.2.11
                                     - address: 192.0.2.12
@@ -115,6 +117,80 @@ final class HealthCheckWiringTests: XCTestCase {
         try await waitFor("192.0.2.12 back in the ring") { try liveRingAddresses(datapath) == all }
         let back = try await backends()
         XCTAssertEqual(back["192.0.2.12"]?.health, "up")
+        let exitStatus = try await daemon.stop(SIGTERM)
+        XCTAssertEqual(exitStatus, 0)
+    }
+
+    /// A restarted lbd keeps health (the real lbd, stopped and started again): a backend
+    /// up before the restart stays in the ring although its check starts over and needs
+    /// 10 passes (2 s) to rise, and one that never came up stays out. The status fields
+    /// are lbd's own: `latency_ms` of the last check, `health_since` in ISO 8601.
+    func testARestartedLBDKeepsHealth() async throws {
+        try await startServer("192.0.2.11")
+        let check = "interval: 200ms, timeout: 100ms, rise: 10, fall: 1"
+        let startedAt = Date()
+        var daemon = try await startDaemon(check: check)
+        let datapath = try BalancerDatapath.open(pinDirectory: sandbox.pins, limits: try DatapathSettings.limits(
+            Limits(maxVIPs: 8, maxBackends: 16, ringSize: 1009, connectionTable: 4096, backendFamilies: [.v4])))
+        try await waitFor("192.0.2.11 up after 10 checks") { try liveRingAddresses(datapath) == ["192.0.2.11", "192.0.2.13"] }
+
+        let response = try await UnixHTTPClient(path: sandbox.socket).request("GET", "/v1/status")
+        let backends = try XCTUnwrap((try json(response.body)["services"] as? [[String: Any]])?.first?["backends"]
+            as? [[String: Any]])
+        let checked = try XCTUnwrap(backends.first { $0["address"] as? String == "192.0.2.11" })
+        let latency = try XCTUnwrap(checked["latency_ms"] as? Double, "\(checked)")
+        XCTAssertGreaterThan(latency, 0)
+        XCTAssertLessThan(latency, 100, "a latency above the timeout")
+        let since = try XCTUnwrap(checked["health_since"] as? String)
+        let sinceDate = try XCTUnwrap(ISO8601DateFormatter().date(from: since), since)
+        XCTAssertTrue((startedAt.addingTimeInterval(-1)...Date().addingTimeInterval(1)).contains(sinceDate), since)
+        XCTAssertNotNil(checked["health_age_s"] as? Double)
+        let unchecked = try XCTUnwrap(backends.first { $0["address"] as? String == "192.0.2.13" })
+        XCTAssertTrue(unchecked["latency_ms"] is NSNull || unchecked["latency_ms"] == nil, "\(unchecked)")
+
+        let stopped = try await daemon.stop(SIGTERM)
+        XCTAssertEqual(stopped, 0)
+        daemon = try await startDaemon(check: check)
+        // Read at once: rising again from down would take 10 checks, 2 s.
+        XCTAssertEqual(try liveRingAddresses(datapath), ["192.0.2.11", "192.0.2.13"], "the restart changed the ring")
+        let after = try await self.backends()
+        XCTAssertEqual(after["192.0.2.11"]?.health, "up")
+        XCTAssertEqual(after["192.0.2.12"]?.health, "down")
+        XCTAssertEqual(after["192.0.2.12"]?.slots, 0)
+        let exitStatus = try await daemon.stop(SIGTERM)
+        XCTAssertEqual(exitStatus, 0)
+    }
+
+    /// Panic with the real lbd (default threshold 50 %): one of the two checked backends
+    /// down leaves 2 of 3 up and it out of the ring; both down leave 1 of 3, so every
+    /// backend is back in the ring, and the status and the metrics say so.
+    func testMostBackendsFailingPanicsTheVIP() async throws {
+        try await startServer("192.0.2.11")
+        try await startServer("192.0.2.12")
+        let daemon = try await startDaemon()
+        let datapath = try BalancerDatapath.open(pinDirectory: sandbox.pins, limits: try DatapathSettings.limits(
+            Limits(maxVIPs: 8, maxBackends: 16, ringSize: 1009, connectionTable: 4096, backendFamilies: [.v4])))
+        let all: Set<String> = ["192.0.2.11", "192.0.2.12", "192.0.2.13"]
+        try await waitFor("both checked backends up") { try liveRingAddresses(datapath) == all }
+
+        stopServer("192.0.2.12")
+        try await waitFor("192.0.2.12 out of the ring") { try liveRingAddresses(datapath) == all.subtracting(["192.0.2.12"]) }
+        stopServer("192.0.2.11")
+        try await waitFor("every backend back in the ring: the panic") { try liveRingAddresses(datapath) == all }
+        let down = try await backends()
+        XCTAssertEqual(down["192.0.2.11"]?.health, "down")
+        XCTAssertEqual(down["192.0.2.12"]?.health, "down")
+        let response = try await UnixHTTPClient(path: sandbox.socket).request("GET", "/v1/status")
+        let service = try XCTUnwrap((try json(response.body)["services"] as? [[String: Any]])?.first)
+        XCTAssertEqual(service["state"] as? String, "panic")
+        XCTAssertEqual(service["backends_up"] as? Int, 1)
+        let metrics = try shell("ip", "netns", "exec", sandbox.network.namespace, "curl", "-s", "http://127.0.0.1:9750/metrics")
+        XCTAssertTrue(metrics.contains(#"lbd_vip_panic{vip="10.0.0.10:80/tcp"} 1"#), metrics)
+        let log = try String(contentsOfFile: sandbox.log, encoding: .utf8)
+        XCTAssertTrue(log.contains("VIP in panic: too few backends pass their checks"), log)
+
+        try await startServer("192.0.2.12")
+        try await waitFor("192.0.2.12 up, the panic over") { try liveRingAddresses(datapath) == all.subtracting(["192.0.2.11"]) }
         let exitStatus = try await daemon.stop(SIGTERM)
         XCTAssertEqual(exitStatus, 0)
     }

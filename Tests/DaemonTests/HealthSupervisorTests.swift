@@ -70,4 +70,28 @@ final class HealthSupervisorTests: XCTestCase {
         let subscribers: [Set<String>] = await monitor.statuses().map(\.subscribers)
         XCTAssertEqual(subscribers, [[api.description]])
     }
+
+    /// Events the supervisor did not read in time are dropped by the monitor (a buffer
+    /// of one here, for 60 backends coming up at once): the supervisor resynchronises
+    /// from the checks' states, so every backend that is up reaches the reconciler.
+    func testDroppedEventsAreFollowedByAResync() async throws {
+        let addresses = (1...60).map { "192.0.2.\($0)" }
+        let limits = Limits(maxVIPs: 8, maxBackends: 64, ringSize: 7001, connectionTable: 1000)
+        let reconciler = Reconciler(writer: InMemoryDatapath(limits: limits), limits: limits)
+        let monitor = HealthMonitor(prober: ScriptedProber(up: Set(addresses)), eventBuffer: 1)
+        let supervisor = HealthSupervisor(monitor: monitor, reconciler: reconciler)
+        let state = try DesiredState(validating: [try service(web, addresses)], limits: limits)
+        try await reconciler.apply(state)
+        await supervisor.sync(state)
+        let startedDown = await reconciler.unhealthyBackends().count
+        XCTAssertEqual(startedDown, 60)
+        let running = Task { try await supervisor.run() }
+        defer { running.cancel() }
+        try await waitFor("every check up") { await monitor.statuses().allSatisfy { $0.status == .up } }
+        let dropped = await monitor.droppedEvents
+        XCTAssertGreaterThan(dropped, 0, "no event was dropped: the test did not exercise the resync")
+        try await waitFor("every backend up in the reconciler") { await reconciler.unhealthyBackends().isEmpty }
+        let left = await reconciler.unhealthyBackends().map(\.address.description).sorted()
+        XCTAssertEqual(left, [], "\(dropped) events dropped")
+    }
 }

@@ -111,6 +111,91 @@ final class KernelReconcilerTests: XCTestCase {
         XCTAssertEqual(try installedRing(), ring)
     }
 
+    // MARK: Reused indices
+
+    private let lbMAC = Packet.mac("02:00:00:00:00:01"), gatewayMAC = Packet.mac("02:00:00:00:00:fe")
+    private let client = Packet.ipv4("198.51.100.7")
+
+    private func tcpFrame(to vip: [UInt8], sport: UInt16, flags: UInt8) -> (frame: [UInt8], inner: [UInt8]) {
+        let segment = Packet.tcp(src: client, dst: vip, sport: sport, dport: 80, flags: flags)
+        let inner = Packet.ipv4(src: client, dst: vip, proto: Packet.tcp, payload: segment)
+        return (Packet.ethernet(dst: lbMAC, src: Packet.mac("02:00:00:00:00:02"), type: Packet.ethIPv4, payload: inner), inner)
+    }
+
+    /// The inner packet behind an outer IPv4 header from `source` to `backend`, toward the gateway.
+    private func encapsulated(_ inner: [UInt8], source: [UInt8], backend: IPAddress) -> [UInt8] {
+        let outer = Packet.ipv4Header(src: source, dst: backend.bytes, proto: Packet.ipip, payloadLength: inner.count,
+                                      flagsAndOffset: 0)
+        return Packet.ethernet(dst: gatewayMAC, src: lbMAC, type: Packet.ethIPv4, payload: outer + inner)
+    }
+
+    private func services(_ specs: [(VIPKey, [IPAddress])]) throws -> DesiredState {
+        try DesiredState(validating: specs.map { vip, addresses in
+            ServiceSpec(vip: vip, hash: .fiveTuple, udpIdleTimeout: nil,
+                        backends: addresses.map { BackendSpec(address: $0, weight: 100, drained: false) })
+        }, limits: limits)
+    }
+
+    /// A backend removed from one VIP, its index given after the quarantine to a backend of
+    /// another VIP: the removed backend's established flow is re-picked within its own VIP,
+    /// never sent to the newcomer.
+    func testAFlowOfARemovedBackendStaysInItsVIPWhenTheIndexIsReused() async throws {
+        try await assertReuseRepicksWithinTheVIP(restartBeforeReuse: false)
+    }
+
+    /// The same with a daemon restart between the removal and the reuse: the generation
+    /// is read back from the cleared entry.
+    func testAFlowOfARemovedBackendStaysInItsVIPAcrossARestart() async throws {
+        try await assertReuseRepicksWithinTheVIP(restartBeforeReuse: true)
+    }
+
+    private func assertReuseRepicksWithinTheVIP(restartBeforeReuse: Bool) async throws {
+        var reconciler = Reconciler(writer: KernelDatapathWriter(datapath: datapath), limits: limits, quarantine: .zero)
+        let other = try VIPKey("10.0.0.20:80/tcp"), newcomer = try IPAddress("192.0.2.99")
+        _ = try await reconciler.apply(try services([(vip, [backends[0], backends[1]])]))
+        // A flow that the ring gives to backends[0].
+        let port = try XCTUnwrap((UInt16(30000)..<30100).first { try sendSYN(from: $0) == backends[0].bytes })
+        let syn = try datapath.testRun(frame: tcpFrame(to: Packet.ipv4("10.0.0.10"), sport: port, flags: Packet.TCPFlag.syn).frame)
+        let outerSource = Array(syn.output[26..<30])
+        let before = await reconciler.snapshot()
+        let removedIndex = try XCTUnwrap(before.backends.first { $0.address == backends[0] }?.index)
+
+        _ = try await reconciler.apply(try services([(vip, [backends[1]])]))
+        if restartBeforeReuse {
+            reconciler = Reconciler(writer: KernelDatapathWriter(datapath: datapath), limits: limits, quarantine: .zero)
+            try await reconciler.adopt(try InstalledStateReader.read(datapath))
+        }
+        _ = try await reconciler.apply(try services([(vip, [backends[1]]), (other, [newcomer])]))
+        let reused = await reconciler.snapshot().backends.first { $0.address == newcomer }?.index
+        XCTAssertEqual(reused, removedIndex, "the scenario needs the index reused")
+
+        let ack = tcpFrame(to: Packet.ipv4("10.0.0.10"), sport: port, flags: Packet.TCPFlag.ack)
+        let result = try datapath.testRun(frame: ack.frame)
+        XCTAssertEqual(result.action, 3)
+        XCTAssertEqual(result.output, encapsulated(ack.inner, source: outerSource, backend: backends[1]))
+        XCTAssertEqual(try datapath.backendTraffic(index: removedIndex).packets, 0, "nothing reached the newcomer")
+    }
+
+    /// The traffic counters of an index start from zero for its next owner, backend or VIP.
+    func testCountersOfAReusedIndexStartAtZero() async throws {
+        let reconciler = Reconciler(writer: KernelDatapathWriter(datapath: datapath), limits: limits, quarantine: .zero)
+        _ = try await reconciler.apply(try services([(vip, [backends[0]])]))
+        for port in UInt16(30000)..<30005 { _ = try sendSYN(from: port) }
+        XCTAssertEqual(try datapath.backendTraffic(index: 1).packets, 5)
+        XCTAssertEqual(try datapath.vipTraffic(index: 0).packets, 5)
+
+        let successor = try VIPKey("10.0.0.30:80/tcp")
+        _ = try await reconciler.apply(DesiredState())
+        _ = try await reconciler.apply(try services([(successor, [backends[2]])]))
+        let snapshot = await reconciler.snapshot()
+        XCTAssertEqual(snapshot.vips.map(\.index), [0], "the scenario needs the VIP index reused")
+        XCTAssertEqual(snapshot.backends.map(\.index), [1], "the scenario needs the backend index reused")
+        XCTAssertEqual(try datapath.backendTraffic(index: 1).packets, 0)
+        XCTAssertEqual(try datapath.backendTraffic(index: 1).bytes, 0)
+        XCTAssertEqual(try datapath.vipTraffic(index: 0).packets, 0)
+        XCTAssertEqual(try datapath.vipTraffic(index: 0).bytes, 0)
+    }
+
     func testRemovingTheVIPLeavesNothingToMatch() async throws {
         _ = try await reconciler.apply(try state(weights: [100]))
         _ = try await reconciler.apply(DesiredState())

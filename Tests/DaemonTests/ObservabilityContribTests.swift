@@ -50,10 +50,10 @@ final class ObservabilityContribTests: XCTestCase {
     func testPromtoolAcceptsTheAlertRules() throws {
         let output = try Promtool.run(["check", "rules", alerts])
         XCTAssertEqual(output.status, 0, output.stdout + output.stderr)
-        XCTAssertTrue(output.stdout.contains("SUCCESS: 10 rules found"), output.stdout)
+        XCTAssertTrue(output.stdout.contains("SUCCESS: 11 rules found"), output.stdout)
         let names = try String(contentsOfFile: alerts, encoding: .utf8).matches(of: /- alert: (\w+)/).map { String($0.output.1) }
         XCTAssertEqual(names, ["LbdDown", "LbdDatapathDetached", "LbdVIPNoBackend", "LbdVIPDegraded", "LbdBackendDown",
-                               "LbdDropsRising", "LbdReconcileFailing", "LbdVIPServableNotAnnounced",
+                               "LbdDropsRising", "LbdLosingFlows", "LbdReconcileFailing", "LbdVIPServableNotAnnounced",
                                "LbdVIPAnnouncedNotServable", "LbdBirdOutOfSync"])
     }
 

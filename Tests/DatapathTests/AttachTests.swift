@@ -112,7 +112,8 @@ final class AttachTests: XCTestCase {
         defer { _ = try? BalancerDatapath.removePins(pinDirectory: pins) }
         let datapath = try BalancerDatapath.open(pinDirectory: pins, limits: BalancerFixture.limits)
         XCTAssertThrowsError(try datapath.attach(interface: "lbd-nope", mode: .generic)) { error in
-            XCTAssertTrue("\(error)".contains("lbd-nope"), "\(error)")
+            XCTAssertEqual((error as? DatapathError)?.kind, .unknownInterface, "\(error)")
+            XCTAssertTrue("\(error)".hasPrefix("look up interface \"lbd-nope\": no such interface ("), "\(error)")
         }
     }
 

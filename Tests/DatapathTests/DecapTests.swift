@@ -72,6 +72,41 @@ final class DecapTests: XCTestCase {
         try assertDecap(frame(outer), action: XDP_PASS_, output: frame(inner4), counting: LB_DECAP_STAT_IP4IN6)
     }
 
+    /// RFC 6040: congestion marked on the outer header (CE) reaches the inner one, whose
+    /// DSCP stays; the IPv4 checksum follows.
+    func testOuterCongestionMarkIsCopiedInward() throws {
+        let ce: UInt8 = 0x03
+        let inner = { (tos: UInt8) in
+            Packet.ipv4(src: self.client4, dst: self.vip4, proto: Packet.tcp, payload: Packet.tcp(
+                src: self.client4, dst: self.vip4, sport: 40000, dport: 80, flags: Packet.TCPFlag.ack), tos: tos)
+        }
+        let ipip = Packet.ipv4(src: lbSource4, dst: host4, proto: Packet.ipip, payload: inner(0x2a), tos: 0x28 | ce, flagsAndOffset: 0)
+        try assertDecap(frame(ipip), action: XDP_PASS_, output: frame(inner(0x2a | ce)), counting: LB_DECAP_STAT_IPIP)
+        let fourInSix = Packet.ipv6(src: lbSource6, dst: host6, nextHeader: Packet.ipip, payload: inner(0x01), trafficClass: ce)
+        try assertDecap(frame(fourInSix), action: XDP_PASS_, output: frame(inner(ce)), counting: LB_DECAP_STAT_IP4IN6)
+        let inner6 = { (trafficClass: UInt8) in
+            Packet.ipv6(src: self.client6, dst: self.vip6, nextHeader: Packet.udp, payload: Packet.udp(
+                src: self.client6, dst: self.vip6, sport: 5353, dport: 53, payload: [1, 2]), trafficClass: trafficClass)
+        }
+        let ip6ip6 = Packet.ipv6(src: lbSource6, dst: host6, nextHeader: Packet.ipv6InIP, payload: inner6(0xb9), trafficClass: 0xb8 | ce)
+        try assertDecap(frame(ip6ip6), action: XDP_PASS_, output: frame(inner6(0xb9 | ce)), counting: LB_DECAP_STAT_IP6IP6)
+    }
+
+    /// Without a congestion mark on the outer header, the inner ECN field is what the client sent.
+    func testInnerECNIsKeptWithoutOuterMark() throws {
+        let inner = Packet.ipv4(src: client4, dst: vip4, proto: Packet.udp,
+                                payload: Packet.udp(src: client4, dst: vip4, sport: 5353, dport: 53, payload: [1]), tos: 0x02)
+        let outer = Packet.ipv4(src: lbSource4, dst: host4, proto: Packet.ipip, payload: inner, tos: 0x01, flagsAndOffset: 0)
+        try assertDecap(frame(outer), action: XDP_PASS_, output: frame(inner), counting: LB_DECAP_STAT_IPIP)
+    }
+
+    /// RFC 6040: a CE mark over an inner packet that is not ECN-capable cannot be passed
+    /// on, and the packet must not look uncongested: it is dropped and counted.
+    func testCongestionMarkOverNotECTIsDropped() throws {
+        let outer = frame(Packet.ipv4(src: lbSource4, dst: host4, proto: Packet.ipip, payload: inner4, tos: 0x03, flagsAndOffset: 0))
+        try assertDecap(outer, action: XDP_DROP_, output: outer, counting: LB_DECAP_STAT_CE_NOT_ECT)
+    }
+
     func testVLANTagIsKept() throws {
         let outer = Packet.ipv4(src: lbSource4, dst: host4, proto: Packet.ipip, payload: inner4, flagsAndOffset: 0)
         try assertDecap(frame(outer, vlan: 300), action: XDP_PASS_, output: frame(inner4, vlan: 300), counting: LB_DECAP_STAT_IPIP)

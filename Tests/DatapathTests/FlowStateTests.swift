@@ -1,4 +1,6 @@
 import CLBABI
+import Datapath
+import Foundation
 import PacketCraft
 import XCTest
 
@@ -37,7 +39,7 @@ final class FlowStateTests: BalancerTestCase {
         let before = try lb.counters()
         try assertRun(frame(ack), action: XDP_TX_, output: ipip(ack, client: client4, sport: 40000, backend: backendB))
         CounterDelta(before, try lb.counters()).assertOnly([
-            LB_STAT_RX: 1, LB_STAT_CONN_RESCHEDULED: 1, LB_STAT_CONN_MISS: 1, LB_STAT_NEW_FLOW: 1, LB_STAT_XDP_TX: 1,
+            LB_STAT_RX: 1, LB_STAT_CONN_RESCHEDULED: 1, LB_STAT_NEW_FLOW: 1, LB_STAT_XDP_TX: 1,
         ])
         let key = lb.flowKey(src: client4, dst: vip4, sport: 40000, dport: 80, proto: Packet.tcp)
         XCTAssertEqual(try lb.connectionBackends(key), [b])
@@ -103,24 +105,100 @@ final class FlowStateTests: BalancerTestCase {
         try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [b], generation: 1)
         before = try lb.counters()
         try assertRun(frame(ack), action: XDP_TX_, output: ipip(ack, client: client4, sport: 40000, backend: backendB))
-        CounterDelta(before, try lb.counters()).assertOnly([LB_STAT_RX: 1, LB_STAT_CONN_MISS: 1, LB_STAT_NEW_FLOW: 1, LB_STAT_XDP_TX: 1])
+        CounterDelta(before, try lb.counters()).assertOnly([LB_STAT_RX: 1, LB_STAT_CONN_MISS_TCP: 1, LB_STAT_NEW_FLOW: 1, LB_STAT_XDP_TX: 1])
     }
 
-    func testIdleUDPFlowIsRepickedAfterItsTimeout() throws {
-        try lb.addVIP(vip4, port: 53, proto: Packet.udp, index: 1, ring: [a], udpIdleTimeout: 5)
+    /// A UDP flow on a VIP whose timeout is `vipTimeout` (the global one is the fixture's 30 s),
+    /// its entry last seen `idle` seconds ago, its VIP's ring since moved from a to b.
+    private func idleUDPFlow(vipTimeout: UInt32, idle: UInt64) throws -> [UInt8] {
+        try lb.addVIP(vip4, port: 53, proto: Packet.udp, index: 1, ring: [a], udpIdleTimeout: vipTimeout)
         try lb.run(frame(udp4()))
         try lb.replaceRing(vip4, port: 53, proto: Packet.udp, ring: [b])
         let datagram = udp4()
         try assertRun(frame(datagram), action: XDP_TX_, output: ipip(datagram, client: client4, sport: 5353, backend: backendA))
-        // Age the entry past the VIP's 5 s timeout on every CPU.
         let key = lb.flowKey(src: client4, dst: vip4, sport: 5353, dport: 53, proto: Packet.udp)
-        var stale = lb_flow()
-        stale.backend = a
-        stale.vip = 1
-        stale.last_seen_ns = 1
-        try lb.datapath.connTable.update(key: key, value: stale)
+        var entry = try XCTUnwrap(try lb.datapath.connTable.lookup(key: key))
+        entry.last_seen_ns = coarseMonotonicNs() - idle * 1_000_000_000
+        try lb.datapath.connTable.update(key: key, value: entry)
+        return datagram
+    }
+
+    /// The clock of bpf_ktime_get_coarse_ns.
+    private func coarseMonotonicNs() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+
+    /// Idle 15 s: past the VIP's 5 s, within the global 30 s. The VIP's timeout decides.
+    func testIdleUDPFlowIsRepickedAfterItsVIPsTimeout() throws {
+        let datagram = try idleUDPFlow(vipTimeout: 5, idle: 15)
         let before = try lb.counters()
         try assertRun(frame(datagram), action: XDP_TX_, output: ipip(datagram, client: client4, sport: 5353, backend: backendB))
-        CounterDelta(before, try lb.counters()).assertOnly([LB_STAT_RX: 1, LB_STAT_CONN_MISS: 1, LB_STAT_NEW_FLOW: 1, LB_STAT_XDP_TX: 1])
+        CounterDelta(before, try lb.counters()).assertOnly([LB_STAT_RX: 1, LB_STAT_CONN_MISS_UDP: 1, LB_STAT_NEW_FLOW: 1, LB_STAT_XDP_TX: 1])
+    }
+
+    /// Idle 45 s: past the global 30 s, within the VIP's 60 s. The flow stays.
+    func testUDPFlowWithinItsVIPsLongerTimeoutStays() throws {
+        let datagram = try idleUDPFlow(vipTimeout: 60, idle: 45)
+        let before = try lb.counters()
+        try assertRun(frame(datagram), action: XDP_TX_, output: ipip(datagram, client: client4, sport: 5353, backend: backendA))
+        CounterDelta(before, try lb.counters()).assertOnly([LB_STAT_RX: 1, LB_STAT_CONN_HIT: 1, LB_STAT_XDP_TX: 1])
+    }
+
+    /// Idle 45 s on a VIP without its own timeout: the global 30 s applies.
+    func testIdleUDPFlowIsRepickedAfterTheGlobalTimeout() throws {
+        let datagram = try idleUDPFlow(vipTimeout: 0, idle: 45)
+        try assertRun(frame(datagram), action: XDP_TX_, output: ipip(datagram, client: client4, sport: 5353, backend: backendB))
+    }
+
+    /// A new flow whose ring slot names a backend entry that is down, or cleared, is
+    /// dropped as having no backend: nothing is encapsulated toward it.
+    func testANewFlowIsNeverSentToABackendThatIsNotUp() throws {
+        try lb.setBackend(a, backendA, up: false)
+        try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
+        try lb.addVIP(vip4, port: 443, proto: Packet.tcp, index: 1, ring: [7])
+        for dport in [UInt16(80), 443] {
+            let syn = frame(tcp4(dport: dport, flags: Packet.TCPFlag.syn))
+            let before = try lb.counters()
+            try assertRun(syn, action: XDP_DROP_)
+            CounterDelta(before, try lb.counters()).assertOnly([LB_STAT_RX: 1, LB_STAT_NO_BACKEND: 1, LB_STAT_XDP_DROP: 1])
+        }
+    }
+
+    /// Flows inserted from one CPU fill the whole table: none is evicted before it holds
+    /// `connectionTable` of them.
+    func testTheConnectionTableHoldsItsSizeInFlowsFromOneCPU() throws {
+        let size = BalancerFixture.limits.connectionTable
+        try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a, b])
+        let harness = try BenchHarness.load()
+        try harness.setTarget(lb.datapath.program)
+        // The client port (offset 34) varies over `size` values; one test run repeats on one CPU.
+        try harness.setFrame(frame(tcp4(flags: Packet.TCPFlag.syn)), varyOffset: 34, varyMask: size - 1)
+        let before = try lb.counters()
+        _ = try harness.run(repeat: size)
+        XCTAssertEqual(CounterDelta(before, try lb.counters())[LB_STAT_NEW_FLOW], UInt64(size))
+        XCTAssertEqual(try lb.datapath.connTable.keys().count, Int(size))
+    }
+
+    /// A live flow pushed out of a full table by newer ones is counted as a TCP miss with its
+    /// next packet, which creates its entry again from the ring.
+    func testALiveFlowEvictedFromAFullTableCountsAsATCPMiss() throws {
+        let size = BalancerFixture.limits.connectionTable
+        let client = Packet.ipv4("198.51.100.99")
+        try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
+        try lb.run(frame(tcp4(from: client, flags: Packet.TCPFlag.syn)))
+        let harness = try BenchHarness.load()
+        try harness.setTarget(lb.datapath.program)
+        try harness.setFrame(frame(tcp4(flags: Packet.TCPFlag.syn)), varyOffset: 34, varyMask: size - 1)
+        _ = try harness.run(repeat: size)
+        let key = lb.flowKey(src: client, dst: vip4, sport: 40000, dport: 80, proto: Packet.tcp)
+        XCTAssertEqual(try lb.connectionBackends(key), [], "the oldest flow was evicted")
+        let ack = tcp4(from: client, flags: Packet.TCPFlag.ack)
+        let before = try lb.counters()
+        try assertRun(frame(ack), action: XDP_TX_, output: ipip(ack, client: client, sport: 40000, backend: backendA))
+        CounterDelta(before, try lb.counters()).assertOnly([
+            LB_STAT_RX: 1, LB_STAT_CONN_MISS_TCP: 1, LB_STAT_NEW_FLOW: 1, LB_STAT_XDP_TX: 1,
+        ])
     }
 }

@@ -32,7 +32,7 @@ final class ForwardingTests: BalancerTestCase {
         let rst = tcp4(sport: 41000, flags: Packet.TCPFlag.rst)
         let before = try lb.counters()
         try assertRun(frame(rst), action: XDP_TX_, output: ipip(rst, client: client4, sport: 41000, backend: backendA))
-        CounterDelta(before, try lb.counters()).assertOnly([LB_STAT_RX: 1, LB_STAT_CONN_MISS: 1, LB_STAT_XDP_TX: 1])
+        CounterDelta(before, try lb.counters()).assertOnly([LB_STAT_RX: 1, LB_STAT_CONN_MISS_TCP: 1, LB_STAT_XDP_TX: 1])
         let key = lb.flowKey(src: client4, dst: vip4, sport: 41000, dport: 80, proto: Packet.tcp)
         XCTAssertEqual(try lb.connectionBackends(key), [])
     }
@@ -42,7 +42,7 @@ final class ForwardingTests: BalancerTestCase {
         let datagram = udp4()
         let before = try lb.counters()
         try assertRun(frame(datagram), action: XDP_TX_, output: ipip(datagram, client: client4, sport: 5353, backend: backendB))
-        CounterDelta(before, try lb.counters()).assertOnly([LB_STAT_RX: 1, LB_STAT_CONN_MISS: 1, LB_STAT_NEW_FLOW: 1, LB_STAT_XDP_TX: 1])
+        CounterDelta(before, try lb.counters()).assertOnly([LB_STAT_RX: 1, LB_STAT_CONN_MISS_UDP: 1, LB_STAT_NEW_FLOW: 1, LB_STAT_XDP_TX: 1])
         let key = lb.flowKey(src: client4, dst: vip4, sport: 5353, dport: 53, proto: Packet.udp)
         let entry = try XCTUnwrap(try lb.datapath.connTable.lookup(key: key))
         XCTAssertEqual(entry.backend, b)

@@ -102,4 +102,50 @@ final class PassAndDropTests: BalancerTestCase {
         badOffset[46] = 0x40 // TCP data offset 4 (< 5 words)
         try assertPassedUntouched(badOffset, counting: [LB_STAT_PARSE_ERROR: 1])
     }
+
+    /// The L4 header must lie inside the IP packet as its header counts it; bytes after
+    /// that are the frame's padding, not a header (the kernel would drop such a packet).
+    func testL4HeadersPastTheIPLengthArePassedAndCounted() throws {
+        let syn = Packet.tcp(src: client4, dst: vip4, sport: 40000, dport: 80, flags: Packet.TCPFlag.syn)
+        for totalLength in [20, 21, 39] {
+            let header = Packet.ipv4Header(src: client4, dst: vip4, proto: Packet.tcp, payloadLength: 0, totalLength: totalLength)
+            try assertPassedUntouched(frame(header + syn), counting: [LB_STAT_PARSE_ERROR: 1])
+        }
+        // data offset 6: 24 header bytes, 20 of them inside the IP packet
+        var options = Packet.tcp(src: client4, dst: vip4, sport: 40000, dport: 80, flags: Packet.TCPFlag.syn, payload: [2, 4, 5, 0xb4])
+        options[12] = 0x60
+        let cut = Packet.ipv4Header(src: client4, dst: vip4, proto: Packet.tcp, payloadLength: 0, totalLength: 40)
+        try assertPassedUntouched(frame(cut + options), counting: [LB_STAT_PARSE_ERROR: 1])
+        let datagram = Packet.udp(src: client4, dst: vip4, sport: 5353, dport: 80)
+        try lb.addVIP(vip4, port: 80, proto: Packet.udp, index: 2, ring: [a])
+        let udpHeader = Packet.ipv4Header(src: client4, dst: vip4, proto: Packet.udp, payloadLength: 0, totalLength: 27)
+        try assertPassedUntouched(frame(udpHeader + datagram), counting: [LB_STAT_PARSE_ERROR: 1])
+        let echo = Packet.icmpv4(type: 8, code: 0, rest: [0, 1, 0, 1], body: [])
+        let echoHeader = Packet.ipv4Header(src: client4, dst: vip4, proto: Packet.icmp, payloadLength: 0, totalLength: 24)
+        try assertPassedUntouched(frame(echoHeader + echo), counting: [LB_STAT_PARSE_ERROR: 1])
+        // IPv6: a payload length of 0 (and of 19) with a whole TCP header after it
+        let seg6 = Packet.tcp(src: client6, dst: vip6, sport: 40000, dport: 443, flags: Packet.TCPFlag.syn)
+        for payloadLength in [0, 19] {
+            var short6 = Packet.ipv6(src: client6, dst: vip6, nextHeader: Packet.tcp, payload: seg6)
+            short6[4...5] = Packet.be16(UInt16(payloadLength))[...]
+            try assertPassedUntouched(frame(short6), counting: [LB_STAT_PARSE_ERROR: 1])
+        }
+    }
+
+    /// Trailing bytes after a whole packet are Ethernet padding: the packet is still balanced.
+    func testPaddingAfterAWholePacketIsNoError() throws {
+        let syn = tcp4(flags: Packet.TCPFlag.syn)
+        let padded = frame(syn) + [UInt8](repeating: 0, count: 6)
+        try assertRun(padded, action: XDP_TX_, output: ipip(syn, client: client4, sport: 40000, backend: backendA) + [UInt8](repeating: 0, count: 6))
+    }
+
+    /// One tag is parsed; a second (802.1Q in 802.1Q, or an 802.1ad outer tag) is not ours.
+    func testDoubleTaggedFramesPassUntouched() throws {
+        let syn = tcp4(flags: Packet.TCPFlag.syn)
+        for outer: UInt16 in [0x8100, 0x88a8] {
+            let qinq = lb.lbMAC + lb.routerMAC + Packet.be16(outer) + Packet.be16(100) + Packet.be16(Packet.ethVLAN) + Packet.be16(7)
+                + Packet.be16(Packet.ethIPv4) + syn
+            try assertPassedUntouched(qinq)
+        }
+    }
 }

@@ -157,7 +157,10 @@ final class PinningTests: BalancerTestCase {
         try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
         let bigger = try DatapathLimits(maxVIPs: 16, maxBackends: 16, ringSize: 13, connectionTable: 4096)
         XCTAssertThrowsError(try BalancerDatapath.open(pinDirectory: lb.pinDirectory, limits: bigger)) { error in
-            XCTAssertTrue("\(error)".contains("vip_map"), "\(error)")
+            XCTAssertEqual((error as? DatapathError)?.kind, .incompatiblePins, "\(error)")
+            let vipMap = (error as? DatapathError)?.details.first { $0.hasPrefix("map vip_map: pinned ") } ?? ""
+            XCTAssertTrue(vipMap.contains("max_entries 8,") && vipMap.contains("; this binary needs ")
+                          && vipMap.hasSuffix("max_entries 16, flags 0x0"), "\((error as? DatapathError)?.details ?? [])")
         }
         let again = try BalancerDatapath.open(pinDirectory: lb.pinDirectory, limits: BalancerFixture.limits)
         XCTAssertTrue(again.adopted)
@@ -166,7 +169,9 @@ final class PinningTests: BalancerTestCase {
 
     func testAPinDirectoryOutsideBPFFSIsAClearError() throws {
         XCTAssertThrowsError(try BalancerDatapath.open(pinDirectory: "/tmp/lbd-not-bpffs-\(getpid())", limits: BalancerFixture.limits)) { error in
-            XCTAssertTrue("\(error)".contains("bpf"), "\(error)")
+            XCTAssertEqual((error as? DatapathError)?.kind, .notBPFFS, "\(error)")
+            XCTAssertTrue("\(error)".hasPrefix("prepare pin directory /tmp/lbd-not-bpffs-\(getpid()): /tmp is not on a BPF filesystem (bpffs)"),
+                          "\(error)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/lbd-not-bpffs-\(getpid())"))
     }
@@ -179,8 +184,8 @@ final class LayoutCheckTests: XCTestCase {
         let variant = try BalancerVariant(edits: [BalancerVariant.trafficGrown])
         addTeardownBlock { variant.remove() }
         XCTAssertThrowsError(try BalancerDatapath.loadUnpinned(limits: BalancerFixture.limits, objectPath: variant.object)) { error in
-            let text = "\(error)"
-            XCTAssertTrue(text.contains("lb_traffic") && text.contains("24") && text.contains("16"), text)
+            XCTAssertEqual((error as? DatapathError)?.kind, .layoutMismatch, "\(error)")
+            XCTAssertTrue("\(error)".contains("struct lb_traffic is 24 bytes in the object's BTF but 16 bytes in Swift"), "\(error)")
         }
     }
 }

@@ -17,6 +17,8 @@ final class EditCommandTests: LbctlTestCase {
              "added VIP 10.0.0.20:53/udp"),
             (["vip", "add", "10.0.0.30:0/tcp"],
              #"{"op":"add_vip","vip":"10.0.0.30:0/tcp"}"#, "added VIP 10.0.0.30:0/tcp"),
+            (["vip", "add", "10.0.0.31:0/tcp", "--force"],
+             #"{"force":true,"op":"add_vip","vip":"10.0.0.31:0/tcp"}"#, "added VIP 10.0.0.31:0/tcp"),
             (["vip", "remove", "10.0.0.10:80/tcp"],
              #"{"op":"remove_vip","vip":"10.0.0.10:80/tcp"}"#, "removed VIP 10.0.0.10:80/tcp"),
             (["backend", "add", "10.0.0.10:80/tcp", "192.0.2.11"],

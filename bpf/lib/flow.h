@@ -12,10 +12,11 @@
 
 #define NSEC_PER_SEC 1000000000ULL
 
-/* Where a flow goes: its VIP's index and the backend chosen. */
+/* Where a flow goes: its VIP's index and the backend chosen, with its entry. */
 struct route {
 	__u32 vip;
 	__u32 backend;
+	struct lb_backend *target; /* backends[backend]; NULL when backend is LB_BACKEND_NONE */
 };
 
 /* False proves `addr` carries no VIP; true means "look it up" (the filter may collide). */
@@ -72,40 +73,54 @@ static __always_inline bool udp_entry_expired(const struct lb_flow *entry,
 	return now - entry->last_seen_ns > timeout_s * NSEC_PER_SEC;
 }
 
-/*
- * The route of an established flow, from its connection entry. An entry of a VIP
- * index since given to another VIP, or of a UDP flow idle too long, is stale; an
- * entry whose backend is down is rescheduled. A draining backend is still up.
- */
-static __always_inline bool established_route(const struct lb_flow_key *flow,
-					      const struct lb_config *cfg,
-					      struct lb_global_stats *stats, struct route *route)
+/* backends[index] if it may take packets: marked up, with an address family to encapsulate in. */
+static __always_inline struct lb_backend *usable_backend(__u32 index)
 {
+	struct lb_backend *backend;
+
+	if (index == LB_BACKEND_NONE)
+		return NULL;
+	backend = bpf_map_lookup_elem(&backends, &index);
+	if (!backend || !(backend->flags & LB_BACKEND_F_UP) ||
+	    (backend->family != LB_FAMILY_V4 && backend->family != LB_FAMILY_V6))
+		return NULL;
+	return backend;
+}
+
+/*
+ * The route of an established flow, from its connection entry, and the lookup's
+ * outcome: LB_STAT_CONN_HIT when `route` is set. An entry of a VIP index since given
+ * to another VIP, or of a UDP flow idle too long, is stale: a miss. An entry whose
+ * backend is down, or whose index has passed to another backend (a later generation),
+ * is rescheduled. A draining backend is still up.
+ */
+static __always_inline enum lb_stat established_route(const struct lb_flow_key *flow,
+						      const struct lb_config *cfg, struct route *route)
+{
+	enum lb_stat miss = flow->proto == IPPROTO_TCP ? LB_STAT_CONN_MISS_TCP : LB_STAT_CONN_MISS_UDP;
 	struct lb_flow *entry = bpf_map_lookup_elem(&conn_table, flow);
 	struct lb_vip_info *vip;
 	struct lb_backend *backend;
 	__u64 now;
 
 	if (!entry || entry->backend == LB_BACKEND_NONE)
-		return false;
+		return miss;
 	vip = vip_at(entry->vip);
 	if (!vip || (__u16)vip->generation != entry->vip_generation)
-		return false;
-	backend = bpf_map_lookup_elem(&backends, &entry->backend);
-	if (!backend || !(backend->flags & LB_BACKEND_F_UP)) {
-		count(stats, LB_STAT_CONN_RESCHEDULED);
-		return false;
-	}
+		return miss;
+	backend = usable_backend(entry->backend);
+	if (!backend || backend->generation != entry->backend_generation)
+		return LB_STAT_CONN_RESCHEDULED;
 	if (flow->proto == IPPROTO_UDP) {
 		now = bpf_ktime_get_coarse_ns();
 		if (udp_entry_expired(entry, vip, cfg, now))
-			return false;
+			return miss;
 		entry->last_seen_ns = now;
 	}
 	route->vip = entry->vip;
 	route->backend = entry->backend;
-	count(stats, LB_STAT_CONN_HIT);
-	return true;
+	route->target = backend;
+	return LB_STAT_CONN_HIT;
 }
 
 /* The backend the VIP's live ring gives this flow, or LB_BACKEND_NONE. */
@@ -133,6 +148,7 @@ static __always_inline void remember_flow(const struct lb_flow_key *flow,
 		.backend = route->backend,
 		.vip = route->vip,
 		.vip_generation = generation,
+		.backend_generation = route->target->generation,
 	};
 
 	if (flow->proto == IPPROTO_UDP)
@@ -145,24 +161,36 @@ static __always_inline void remember_flow(const struct lb_flow_key *flow,
  * Routes a packet of `flow`; false when its destination is no VIP. A TCP SYN always
  * consults the ring, so a reused 5-tuple follows the current ring; an RST, or a
  * packet that only looks a flow up (remember = false), never creates an entry.
- * route->backend is LB_BACKEND_NONE when the VIP has no backend for a new flow.
+ * route->backend is LB_BACKEND_NONE when the VIP has no backend for a new flow, or
+ * its ring names one that is not up. Every other packet to a VIP counts one lookup
+ * outcome: hit, rescheduled, or a UDP or TCP miss.
  */
 static __always_inline bool route_flow(const struct lb_flow_key *flow, __u8 tcp_flags,
 				       bool remember, const struct lb_config *cfg,
 				       struct lb_global_stats *stats, struct route *route)
 {
 	bool syn = flow->proto == IPPROTO_TCP && (tcp_flags & TCP_FLAG_SYN);
+	enum lb_stat lookup = LB_STAT_COUNT; /* a SYN looks nothing up */
 	struct lb_vip_info *vip;
 
-	if (!syn && established_route(flow, cfg, stats, route))
-		return true;
+	if (!syn) {
+		lookup = established_route(flow, cfg, route);
+		if (lookup == LB_STAT_CONN_HIT) {
+			count(stats, lookup);
+			return true;
+		}
+	}
 	vip = lookup_vip(flow, &route->vip);
 	if (!vip)
 		return false;
-	if (!syn)
-		count(stats, LB_STAT_CONN_MISS);
+	count(stats, lookup);
 	route->backend = ring_backend(flow, vip, route->vip);
-	if (route->backend != LB_BACKEND_NONE && remember && !(tcp_flags & TCP_FLAG_RST))
+	route->target = usable_backend(route->backend);
+	if (!route->target) {
+		route->backend = LB_BACKEND_NONE;
+		return true;
+	}
+	if (remember && !(tcp_flags & TCP_FLAG_RST))
 		remember_flow(flow, route, vip->generation, stats);
 	return true;
 }

@@ -73,18 +73,19 @@ struct {
 } rings SEC(".maps");
 
 /*
- * One table shared by all CPUs, with per-CPU LRU and free lists (BPF_F_NO_COMMON_LRU):
- * inserting never takes another CPU's lock, and a flow whose packets change CPU (an
- * RSS change, an ICMP error from a router) still finds its entry. Unlike a per-CPU
- * hash, its lookups are inlined by the verifier. The kernel rounds max_entries up to
- * a multiple of the possible CPUs and gives each CPU an equal share of free entries.
+ * One table and one LRU list shared by all CPUs: it holds max_entries flows whichever
+ * CPUs insert them (less up to 128 per CPU, see below), the least recently used going
+ * first. (Per-CPU lists, BPF_F_NO_COMMON_LRU, split the entries over every possible CPU
+ * and a CPU evicts from its own share only: a table of 1M held 500k flows inserted by
+ * one CPU of two.) A CPU takes free entries from the shared list 128 at a time, so an
+ * insert takes the shared list's lock about once in 128. Its lookups are inlined by
+ * the verifier.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct lb_flow_key);
 	__type(value, struct lb_flow);
 	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 } conn_table SEC(".maps");
 
 struct {

@@ -153,12 +153,24 @@ static __always_inline enum parse_result parse_ip(void *data, void *data_end,
 	return PARSE_NOT_IP;
 }
 
-/* The header at l4_off (l3_off + 20 or + 40), if the frame holds `size` bytes there. */
-static __always_inline void *l4_header(void *data, void *data_end, __u16 l4_off, __u32 size)
+/* The IP packet's bytes from l4_off on, as its header counts them (the frame may hold more). */
+static __always_inline __u32 l4_length(const struct packet *pkt)
+{
+	return pkt->l3_off + pkt->l3_len - pkt->l4_off;
+}
+
+/*
+ * The header at l4_off (l3_off + 20 or + 40), if the IP packet, not just the frame,
+ * holds `size` bytes there: trailing bytes past the IP length are no header.
+ */
+static __always_inline void *l4_header(void *data, void *data_end, const struct packet *pkt,
+				       __u32 size)
 {
 	void *hdr;
 
-	switch (l4_off) {
+	if (size > l4_length(pkt))
+		return NULL;
+	switch (pkt->l4_off) {
 	case ETH_HLEN + sizeof(struct iphdr):
 		hdr = data + ETH_HLEN + sizeof(struct iphdr);
 		break;
@@ -181,16 +193,16 @@ static __always_inline enum parse_result parse_ports(void *data, void *data_end,
 						     struct packet *pkt)
 {
 	if (pkt->flow.proto == IPPROTO_TCP) {
-		struct tcphdr *tcp = l4_header(data, data_end, pkt->l4_off, sizeof(*tcp));
+		struct tcphdr *tcp = l4_header(data, data_end, pkt, sizeof(*tcp));
 
-		if (!tcp || tcp->doff < 5)
+		if (!tcp || tcp->doff < 5 || tcp->doff * 4 > l4_length(pkt))
 			return PARSE_MALFORMED;
 		pkt->flow.sport = tcp->source;
 		pkt->flow.dport = tcp->dest;
 		pkt->tcp_flags = ((__u8 *)tcp)[13];
 		return PARSE_OK;
 	}
-	struct udphdr *udp = l4_header(data, data_end, pkt->l4_off, sizeof(*udp));
+	struct udphdr *udp = l4_header(data, data_end, pkt, sizeof(*udp));
 
 	if (!udp)
 		return PARSE_MALFORMED;

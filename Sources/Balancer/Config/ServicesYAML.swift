@@ -56,6 +56,11 @@ enum ServicesYAML {
                 // The entry with a weight written (there may be duplicates of the address).
                 let entries = services[vip]?.first?.backends[address] ?? []
                 return entries.first(where: { $0.weight != nil })?.weight ?? entries.first?.address
+            case .checkWithoutPort(let vip, nil):
+                return services[vip]?.first.flatMap { $0.healthCheck ?? $0.vip }
+            case .checkWithoutPort(let vip, let address?):
+                let entries = services[vip]?.first?.backends[address] ?? []
+                return entries.first(where: { $0.healthCheck != nil })?.healthCheck ?? entries.first?.address
             case .unusableBackendAddress(let vip, let address, _), .backendIsVIPAddress(let vip, let address),
                  .ipv4BackendForIPv6VIP(let vip, let address), .noEncapsulationSource(let vip, let address):
                 return services[vip]?.first?.backends[address]?.first?.address
@@ -66,7 +71,14 @@ enum ServicesYAML {
     struct ServiceMarks {
         var vip: Mark?
         var udpIdleTimeout: Mark?
-        var backends: [IPAddress: [(address: Mark?, weight: Mark?)]] = [:]
+        var healthCheck: Mark?
+        var backends: [IPAddress: [BackendMarks]] = [:]
+    }
+
+    struct BackendMarks {
+        var address: Mark?
+        var weight: Mark?
+        var healthCheck: Mark?
     }
 
     /// The services of the `services:` list `node`; entries with errors are reported and left out.
@@ -87,7 +99,8 @@ enum ServicesYAML {
         }
         var complete = true
         let vip = reader.value(vipNode, key: "vip", VIPKey.init)
-        var service = ServiceMarks(vip: vipNode.mark, udpIdleTimeout: fields["udp_idle_timeout"]?.mark)
+        var service = ServiceMarks(vip: vipNode.mark, udpIdleTimeout: fields["udp_idle_timeout"]?.mark,
+                                   healthCheck: fields["health_check"]?.mark)
         let hash = fields["hash"].map { reader.value($0, key: "hash", HashMode.init) } ?? .fiveTuple
         let timeout = fields["udp_idle_timeout"].map { reader.value($0, key: "udp_idle_timeout", DurationText.parse) }
         let check = fields["health_check"].map { reader.healthCheck($0, name: "\(name).health_check", ServiceHealthCheck.self) }
@@ -112,7 +125,7 @@ enum ServicesYAML {
     }
 
     private static func readBackend(_ node: Node, name: String,
-                                    into reader: inout YAMLReader) -> (BackendSpec, (address: Mark?, weight: Mark?))? {
+                                    into reader: inout YAMLReader) -> (BackendSpec, BackendMarks)? {
         guard let fields = reader.mapping(node, name: name, allowed: backendKeys) else { return nil }
         guard let addressNode = fields["address"] else {
             reader.report("\(name): 'address' is required", at: node)
@@ -126,7 +139,8 @@ enum ServicesYAML {
         }
         guard let address, let weight, let drained, check != .some(nil) else { return nil }
         return (BackendSpec(address: address, weight: weight, drained: drained, healthCheck: check ?? nil),
-                (addressNode.mark, fields["weight"]?.mark))
+                BackendMarks(address: addressNode.mark, weight: fields["weight"]?.mark,
+                             healthCheck: fields["health_check"]?.mark))
     }
 
     /// Validates `services` under `limits`, reporting each problem at its node.

@@ -32,6 +32,10 @@ public struct ServiceSpec: Hashable, Sendable {
         backends.first { $0.address == address }
     }
 
+    /// The panic threshold of its `health_check` block (`ServiceHealthCheck`); a service
+    /// without one never panics (0): its backends are checked, if at all, each on its own.
+    public var panicThreshold: Int { healthCheck?.panicThreshold ?? 0 }
+
     /// The check that decides whether `backend` takes new flows of this service: its own,
     /// else the service's; nil when it is not checked (`none`, or no check at all).
     public func check(for backend: BackendSpec) -> HealthCheckDefinition? {

@@ -9,13 +9,17 @@
 /// then treats what it touched as unknown and rewrites it on the next reconcile.
 public protocol DatapathWriter: Sendable {
     /// `backends[index]` := `address` (family from the address), flags `LB_BACKEND_F_UP`
-    /// if `up`. Index 0 is never used (LB_BACKEND_NONE); indices stay below
-    /// `Limits.backendMapEntries`.
-    func setBackend(index: UInt32, address: IPAddress, up: Bool) throws
+    /// if `up`, `generation`. Index 0 is never used (LB_BACKEND_NONE); indices stay below
+    /// `Limits.backendMapEntries`. The generation changes whenever the index passes to
+    /// another address: connection entries of the previous backend stop matching, and a
+    /// generation other than the entry's zeroes the index's traffic counters first (they
+    /// are the new backend's).
+    func setBackend(index: UInt32, address: IPAddress, up: Bool, generation: UInt16) throws
 
-    /// `backends[index]` := zeroes (no address, not up): connection entries still naming
-    /// the index are re-picked. Only called once no live ring references the index.
-    func clearBackend(index: UInt32) throws
+    /// `backends[index]` := no address, not up, `generation` kept: connection entries still
+    /// naming the index are re-picked, and a restarted daemon reads the generation back.
+    /// Only called once no live ring references the index.
+    func clearBackend(index: UInt32, generation: UInt16) throws
 
     /// Ring `ring` (0 or 1) of the VIP with index `vipIndex` := `slots` (ring-size backend
     /// indices), writing only the 16-slot chunks that hold `changedSlots`, or every chunk
@@ -26,7 +30,8 @@ public protocol DatapathWriter: Sendable {
     /// `vips[index]` := `info`, then `vip_map[vip]` := `index`, then its address and
     /// filter bit, derived from `vip_map` (for a new key, or when missing after a failed
     /// call): `BalancerDatapath.installVIP`. Also how a VIP flips its live ring or
-    /// changes flags: `info` is written with one map update.
+    /// changes flags: `info` is written with one map update. A generation other than
+    /// the entry's zeroes the index's traffic counters first (a new VIP's).
     func installVIP(_ vip: VIPKey, index: UInt32, info: VIPInfo) throws
 
     /// Moves the index's generation on by one and sets `LB_VIP_F_NO_BACKEND`, then

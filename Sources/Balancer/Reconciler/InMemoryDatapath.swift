@@ -9,7 +9,8 @@ import Foundation
 /// - when a VIP entry is written, every slot of its live ring names a backend that is up
 ///   (unless the VIP has no backend);
 /// - no backend is cleared, marked down or given another address while a live ring names it;
-/// - a VIP index passed to another VIP gets another generation.
+/// - a VIP index passed to another VIP gets another generation, and so does a backend
+///   index passed to another address.
 ///
 /// The checks scan every live ring: keep rings small in tests.
 // Sendable by hand: every stored property is immutable or only touched under `lock`.
@@ -57,6 +58,10 @@ public final class InMemoryDatapath: DatapathWriter, @unchecked Sendable {
         var vipMap: [VIPKey: UInt32] = [:]
         var vips: [UInt32: VIPInfo] = [:]
         var backends: [UInt32: (address: IPAddress, up: Bool)] = [:]
+        /// Every backend index's generation, kept when the entry is cleared.
+        var backendGenerations: [UInt32: UInt16] = [:]
+        /// The last address set at each backend index, for the generation check.
+        var backendOwners: [UInt32: IPAddress] = [:]
         var rings: [UInt32: [[UInt32]]] = [:]
         /// The last VIP installed at each index, for the generation check.
         var owners: [UInt32: (key: VIPKey, generation: UInt32)] = [:]
@@ -92,6 +97,7 @@ public final class InMemoryDatapath: DatapathWriter, @unchecked Sendable {
     public func vipIndex(_ vip: VIPKey) -> UInt32? { locked { $0.vipMap[vip] } }
     public func vipInfo(index: UInt32) -> VIPInfo? { locked { $0.vips[index] } }
     public func backend(index: UInt32) -> (address: IPAddress, up: Bool)? { locked { $0.backends[index] } }
+    public func backendGeneration(index: UInt32) -> UInt16? { locked { $0.backendGenerations[index] } }
     public func ring(vipIndex: UInt32, ring: UInt32) -> [UInt32] { locked { self.ring(in: $0, vipIndex, ring) } }
 
     /// What the packet path would pick for a new flow of `vip` hashing to `slot`: the
@@ -118,30 +124,38 @@ public final class InMemoryDatapath: DatapathWriter, @unchecked Sendable {
                     }
                 },
                 backends: maps.backends.sorted { $0.key < $1.key }.map {
-                    .init(index: $0.key, address: $0.value.address, up: $0.value.up)
+                    .init(index: $0.key, address: $0.value.address, up: $0.value.up,
+                          generation: maps.backendGenerations[$0.key] ?? 0)
                 },
                 freeGenerations: maps.vips.filter { !owned.contains($0.key) && $0.value.generation != 0 }
-                    .mapValues(\.generation))
+                    .mapValues(\.generation),
+                freeBackendGenerations: maps.backendGenerations.filter { maps.backends[$0.key] == nil && $0.value != 0 })
         }
     }
 
     // MARK: DatapathWriter
 
-    public func setBackend(index: UInt32, address: IPAddress, up: Bool) throws {
+    public func setBackend(index: UInt32, address: IPAddress, up: Bool, generation: UInt16) throws {
         try write(.setBackend(index: index, address: address, up: up)) { maps in
             try self.checkBackendIndex(index, in: &maps)
             if let current = maps.backends[index], current.address != address || (current.up && !up) {
                 self.checkUnreferenced(index, in: &maps, "backend \(index) changed while a live ring names it")
             }
+            if let owner = maps.backendOwners[index], owner != address, maps.backendGenerations[index] == generation {
+                maps.violations.append("backend index \(index) passed from \(owner) to \(address) with the same generation")
+            }
             maps.backends[index] = (address, up)
+            maps.backendGenerations[index] = generation
+            maps.backendOwners[index] = address
         }
     }
 
-    public func clearBackend(index: UInt32) throws {
+    public func clearBackend(index: UInt32, generation: UInt16) throws {
         try write(.clearBackend(index: index)) { maps in
             try self.checkBackendIndex(index, in: &maps)
             self.checkUnreferenced(index, in: &maps, "backend \(index) cleared while a live ring names it")
             maps.backends[index] = nil
+            maps.backendGenerations[index] = generation
         }
     }
 

@@ -4,7 +4,8 @@
 /// Read it from the maps as follows: `vips` from every `vip_map` entry, with
 /// `vips[index]` and the index's rings (`BalancerDatapath.readRing`); `backends` from
 /// every `backends` entry whose family is not 0; `freeGenerations` from the `vips`
-/// entries no `vip_map` key points to (zero generations may be left out).
+/// entries no `vip_map` key points to, `freeBackendGenerations` from the `backends`
+/// entries whose family is 0 (zero generations may be left out of both).
 public struct InstalledState: Equatable, Sendable {
     public struct VIP: Equatable, Sendable {
         public var key: VIPKey
@@ -29,11 +30,13 @@ public struct InstalledState: Equatable, Sendable {
         public var index: UInt32
         public var address: IPAddress
         public var up: Bool
+        public var generation: UInt16
 
-        public init(index: UInt32, address: IPAddress, up: Bool) {
+        public init(index: UInt32, address: IPAddress, up: Bool, generation: UInt16 = 0) {
             self.index = index
             self.address = address
             self.up = up
+            self.generation = generation
         }
     }
 
@@ -42,10 +45,14 @@ public struct InstalledState: Equatable, Sendable {
     /// Generation of each VIP index without a VIP: a VIP given such an index gets a
     /// later generation, so connection entries of its previous owner stay stale.
     public var freeGenerations: [UInt32: UInt32]
+    /// Generation of each backend index without a backend: the same, for backends.
+    public var freeBackendGenerations: [UInt32: UInt16]
 
-    public init(vips: [VIP] = [], backends: [Backend] = [], freeGenerations: [UInt32: UInt32] = [:]) {
+    public init(vips: [VIP] = [], backends: [Backend] = [], freeGenerations: [UInt32: UInt32] = [:],
+                freeBackendGenerations: [UInt32: UInt16] = [:]) {
         self.vips = vips
         self.backends = backends
         self.freeGenerations = freeGenerations
+        self.freeBackendGenerations = freeBackendGenerations
     }
 }

@@ -18,7 +18,9 @@ import Maglev
 /// 5. backends no service uses, cleared last. Their indices are quarantined: not handed
 ///    out again for `quarantine` (one second by default, while the pool has others),
 ///    so a packet that read an index from a ring just before the flip never reaches a
-///    newcomer.
+///    newcomer. An index handed out again gets the next generation, so the connection
+///    entries of its previous backend are re-picked within their own VIP, never sent
+///    to the newcomer, and its traffic counters start again from zero.
 ///
 /// A VIP no packet can be reading the rings of (not installed yet, or without backends
 /// since an earlier pass) gets its table in both rings: its next change is then a diff.
@@ -31,6 +33,13 @@ import Maglev
 /// check is always healthy. A drained backend leaves the ring but stays up: its
 /// established flows continue. A backend in several services has one index.
 ///
+/// Panic (`ServiceHealthCheck.panicThreshold`): when fewer than the threshold's share
+/// of a VIP's eligible backends pass their checks, its ring is built from all of them,
+/// up or down, and their datapath entries stay up: checks failing for most backends at
+/// once are more likely the checks' fault than the backends'. Backends that have not
+/// passed a check since they joined the VIP (or since an adoption found them out) take
+/// no part: panic never sends flows to a backend no check has vouched for.
+///
 /// A failed write stops the pass; what it touched is marked unknown and rewritten by
 /// the next pass (`reconcile()`), which the caller retries.
 public actor Reconciler {
@@ -42,6 +51,11 @@ public actor Reconciler {
     private var servicesByAddress: [IPAddress: Set<VIPKey>] = [:]
     /// Backends reported (or starting) down in a service; every other one is healthy.
     private var unhealthy: Set<BackendRef> = []
+    /// The unhealthy backends that have not passed a check since they joined their
+    /// service (or since an adoption found them out of the ring): left out of panics.
+    private var neverUp: Set<BackendRef> = []
+    /// VIPs in panic: their rings hold every eligible backend that has been up.
+    private var panicking: Set<VIPKey> = []
     /// Until the first `apply` after an adoption: the backends each adopted VIP's live
     /// ring names, and the addresses installed (and those installed down), so that
     /// adopted health is kept instead of restarting every check from `start_state`.
@@ -68,11 +82,16 @@ public actor Reconciler {
     private var backendSlots: [UInt32: BackendSlot] = [:]
     private var backendIndices: [IPAddress: UInt32] = [:]
     private var backendPool: IndexPool
+    /// The generation of every backend index written or adopted, free ones included.
+    private var backendGenerations: [UInt32: UInt16] = [:]
     /// Backend indices cleared, oldest first, with when they were.
     private var quarantined: [(index: UInt32, since: ContinuousClock.Instant)] = []
     private let quarantine: Duration
 
     public private(set) var stats = ReconcilerStats()
+    /// The snapshot, health and counters as of the last pass, readable without waiting
+    /// for a pass in progress (a scrape must not wait for a large apply).
+    public nonisolated let published = ReconcilerPublication()
     /// The last pass failed: the maps are behind until `reconcile()` succeeds.
     public private(set) var needsRetry = false
 
@@ -104,6 +123,7 @@ public actor Reconciler {
                 servicesByAddress[backend.address]?.remove(vip)
                 if servicesByAddress[backend.address]?.isEmpty == true { servicesByAddress[backend.address] = nil }
                 unhealthy.remove(BackendRef(vip: vip, address: backend.address))
+                neverUp.remove(BackendRef(vip: vip, address: backend.address))
                 dirtyAddresses.insert(backend.address)
             }
             for backend in new?.backends ?? [] {
@@ -111,14 +131,17 @@ public actor Reconciler {
                 let before = old?.backend(backend.address)
                 if let new, before == nil, startsUnhealthy(backend, of: new) {
                     unhealthy.insert(ref)
+                    neverUp.insert(ref)
                 } else if let old, let before, old.check(for: before) != nil, new?.check(for: backend) == nil {
                     // Its check was removed: nothing will report it up again.
                     unhealthy.remove(ref)
+                    neverUp.remove(ref)
                 }
                 servicesByAddress[backend.address, default: []].insert(vip)
                 dirtyAddresses.insert(backend.address)
             }
         }
+        panicking.subtract(removed)
         adoptedLive = nil
         adoptedAddresses = []
         adoptedDown = []
@@ -145,7 +168,12 @@ public actor Reconciler {
     @discardableResult
     public func setHealth(_ changes: [BackendRef: Bool]) throws(ReconcileError) -> ReconcileSummary {
         for (ref, up) in changes where unhealthy.contains(ref) == up && servicesByAddress[ref.address]?.contains(ref.vip) == true {
-            if up { unhealthy.remove(ref) } else { unhealthy.insert(ref) }
+            if up {
+                unhealthy.remove(ref)
+                neverUp.remove(ref)
+            } else {
+                unhealthy.insert(ref)
+            }
             dirty.insert(ref.vip)
             dirtyAddresses.insert(ref.address)
         }
@@ -164,10 +192,59 @@ public actor Reconciler {
         unhealthy
     }
 
-    /// Unhealthy in every service that has it: its datapath entry is marked down.
+    /// Left out of its service's ring for health: unhealthy, unless its service is in
+    /// panic and it has been up.
+    private func isExcluded(_ ref: BackendRef) -> Bool {
+        unhealthy.contains(ref) && !(panicking.contains(ref.vip) && !neverUp.contains(ref))
+    }
+
+    /// Out of the ring of every service that has it: its datapath entry is marked down.
     private func isDown(_ address: IPAddress) -> Bool {
         guard let vips = servicesByAddress[address], !vips.isEmpty else { return false }
-        return vips.allSatisfy { unhealthy.contains(BackendRef(vip: $0, address: address)) }
+        return vips.allSatisfy { isExcluded(BackendRef(vip: $0, address: address)) }
+    }
+
+    /// Whether fewer than the service's panic threshold of its eligible backends that
+    /// have been up pass their checks.
+    private func panics(_ service: ServiceSpec) -> Bool {
+        let threshold = service.panicThreshold
+        guard threshold > 0 else { return false }
+        var counted = 0, up = 0
+        for backend in service.backends where !backend.drained && backend.weight > 0 {
+            let ref = BackendRef(vip: service.vip, address: backend.address)
+            guard !neverUp.contains(ref) else { continue }
+            counted += 1
+            if !unhealthy.contains(ref) { up += 1 }
+        }
+        return counted > 0 && up * 100 < threshold * counted
+    }
+
+    /// Enters or leaves panic for `vips` as their backends' health says, loudly; a VIP
+    /// that changes gets its ring and its backends' entries looked at in this pass.
+    private func assessPanic(_ vips: some Sequence<VIPKey>) {
+        for vip in vips {
+            guard let service = desired.services[vip] else {
+                panicking.remove(vip)
+                continue
+            }
+            let panic = panics(service)
+            guard panic != panicking.contains(vip) else { continue }
+            if panic { panicking.insert(vip) } else { panicking.remove(vip) }
+            dirty.insert(vip)
+            dirtyAddresses.formUnion(service.backends.map(\.address))
+            let eligible = service.backends.filter { !$0.drained && $0.weight > 0 }
+            let up = eligible.filter { !unhealthy.contains(BackendRef(vip: vip, address: $0.address)) }
+            let metadata: Logger.Metadata = [
+                "vip": "\(vip)", "backends_up": "\(up.count)", "backends": "\(eligible.count)",
+                "panic_threshold": "\(service.panicThreshold)%",
+            ]
+            if panic {
+                logger.error("VIP in panic: too few backends pass their checks; new flows go to every backend, up or down",
+                             metadata: metadata)
+            } else {
+                logger.notice("VIP out of panic: new flows go to the backends that pass their checks", metadata: metadata)
+            }
+        }
     }
 
     /// Takes over what a previous daemon installed, before the first `apply`: index
@@ -196,8 +273,12 @@ public actor Reconciler {
             vipSlots[index] = VIPSlot(info: VIPInfo(flags: .noBackend, liveRing: 0, udpIdleTimeoutSeconds: 0,
                                                     generation: generation))
         }
+        for (index, generation) in installed.freeBackendGenerations where backendPool.range.contains(index) {
+            backendGenerations[index] = generation
+        }
         for backend in installed.backends.sorted(by: { $0.index < $1.index }) {
             backendSlots[backend.index] = BackendSlot(address: backend.address, up: backend.up)
+            backendGenerations[backend.index] = backend.generation
             backendPool.reserve(backend.index)
             // A second index of the same address is cleared by the first pass.
             guard backendIndices[backend.address] == nil else { continue }
@@ -211,6 +292,7 @@ public actor Reconciler {
             let serving = !vip.info.flags.contains(.noBackend)
             return (vip.key, serving ? Set(Set(vip.liveSlots).compactMap { addresses[$0] }) : [])
         }, uniquingKeysWith: { first, _ in first })
+        publish()
         logger.info("adopted installed state", metadata: [
             "vips": "\(installed.vips.count)", "backends": "\(installed.backends.count)",
         ])
@@ -221,11 +303,16 @@ public actor Reconciler {
         ReconcilerSnapshot(
             vips: vipIndices.sorted { $0.key < $1.key }.map { key, index in
                 let slot = vipSlots[index] ?? VIPSlot()
-                return .init(key: key, index: index, info: slot.info, activeBackends: slot.liveInputs?.map(\.address) ?? [])
+                return .init(key: key, index: index, info: slot.info, activeBackends: slot.liveAddresses,
+                             backendsUp: slot.backendsUp, panic: slot.panic)
             },
             backends: backendIndices.sorted { $0.key < $1.key }.map { address, index in
                 .init(address: address, index: index, up: backendSlots[index]?.up)
             })
+    }
+
+    private func publish() {
+        published.publish(ReconcilerView(snapshot: snapshot(), unhealthy: unhealthy, stats: stats))
     }
 
     // MARK: The pass
@@ -245,6 +332,7 @@ public actor Reconciler {
         }
         var summary = ReconcileSummary()
         do throws(ReconcileError) {
+            assessPanic(fullPass ? Array(desired.services.keys) + Array(panicking) : Array(dirty))
             let addresses = fullPass ? Array(servicesByAddress.keys) : dirtyAddresses.filter { servicesByAddress[$0] != nil }
             let needed = addresses.sorted()
             try bringUpBackends(needed, &summary)
@@ -266,9 +354,11 @@ public actor Reconciler {
             fullPass = true
             needsRetry = true
             stats.failures += 1
+            publish()
             logger.error("reconcile failed; retry to finish", metadata: ["error": "\(error)"])
             throw error
         }
+        publish()
         if summary.writes > 0 {
             logger.info("reconciled", metadata: [
                 "writes": "\(summary.writes)", "vips_installed": "\(summary.vipsInstalled)",
@@ -290,6 +380,7 @@ public actor Reconciler {
                 let index = try allocateBackendIndex(for: address)
                 backendIndices[address] = index
                 backendSlots[index] = BackendSlot(address: address, up: nil)
+                backendGenerations[index, default: 0] &+= 1
                 try setBackend(index, address, up: up, &summary)
             }
         }
@@ -347,7 +438,7 @@ public actor Reconciler {
             slot.entryPass = pass
         }
         let inputs = service.backends
-            .filter { !$0.drained && $0.weight > 0 && !unhealthy.contains(BackendRef(vip: vip, address: $0.address)) }
+            .filter { !$0.drained && $0.weight > 0 && !isExcluded(BackendRef(vip: vip, address: $0.address)) }
             .map { TableInput(address: $0.address, weight: $0.weight) }
             .sorted { $0.address < $1.address }
         var live = Int(slot.info.liveRing & 1)
@@ -368,6 +459,9 @@ public actor Reconciler {
             }
             slot.liveInputs = inputs
         }
+        slot.liveAddresses = inputs.map(\.address)
+        slot.backendsUp = inputs.filter { !unhealthy.contains(BackendRef(vip: vip, address: $0.address)) }.count
+        slot.panic = panicking.contains(vip)
         var flags: VIPFlags = service.hash == .source ? .hashSourceOnly : []
         if inputs.isEmpty { flags.insert(.noBackend) }
         let timeout = UInt32(clamping: service.udpIdleTimeout?.components.seconds ?? 0)
@@ -466,7 +560,7 @@ public actor Reconciler {
     /// Clears the entry; its index is quarantined (see the type).
     private func clearBackend(_ index: UInt32, _ address: IPAddress, _ summary: inout ReconcileSummary) throws(ReconcileError) {
         try perform("clear backend \(index) (\(address))", \.backendsCleared, &summary) {
-            try writer.clearBackend(index: index)
+            try writer.clearBackend(index: index, generation: backendGenerations[index] ?? 0)
         }
         backendSlots[index] = nil
         if backendIndices[address] == index { backendIndices[address] = nil }
@@ -477,7 +571,7 @@ public actor Reconciler {
                             _ summary: inout ReconcileSummary) throws(ReconcileError) {
         backendSlots[index] = BackendSlot(address: address, up: nil)
         try perform("backend \(index) := \(address) \(up ? "up" : "down")", \.backendsSet, &summary) {
-            try writer.setBackend(index: index, address: address, up: up)
+            try writer.setBackend(index: index, address: address, up: up, generation: backendGenerations[index] ?? 0)
         }
         backendSlots[index] = BackendSlot(address: address, up: up)
         logger.debug("backend set", metadata: ["index": "\(index)", "address": "\(address)", "up": "\(up)"])
@@ -539,6 +633,11 @@ struct VIPSlot {
     /// The backends the live table was built from ([] while none is eligible); nil when
     /// unknown: the table is rebuilt and compared with the live ring.
     var liveInputs: [TableInput]?
+    /// The addresses of the live table's backends, and how many of them pass their
+    /// checks (fewer than all only in a panic): what snapshots show.
+    var liveAddresses: [IPAddress] = []
+    var backendsUp = 0
+    var panic = false
 }
 
 /// A backend entry as last written; `up` nil when a write to it failed.

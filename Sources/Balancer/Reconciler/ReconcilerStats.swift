@@ -50,6 +50,11 @@ public struct ReconcilerSnapshot: Equatable, Sendable {
         /// The backends the live ring was built from (up, weight > 0, not drained), in
         /// address order; empty when none is (the VIP drops new flows).
         public let activeBackends: [IPAddress]
+        /// Of `activeBackends`, those that pass their checks (all of them but in a panic).
+        public let backendsUp: Int
+        /// Fewer than the panic threshold pass their checks: the ring holds every
+        /// eligible backend, up or down.
+        public let panic: Bool
     }
 
     public struct Backend: Equatable, Sendable {
@@ -63,6 +68,27 @@ public struct ReconcilerSnapshot: Equatable, Sendable {
     public let vips: [VIP]
     /// In address order.
     public let backends: [Backend]
+}
+
+/// What a reconciler published at the end of its last pass (`Reconciler.published`).
+public struct ReconcilerView: Sendable {
+    public let snapshot: ReconcilerSnapshot
+    /// As `Reconciler.unhealthyBackends()`.
+    public let unhealthy: Set<BackendRef>
+    public let stats: ReconcilerStats
+}
+
+/// The latest `ReconcilerView`, behind a lock: read from any thread at any time.
+public final class ReconcilerPublication: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current = ReconcilerView(snapshot: ReconcilerSnapshot(vips: [], backends: []), unhealthy: [],
+                                         stats: ReconcilerStats())
+
+    public var view: ReconcilerView { lock.withLock { current } }
+
+    func publish(_ view: ReconcilerView) {
+        lock.withLock { current = view }
+    }
 }
 
 /// Why a reconcile pass stopped or an adoption was refused. A pass stops at its first

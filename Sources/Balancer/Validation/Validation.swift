@@ -1,3 +1,4 @@
+import HealthCheck
 import Maglev
 
 /// The checks every desired state passes before it is accepted, whatever its source
@@ -58,6 +59,9 @@ enum Validation {
                 errors.append(.udpTimeoutOutOfRange(vip, timeout))
             }
         }
+        if vip.port == 0, let check = service.healthCheck?.check, Self.lacksPort(check) {
+            errors.append(.checkWithoutPort(vip, backend: nil))
+        }
         var seen = Set<IPAddress>()
         for backend in service.backends {
             let address = backend.address
@@ -76,6 +80,9 @@ enum Validation {
             if !BackendSpec.weightRange.contains(backend.weight) {
                 errors.append(.weightOutOfRange(vip, address, weight: backend.weight))
             }
+            if vip.port == 0, let check = backend.healthCheck, Self.lacksPort(check) {
+                errors.append(.checkWithoutPort(vip, backend: address))
+            }
         }
         let minimum = seen.count * MaglevTable.minimumSlotsPerBackend
         if checkRing, limits.ringSize < minimum {
@@ -83,6 +90,12 @@ enum Validation {
                                                                 minimum: minimum)))
         }
         return errors
+    }
+
+    /// A check that would probe the service's port, which a port-0 VIP does not have:
+    /// its backends could never come up.
+    private static func lacksPort(_ check: HealthCheckDefinition) -> Bool {
+        check.type != .none && check.port == nil
     }
 
     /// Why no client could reach `address` (or no packet be sent to it); nil when it is

@@ -28,6 +28,9 @@ public enum ValidationError: Error, Equatable, Sendable, CustomStringConvertible
     case weightOutOfRange(VIPKey, IPAddress, weight: Int)
     case udpTimeoutOnTCP(VIPKey)
     case udpTimeoutOutOfRange(VIPKey, Duration)
+    /// A check without `port` on a port-0 VIP (the service's check when `backend` is nil):
+    /// there is no service port to probe, so its backends could never come up.
+    case checkWithoutPort(VIPKey, backend: IPAddress?)
     /// More backends than the ring size allows (Maglev's 100 slots per backend).
     case ringTooSmall(VIPKey, MaglevError)
 
@@ -70,6 +73,10 @@ public enum ValidationError: Error, Equatable, Sendable, CustomStringConvertible
                 + "\(DurationText.format(range.lowerBound)) to \(DurationText.format(range.upperBound))"
         case .ringTooSmall(let vip, let error):
             return "VIP \(vip): \(Self.maglevText(error)); raise limits.ring_size"
+        case .checkWithoutPort(let vip, let backend):
+            let owner = backend.map { "backend \($0)'s health_check" } ?? "health_check"
+            return "VIP \(vip): \(owner) names no port; a VIP of port 0 takes every port, so its checks need one "
+                + "(port: 80)"
         }
     }
 

@@ -70,9 +70,9 @@ public struct APIRouter: Sendable {
     }
 
     private func edit(_ body: Data) async throws(APIError) -> APIResponse {
-        let edit = try EditRequest.parse(body)
+        let (edit, force) = try EditRequest.parse(body)
         do {
-            try await coordinator.edit(edit)
+            try await coordinator.edit(edit, force: force)
         } catch {
             throw Self.apiError(error)
         }
@@ -103,6 +103,12 @@ public struct APIRouter: Sendable {
         case "1": dryRun = true
         case let other?: throw .badRequest("dry_run must be 0 or 1, not '\(other)'")
         }
+        let force: Bool
+        switch query["force"] {
+        case nil, "0": force = false
+        case "1": force = true
+        case let other?: throw .badRequest("force must be 0 or 1, not '\(other)'")
+        }
         guard let text = String(data: body, encoding: .utf8) else { throw .badRequest("the body is not UTF-8 text") }
         let services: DesiredState
         do {
@@ -111,7 +117,7 @@ public struct APIRouter: Sendable {
             throw .badRequest(error.description)
         }
         do {
-            let plan = try await coordinator.apply(services, dryRun: dryRun)
+            let plan = try await coordinator.apply(services, dryRun: dryRun, force: force)
             return .json(ApplyBody(plan: plan.description, applied: !dryRun))
         } catch {
             throw Self.apiError(error)
@@ -128,6 +134,8 @@ public struct APIRouter: Sendable {
             case .vipExists, .backendExists: return .conflict(error.description)
             case .invalid(let errors): return .badRequest(errors.map(\.description).joined(separator: "; "))
             }
+        case .onHostAddress:
+            return .conflict(failure.description)
         case .notSaved, .notApplied:
             return .internal(failure.description)
         }

@@ -3,20 +3,21 @@ import Foundation
 
 /// The body of `POST /v1/edit`, one operation:
 ///
-///     {"op":"add_vip","vip":"10.0.0.10:80/tcp","hash":"5tuple","udp_idle_timeout":"30s"}
+///     {"op":"add_vip","vip":"10.0.0.10:80/tcp","hash":"5tuple","udp_idle_timeout":"30s","force":false}
 ///     {"op":"remove_vip","vip":"10.0.0.10:80/tcp"}
 ///     {"op":"add_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.11","weight":100}
 ///     {"op":"remove_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.11"}
 ///     {"op":"set_weight","vip":"10.0.0.10:80/tcp","address":"192.0.2.11","weight":50}
 ///     {"op":"drain","vip":"10.0.0.10:80/tcp","address":"192.0.2.11"}   (also undrain)
 ///
-/// `hash`, `udp_idle_timeout` and `add_backend`'s `weight` are optional; `drain` and
+/// `hash`, `udp_idle_timeout`, `force` (a VIP on one of the host's own addresses) and
+/// `add_backend`'s `weight` are optional; `drain` and
 /// `undrain` without `vip` act on every VIP that has the backend. A key the operation
 /// does not take is an error, not ignored: a misspelt `wieght` must not add a backend
 /// with the default weight.
 enum EditRequest {
     private static let keys: [String: (required: Set<String>, optional: Set<String>)] = [
-        "add_vip": (["vip"], ["hash", "udp_idle_timeout"]),
+        "add_vip": (["vip"], ["hash", "udp_idle_timeout", "force"]),
         "remove_vip": (["vip"], []),
         "add_backend": (["vip", "address"], ["weight"]),
         "remove_backend": (["vip", "address"], []),
@@ -25,8 +26,9 @@ enum EditRequest {
         "undrain": (["address"], ["vip"]),
     ]
 
-    /// The edit in `body`; the error is a one-line reason.
-    static func parse(_ body: Data) throws(APIError) -> Edit {
+    /// The edit in `body`, and whether it is forced onto the host's own addresses; the
+    /// error is a one-line reason.
+    static func parse(_ body: Data) throws(APIError) -> (edit: Edit, force: Bool) {
         let request: Body
         do {
             request = try JSONDecoder().decode(Body.self, from: body)
@@ -48,6 +50,10 @@ enum EditRequest {
         for key in allowed.required.sorted() where !request.keys.contains(key) {
             throw .badRequest("\(op) needs '\(key)'")
         }
+        return (try edit(op, request), request.force ?? false)
+    }
+
+    private static func edit(_ op: String, _ request: Body) throws(APIError) -> Edit {
         switch op {
         case "add_vip":
             // The VIP first, for the same message as every other operation's.
@@ -125,10 +131,11 @@ enum EditRequest {
         var udpIdleTimeout: String?
         /// Read as a number and checked whole here: JSON has no integer type.
         var weight: Int?
+        var force: Bool?
         var keys: Set<String>
 
         private enum CodingKeys: String, CodingKey {
-            case op, vip, address, hash, weight
+            case op, vip, address, hash, weight, force
             case udpIdleTimeout = "udp_idle_timeout"
         }
 
@@ -150,6 +157,7 @@ enum EditRequest {
             address = try container.decodeIfPresent(String.self, forKey: .address)
             hash = try container.decodeIfPresent(String.self, forKey: .hash)
             udpIdleTimeout = try container.decodeIfPresent(String.self, forKey: .udpIdleTimeout)
+            force = try container.decodeIfPresent(Bool.self, forKey: .force)
             if let number = try container.decodeIfPresent(Double.self, forKey: .weight) {
                 guard number.rounded() == number, let whole = Int(exactly: number) else {
                     throw DecodingError.typeMismatch(Int.self, .init(codingPath: [CodingKeys.weight], debugDescription: ""))

@@ -18,6 +18,8 @@ public actor EditCoordinator {
     private let stateChanged: @Sendable (DesiredState) async -> Void
     /// `lbd_api_edits_total` and `lbd_state_writes_total` by result.
     private let metrics: ControlPlaneMetrics?
+    /// The host's own addresses, read at each edit that adds VIPs (`HostAddresses`).
+    private let hostAddresses: @Sendable () -> Set<IPAddress>
     /// Under the current encapsulation sources (a reload may add or remove a family).
     public private(set) var limits: Limits
     /// What was last saved: the truth, even when the reconciler has yet to catch up.
@@ -31,8 +33,10 @@ public actor EditCoordinator {
     /// `state` must be what `store` holds and what `reconciler` was last given.
     public init(state: DesiredState, limits: Limits, store: StateStore, reconciler: Reconciler,
                 logger: Logger = Logger(label: "lbd.edit"), metrics: ControlPlaneMetrics? = nil,
+                hostAddresses: @escaping @Sendable () -> Set<IPAddress> = { [] },
                 stateChanged: @escaping @Sendable (DesiredState) async -> Void = { _ in }) {
         self.metrics = metrics
+        self.hostAddresses = hostAddresses
         self.state = state
         self.limits = limits
         self.store = store
@@ -45,7 +49,9 @@ public actor EditCoordinator {
     /// or the result does not validate; `.notSaved` if the state file cannot be written
     /// (nothing changed either); `.notApplied` if the datapath refused a write after the
     /// state was saved (retried in the background).
-    public func edit(_ edit: Edit) async throws(EditFailure) {
+    /// A VIP new to the state on one of the host's own addresses is refused
+    /// (`.onHostAddress`) unless `force`.
+    public func edit(_ edit: Edit, force: Bool = false) async throws(EditFailure) {
         try await counted { () async throws(EditFailure) in
             try await exclusively { () throws(EditFailure) in
                 let new: DesiredState
@@ -54,6 +60,7 @@ public actor EditCoordinator {
                 } catch {
                     throw .refused(error)
                 }
+                if !force { try refuseHostAddresses(in: new) }
                 try await commit(new, reason: "edit", detail: edit.summary)
             }
         }
@@ -62,9 +69,10 @@ public actor EditCoordinator {
     /// The plan from the current services to `services`; with `dryRun` false, also applies
     /// it (saved, then reconciled). `services` must be valid under `limits` (the API reads
     /// it with `DesiredState(yaml:limits:)` under this coordinator's limits).
-    public func apply(_ services: DesiredState, dryRun: Bool) async throws(EditFailure) -> ServicePlan {
+    public func apply(_ services: DesiredState, dryRun: Bool, force: Bool = false) async throws(EditFailure) -> ServicePlan {
         let apply = { () async throws(EditFailure) -> ServicePlan in
             try await self.exclusively { () throws(EditFailure) in
+                if !force { try self.refuseHostAddresses(in: services) }
                 let plan = self.state.plan(to: services)
                 if !dryRun, !plan.isEmpty {
                     try await self.commit(services, reason: "apply", detail: plan.description)
@@ -82,7 +90,10 @@ public actor EditCoordinator {
             metrics?.edits.ok.increment()
             return result
         } catch {
-            if case .refused = error { metrics?.edits.refused?.increment() } else { metrics?.edits.failed.increment() }
+            switch error {
+            case .refused, .onHostAddress: metrics?.edits.refused?.increment()
+            case .notSaved, .notApplied: metrics?.edits.failed.increment()
+            }
             throw error
         }
     }
@@ -120,6 +131,17 @@ public actor EditCoordinator {
     }
 
     // MARK: Steps
+
+    /// VIPs of `new` not in the current state whose address is one of the host's own: a
+    /// VIP there takes the host's own traffic to its port (every port for port 0: SSH,
+    /// BGP, the API's clients), so it must be asked for with `force`.
+    private func refuseHostAddresses(in new: DesiredState) throws(EditFailure) {
+        let added = new.services.keys.filter { state.services[$0] == nil }
+        guard !added.isEmpty else { return }
+        let own = hostAddresses()
+        let clashing = added.filter { own.contains($0.address) }.sorted()
+        if !clashing.isEmpty { throw .onHostAddress(clashing) }
+    }
 
     /// Saves `new`, then reconciles; nothing when it is the current state (a retried request).
     private func commit(_ new: DesiredState, reason: String, detail: String) async throws(EditFailure) {
@@ -172,12 +194,18 @@ public enum EditFailure: Error, Equatable, CustomStringConvertible {
     case notSaved(StateStoreError)
     /// Saved, but the datapath refused a write; the maps catch up when a retry succeeds.
     case notApplied(ReconcileError)
+    /// New VIPs on the host's own addresses, not forced; nothing changed.
+    case onHostAddress([VIPKey])
 
     public var description: String {
         switch self {
         case .refused(let error): error.description
         case .notSaved(let error): "not saved, nothing changed: \(error)"
         case .notApplied(let error): "saved, but the datapath is not up to date yet (retrying): \(error)"
+        case .onHostAddress(let vips):
+            vips.map { "VIP \($0): \($0.address) is an address of this host; a VIP there takes the host's own "
+                + "traffic to \($0.port == 0 ? "every port (SSH, BGP)" : "port \($0.port)"); force it to mean it" }
+                .joined(separator: "; ")
         }
     }
 }

@@ -13,6 +13,10 @@ import ServiceLifecycle
 /// healthy backends out of their rings while the checks warm up. Each state change the
 /// monitor reports becomes one `Reconciler.setHealth` for the backends of that target.
 ///
+/// The monitor drops the oldest events when this consumer falls a whole buffer behind;
+/// each time it has, the supervisor resynchronises every backend from the checks'
+/// current states, so a lost transition never leaves a backend in or out of its ring.
+///
 /// `run()` runs the monitor and consumes its events until graceful shutdown.
 public actor HealthSupervisor: Service {
     private let monitor: HealthMonitor
@@ -23,6 +27,8 @@ public actor HealthSupervisor: Service {
     private var minUp: [VIPKey: Int] = [:]
     /// The services of the last sync: the next one looks at those that changed only.
     private var synced = DesiredState()
+    /// The monitor's `droppedEvents` at the last resynchronisation.
+    private var droppedSeen = 0
 
     public init(monitor: HealthMonitor, reconciler: Reconciler, logger: Logger = Logger(label: "lbd.health")) {
         self.monitor = monitor
@@ -88,9 +94,29 @@ public actor HealthSupervisor: Service {
 
     private func apply(_ event: HealthEvent) async {
         let refs = refsByTarget[event.target] ?? []
-        guard !refs.isEmpty else { return }
         let up = event.transition.to == .up
         await setHealth(Dictionary(uniqueKeysWithValues: refs.map { ($0, up) }), reason: "\(event.transition.reason)")
+        let dropped = await monitor.droppedEvents
+        if dropped > droppedSeen {
+            droppedSeen = dropped
+            await resynchronise(dropped: dropped)
+        }
+    }
+
+    /// Sets every subscribed backend's health to its checker's current state. Events
+    /// still buffered after this are older than that state, but each target's last one
+    /// is its latest transition, so applying them ends where the checks are.
+    private func resynchronise(dropped: Int) async {
+        let current = Dictionary(await monitor.statuses().map { ($0.target, $0.status) }, uniquingKeysWith: { first, _ in first })
+        let unhealthy = await reconciler.unhealthyBackends()
+        var corrections: [BackendRef: Bool] = [:]
+        for (ref, target) in subscriptions {
+            guard let status = current[target] else { continue }
+            if unhealthy.contains(ref) == (status == .up) { corrections[ref] = status == .up }
+        }
+        logger.warning("health events were dropped (the reconciler fell behind); resynchronised from the checks' states",
+                       metadata: ["dropped_total": "\(dropped)", "corrected": "\(corrections.count)"])
+        await setHealth(corrections, reason: "resynchronised after dropped events")
     }
 
     /// A failed write is left to the reconcile retry (`Reconciler.needsRetry`).

@@ -68,11 +68,13 @@ enum DatapathBootstrap {
         withUnsafeBytes(of: config) { Array($0) }
     }
 
-    /// Attaches the program to the interface; returns the mode it runs in. An adopted
-    /// program already attached stays as it is; `auto` logs a fall back to generic.
+    /// Attaches the program to the interface, with the NIC's VLAN tag stripping off
+    /// (`VLANOffload`); returns the mode it runs in. An adopted program already attached
+    /// stays as it is; `auto` logs a fall back to generic.
     static func attach(_ datapath: BalancerDatapath, _ configuration: Configuration,
                        logger: Logger) throws(StartupFailure) -> XDPMode {
         let requested = XDPMode(rawValue: configuration.xdpMode.rawValue) ?? .auto
+        try VLANOffload.ensureOff(configuration.interface, logger: logger)
         do {
             let mode = try datapath.attach(interface: configuration.interface, mode: requested) { message in
                 logger.warning("\(message)", metadata: ["interface": "\(configuration.interface)"])

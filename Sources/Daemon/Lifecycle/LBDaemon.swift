@@ -84,12 +84,14 @@ public struct LBDaemon {
         let mode = try DatapathBootstrap.attach(datapath, configuration, logger: logger)
 
         let coordinator = EditCoordinator(state: state, limits: configuration.limits, store: store, reconciler: reconciler,
-                                          logger: Logger(label: "lbd.edit"), metrics: events) { await health.sync($0) }
+                                          logger: Logger(label: "lbd.edit"), metrics: events,
+                                          hostAddresses: HostAddresses.current) { await health.sync($0) }
         let readings = KernelDatapathReadings(datapath: datapath, interface: configuration.interface)
         let announcer = configuration.announce.map { settings in
             Announcer(settings: settings, drainMarker: configuration.stateDirectory + "/node-drained",
                       logger: Logger(label: "lbd.announce")) { [coordinator, reconciler] in
-                Servability.byAddress(await coordinator.state, await reconciler.snapshot())
+                // What the last pass published: a pass in progress (a large apply) is not waited for.
+                Servability.byAddress(await coordinator.state, reconciler.published.view.snapshot)
             }
         }
         let status = StatusReporter(coordinator: coordinator, reconciler: reconciler, health: health,

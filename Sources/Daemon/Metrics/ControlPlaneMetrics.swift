@@ -12,6 +12,8 @@ public struct ControlPlaneMetrics: Sendable {
     /// One per check type (`none` has none); picked with a switch, not looked up in a
     /// dictionary whose String-backed keys would be hashed thousands of times a second.
     private let tcpCheckDurations, httpCheckDurations, httpsCheckDurations: DurationHistogram
+    /// Checks not run for an error of the LB host's own (never counted against a backend).
+    private let checkerErrors: Counter
 
     /// Counters of one kind of event by result: `ok`, the failure's label, and for
     /// edits `refused` (invalid input, as opposed to lbd failing to carry it out).
@@ -50,10 +52,19 @@ public struct ControlPlaneMetrics: Sendable {
         tcpCheckDurations = histogram(.tcp)
         httpCheckDurations = histogram(.http)
         httpsCheckDurations = histogram(.https)
+        checkerErrors = registry.makeCounter(descriptor: MetricNameDescriptor(
+            metricName: "lbd_health_checker_errors_total", unitName: "",
+            helpText: "Checks not run for an error of the LB host's own (descriptors, buffers, ports); "
+                + "never counted against a backend."))
     }
 
-    /// For `HealthMonitor(onResult:)`: every check's latency.
+    /// For `HealthMonitor(onResult:)`: every check's latency, and the checks the host's
+    /// own errors kept from running (they have no latency worth a bucket).
     public func recordCheck(_ target: HealthTarget, _ result: ProbeResult) {
+        if result.failure?.isLocal == true {
+            checkerErrors.increment()
+            return
+        }
         switch target.definition.type {
         case .tcp: tcpCheckDurations.record(result.latency)
         case .http: httpCheckDurations.record(result.latency)

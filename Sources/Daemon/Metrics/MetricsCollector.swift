@@ -37,10 +37,11 @@ public struct MetricsCollector: Sendable {
         var samples = ScrapeSamples()
         try datapath(into: &samples)
         let state = await coordinator.state
-        let snapshot = await reconciler.snapshot()
-        try traffic(snapshot, into: &samples)
-        await health(state, snapshot, into: &samples)
-        await controlPlane(into: &samples)
+        // What the last pass published: a pass in progress (a large apply) is not waited for.
+        let view = reconciler.published.view
+        try traffic(view.snapshot, into: &samples)
+        await health(state, view, into: &samples)
+        controlPlane(view.stats, into: &samples)
         if let announcer { announcements(await announcer.report(), into: &samples) }
         var buffer = series.update(samples)
         events.registry.emit(into: &buffer)
@@ -52,8 +53,8 @@ public struct MetricsCollector: Sendable {
         "lbd_datapath_attached": "1 while lbd's XDP program is attached to the interface in this mode.",
         "lbd_datapath_packets_total": "Packets the XDP program saw.",
         "lbd_xdp_actions_total": "XDP verdicts by action.",
-        "lbd_conntrack_lookups_total": "Connection-table lookups of packets to VIPs by result.",
-        "lbd_conntrack_rescheduled_total": "Connection-table hits whose backend was down, re-picked from the ring.",
+        "lbd_conntrack_lookups_total": "Connection-table lookups of packets to VIPs by result (miss_tcp: state lost).",
+        "lbd_conntrack_rescheduled_total": "Connection-table entries whose backend was down or retired, re-picked from the ring.",
         "lbd_conntrack_new_flows_total": "Connection-table entries created.",
         "lbd_datapath_drops_total": "Packets to VIPs dropped, by reason.",
         "lbd_datapath_parse_errors_total": "Truncated or malformed packets, passed to the kernel.",
@@ -67,9 +68,12 @@ public struct MetricsCollector: Sendable {
         "lbd_backend_health_last_change_timestamp_seconds": "When the backend's check state last changed.",
         "lbd_health_transitions_total": "Health check state changes by direction and reason.",
         "lbd_vip_backends": "Backends configured for the VIP.",
-        "lbd_vip_backends_up": "Backends taking new flows: weight above 0, not drained, healthy.",
+        "lbd_vip_backends_up": "Backends taking new flows and passing their checks: weight above 0, not drained, healthy.",
         "lbd_vip_min_up": "The VIP's quorum (min_up).",
         "lbd_vip_degraded": "1 when fewer than min_up backends take new flows.",
+        "lbd_vip_panic": "1 while fewer than panic_threshold percent of the backends pass their checks: "
+            + "new flows go to every backend, up or down.",
+        "lbd_vip_panic_threshold": "The VIP's panic_threshold, in percent (0: never).",
         "lbd_reconciles_total": "Reconcile passes.",
         "lbd_reconcile_failures_total": "Reconcile passes stopped by a failed map write (retried).",
         "lbd_map_writes_total": "BPF map writes by the reconciler.",
@@ -107,7 +111,8 @@ public struct MetricsCollector: Sendable {
             samples.counter("lbd_xdp_actions_total", [("action", action)], stat(value))
         }
         samples.counter("lbd_conntrack_lookups_total", [("result", "hit")], stat(LB_STAT_CONN_HIT))
-        samples.counter("lbd_conntrack_lookups_total", [("result", "miss")], stat(LB_STAT_CONN_MISS))
+        samples.counter("lbd_conntrack_lookups_total", [("result", "miss_udp")], stat(LB_STAT_CONN_MISS_UDP))
+        samples.counter("lbd_conntrack_lookups_total", [("result", "miss_tcp")], stat(LB_STAT_CONN_MISS_TCP))
         samples.counter("lbd_conntrack_rescheduled_total", [], stat(LB_STAT_CONN_RESCHEDULED))
         samples.counter("lbd_conntrack_new_flows_total", [], stat(LB_STAT_NEW_FLOW))
         for (reason, value) in [("no_backend", LB_STAT_NO_BACKEND), ("fragment", LB_STAT_FRAGMENT),
@@ -135,11 +140,10 @@ public struct MetricsCollector: Sendable {
         }
     }
 
-    private func health(_ state: DesiredState, _ snapshot: ReconcilerSnapshot,
-                        into samples: inout ScrapeSamples) async {
-        let unhealthy = await reconciler.unhealthyBackends()
+    private func health(_ state: DesiredState, _ view: ReconcilerView, into samples: inout ScrapeSamples) async {
+        let unhealthy = view.unhealthy
         let checks = await health.report().services
-        let active = Dictionary(snapshot.vips.map { ($0.key, $0) }) { first, _ in first }
+        let active = Dictionary(view.snapshot.vips.map { ($0.key, $0) }) { first, _ in first }
         for service in state.sortedServices {
             let vip = service.vip.description
             for backend in service.backends {
@@ -152,16 +156,19 @@ public struct MetricsCollector: Sendable {
             }
             let installed = active[service.vip]
             let serving = installed.map { !$0.info.flags.contains(.noBackend) } ?? false
-            let up = serving ? installed?.activeBackends.count ?? 0 : 0
+            let up = serving ? installed?.backendsUp ?? 0 : 0
             let minUp = service.healthCheck?.minUp ?? 1
             samples.gauge("lbd_vip_backends", [("vip", vip)], Double(service.backends.count))
             samples.gauge("lbd_vip_backends_up", [("vip", vip)], Double(up))
             samples.gauge("lbd_vip_min_up", [("vip", vip)], Double(minUp))
             samples.gauge("lbd_vip_degraded", [("vip", vip)], up < minUp ? 1 : 0)
+            samples.gauge("lbd_vip_panic", [("vip", vip)], serving && installed?.panic == true ? 1 : 0)
+            samples.gauge("lbd_vip_panic_threshold", [("vip", vip)],
+                          Double(service.panicThreshold))
         }
         // Every combination that can happen, at zero too: up on a success, down on a failure.
         let transitions = await health.transitionCounts()
-        let failures = ProbeFailure.Kind.allCases.filter { $0 != .cancelled }.map(\.rawValue)
+        let failures = ProbeFailure.Kind.countedAgainstBackends.map(\.rawValue)
         for (to, reasons) in [(HealthStatus.up, ["success"]), (.down, failures)] {
             for reason in reasons {
                 let count = transitions[TransitionCounterKey(to: to, reason: reason)] ?? 0
@@ -170,8 +177,7 @@ public struct MetricsCollector: Sendable {
         }
     }
 
-    private func controlPlane(into samples: inout ScrapeSamples) async {
-        let stats = await reconciler.stats
+    private func controlPlane(_ stats: ReconcilerStats, into samples: inout ScrapeSamples) {
         samples.counter("lbd_reconciles_total", [], UInt64(stats.reconciles))
         samples.counter("lbd_reconcile_failures_total", [], UInt64(stats.failures))
         samples.counter("lbd_map_writes_total", [], UInt64(stats.mapWrites))

@@ -11,7 +11,8 @@ enum MetricsEndpoint {
     static func bind(_ listen: ListenAddress, collector: MetricsCollector,
                      logger: Logger = Logger(label: "lbd.metrics")) async throws(StartupFailure) -> APIServer {
         do {
-            let server = try await APIServer.bind(host: listen.address.description, port: Int(listen.port), logger: logger) {
+            let server = try await APIServer.bind(host: listen.address.description, port: Int(listen.port),
+                                                  limits: .metrics, logger: logger) {
                 await answer($0, collector: collector, logger: logger)
             }
             logger.info("metrics listening", metadata: ["address": "\(listen)"])

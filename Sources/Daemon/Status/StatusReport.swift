@@ -10,18 +10,23 @@ public struct StatusReport: Encodable, Equatable, Sendable {
         public var vip: String
         public var hash: String
         /// `ok`: at least `min_up` backends take new flows; `degraded`: some but fewer
-        /// (new flows keep going to those); `no_backend`: none does, new flows are dropped.
+        /// (new flows keep going to those); `panic`: fewer than `panic_threshold` percent
+        /// pass their checks, so new flows go to every backend, up or down;
+        /// `no_backend`: none takes new flows, they are dropped.
         public var state: String
-        /// Backends taking new flows (weight > 0, not drained, healthy), and the quorum.
+        /// Backends taking new flows and passing their checks (weight > 0, not drained,
+        /// healthy), and the quorum.
         public var backendsUp: Int
         public var minUp: Int
+        public var panicThreshold: Int
+        public var panic: Bool
         public var packets: UInt64
         public var bytes: UInt64
         public var backends: [Backend]
 
         enum CodingKeys: String, CodingKey {
             case vip, hash, state, packets, bytes, backends
-            case backendsUp = "backends_up", minUp = "min_up"
+            case backendsUp = "backends_up", minUp = "min_up", panicThreshold = "panic_threshold", panic
         }
     }
 
@@ -153,13 +158,16 @@ public struct StatusReporter: Sendable {
                     slotsByIndex[index, default: 0] += 1
                 }
             }
-            let up = serving ? installed?.activeBackends.count ?? 0 : 0
+            let up = serving ? installed?.backendsUp ?? 0 : 0
+            let panic = serving && installed?.panic == true
             let minUp = service.healthCheck?.minUp ?? 1
             let traffic = try installed.map { try readings.vipTraffic(index: $0.index) } ?? Traffic(packets: 0, bytes: 0)
             let serviceChecks = checks[service.vip]?.backends ?? [:]
             services.append(StatusReport.Service(
                 vip: service.vip.description, hash: service.hash.rawValue,
-                state: up == 0 ? "no_backend" : up < minUp ? "degraded" : "ok", backendsUp: up, minUp: minUp,
+                state: panic ? "panic" : !serving ? "no_backend" : up < minUp ? "degraded" : "ok", backendsUp: up,
+                minUp: minUp, panicThreshold: service.panicThreshold,
+                panic: panic,
                 packets: traffic.packets, bytes: traffic.bytes,
                 backends: try service.backends.map { backend in
                     let installedBackend = backends[backend.address]

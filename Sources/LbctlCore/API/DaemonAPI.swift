@@ -23,9 +23,11 @@ struct DaemonAPI: Sendable {
         _ = try call(.post("/v1/edit", contentType: "application/json", body: body))
     }
 
-    /// The plan of replacing the services by `yaml`, applied unless `dryRun`.
-    func apply(yaml: [UInt8], dryRun: Bool) throws(Failure) -> ApplyResponse {
-        let body = try call(.post("/v1/apply?dry_run=\(dryRun ? 1 : 0)", contentType: "application/yaml", body: yaml))
+    /// The plan of replacing the services by `yaml`, applied unless `dryRun`; `force`
+    /// accepts new VIPs on the addresses of lbd's host.
+    func apply(yaml: [UInt8], dryRun: Bool, force: Bool = false) throws(Failure) -> ApplyResponse {
+        let target = "/v1/apply?dry_run=\(dryRun ? 1 : 0)" + (force ? "&force=1" : "")
+        let body = try call(.post(target, contentType: "application/yaml", body: yaml))
         return try Self.decode(ApplyResponse.self, from: body, endpoint: "/v1/apply")
     }
 

@@ -14,7 +14,7 @@ struct EditRequest: Encodable, Equatable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case op, vip, hash, address, weight
+        case op, vip, hash, address, weight, force
         case udpIdleTimeout = "udp_idle_timeout"
     }
 
@@ -25,4 +25,6 @@ struct EditRequest: Encodable, Equatable, Sendable {
     var udpIdleTimeout: String?
     var address: IPAddress?
     var weight: Int?
+    /// add_vip on an address of lbd's host; sent only when true.
+    var force: Bool?
 }

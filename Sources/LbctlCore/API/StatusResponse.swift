@@ -3,7 +3,8 @@ struct StatusResponse: Decodable, Equatable, Sendable {
     struct Service: Decodable, Equatable, Sendable {
         let vip: String
         let hash: String
-        /// `ok`, `degraded` (fewer than `min_up` backends take new flows) or `no_backend`.
+        /// `ok`, `degraded` (fewer than `min_up` backends take new flows), `panic` (fewer than
+        /// `panic_threshold` percent pass their checks: new flows go to every backend) or `no_backend`.
         let state: String
         let backendsUp: Int
         let minUp: Int

@@ -22,6 +22,9 @@ struct ApplyCommand: DaemonCommand {
     @Flag(name: .customLong("dry-run"), help: "Print the plan without applying it.")
     var dryRun = false
 
+    @Flag(help: "Accept new VIPs on the addresses of lbd's own host (they take the host's own traffic to their ports).")
+    var force = false
+
     /// Balancer's text for a plan without changes.
     private static let noChanges = DesiredState().plan(to: DesiredState()).description
 
@@ -49,7 +52,7 @@ struct ApplyCommand: DaemonCommand {
     /// `FILE:LINE:COL: message`, which editors and CI logs link to.
     private func apply(_ yaml: [UInt8], dryRun: Bool, session: Session) throws(Failure) -> ApplyResponse {
         do {
-            return try session.api.apply(yaml: yaml, dryRun: dryRun)
+            return try session.api.apply(yaml: yaml, dryRun: dryRun, force: force)
         } catch .daemon(let message) {
             let name = file == "-" ? "<stdin>" : file
             throw .daemon(message.split(separator: "\n", omittingEmptySubsequences: false).map { line in

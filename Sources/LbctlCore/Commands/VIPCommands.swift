@@ -29,11 +29,16 @@ struct VIPCommand: ParsableCommand {
                                    + "(default: lbd's udp_idle_timeout).", valueName: "duration"))
         var udpIdleTimeout: String?
 
+        @Flag(help: ArgumentHelp("Accept an address of lbd's own host: the VIP then takes the host's own traffic "
+                                 + "to its port (every port for port 0, SSH and BGP included)."))
+        var force = false
+
         func execute(in session: Session) throws(Failure) {
             let vip = try ArgumentValues.vip(vip)
             let hash = try hash.map { text throws(Failure) in try ArgumentValues.hash(text) }
             try ArgumentValues.checkNewService(vip, udpIdleTimeout: udpIdleTimeout)
-            try session.api.edit(EditRequest(op: .addVIP, vip: vip, hash: hash, udpIdleTimeout: udpIdleTimeout))
+            try session.api.edit(EditRequest(op: .addVIP, vip: vip, hash: hash, udpIdleTimeout: udpIdleTimeout,
+                                             force: force ? true : nil))
             session.print("added VIP \(vip)")
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// A minimal HTTP/1.1 client over a unix stream socket, for driving the API as lbctl
 /// does, byte for byte. One connection, requests in sequence (keep-alive); blocking
@@ -67,13 +68,33 @@ final class UnixHTTPClient: @unchecked Sendable {
         }
     }
 
-    private func exchange(_ request: [UInt8]) throws -> Response {
+    /// Sends `text` as it is (a request cut short, a head without its body), and returns
+    /// without waiting for an answer.
+    func send(raw text: String) async throws {
+        let bytes = Array(text.utf8)
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            queue.async { continuation.resume(with: Result { try self.send(bytes) }) }
+        }
+    }
+
+    /// The next response on the connection, without sending anything.
+    func response() async throws -> Response {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try self.exchange([]) }) }
+        }
+    }
+
+    private func send(_ request: [UInt8]) throws {
         var offset = 0
         while offset < request.count {
-            let sent = request[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let sent = request[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             guard sent > 0 else { throw Failure(description: "send: \(errno)") }
             offset += sent
         }
+    }
+
+    private func exchange(_ request: [UInt8]) throws -> Response {
+        try send(request)
         let separator = Array("\r\n\r\n".utf8)
         var headerEnd: Int?
         while headerEnd == nil {

@@ -137,6 +137,7 @@ struct Status: Decodable {
 
     struct Service: Decodable {
         var vip: String
+        var packets: UInt64
         var backends: [Backend]
     }
 

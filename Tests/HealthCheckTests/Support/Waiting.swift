@@ -55,8 +55,3 @@ struct RunningMonitor {
         await recordTask.value
     }
 }
-
-func milliseconds(_ duration: Duration) -> Double {
-    let (seconds, attoseconds) = duration.components
-    return Double(seconds) * 1000 + Double(attoseconds) / 1e15
-}
