@@ -21,7 +21,7 @@ final class MetricsTests: XCTestCase {
     /// With `announce:` (no BIRD listens: the announcement series exist all the same).
     private func startDaemon() async throws -> DaemonProcess {
         try await sandbox.startDaemon(extra: """
-            announce: { bird_socket: \(sandbox.directory)/bird.ctl, routes_file: \(sandbox.directory)/bird/vips.conf }
+            announce: { bird_socket: \(sandbox.directory)/bird.ctl, routes_file: \(sandbox.directory)/bird/vips.conf, drain_time: 0s }
 
             """, limits: "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }",
                                       services: """
