@@ -78,7 +78,8 @@ YAML
     exit 1
 }
 
-nexthops() { "$topology_script" exec "$name" router ip -4 route show "$(env_value VIP4)" proto bird | grep -c "via" || true; }
+# `ip netns list` (under `exec`) complains about namespaces other runs are deleting: not ours.
+nexthops() { "$topology_script" exec "$name" router ip -4 route show "$(env_value VIP4)" proto bird 2>/dev/null | grep -c "via" || true; }
 wait_nexthops() {  # COUNT: until the router's route to the VIP has COUNT next hops
     for _ in $(seq 400); do [ "$(nexthops)" = "$1" ] && return 0; sleep 0.05; done
     echo "demo-fleet: the router's route has $(nexthops) next hops, not $1" >&2
