@@ -14,12 +14,15 @@ import Foundation
 public enum AtomicFile {
     /// Writes `data` to `path`; temporary files are named `temporaryPrefix` + a unique
     /// suffix, so the owner can recognise and remove what a crash left. The directory
-    /// must exist.
-    public static func replace(_ path: String, with data: Data, temporaryPrefix: String) throws(StateStoreError) {
+    /// must exist. `beforeRename` runs once the new data is durable, before it replaces
+    /// the old (to keep the old one aside); its failure leaves the old file in place.
+    public static func replace(_ path: String, with data: Data, temporaryPrefix: String,
+                               beforeRename: () throws(StateStoreError) -> Void = {}) throws(StateStoreError) {
         let directory = (path as NSString).deletingLastPathComponent
         let temporary = directory + "/" + temporaryPrefix + "\(getpid()).\(UInt32.random(in: 0 ... .max))"
         do throws(StateStoreError) {
             try writeFile(data, to: temporary)
+            try beforeRename()
             guard rename(temporary, path) == 0 else { throw .posix("rename to \((path as NSString).lastPathComponent)", temporary) }
         } catch {
             unlink(temporary)

@@ -17,6 +17,8 @@ import NIOHTTP1
 /// - `POST /v1/node/drain`, `POST /v1/node/undrain` → `{"node":"draining"|"drained"|"active"}`:
 ///   withdraw this node's routes (kept across restarts) or announce them again; 409 when
 ///   the configuration has no `announce:`.
+/// - `POST /v1/reload` → `{"changed":[…],"notes":[…]}` once the configuration file's
+///   settings are in force (`Reloader`); 409 with the reason when refused, nothing changed.
 /// - Anything else: 404 `{"error":"no such endpoint"}`.
 public struct APIRouter: Sendable {
     let coordinator: EditCoordinator
@@ -24,13 +26,16 @@ public struct APIRouter: Sendable {
     /// nil: the configuration has no `announce:` section.
     let announcer: Announcer?
     let logger: Logger
+    /// Serves `/v1/reload`; without one, there is no such endpoint.
+    let reloader: Reloader?
 
     public init(coordinator: EditCoordinator, status: StatusReporter, announcer: Announcer? = nil,
-                logger: Logger = Logger(label: "lbd.api")) {
+                logger: Logger = Logger(label: "lbd.api"), reloader: Reloader? = nil) {
         self.coordinator = coordinator
         self.status = status
         self.announcer = announcer
         self.logger = logger
+        self.reloader = reloader
     }
 
     public func handle(_ request: APIRequest) async -> APIResponse {
@@ -55,6 +60,9 @@ public struct APIRouter: Sendable {
                 return try await node(drain: false)
             case (.GET, "/v1/export"):
                 return APIResponse(status: .ok, contentType: "text/yaml", body: Data(await coordinator.state.yaml().utf8))
+            case (.POST, "/v1/reload"):
+                guard let reloader else { throw APIError.notFound("no such endpoint") }
+                return try await reload(reloader)
             default:
                 throw APIError.notFound("no such endpoint")
             }
@@ -89,6 +97,18 @@ public struct APIRouter: Sendable {
             throw .internal("\(error)")
         }
         return .json(["node": await announcer.report().node])
+    }
+
+    private struct ReloadBody: Encodable {
+        let changed: [String]
+        let notes: [String]
+    }
+
+    private func reload(_ reloader: Reloader) async throws(APIError) -> APIResponse {
+        switch await reloader.reload(trigger: "API") {
+        case .applied(let changes, let notes): return .json(ReloadBody(changed: changes, notes: notes))
+        case .refused(let reason): throw .conflict(reason)
+        }
     }
 
     private struct ApplyBody: Encodable {
