@@ -57,7 +57,7 @@ final class AnnounceConfigurationTests: XCTestCase {
             ("announce:\n  routes_file: /run/lbd/vips.txt\n",
              ["3:16: announce.routes_file: bad routes file '/run/lbd/vips.txt': expected an absolute path ending in .conf, "
                 + "without quotes"]),
-            ("announce:\n  drain_time: 2m\n", ["3:15: announce.drain_time: bad duration '2m': expected 0s to 1m"]),
+            ("announce:\n  drain_time: 21s\n", ["3:15: announce.drain_time: bad duration '21s': expected 0s to 20s"]),
             ("announce:\n  announce_delay: soon\n",
              ["3:19: announce.announce_delay: bad duration 'soon': expected a whole number and a unit (ms, s, m, h), e.g. 30s"]),
             ("announce:\n  med: -1\n  local_preference: 5000000000\n",

@@ -22,8 +22,9 @@ public struct AnnounceSettings: Equatable, Sendable {
     /// Long enough for any announce delay an operator wants; short enough that a typo
     /// (`10m` for `10s`) does not keep a VIP withdrawn for hours.
     public static let delayRange: ClosedRange<Duration> = .zero ... .seconds(3600)
-    /// systemd's default stop timeout is 90 s: a drain must end well before it.
-    public static let drainTimeRange: ClosedRange<Duration> = .zero ... .seconds(60)
+    /// systemd/lbd.service gives a stop 30 s (TimeoutStopSec) before SIGKILL: a drain
+    /// must end well before it.
+    public static let drainTimeRange: ClosedRange<Duration> = .zero ... .seconds(20)
 
     public var birdSocket = defaultBirdSocket
     public var routesFile = defaultRoutesFile
