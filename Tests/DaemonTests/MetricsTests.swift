@@ -18,8 +18,12 @@ final class MetricsTests: XCTestCase {
         sandbox = try DaemonSandbox(self)
     }
 
+    /// With `announce:` (no BIRD listens: the announcement series exist all the same).
     private func startDaemon() async throws -> DaemonProcess {
-        try await sandbox.startDaemon(limits: "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }",
+        try await sandbox.startDaemon(extra: """
+            announce: { bird_socket: \(sandbox.directory)/bird.ctl, routes_file: \(sandbox.directory)/bird/vips.conf, drain_time: 0s }
+
+            """, limits: "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }",
                                       services: """
                                 - vip: 10.0.0.10:80/tcp
                                   backends: [ { address: 192.0.2.11 } ]

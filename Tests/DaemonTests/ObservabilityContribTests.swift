@@ -50,10 +50,11 @@ final class ObservabilityContribTests: XCTestCase {
     func testPromtoolAcceptsTheAlertRules() throws {
         let output = try Promtool.run(["check", "rules", alerts])
         XCTAssertEqual(output.status, 0, output.stdout + output.stderr)
-        XCTAssertTrue(output.stdout.contains("SUCCESS: 8 rules found"), output.stdout)
+        XCTAssertTrue(output.stdout.contains("SUCCESS: 11 rules found"), output.stdout)
         let names = try String(contentsOfFile: alerts, encoding: .utf8).matches(of: /- alert: (\w+)/).map { String($0.output.1) }
         XCTAssertEqual(names, ["LbdDown", "LbdDatapathDetached", "LbdVIPNoBackend", "LbdVIPDegraded", "LbdBackendDown",
-                               "LbdDropsRising", "LbdLosingFlows", "LbdReconcileFailing"])
+                               "LbdDropsRising", "LbdLosingFlows", "LbdReconcileFailing", "LbdVIPServableNotAnnounced",
+                               "LbdVIPAnnouncedNotServable", "LbdBirdOutOfSync"])
     }
 
     func testPromtoolRejectsBrokenCopiesOfTheRules() throws {

@@ -1,3 +1,4 @@
+import Announce
 import Balancer
 import CBPFObjects
 import CLBABI
@@ -19,15 +20,17 @@ public struct MetricsCollector: Sendable {
     let reconciler: Reconciler
     let health: HealthSupervisor
     let readings: any DatapathReadings
+    let announcer: Announcer?
     private let series = ScrapeSeries(help: MetricsCollector.help)
 
     public init(events: ControlPlaneMetrics, coordinator: EditCoordinator, reconciler: Reconciler,
-                health: HealthSupervisor, readings: any DatapathReadings) {
+                health: HealthSupervisor, readings: any DatapathReadings, announcer: Announcer? = nil) {
         self.events = events
         self.coordinator = coordinator
         self.reconciler = reconciler
         self.health = health
         self.readings = readings
+        self.announcer = announcer
     }
 
     public func scrape() async throws -> [UInt8] {
@@ -39,6 +42,7 @@ public struct MetricsCollector: Sendable {
         try traffic(view.snapshot, into: &samples)
         await health(state, view, into: &samples)
         controlPlane(view.stats, into: &samples)
+        if let announcer { announcements(await announcer.report(), into: &samples) }
         var buffer = series.update(samples)
         events.registry.emit(into: &buffer)
         return buffer
@@ -76,7 +80,24 @@ public struct MetricsCollector: Sendable {
         "lbd_ring_slots_written_total": "Maglev ring slots written.",
         "lbd_ring_last_change_ratio": "Fraction of a ring's slots the last rebuild changed.",
         "lbd_build_info": "lbd's version, git commit and the kernel it runs on.",
+        "lbd_vip_announced": "1 while this node has BIRD announce the VIP address.",
+        "lbd_vip_servable": "1 while one of the address's services has min_up backends up.",
+        "lbd_vip_announcement_changes_total": "Announcements and withdrawals of the VIP address since lbd started.",
+        "lbd_node_drained": "1 while the node moves or keeps traffic away (lbctl node drain, or stopping).",
+        "lbd_bird_synced": "1 when BIRD took the routes lbd decided; 0 while it is unreachable or refuses them.",
     ]
+
+    /// Only with `announce:`: without it, lbd announces nothing and these series do not exist.
+    private func announcements(_ report: AnnouncementReport, into samples: inout ScrapeSamples) {
+        for (address, route) in report.routes {
+            let labels = [("vip", address.description)]
+            samples.gauge("lbd_vip_announced", labels, route.announced ? 1 : 0)
+            samples.gauge("lbd_vip_servable", labels, route.servable ? 1 : 0)
+            samples.counter("lbd_vip_announcement_changes_total", labels, UInt64(route.changes))
+        }
+        samples.gauge("lbd_node_drained", [], report.node == "active" ? 0 : 1)
+        samples.gauge("lbd_bird_synced", [], report.birdError == nil ? 1 : 0)
+    }
 
     private func datapath(into samples: inout ScrapeSamples) throws {
         let attached = readings.attachment().mode

@@ -1,3 +1,4 @@
+import Announce
 import Balancer
 import Foundation
 import HealthCheck
@@ -74,8 +75,49 @@ public struct StatusReport: Encodable, Equatable, Sendable {
         }
     }
 
+    /// This node's BGP announcements (`announce:`); absent when it announces nothing.
+    public struct Announce: Encodable, Equatable, Sendable {
+        public struct Route: Encodable, Equatable, Sendable {
+            /// `10.0.0.10/32`, `2001:db8::10/128`.
+            public var prefix: String
+            public var announced: Bool
+            /// Whether one of the address's services can serve (min_up backends up).
+            public var servable: Bool
+            public var reason: String
+        }
+
+        /// `active`, `draining` or `drained` (`lbctl node drain`).
+        public var node: String
+        /// Why BIRD does not have the routes lbd decided (unreachable, refused); null when it does.
+        public var birdError: String?
+        /// In address order.
+        public var routes: [Route]
+
+        init(_ report: AnnouncementReport) {
+            node = report.node
+            birdError = report.birdError
+            routes = report.routes.sorted { $0.key < $1.key }.map { address, route in
+                Route(prefix: "\(address)/\(address.family == .v4 ? 32 : 128)", announced: route.announced,
+                      servable: route.servable, reason: route.reason)
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(node, forKey: .node)
+            try container.encode(birdError, forKey: .birdError)
+            try container.encode(routes, forKey: .routes)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case node, routes
+            case birdError = "bird_error"
+        }
+    }
+
     public var services: [Service]
     public var datapath: Datapath
+    public var announce: Announce?
 }
 
 /// Builds `StatusReport` from the saved state, the reconciler's snapshot (indices,
@@ -86,14 +128,16 @@ public struct StatusReporter: Sendable {
     let health: HealthSupervisor?
     let readings: any DatapathReadings
     let ringSize: Int
+    let announcer: Announcer?
 
     public init(coordinator: EditCoordinator, reconciler: Reconciler, health: HealthSupervisor? = nil,
-                readings: any DatapathReadings, ringSize: Int) {
+                readings: any DatapathReadings, ringSize: Int, announcer: Announcer? = nil) {
         self.coordinator = coordinator
         self.reconciler = reconciler
         self.health = health
         self.readings = readings
         self.ringSize = ringSize
+        self.announcer = announcer
     }
 
     public func report() async throws -> StatusReport {
@@ -142,7 +186,9 @@ public struct StatusReporter: Sendable {
                 }))
         }
         let attachment = readings.attachment()
+        let announce = await announcer?.report()
         return StatusReport(services: services, datapath: .init(attached: attachment.mode, interface: attachment.interface,
-                                                                 adopted: attachment.adopted))
+                                                                 adopted: attachment.adopted),
+                            announce: announce.map(StatusReport.Announce.init))
     }
 }

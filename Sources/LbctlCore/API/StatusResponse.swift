@@ -49,6 +49,27 @@ struct StatusResponse: Decodable, Equatable, Sendable {
         let adopted: Bool
     }
 
+    /// This node's BGP announcements; nil when lbd announces nothing (no `announce:`).
+    struct Announce: Decodable, Equatable, Sendable {
+        struct Route: Decodable, Equatable, Sendable {
+            let prefix: String
+            let announced: Bool
+            let servable: Bool
+            let reason: String
+        }
+
+        /// `active`, `draining` or `drained`.
+        let node: String
+        let birdError: String?
+        let routes: [Route]
+
+        private enum CodingKeys: String, CodingKey {
+            case node, routes
+            case birdError = "bird_error"
+        }
+    }
+
     let services: [Service]
     let datapath: Datapath
+    let announce: Announce?
 }

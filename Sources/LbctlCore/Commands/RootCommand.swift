@@ -23,7 +23,7 @@ struct RootCommand: ParsableCommand {
             Shell completions: lbctl --generate-completion-script bash|zsh|fish
             """,
         subcommands: [VIPCommand.self, BackendCommand.self, StatusCommand.self, ApplyCommand.self, ExportCommand.self,
-                      ReloadCommand.self])
+                      ReloadCommand.self, NodeCommand.self])
 
     @OptionGroup var connection: ConnectionOptions
 }
