@@ -49,6 +49,22 @@ struct StatusResponse: Decodable, Equatable, Sendable {
         let adopted: Bool
     }
 
+    /// Entries in use of the connection table (lbd counts at most every 10 s); nil from
+    /// a daemon that does not report it.
+    struct ConnectionTable: Decodable, Equatable, Sendable {
+        let entries: Int
+        /// False: estimated from a sample of a large table.
+        let exact: Bool
+        let capacity: Int
+        let utilization: Double
+    }
+
     let services: [Service]
     let datapath: Datapath
+    let connectionTable: ConnectionTable?
+
+    private enum CodingKeys: String, CodingKey {
+        case services, datapath
+        case connectionTable = "connection_table"
+    }
 }

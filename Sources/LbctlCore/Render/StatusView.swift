@@ -2,6 +2,7 @@
 /// backends. Backend columns are aligned across all VIPs, so the tables read as one.
 ///
 ///     datapath: native XDP on eth0, adopted from pinned maps
+///     connections: 734003 of 1048576 table entries (70.0%)     (~734003: estimated)
 ///
 ///     VIP               HASH    BACKENDS  UP  MIN UP  STATE     PACKETS    BYTES
 ///     10.0.0.10:80/tcp  5tuple         2   1       2  degraded     1500  1.4 KiB
@@ -12,7 +13,9 @@ enum StatusView {
     static let indent = "  "
 
     static func render(_ status: StatusResponse) -> String {
-        var lines = [datapathLine(status.datapath), ""]
+        var lines = [datapathLine(status.datapath)]
+        if let table = status.connectionTable { lines.append(connectionsLine(table)) }
+        lines.append("")
         guard !status.services.isEmpty else { return (lines + ["no VIPs"]).joined(separator: "\n") }
         let vipLines = TextTable(columns: [
             .init("VIP"), .init("HASH"), .init("BACKENDS", .right), .init("UP", .right), .init("MIN UP", .right),
@@ -46,6 +49,10 @@ enum StatusView {
     static func lastCheck(_ backend: StatusResponse.Backend) -> String {
         guard let result = backend.lastCheck else { return "-" }
         return backend.latencyMS.map { "\(result) (\(Quantities.milliseconds($0)))" } ?? result
+    }
+
+    static func connectionsLine(_ table: StatusResponse.ConnectionTable) -> String {
+        "connections: \(table.exact ? "" : "~")\(table.entries) of \(table.capacity) table entries (\(Quantities.percent(table.utilization)))"
     }
 
     static func datapathLine(_ datapath: StatusResponse.Datapath) -> String {
