@@ -224,7 +224,7 @@ public final class BalancerDatapath: Sendable {
     }
 
     /// The connection table's entries: counted up to `tableCountSample`, estimated from
-    /// that sample beyond (`BPFMap.count`: about 0.2% error), so one call costs at most
+    /// that sample beyond (`BPFMap.count`: 0.2% standard error), so one call costs at most
     /// the walk of that many entries (docs/metrics.md gives the figures).
     public func connectionTableEntries() throws -> EntryCount {
         try connTable.count(sample: Self.tableCountSample)
