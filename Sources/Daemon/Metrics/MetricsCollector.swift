@@ -56,12 +56,17 @@ public struct MetricsCollector: Sendable {
         "lbd_conntrack_lookups_total": "Connection-table lookups of packets to VIPs by result (miss_tcp: state lost).",
         "lbd_conntrack_rescheduled_total": "Connection-table entries whose backend was down or retired, re-picked from the ring.",
         "lbd_conntrack_new_flows_total": "Connection-table entries created.",
+        "lbd_conntrack_entries": "Connection-table entries in use, counted by a scan at most every 10 s.",
+        "lbd_conntrack_capacity": "Connection-table size (max_entries), one table for all CPUs.",
         "lbd_datapath_drops_total": "Packets to VIPs dropped, by reason.",
         "lbd_datapath_parse_errors_total": "Truncated or malformed packets, passed to the kernel.",
         "lbd_icmp_total": "ICMP for VIPs handled, by kind.",
         "lbd_icmp_too_big_sent_total": "Fragmentation-needed / packet-too-big messages generated for clients.",
         "lbd_vip_packets_total": "Packets sent to the VIP's backends.",
         "lbd_vip_bytes_total": "Bytes sent to the VIP's backends.",
+        "lbd_vip_syns_total": "TCP SYNs to the VIP.",
+        "lbd_vip_new_flows_total": "Connection-table entries created for the VIP.",
+        "lbd_vip_conn_misses_total": "Packets to the VIP other than SYNs without a live entry (TCP: state lost; UDP: a new flow).",
         "lbd_backend_packets_total": "Packets sent to the backend over every VIP.",
         "lbd_backend_bytes_total": "Bytes sent to the backend over every VIP.",
         "lbd_backend_up": "1 when the backend passes its checks for the VIP (or has none), 0 when down.",
@@ -115,6 +120,9 @@ public struct MetricsCollector: Sendable {
         samples.counter("lbd_conntrack_lookups_total", [("result", "miss_tcp")], stat(LB_STAT_CONN_MISS_TCP))
         samples.counter("lbd_conntrack_rescheduled_total", [], stat(LB_STAT_CONN_RESCHEDULED))
         samples.counter("lbd_conntrack_new_flows_total", [], stat(LB_STAT_NEW_FLOW))
+        let table = try readings.connectionTable()
+        samples.gauge("lbd_conntrack_entries", [], Double(table.entries))
+        samples.gauge("lbd_conntrack_capacity", [], Double(table.capacity))
         for (reason, value) in [("no_backend", LB_STAT_NO_BACKEND), ("fragment", LB_STAT_FRAGMENT),
                                 ("ip_options", LB_STAT_IP_OPTIONS), ("encap_error", LB_STAT_ENCAP_ERROR)] {
             samples.counter("lbd_datapath_drops_total", [("reason", reason)], stat(value))
@@ -132,6 +140,10 @@ public struct MetricsCollector: Sendable {
             let traffic = try readings.vipTraffic(index: vip.index)
             samples.counter("lbd_vip_packets_total", [("vip", vip.key.description)], traffic.packets)
             samples.counter("lbd_vip_bytes_total", [("vip", vip.key.description)], traffic.bytes)
+            let flows = try readings.vipFlows(index: vip.index)
+            samples.counter("lbd_vip_syns_total", [("vip", vip.key.description)], flows.syns)
+            samples.counter("lbd_vip_new_flows_total", [("vip", vip.key.description)], flows.newFlows)
+            samples.counter("lbd_vip_conn_misses_total", [("vip", vip.key.description)], flows.misses)
         }
         for backend in snapshot.backends {
             let traffic = try readings.backendTraffic(index: backend.index)

@@ -69,7 +69,23 @@ struct StatusResponse: Decodable, Equatable, Sendable {
         }
     }
 
+    /// Entries in use of the connection table (lbd counts at most every 10 s); nil from
+    /// a daemon that does not report it.
+    struct ConnectionTable: Decodable, Equatable, Sendable {
+        let entries: Int
+        /// False: estimated from a sample of a large table.
+        let exact: Bool
+        let capacity: Int
+        let utilization: Double
+    }
+
     let services: [Service]
     let datapath: Datapath
+    let connectionTable: ConnectionTable?
     let announce: Announce?
+
+    private enum CodingKeys: String, CodingKey {
+        case services, datapath, announce
+        case connectionTable = "connection_table"
+    }
 }

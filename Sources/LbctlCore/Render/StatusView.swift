@@ -2,6 +2,7 @@
 /// backends. Backend columns are aligned across all VIPs, so the tables read as one.
 ///
 ///     datapath: native XDP on eth0, adopted from pinned maps
+///     connections: 734003 of 1048576 table entries (70.0%)     (~734003: estimated)
 ///     announce: node active, BIRD has the routes
 ///       ROUTE           STATE      SERVABLE  WHY
 ///       10.0.0.10/32    announced  yes       serving: min_up backends up
@@ -15,7 +16,9 @@ enum StatusView {
     static let indent = "  "
 
     static func render(_ status: StatusResponse) -> String {
-        var lines = [datapathLine(status.datapath)] + (status.announce.map(announceLines) ?? []) + [""]
+        var lines = [datapathLine(status.datapath)]
+        if let table = status.connectionTable { lines.append(connectionsLine(table)) }
+        lines += (status.announce.map(announceLines) ?? []) + [""]
         guard !status.services.isEmpty else { return (lines + ["no VIPs"]).joined(separator: "\n") }
         let vipLines = TextTable(columns: [
             .init("VIP"), .init("HASH"), .init("BACKENDS", .right), .init("UP", .right), .init("MIN UP", .right),
@@ -60,6 +63,10 @@ enum StatusView {
             [route.prefix, route.announced ? "announced" : "withdrawn", route.servable ? "yes" : "no", route.reason]
         }).lines
         return ["announce: node \(announce.node), \(bird)"] + table.map { indent + $0 }
+    }
+
+    static func connectionsLine(_ table: StatusResponse.ConnectionTable) -> String {
+        "connections: \(table.exact ? "" : "~")\(table.entries) of \(table.capacity) table entries (\(Quantities.percent(table.utilization)))"
     }
 
     static func datapathLine(_ datapath: StatusResponse.Datapath) -> String {
