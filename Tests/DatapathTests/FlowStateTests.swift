@@ -187,18 +187,23 @@ final class FlowStateTests: BalancerTestCase {
         let size = BalancerFixture.limits.connectionTable
         let client = Packet.ipv4("198.51.100.99")
         try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
-        try lb.run(frame(tcp4(from: client, flags: Packet.TCPFlag.syn)))
         let harness = try BenchHarness.load()
         try harness.setTarget(lb.datapath.program)
-        try harness.setFrame(frame(tcp4(flags: Packet.TCPFlag.syn)), varyOffset: 34, varyMask: size - 1)
-        _ = try harness.run(repeat: size)
-        let key = lb.flowKey(src: client, dst: vip4, sport: 40000, dport: 80, proto: Packet.tcp)
+        // One test run (one CPU) inserts the flow, then `size` newer ones. Inserted from
+        // two CPUs, the flow could wait in its CPU's own LRU list, out of reach of the
+        // other CPU's evictions. The run's first counter, 1, flips the lowest bit of the
+        // source port's first byte.
+        try harness.setFrame(frame(tcp4(from: client, flags: Packet.TCPFlag.syn)), varyOffset: 34, varyMask: 2 * size - 1)
+        _ = try harness.run(repeat: size + 1)
+        let sport: UInt16 = 40000 ^ 0x0100
+        let key = lb.flowKey(src: client, dst: vip4, sport: sport, dport: 80, proto: Packet.tcp)
         XCTAssertEqual(try lb.connectionBackends(key), [], "the oldest flow was evicted")
-        let ack = tcp4(from: client, flags: Packet.TCPFlag.ack)
+        let ack = tcp4(from: client, sport: sport, flags: Packet.TCPFlag.ack)
         let before = try lb.counters()
-        try assertRun(frame(ack), action: XDP_TX_, output: ipip(ack, client: client, sport: 40000, backend: backendA))
+        try assertRun(frame(ack), action: XDP_TX_, output: ipip(ack, client: client, sport: sport, backend: backendA))
         CounterDelta(before, try lb.counters()).assertOnly([
             LB_STAT_RX: 1, LB_STAT_CONN_MISS_TCP: 1, LB_STAT_NEW_FLOW: 1, LB_STAT_XDP_TX: 1,
         ])
     }
 }
+
