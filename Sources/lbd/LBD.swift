@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildInfo
 
 /// `lbd`: the load balancer daemon. Without a subcommand it runs (`lbd --config FILE`,
 /// what the systemd unit starts); `lbd check --config FILE` validates a configuration.
@@ -7,6 +8,7 @@ struct LBD: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lbd",
         abstract: "XDP L4 load balancer daemon.",
+        version: BuildInfo.versionLine(of: "lbd"),
         subcommands: [Run.self, Check.self],
         defaultSubcommand: Run.self)
 }
