@@ -32,6 +32,8 @@ DEB_OUT := build/deb
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc
 UNITDIR    ?= /etc/systemd/system
+# systemd runs the generators of this directory (lbd-generator: the configured paths).
+GENERATORDIR ?= /etc/systemd/system-generators
 DESTDIR    ?=
 
 .PHONY: all deps bpf swift test test-deb deb demo install bench-maglev bench-datapath bench-control bench-health bench-metrics bench-e2e clean
@@ -68,23 +70,26 @@ swift: $(EMBEDDED) | deps
 	$(SWIFT) build $(SWIFT_FLAGS)
 
 # The suites are XCTest; without swift-testing the run closes on XCTest's own totals.
-# Then the package's test (test-deb, below).
+# They run as on a machine booted without bpffs (scripts/fresh-bpffs): lbd and the test
+# support mount it, as they must there. Then the package's test (test-deb, below).
 test: $(EMBEDDED) | deps
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
-	$(SWIFT) test --skip-build --disable-swift-testing $(SWIFT_FLAGS)
+	scripts/fresh-bpffs $(SWIFT) test --skip-build --disable-swift-testing $(SWIFT_FLAGS)
 	$(MAKE) test-deb
 
 # The real lbd and lbctl on scripts/lbd-topology (root): three HTTP backends, traffic
 # spread by weight, a backend failed and restored by the health checker, a drain, status
 # and metrics; all torn down at the end, on failure and on Ctrl-C. bpf: the backends'
-# decapsulator.
+# decapsulator. Run as on a machine booted without bpffs, like the tests.
 demo: bpf $(EMBEDDED) | deps
 	$(SWIFT) build $(RELEASE) --product lbd
 	$(SWIFT) build $(RELEASE) --product lbctl
-	@LBD_BIN_DIR=$$($(SWIFT) build $(RELEASE) --show-bin-path) scripts/demo.sh
+	@LBD_BIN_DIR=$$($(SWIFT) build $(RELEASE) --show-bin-path) scripts/fresh-bpffs scripts/demo.sh
 
+# Built, then run: `swift run` does not take --static-swift-stdlib.
 bench-maglev: $(EMBEDDED) | deps
-	$(SWIFT) run $(RELEASE) maglev-bench
+	$(SWIFT) build $(RELEASE) --product maglev-bench
+	@$$($(SWIFT) build $(RELEASE) --show-bin-path)/maglev-bench
 
 # Pinned to one CPU: test-run measures on the CPU it runs on, and migrations add noise.
 bench-datapath: $(EMBEDDED) | deps
@@ -121,8 +126,8 @@ bench-e2e: $(EMBEDDED) | deps
 	$(SWIFT) build $(RELEASE) --product lb-only-bench
 	@LBD_BIN_DIR=$$($(SWIFT) build $(RELEASE) --show-bin-path) scripts/bench-e2e.sh
 
-# lbd, lbctl, the unit (pointing at PREFIX), shell completions, man pages, and the example
-# configuration — which never overwrites one the operator already has.
+# lbd, lbctl, the unit and its generator (pointing at PREFIX), shell completions, man
+# pages, and the example configuration — which never overwrites one the operator already has.
 install: $(EMBEDDED) | deps
 	$(SWIFT) build $(RELEASE) --product lbd
 	$(SWIFT) build $(RELEASE) --product lbctl
@@ -139,6 +144,9 @@ install: $(EMBEDDED) | deps
 	install -d $(DESTDIR)$(UNITDIR); \
 	sed 's|/usr/local/bin/|$(PREFIX)/bin/|g; s|/etc/lbd/|$(SYSCONFDIR)/lbd/|g' systemd/lbd.service > $(DESTDIR)$(UNITDIR)/lbd.service; \
 	chmod 0644 $(DESTDIR)$(UNITDIR)/lbd.service; \
+	install -d $(DESTDIR)$(GENERATORDIR); \
+	sed 's|/usr/local/bin/|$(PREFIX)/bin/|g; s|/etc/lbd/|$(SYSCONFDIR)/lbd/|g' systemd/lbd-generator > $(DESTDIR)$(GENERATORDIR)/lbd-generator; \
+	chmod 0755 $(DESTDIR)$(GENERATORDIR)/lbd-generator; \
 	if [ -e $(DESTDIR)$(SYSCONFDIR)/lbd/lbd.yaml ]; then echo "kept $(DESTDIR)$(SYSCONFDIR)/lbd/lbd.yaml"; \
 	else install -D -m 0644 config/lbd.yaml $(DESTDIR)$(SYSCONFDIR)/lbd/lbd.yaml; fi
 	@echo "installed under $(DESTDIR)$(PREFIX); create the API group once: groupadd --system lbd"

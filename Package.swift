@@ -56,9 +56,10 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             "BuildInfo",
         ]),
-        // The daemon executable: `lbd --config FILE`, `lbd check --config FILE`.
+        // The daemon executable: `lbd --config FILE`, `lbd check|prepare|reload --config FILE`
+        // (reload asks the running lbd through LbctlCore's client).
         .executableTarget(name: "lbd", dependencies: [
-            "Daemon", "Balancer", "BuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Daemon", "Balancer", "LbctlCore", "BuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

@@ -23,8 +23,11 @@ scripts/generate-manuals.sh "$bin_dir" "$stage/man"
 "$bin_dir/lbctl" --generate-completion-script bash | sed '1{/^#!/d}' > "$stage/completions/lbctl"
 "$bin_dir/lbctl" --generate-completion-script zsh > "$stage/completions/_lbctl"
 "$bin_dir/lbctl" --generate-completion-script fish > "$stage/completions/lbctl.fish"
-# The unit names the package's paths; debhelper installs it as lbd.service.
+# The unit and its generator name the package's paths; debhelper installs the unit.
 sed 's|/usr/local/bin/lbd|/usr/sbin/lbd|g' systemd/lbd.service > "$stage/debian/lbd.service"
+mkdir "$stage/generator"
+sed 's|/usr/local/bin/lbd|/usr/sbin/lbd|g' systemd/lbd-generator > "$stage/generator/lbd-generator"
+chmod 0755 "$stage/generator/lbd-generator"
 
 # The changelog carries the version; its date is the commit's, so a rebuild of one commit
 # gives the same package.

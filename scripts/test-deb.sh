@@ -25,7 +25,8 @@ for dir in etc usr var; do
     mount -t overlay overlay -o "lowerdir=/$dir,upperdir=$scratch/$dir,workdir=$scratch/$dir.work" "/$dir"
 done
 # The copy starts without any lbd of a `make install` or an earlier package.
-rm -rf /etc/lbd /var/lib/lbd /usr/local/bin/lbd /usr/local/bin/lbctl /etc/systemd/system/lbd.service
+rm -rf /etc/lbd /var/lib/lbd /usr/local/bin/lbd /usr/local/bin/lbctl /etc/systemd/system/lbd.service \
+    /etc/systemd/system-generators/lbd-generator
 if dpkg -s lbd >/dev/null 2>&1; then dpkg --purge lbd >/dev/null; fi
 if getent group lbd >/dev/null; then groupdel lbd; fi
 
@@ -75,6 +76,10 @@ expect "systemd calls on install" "systemctl --system daemon-reload" "$(cat "$ca
 expect "lbd --version" "lbd $version (commit $commit)" "$(/usr/sbin/lbd --version)"
 expect "lbctl --version" "lbctl $version (commit $commit)" "$(/usr/bin/lbctl --version)"
 expect "lbd check" "/etc/lbd/lbd.yaml: ok" "$(/usr/sbin/lbd check --config /etc/lbd/lbd.yaml)"
+# The generator runs the installed lbd: its drop-in names the configured paths.
+/lib/systemd/system-generators/lbd-generator "$scratch/generated"
+grep -q '^ReadWritePaths=' "$scratch/generated/lbd.service.d/50-lbd-paths.conf" ||
+    fail "lbd-generator wrote no ReadWritePaths"
 
 # Upgrade (the same version again): lbd restarted only if it runs.
 : > "$calls"

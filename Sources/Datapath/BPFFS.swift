@@ -3,12 +3,18 @@ import Glibc
 
 /// Pins on the BPF filesystem: they keep programs and maps alive without a process, so
 /// a restarted daemon finds the running datapath (and its connection table) intact.
-enum BPFFS {
+public enum BPFFS {
     static let magic = 0xcafe4a11
+    /// Where systemd mounts bpffs at boot, and Cilium when systemd has not; a freshly
+    /// booted machine without either has only sysfs's empty directory here.
+    public static let root = "/sys/fs/bpf"
 
     /// Creates `path` (and missing parents) after checking that it lies on bpffs; fails
-    /// clearly before creating anything elsewhere.
-    static func prepareDirectory(_ path: String) throws {
+    /// clearly before creating anything elsewhere. A path under `root` with no bpffs
+    /// mounted there gets one mounted first; returns `root` when it did, for the caller
+    /// to report.
+    @discardableResult
+    public static func prepareDirectory(_ path: String) throws -> String? {
         let operation = "prepare pin directory \(path)"
         guard path.hasPrefix("/") else { throw DatapathError.invalid(operation, "the path must be absolute") }
         let components = path.split(separator: "/").map(String.init)
@@ -26,6 +32,7 @@ enum BPFFS {
             let err = currentErrno()
             if err != ENOENT { throw DatapathError.system(operation + " (stat \(candidate))", code: err) }
         }
+        let mounted = try mountRootIfMissing(deepestExisting: join(components.prefix(existing)))
         try requireBPFFS(join(components.prefix(existing)), operation: operation)
         for depth in stride(from: existing + 1, through: components.count, by: 1) {
             let directory = join(components.prefix(depth))
@@ -34,6 +41,25 @@ enum BPFFS {
             }
         }
         try requireBPFFS(path, operation: operation)
+        return mounted
+    }
+
+    /// Mounts a new bpffs instance at `root` when a pin directory whose deepest existing
+    /// ancestor is `existing` lies under `root` and none is mounted there (sysfs's `root`
+    /// is empty and refuses mkdir, so nothing below it exists then); returns `root` if it
+    /// mounted. Pin directories elsewhere are the operator's to mount.
+    private static func mountRootIfMissing(deepestExisting existing: String) throws -> String? {
+        guard existing == root, !isBPFFS(root) else { return nil }
+        // As systemd mounts it: only root may list or create pins.
+        guard mount("bpf", root, "bpf", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), "mode=0700") == 0 else {
+            throw DatapathError.lastErrno("mount bpffs at \(root) (none is mounted there)")
+        }
+        return root
+    }
+
+    private static func isBPFFS(_ path: String) -> Bool {
+        var info = statfs()
+        return statfs(path, &info) == 0 && info.f_type == magic
     }
 
     private static func join(_ components: ArraySlice<String>) -> String {

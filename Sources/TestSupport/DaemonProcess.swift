@@ -6,12 +6,16 @@ public final class DaemonProcess {
     public let process = Process()
     public let log: String
 
+    /// `launcher`: a command that runs the rest, exec'ing it (scripts/fresh-bpffs);
+    /// `wrapper`: the same, run in the namespace just before lbd (setpriv).
     public init(namespace: String, config: String, arguments: [String] = [], environment: [String: String] = [:],
-                log: String) throws {
+                log: String, launcher: [String] = [], wrapper: [String] = []) throws {
         self.log = log
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-        process.arguments = ["--net=/run/netns/\(namespace)", try LBDBinary.path, "--config", config] + arguments
+        let command = launcher + ["/usr/bin/nsenter", "--net=/run/netns/\(namespace)"] + wrapper
+            + [try LBDBinary.path, "--config", config] + arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         handle.seekToEndOfFile()

@@ -1,24 +1,35 @@
 import ArgumentParser
+import Balancer
 import Daemon
 import Foundation
 
 /// `lbd check --config FILE`: validates the configuration without touching the datapath,
 /// the state or the network. Every error goes to stderr as `FILE:LINE:COL: message`
 /// (editors and CI logs link them); exit 1 when there is any, `FILE: ok` and 0 otherwise.
+/// What the file says but a running lbd will not do — seed `services:` that differ from
+/// the saved state, a state file that does not load — goes to stderr as a warning.
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Validate a configuration file and print every error with its position.")
 
-    @Option(name: .long, help: "The configuration file.")
-    var config: String = "/etc/lbd/lbd.yaml"
+    @OptionGroup var options: ConfigOption
 
     func run() throws {
-        do {
-            _ = try ConfigurationFile.load(config)
-        } catch {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            throw ExitCode.failure
+        let configuration = try options.load()
+        if let warning = stateWarning(configuration) {
+            FileHandle.standardError.write(Data("\(options.config): warning: \(warning)\n".utf8))
         }
-        print("\(config): ok")
+        print("\(options.config): ok")
+    }
+
+    /// The saved state against the file; nothing to say on a first start.
+    private func stateWarning(_ configuration: Configuration) -> String? {
+        let store = StateStore(directory: configuration.stateDirectory)
+        do {
+            guard let saved = try store.peek(limits: configuration.limits) else { return nil }
+            return SeedServices.drift(configuration, saved: saved, statePath: store.path)
+        } catch {
+            return error.description
+        }
     }
 }

@@ -9,9 +9,11 @@ struct Run: AsyncParsableCommand {
         discussion: """
             Stops on SIGTERM or SIGINT, leaving the XDP program attached and its maps pinned: \
             forwarding continues, and the next start adopts them. SIGHUP re-reads the daemon \
-            settings (gateway_mac, mtu, encap sources, udp_idle_timeout).
+            settings (gateway_mac, mtu, encap sources, udp_idle_timeout); `lbd reload` does the same \
+            and reports the outcome.
             Exit status 78 means the configuration, the state file or the pinned datapath needs \
-            an operator; the unit does not restart on it.
+            an operator; the unit does not restart on it. A state file that cannot be loaded: \
+            start once with --recover-state.
             """)
 
     @Option(name: .long, help: "The configuration file.")
@@ -21,6 +23,11 @@ struct Run: AsyncParsableCommand {
         "Remove the pinned datapath before starting, if it does not match this lbd or its limits.",
         discussion: "Without it such pins make lbd refuse to start. Established connections are re-hashed and counters restart."))
     var resetDatapath = false
+
+    @Flag(name: .long, help: ArgumentHelp(
+        "Start from state.json.prev, the state before the last change, if state.json cannot be loaded.",
+        discussion: "The damaged file is kept as state.json.corrupt. A state file that loads is used as it is."))
+    var recoverState = false
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
@@ -33,7 +40,8 @@ struct Run: AsyncParsableCommand {
         LoggingSystem.bootstrap { label in LineLogHandler(label: label, level: level, format: format) }
         let logger = Logger(label: "lbd")
         do {
-            try await LBDaemon(configurationPath: config, resetDatapath: resetDatapath, logger: logger).run()
+            try await LBDaemon(configurationPath: config, resetDatapath: resetDatapath, recoverState: recoverState,
+                               logger: logger).run()
         } catch let failure as StartupFailure {
             logger.critical("lbd did not start: \(failure.description)")
             throw ExitCode(failure.exitStatus)

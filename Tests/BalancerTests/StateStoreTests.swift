@@ -38,6 +38,37 @@ final class StateStoreTests: XCTestCase {
         let next = try state.applying(.removeVIP(vip("10.0.0.10:80/tcp")), limits: testLimits)
         try store.save(next)
         XCTAssertEqual(try store.load(limits: testLimits), next)
+        XCTAssertEqual(try files(), ["state.json", "state.json.prev"])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: store.previousPath)), state.jsonData(),
+                       "the state the save replaced")
+    }
+
+    /// A damaged state.json: the error says how to go back, and `recoverPrevious` does,
+    /// keeping the damaged file aside.
+    func testADamagedStateRecoversThePreviousOne() throws {
+        let state = try sampleState()
+        try store.save(state)
+        try store.save(try state.applying(.removeVIP(vip("10.0.0.10:80/tcp")), limits: testLimits))
+        let damaged = Data("{\"version\": 1, \"serv".utf8)
+        try damaged.write(to: URL(fileURLWithPath: store.path))
+        XCTAssertThrowsError(try store.load(limits: testLimits)) {
+            XCTAssertTrue("\($0)".hasSuffix("; start lbd once with --recover-state to go back to state.json.prev "
+                + "(the state before the last change), fix it, or remove it to start from the configured services"), "\($0)")
+        }
+        XCTAssertEqual(try store.recoverPrevious(limits: testLimits), state)
+        XCTAssertEqual(try store.load(limits: testLimits), state)
+        XCTAssertEqual(try files(), ["state.json", "state.json.corrupt", "state.json.prev"])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: directory + "/nested/state.json.corrupt")), damaged)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: store.previousPath)), state.jsonData())
+    }
+
+    func testRecoveryWithoutAPreviousStateChangesNothing() throws {
+        try store.save(try sampleState())
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: store.path))
+        XCTAssertThrowsError(try store.recoverPrevious(limits: testLimits)) {
+            XCTAssertEqual("\($0)", "\(store.previousPath): recover from failed: there is no previous state")
+        }
+        XCTAssertEqual(try fileBytes(), Data("garbage".utf8))
         XCTAssertEqual(try files(), ["state.json"])
     }
 
@@ -82,7 +113,8 @@ final class StateStoreTests: XCTestCase {
         let state = try sampleState()
         let full = state.jsonData()
         let path = store.path
-        let advice = "; fix it, or remove it to start from the configured services"
+        let advice = "; start lbd once with --recover-state to go back to state.json.prev (the state before the last change), "
+            + "fix it, or remove it to start from the configured services"
         // (content, the message, or its start where it quotes the JSON parser)
         let cases: [(Data, String)] = [
             (Data(), "\(path): malformed state: the file is empty (truncated?)\(advice)"),
@@ -108,6 +140,7 @@ final class StateStoreTests: XCTestCase {
         try store.save(try sampleState())
         XCTAssertThrowsError(try store.load(limits: Limits(maxVIPs: 2, ringSize: 1009))) {
             XCTAssertEqual("\($0)", "\(store.path): state does not validate: 3 VIPs exceed limits.max_vips 2; "
+                + "start lbd once with --recover-state to go back to state.json.prev (the state before the last change), "
                 + "fix it, or remove it to start from the configured services")
         }
     }

@@ -1,3 +1,4 @@
+import Balancer
 import Foundation
 import TestSupport
 import XCTest
@@ -28,6 +29,38 @@ final class CheckCommandTests: XCTestCase {
                 backends: [ { address: 192.0.2.11, weight: 100 }, { address: 192.0.2.12 } ]
             """)
         XCTAssertEqual(output, ProcessOutput(stdout: "\(file): ok\n", stderr: "", status: 0))
+    }
+
+    /// After the first start the state file is the truth: seed services edited in the file
+    /// are reported (still exit 0: the file is valid), and so is a state file lbd cannot load.
+    func testSeedServicesThatDifferFromTheSavedStateAreReported() throws {
+        let directory = try temporaryDirectory(self)
+        let file = directory + "/lbd.yaml"
+        try """
+            interface: eth0
+            encap_source_v4: 172.16.0.0/16
+            state_dir: \(directory)/state
+            services:
+              - vip: 10.0.0.10:80/tcp
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let ok = "\(file): ok\n"
+        let check = { try runProcess(try LBDBinary.path, ["check", "--config", file]) }
+        XCTAssertEqual(try check(), ProcessOutput(stdout: ok, stderr: "", status: 0), "first start: nothing saved yet")
+
+        let store = StateStore(directory: directory + "/state")
+        try store.save(try DesiredState(yaml: "services:\n  - vip: 10.0.0.10:80/tcp\n", limits: Limits()))
+        XCTAssertEqual(try check(), ProcessOutput(stdout: ok, stderr: "", status: 0), "the seed is what is saved")
+        try store.save(try DesiredState(yaml: "services:\n  - vip: 10.0.0.20:80/tcp\n", limits: Limits()))
+        XCTAssertEqual(try check(), ProcessOutput(stdout: ok, stderr: """
+            \(file): warning: services: in the configuration differ from the saved state (\(store.path)): they seed \
+            the first start only; use lbctl apply to change the running services
+
+            """, status: 0))
+        try "{".write(toFile: store.path, atomically: true, encoding: .utf8)
+        let damaged = try check()
+        XCTAssertEqual(damaged.status, 0)
+        XCTAssertTrue(damaged.stderr.hasPrefix("\(file): warning: \(store.path): malformed state: "), damaged.stderr)
+        XCTAssertTrue(damaged.stderr.contains("--recover-state"), damaged.stderr)
     }
 
     func testEveryErrorIsPrintedWithItsPosition() throws {

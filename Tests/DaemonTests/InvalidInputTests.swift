@@ -343,6 +343,46 @@ final class InvalidInputTests: XCTestCase {
         XCTAssertEqual(exit, 0, lbd.daemon.output)
     }
 
+    /// `lbd reload` (the unit's ExecReload) fails with the reason whenever the reload is
+    /// refused — a valid file whose settings lbd cannot apply included — changing nothing;
+    /// an applied one prints what changed and what it did not apply.
+    func testLbdReloadFailsWithTheReasonOfARefusal() async throws {
+        let lbd = try await RunningDaemon(self)
+        let before = try lbd.snapshot()
+        for broken in Self.brokenReloads {
+            if broken.removesFile {
+                try FileManager.default.removeItem(atPath: lbd.config)
+            } else {
+                try lbd.writeConfig(extra: broken.extra, services: broken.services,
+                                    encapSourceV4: broken.keepsEncapSourceV4)
+            }
+            let output = try runProcess(try LBDBinary.path, ["reload", "--config", lbd.config])
+            XCTAssertEqual(output.status, 1, "\(broken.change): \(output)")
+            XCTAssertEqual(output.stdout, "", broken.change)
+            XCTAssertTrue(output.stderr.contains("reload refused: "), "\(broken.change): \(output.stderr)")
+            try lbd.assertUnchanged(since: before, after: "lbd reload with \(broken.change)")
+        }
+        // The one a file check cannot see: lbd's answer is the reason.
+        try lbd.writeConfig(services: "  []", encapSourceV4: false)
+        let refused = try runProcess(try LBDBinary.path, ["reload", "--config", lbd.config])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.hasPrefix("lbctl: reload refused: the services need the encapsulation sources removed; "
+            + "nothing changed: VIP 10.0.0.10:53/udp: backend 192.0.2.21 is IPv4 but encap_source_v4 is not configured\n"),
+            refused.stderr)
+
+        try lbd.writeConfig(extra: "mtu: 9000\nmetrics_listen: 127.0.0.1:9751\n", services: "  - vip: 10.0.0.99:80/tcp")
+        let applied = try runProcess(try LBDBinary.path, ["reload", "--config", lbd.config])
+        XCTAssertEqual(applied, ProcessOutput(stdout: """
+            reloaded: mtu 1500 -> 9000
+            note: metrics_listen changed in the file: it takes effect at the next restart
+            note: services: in the configuration differ from the saved state (\(lbd.directory)/state/state.json): \
+            they seed the first start only; use lbctl apply to change the running services
+
+            """, stderr: "", status: 0))
+        let exit = try await lbd.daemon.stop(SIGTERM)
+        XCTAssertEqual(exit, 0, lbd.daemon.output)
+    }
+
     // MARK: lbd check
 
     /// A configuration `lbd check` refuses, and its errors as `LINE:COL: message`.

@@ -14,8 +14,14 @@ import Foundation
 /// temporary file in the same directory, flushed (`fsync`), renamed over `state.json`
 /// (atomic on POSIX file systems), and the directory flushed so the rename survives a
 /// power loss. A crash leaves at most a temporary file, which the next `load` removes.
+///
+/// The state a save replaces stays as `state.json.prev`: when `state.json` is damaged
+/// (a disk error, a hand edit), `lbd --recover-state` starts from it (`recoverPrevious`).
 public struct StateStore: Sendable {
     public static let fileName = "state.json"
+    public static let previousFileName = "state.json.prev"
+    /// Where `recoverPrevious` moves the damaged file, for the operator to look at.
+    public static let damagedFileName = "state.json.corrupt"
     /// Temporary files: hidden, named after the state file, then a unique suffix.
     static let temporaryPrefix = ".state.json.tmp."
 
@@ -29,6 +35,7 @@ public struct StateStore: Sendable {
 
     /// The state file's path.
     public var path: String { directory + "/" + Self.fileName }
+    public var previousPath: String { directory + "/" + Self.previousFileName }
 
     /// The saved state, validated under `limits`; nil when there is no state file yet
     /// (first start: seed from the configuration). A file that cannot be read back —
@@ -37,6 +44,31 @@ public struct StateStore: Sendable {
     /// Temporary files left by an interrupted save are removed.
     public func load(limits: Limits) throws(StateStoreError) -> DesiredState? {
         try removeTemporaryFiles()
+        return try Self.read(path, limits: limits)
+    }
+
+    /// The saved state as `load` reads it, but leaving the directory as it is: for a
+    /// reader beside a running lbd (`lbd check`), whose save may be under way.
+    public func peek(limits: Limits) throws(StateStoreError) -> DesiredState? {
+        try Self.read(path, limits: limits)
+    }
+
+    /// The state before the last save (`state.json.prev`), for a `state.json` that cannot
+    /// be loaded: validated under `limits`, then saved as `state.json`, the damaged file
+    /// moved to `state.json.corrupt`. Throws, changing nothing, when there is no usable
+    /// previous state.
+    public func recoverPrevious(limits: Limits) throws(StateStoreError) -> DesiredState {
+        try removeTemporaryFiles()
+        guard let previous = try Self.read(previousPath, limits: limits) else {
+            throw .io(operation: "recover from", path: previousPath, detail: "there is no previous state")
+        }
+        let damaged = directory + "/" + Self.damagedFileName
+        guard rename(path, damaged) == 0 || errno == ENOENT else { throw .posix("move aside to \(Self.damagedFileName)", path) }
+        try save(previous)
+        return previous
+    }
+
+    private static func read(_ path: String, limits: Limits) throws(StateStoreError) -> DesiredState? {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -64,12 +96,29 @@ public struct StateStore: Sendable {
         let temporary = directory + "/" + Self.temporaryPrefix + "\(getpid()).\(UInt32.random(in: 0 ... .max))"
         do throws(StateStoreError) {
             try Self.writeFile(state.jsonData(reusing: encoded), to: temporary)
+            try keepCurrentAsPrevious()
             guard rename(temporary, path) == 0 else { throw .posix("rename to \(Self.fileName)", temporary) }
         } catch {
             unlink(temporary)
             throw error
         }
         try Self.syncDirectory(directory)
+    }
+
+    /// Makes `state.json.prev` the file about to be replaced, in one rename: a hard link
+    /// to it under a temporary name (removed by `load` if a crash leaves it) renamed over.
+    private func keepCurrentAsPrevious() throws(StateStoreError) {
+        let hardLink = directory + "/" + Self.temporaryPrefix + "prev.\(getpid())"
+        unlink(hardLink)
+        guard link(path, hardLink) == 0 else {
+            if errno == ENOENT { return }  // the first save
+            throw .posix("link to \(Self.previousFileName)", path)
+        }
+        guard rename(hardLink, previousPath) == 0 else {
+            let failure = StateStoreError.posix("rename to \(Self.previousFileName)", hardLink)
+            unlink(hardLink)
+            throw failure
+        }
     }
 
     /// Removes what interrupted saves left; the state file itself is never touched.
@@ -135,7 +184,9 @@ public enum StateStoreError: Error, Equatable, Sendable, CustomStringConvertible
         case .io(let operation, let path, let detail):
             return "\(path): \(operation) failed: \(detail)"
         case .corrupt(let path, let error):
-            return "\(path): \(error.description); fix it, or remove it to start from the configured services"
+            return "\(path): \(error.description); start lbd once with --recover-state to go back to "
+                + "\(StateStore.previousFileName) (the state before the last change), fix it, "
+                + "or remove it to start from the configured services"
         }
     }
 

@@ -13,16 +13,22 @@ import NIOHTTP1
 /// - `POST /v1/apply?dry_run=1|0`, a services YAML body → `{"plan":"…","applied":bool}`;
 ///   400 with `LINE:COL: message` lines for an invalid file.
 /// - `GET /v1/export` → the services as YAML (`text/yaml`), accepted by apply.
+/// - `POST /v1/reload` → `{"changed":[…],"notes":[…]}` once the configuration file's
+///   settings are in force (`Reloader`); 409 with the reason when refused, nothing changed.
 /// - Anything else: 404 `{"error":"no such endpoint"}`.
 public struct APIRouter: Sendable {
     let coordinator: EditCoordinator
     let status: StatusReporter
     let logger: Logger
+    /// Serves `/v1/reload`; without one, there is no such endpoint.
+    let reloader: Reloader?
 
-    public init(coordinator: EditCoordinator, status: StatusReporter, logger: Logger = Logger(label: "lbd.api")) {
+    public init(coordinator: EditCoordinator, status: StatusReporter, logger: Logger = Logger(label: "lbd.api"),
+                reloader: Reloader? = nil) {
         self.coordinator = coordinator
         self.status = status
         self.logger = logger
+        self.reloader = reloader
     }
 
     public func handle(_ request: APIRequest) async -> APIResponse {
@@ -43,6 +49,9 @@ public struct APIRouter: Sendable {
                 return try await apply(request.body, query: query)
             case (.GET, "/v1/export"):
                 return APIResponse(status: .ok, contentType: "text/yaml", body: Data(await coordinator.state.yaml().utf8))
+            case (.POST, "/v1/reload"):
+                guard let reloader else { throw APIError.notFound("no such endpoint") }
+                return try await reload(reloader)
             default:
                 throw APIError.notFound("no such endpoint")
             }
@@ -65,6 +74,18 @@ public struct APIRouter: Sendable {
             throw Self.apiError(error)
         }
         return .json(["ok": true])
+    }
+
+    private struct ReloadBody: Encodable {
+        let changed: [String]
+        let notes: [String]
+    }
+
+    private func reload(_ reloader: Reloader) async throws(APIError) -> APIResponse {
+        switch await reloader.reload(trigger: "API") {
+        case .applied(let changes, let notes): return .json(ReloadBody(changed: changes, notes: notes))
+        case .refused(let reason): throw .conflict(reason)
+        }
     }
 
     private struct ApplyBody: Encodable {

@@ -5,7 +5,7 @@ import Logging
 
 /// The datapath steps of a start: open or adopt the pinned balancer, write its runtime
 /// configuration, attach it to the interface.
-enum DatapathBootstrap {
+public enum DatapathBootstrap {
     /// Adopts the balancer pinned at `bpf_pin_dir` when it is this binary's build with the
     /// configured limits (nothing reloaded or written: forwarding and the connection
     /// table carry on), or loads it: another build of the program (an upgrade) is loaded
@@ -21,6 +21,7 @@ enum DatapathBootstrap {
     static func open(_ configuration: Configuration, reset: Bool, logger: Logger) throws(StartupFailure) -> BalancerDatapath {
         let pins = configuration.bpfPinDirectory
         do {
+            try preparePinDirectory(pins, logger: logger)
             let limits = try DatapathSettings.limits(configuration.limits)
             let datapath: BalancerDatapath
             do {
@@ -51,6 +52,15 @@ enum DatapathBootstrap {
                 """)
         } catch {
             throw StartupFailure("cannot open the datapath at \(pins): \(error)")
+        }
+    }
+
+    /// Creates the pin directory, first mounting bpffs at /sys/fs/bpf when the directory
+    /// is under it and none is mounted there (a machine booted without systemd's mount),
+    /// and says so: the mount outlives lbd.
+    public static func preparePinDirectory(_ pins: String, logger: Logger) throws {
+        if let mountPoint = try BPFFS.prepareDirectory(pins) {
+            logger.notice("no bpffs was mounted: mounted one", metadata: ["mount_point": "\(mountPoint)", "pin_dir": "\(pins)"])
         }
     }
 

@@ -13,7 +13,8 @@ import ServiceLifecycle
 ///    pinned maps (an upgrade); pins of another layout or ABI refused unless
 ///    `--reset-datapath`; `vip_addrs` and the VIP filter derived from `vip_map`;
 ///    `lb_config` written if it differs;
-/// 4. the desired state from `state_dir` (first start: the file's `services:`, saved);
+/// 4. the desired state from `state_dir` (first start: the file's `services:`, saved;
+///    a damaged file refused, or with `--recover-state` replaced by `state.json.prev`);
 /// 5. the reconciler adopts what the maps hold, then applies the state: an adopted
 ///    datapath already serving this state gets no write at all;
 /// 6. XDP attached to `interface` (already attached when adopted: nothing happens;
@@ -28,11 +29,14 @@ import ServiceLifecycle
 public struct LBDaemon {
     public let configurationPath: String
     public let resetDatapath: Bool
+    /// Start from `state.json.prev` if `state.json` cannot be loaded.
+    public let recoverState: Bool
     public let logger: Logger
 
-    public init(configurationPath: String, resetDatapath: Bool, logger: Logger) {
+    public init(configurationPath: String, resetDatapath: Bool, recoverState: Bool = false, logger: Logger) {
         self.configurationPath = configurationPath
         self.resetDatapath = resetDatapath
+        self.recoverState = recoverState
         self.logger = logger
     }
 
@@ -87,11 +91,13 @@ public struct LBDaemon {
         let readings = KernelDatapathReadings(datapath: datapath, interface: configuration.interface)
         let status = StatusReporter(coordinator: coordinator, reconciler: reconciler, health: health,
                                     readings: readings, ringSize: configuration.limits.ringSize)
+        let reloader = Reloader(configurationPath: configurationPath, datapath: datapath, coordinator: coordinator,
+                                logger: logger, started: configuration, settings: settings, metrics: events)
         let api: APIServer
         do {
             api = try await APIServer.bind(path: configuration.apiSocket,
                                            router: APIRouter(coordinator: coordinator, status: status,
-                                                             logger: Logger(label: "lbd.api")),
+                                                             logger: Logger(label: "lbd.api"), reloader: reloader),
                                            logger: Logger(label: "lbd.api"))
         } catch let error as StartupFailure {
             throw error
@@ -109,9 +115,7 @@ public struct LBDaemon {
             metrics,
             health,
             ReconcileRetryService(coordinator: coordinator),
-            ReloadService(configurationPath: configurationPath, datapath: datapath, coordinator: coordinator,
-                          logger: logger, started: configuration,
-                          current: .init(configuration: configuration, settings: settings), metrics: events),
+            ReloadService(reloader: reloader),
         ]
         let notifier = SystemdNotifier()
         if let notifier, let interval = SystemdNotifier.watchdogInterval() {
@@ -139,10 +143,9 @@ public struct LBDaemon {
     /// `services:`, saved at once so later starts use the state file.
     private func loadState(_ store: StateStore, _ configuration: Configuration) throws(StartupFailure) -> DesiredState {
         do {
-            if let state = try store.load(limits: configuration.limits) {
-                if state != configuration.services, !configuration.services.services.isEmpty {
-                    logger.notice("services: in the configuration are a first-start seed; the state file is used",
-                                  metadata: ["state": "\(store.path)", "vips": "\(state.services.count)"])
+            if let state = try loadSaved(store, configuration.limits) {
+                if let drift = SeedServices.drift(configuration, saved: state, statePath: store.path) {
+                    logger.notice("\(drift)", metadata: ["vips": "\(state.services.count)"])
                 }
                 logger.info("state loaded", metadata: ["state": "\(store.path)", "vips": "\(state.services.count)"])
                 return state
@@ -156,6 +159,22 @@ public struct LBDaemon {
             throw .configuration(StateStoreError.corrupt(path: path, error).description)
         } catch {
             throw StartupFailure(error.description)
+        }
+    }
+
+    /// The state file; with `recoverState`, the previous state when it cannot be loaded.
+    private func loadSaved(_ store: StateStore, _ limits: Limits) throws(StateStoreError) -> DesiredState? {
+        do {
+            let state = try store.load(limits: limits)
+            if recoverState { logger.notice("--recover-state: the state file loads; nothing to recover") }
+            return state
+        } catch .corrupt(let path, let error) where recoverState {
+            let state = try store.recoverPrevious(limits: limits)
+            logger.warning("--recover-state: started from the previous state; the damaged file is kept", metadata: [
+                "damaged": "\(path)", "kept_as": "\(StateStore.damagedFileName)", "error": "\(error.description)",
+                "recovered_from": "\(store.previousPath)", "vips": "\(state.services.count)",
+            ])
+            return state
         }
     }
 }

@@ -4,13 +4,23 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// SIGHUP (`systemctl reload lbd`): re-reads the configuration file and applies its
-/// daemon settings — gateway MAC (re-resolved when `auto`), MTU, encapsulation sources,
-/// default UDP timeout — by rewriting `lb_config`, logging each change. Keys that only a
-/// restart applies are logged as such; `services:` is a seed and ignored (the state
-/// file is the truth). A file with errors, an unresolvable gateway, or encapsulation
-/// sources the current backends need removed is refused whole: nothing changes.
-struct ReloadService: Service {
+/// What a reload did: applied, with the settings it changed and what the operator should
+/// know (keys only a restart applies, seed services that differ from the state), or
+/// refused with the reason, nothing changed.
+public enum ReloadOutcome: Equatable, Sendable {
+    case applied(changes: [String], notes: [String])
+    case refused(String)
+}
+
+/// A reload (`systemctl reload lbd`: `lbd reload`, or SIGHUP): re-reads the configuration
+/// file and applies its daemon settings — gateway MAC (re-resolved when `auto`), MTU,
+/// encapsulation sources, default UDP timeout — by rewriting `lb_config`, logging each
+/// change. Keys that only a restart applies are reported as such; `services:` is a seed
+/// and not applied (the state file is the truth; `lbctl apply` changes it), reported
+/// when it differs. A file with errors, an unresolvable gateway, or encapsulation sources
+/// the current backends need removed is refused whole: nothing changes. One reload at a
+/// time, whichever way it was asked for.
+public actor Reloader {
     let configurationPath: String
     let datapath: BalancerDatapath
     let coordinator: EditCoordinator
@@ -18,54 +28,43 @@ struct ReloadService: Service {
     /// The configuration the daemon started with: keys only a restart applies are
     /// compared with it, so a pending change is reported at every reload until then.
     let started: Configuration
-    /// What is in force: the configuration and resolved settings of the last (re)load.
-    let current: Current
+    /// The resolved settings of the last (re)load: what is in force.
+    private var settings: RuntimeSettings
     /// `lbd_config_reloads_total` by result.
-    var metrics: ControlPlaneMetrics?
+    let metrics: ControlPlaneMetrics?
 
-    actor Current {
-        var configuration: Configuration
-        var settings: RuntimeSettings
-
-        init(configuration: Configuration, settings: RuntimeSettings) {
-            self.configuration = configuration
-            self.settings = settings
-        }
-
-        func set(_ configuration: Configuration, _ settings: RuntimeSettings) {
-            self.configuration = configuration
-            self.settings = settings
-        }
+    init(configurationPath: String, datapath: BalancerDatapath, coordinator: EditCoordinator, logger: Logger,
+         started: Configuration, settings: RuntimeSettings, metrics: ControlPlaneMetrics?) {
+        self.configurationPath = configurationPath
+        self.datapath = datapath
+        self.coordinator = coordinator
+        self.logger = logger
+        self.started = started
+        self.settings = settings
+        self.metrics = metrics
     }
 
-    func run() async throws {
-        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
-            await reload()
-        }
+    /// Reloads; `trigger` (SIGHUP, API) goes to the log.
+    public func reload(trigger: String) async -> ReloadOutcome {
+        let outcome = await applyReload(trigger: trigger)
+        if case .applied = outcome { metrics?.reloads.ok.increment() } else { metrics?.reloads.failed.increment() }
+        return outcome
     }
 
-    func reload() async {
-        let applied = await applyReload()
-        (applied ? metrics?.reloads.ok : metrics?.reloads.failed)?.increment()
-    }
-
-    /// Whether the file's settings are now in force; on false nothing changed.
-    private func applyReload() async -> Bool {
-        logger.notice("reloading the configuration (SIGHUP)", metadata: ["config": "\(configurationPath)"])
+    private func applyReload(trigger: String) async -> ReloadOutcome {
+        logger.notice("reloading the configuration (\(trigger))", metadata: ["config": "\(configurationPath)"])
         let new: Configuration
         do {
             new = try ConfigurationFile.load(configurationPath)
         } catch {
-            logger.error("reload refused: the configuration has errors; nothing changed",
-                         metadata: ["errors": "\(error.lines.joined(separator: "; "))"])
-            return false
+            return refuse("the configuration has errors; nothing changed", key: "errors",
+                          detail: error.lines.joined(separator: "; "))
         }
-        let settings: RuntimeSettings
+        let newSettings: RuntimeSettings
         do {
-            settings = RuntimeSettings(new, gateway: try GatewayResolver.resolve(new.gatewayMAC, interface: started.interface))
+            newSettings = RuntimeSettings(new, gateway: try GatewayResolver.resolve(new.gatewayMAC, interface: started.interface))
         } catch {
-            logger.error("reload refused; nothing changed", metadata: ["error": "\(error)"])
-            return false
+            return refuse("nothing changed", key: "error", detail: "\(error)")
         }
         // The state's backends must keep an encapsulation source of their family.
         let oldLimits = await coordinator.limits
@@ -74,25 +73,46 @@ struct ReloadService: Service {
         do {
             try await coordinator.setLimits(limits)
         } catch {
-            logger.error("reload refused: the services need the encapsulation sources removed; nothing changed",
-                         metadata: ["error": "\(error)"])
-            return false
+            return refuse("the services need the encapsulation sources removed; nothing changed", key: "error",
+                          detail: "\(error)")
         }
-        let changes = await current.settings.changes(to: settings)
+        let changes = settings.changes(to: newSettings)
         do {
-            try DatapathBootstrap.writeRuntimeConfig(settings, to: datapath)
+            try DatapathBootstrap.writeRuntimeConfig(newSettings, to: datapath)
         } catch {
-            logger.error("reload: writing lb_config failed; the previous settings stay", metadata: ["error": "\(error)"])
             try? await coordinator.setLimits(oldLimits)
-            return false
+            return refuse("writing lb_config failed; the previous settings stay", key: "error", detail: "\(error)")
         }
-        await current.set(new, settings)
+        settings = newSettings
+        var notes: [String] = []
         for key in RuntimeSettings.restartOnlyChanges(from: started, to: new) {
             logger.warning("\(key) changed in the file: it takes effect at the next restart", metadata: ["key": "\(key)"])
+            notes.append("\(key) changed in the file: it takes effect at the next restart")
+        }
+        if let drift = SeedServices.drift(new, saved: await coordinator.state, statePath: StateStore(directory: started.stateDirectory).path) {
+            logger.warning("\(drift)")
+            notes.append(drift)
         }
         logger.notice("configuration reloaded", metadata: [
             "changed": "\(changes.isEmpty ? "nothing" : changes.joined(separator: "; "))",
         ])
-        return true
+        return .applied(changes: changes, notes: notes)
+    }
+
+    /// Logs `reload refused: why` with `key=detail`; the outcome carries both.
+    private func refuse(_ why: String, key: String, detail: String) -> ReloadOutcome {
+        logger.error("reload refused: \(why)", metadata: [key: "\(detail)"])
+        return .refused("reload refused: \(why): \(detail)")
+    }
+}
+
+/// SIGHUP: a reload, as `lbd reload` asks for it over the API.
+struct ReloadService: Service {
+    let reloader: Reloader
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            _ = await reloader.reload(trigger: "SIGHUP")
+        }
     }
 }

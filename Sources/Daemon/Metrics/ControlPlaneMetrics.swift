@@ -39,7 +39,7 @@ public struct ControlPlaneMetrics: Sendable {
         self.registry = registry
         edits = Outcomes(registry, "lbd_api_edits_total", help: "Edits and applies through the API, by result.",
                          failed: "error", refused: true)
-        reloads = Outcomes(registry, "lbd_config_reloads_total", help: "SIGHUP reloads of the configuration, by result.",
+        reloads = Outcomes(registry, "lbd_config_reloads_total", help: "Reloads of the configuration (lbd reload, SIGHUP), by result.",
                            failed: "refused")
         stateWrites = Outcomes(registry, "lbd_state_writes_total", help: "Saves of the state file, by result.",
                                failed: "error")

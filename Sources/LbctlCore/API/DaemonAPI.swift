@@ -36,6 +36,12 @@ struct DaemonAPI: Sendable {
         try call(.get("/v1/export"))
     }
 
+    /// `POST /v1/reload`: what the reload changed, once in force.
+    func reload() throws(Failure) -> ReloadResponse {
+        try Self.decode(ReloadResponse.self, from: try call(.post("/v1/reload", contentType: "application/json", body: [])),
+                        endpoint: "/v1/reload")
+    }
+
     /// `body` as `type`, or a `Failure.daemon` naming the endpoint and what did not fit.
     static func decode<T: Decodable>(_ type: T.Type, from body: [UInt8], endpoint: String) throws(Failure) -> T {
         do {

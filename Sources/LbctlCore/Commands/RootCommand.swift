@@ -24,7 +24,8 @@ struct RootCommand: ParsableCommand {
             Shell completions: lbctl --generate-completion-script bash|zsh|fish
             """,
         version: BuildInfo.versionLine(of: "lbctl"),
-        subcommands: [VIPCommand.self, BackendCommand.self, StatusCommand.self, ApplyCommand.self, ExportCommand.self])
+        subcommands: [VIPCommand.self, BackendCommand.self, StatusCommand.self, ApplyCommand.self, ExportCommand.self,
+                      ReloadCommand.self])
 
     @OptionGroup var connection: ConnectionOptions
 }

@@ -66,9 +66,10 @@ func shell(_ arguments: [String]) throws -> String {
 extension DaemonProcess {
     /// lbd on `network`'s interface.
     convenience init(network: NamespaceNetwork, config: String, arguments: [String] = [],
-                     environment: [String: String] = [:], log: String) throws {
+                     environment: [String: String] = [:], log: String, launcher: [String] = [],
+                     wrapper: [String] = []) throws {
         try self.init(namespace: network.namespace, config: config, arguments: arguments, environment: environment,
-                      log: log)
+                      log: log, launcher: launcher, wrapper: wrapper)
     }
 
     /// Kills lbd (SIGKILL) in `test`'s teardown if it is still running then: a test that

@@ -125,7 +125,9 @@ final class Topology {
 
     @discardableResult
     private static func run(_ arguments: [String]) throws -> String {
-        let output = try runProcess(script, arguments)
+        // The lbd under test prepares the pin directories (mounting bpffs if none is).
+        let lbdDirectory = URL(fileURLWithPath: try LBDBinary.path).deletingLastPathComponent().path
+        let output = try runProcess("/usr/bin/env", ["LBD_BIN_DIR=" + lbdDirectory, script] + arguments)
         guard output.status == 0 else {
             throw EndToEndFailure("lbd-topology \(arguments.joined(separator: " ")) exited \(output.status): \(output.stderr)")
         }
