@@ -19,7 +19,7 @@ VERSION     := $(shell cat VERSION)
 DEB_PACKAGES := clang libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 pkg-config ethtool curl systemd python3
 # Wanted for a command only (prometheus: promtool, for the tests of contrib/): installed
 # without their server running, by scripts/install-tool-packages.sh.
-DEB_TOOL_PACKAGES := prometheus
+DEB_TOOL_PACKAGES := prometheus bird2
 
 # What `make bench-e2e` drives and compares lbd with; installed (no service started) when
 # missing, by that target only.
@@ -36,7 +36,7 @@ UNITDIR    ?= /etc/systemd/system
 GENERATORDIR ?= /etc/systemd/system-generators
 DESTDIR    ?=
 
-.PHONY: all deps bpf swift test test-deb deb demo install bench-maglev bench-datapath bench-control bench-health bench-metrics bench-e2e clean
+.PHONY: all deps bpf swift test test-deb deb demo demo-fleet install bench-maglev bench-datapath bench-control bench-health bench-metrics bench-e2e clean
 
 all: swift
 
@@ -85,6 +85,14 @@ demo: bpf $(EMBEDDED) | deps
 	$(SWIFT) build $(RELEASE) --product lbd
 	$(SWIFT) build $(RELEASE) --product lbctl
 	@LBD_BIN_DIR=$$($(SWIFT) build $(RELEASE) --show-bin-path) scripts/fresh-bpffs scripts/demo.sh
+
+# Two lbd nodes, each with BIRD 2, behind a router spreading flows over them by ECMP
+# (root): 1,000 long-lived connections through a graceful stop and an abrupt node loss,
+# `fleet ... broken=N reroute_ms=N` lines; all torn down at the end.
+demo-fleet: bpf $(EMBEDDED) | deps
+	$(SWIFT) build $(RELEASE) --product lbd
+	$(SWIFT) build $(RELEASE) --product lbctl
+	@LBD_BIN_DIR=$$($(SWIFT) build $(RELEASE) --show-bin-path) scripts/fresh-bpffs scripts/demo-fleet.sh
 
 # Built, then run: `swift run` does not take --static-swift-stdlib.
 bench-maglev: $(EMBEDDED) | deps

@@ -45,10 +45,17 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
 
+        // BGP announcements of the VIPs this node can serve, through the node's BIRD 2: the
+        // policy (health, hysteresis, drain), the routes file, BIRD's control socket.
+        .target(name: "Announce", dependencies: [
+            "Balancer", .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+
         // The daemon's wiring: the reconciler's writes on the kernel maps, adoption, settings,
         // the edit coordinator, the control API (HTTP/1.1 over a unix socket), sd_notify.
         .target(name: "Daemon", dependencies: [
-            "Balancer", "Datapath", "CLBABI", "HealthCheck",
+            "Balancer", "Datapath", "CLBABI", "HealthCheck", "Announce",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -98,6 +105,7 @@ let package = Package(
                                                         .product(name: "Logging", package: "swift-log"),
                                                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "DatapathTests", dependencies: ["TestSupport", "Datapath", "CLBABI", "PacketCraft"]),
+        .testTarget(name: "AnnounceTests", dependencies: ["TestSupport", "Announce", "Balancer"]),
         .testTarget(name: "LbctlTests", dependencies: ["TestSupport", "LbctlCore"]),
         // The real lbd and lbctl in scripts/lbd-topology's namespaces, real TCP and UDP (root).
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),

@@ -153,6 +153,17 @@ struct lb_traffic {
 	__u64 bytes;
 };
 
+/*
+ * vip_flow_stats[index] (per CPU): how clients open connections to the VIP, for
+ * rate(). Counted on the packets that miss the connection table only (SYNs, misses),
+ * never on an established flow's packets.
+ */
+struct lb_vip_flows {
+	__u64 syns;      /* TCP SYNs */
+	__u64 new_flows; /* connection entries created */
+	__u64 misses;    /* other packets with no live entry: TCP state lost, or a new UDP flow */
+};
+
 /* Global balancer counters: indices into lb_global_stats.counters. */
 enum lb_stat {
 	LB_STAT_RX = 0,           /* every packet the program saw */

@@ -69,6 +69,46 @@ func measure(_ harness: BenchHarness, target: Int32, frame: [UInt8], varyOffset:
     return median(try (0..<runs).map { _ in Double(try harness.run(repeat: iterations).durationNs) })
 }
 
+/// Fills a connection table of `entries` with distinct flows (batched writes of 64k).
+func fillConnectionTable(_ datapath: BalancerDatapath, entries: Int) throws {
+    let chunk = 65536
+    var entry = lb_flow()
+    entry.backend = 1
+    for start in stride(from: 0, to: entries, by: chunk) {
+        let keys = (start..<min(start + chunk, entries)).map { n -> lb_flow_key in
+            var key = lb_flow_key()
+            key.src.0 = UInt32(n).bigEndian
+            key.dst.0 = ABIAddress.words(vip4).0
+            key.sport = UInt16(truncatingIfNeeded: n).bigEndian
+            key.dport = UInt16(80).bigEndian
+            key.proto = Packet.tcp
+            key.family = UInt8(LB_FAMILY_V4)
+            return key
+        }
+        try datapath.connTable.updateBatch(keys: keys, values: [lb_flow](repeating: entry, count: keys.count))
+    }
+}
+
+/// What lbd's `lbd_conntrack_entries` costs: one batched count of a full table, by size
+/// (LBD_BENCH_SCAN_SIZES, entries, comma-separated). Median of 3 counts.
+func benchConnectionTableCount() throws {
+    let sizes = (ProcessInfo.processInfo.environment["LBD_BENCH_SCAN_SIZES"] ?? "1000000,8000000")
+        .split(separator: ",").compactMap { UInt32($0) }
+    for size in sizes {
+        let datapath = try BalancerDatapath.loadUnpinned(limits: try DatapathLimits(
+            maxVIPs: 1, maxBackends: 2, ringSize: 13, connectionTable: size))
+        try fillConnectionTable(datapath, entries: Int(size))
+        var counted = EntryCount(entries: 0, exact: true)
+        let times = try (0..<3).map { _ -> Double in
+            let start = DispatchTime.now().uptimeNanoseconds
+            counted = try datapath.connectionTableEntries()
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        }
+        let exact = try datapath.connTable.count().entries
+        print("conntrack_count capacity=\(size) entries=\(exact) counted=\(counted.entries) exact=\(counted.exact) ms=\(Int(median(times).rounded()))")
+    }
+}
+
 let pinDirectory = "/sys/fs/bpf/lbd-bench-\(getpid())"
 do {
     defer { _ = try? BalancerDatapath.removePins(pinDirectory: pinDirectory) }
@@ -100,6 +140,7 @@ do {
     guard try datapath.counter(LB_STAT_NEW_FLOW) >= expectedInserts else {
         fatalError("the new-flow case created fewer connection entries than packets")
     }
+    try benchConnectionTableCount()
 } catch {
     FileHandle.standardError.write(Data("datapath-bench: \(error)\n".utf8))
     exit(1)

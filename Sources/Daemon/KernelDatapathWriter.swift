@@ -36,6 +36,7 @@ public struct KernelDatapathWriter: DatapathWriter {
     public func installVIP(_ vip: VIPKey, index: UInt32, info: VIPInfo) throws {
         if try datapath.vips.lookup(key: index)?.generation != info.generation {
             try datapath.vipStats.update(key: index, value: lb_traffic())
+            try datapath.vipFlowStats.update(key: index, value: lb_vip_flows())
         }
         try datapath.installVIP(ABIConversion.key(vip), index: index, info: ABIConversion.info(info))
     }

@@ -175,6 +175,64 @@ public final class BPFMap<Key: BitwiseCopyable, Value: BitwiseCopyable>: Sendabl
         return result
     }
 
+    /// The number of entries, by `BPF_MAP_LOOKUP_BATCH` walks of `batchSize` entries: one
+    /// syscall and `batchSize` × (key + value) bytes of buffer per batch. On a hash map the
+    /// walk stops once it has counted `sample` entries and estimates the rest from the
+    /// buckets walked: the batch position is the next bucket's index, the map has
+    /// `maxEntries` rounded up to a power of two buckets, and its keyed hash spreads
+    /// entries evenly over them, so the relative error is about 1/√sample. The cost is
+    /// bounded by `sample` entries, whatever the map's size. A map changing meanwhile may
+    /// have an entry counted twice or missed, like `keys()`.
+    public func count(batchSize: Int = 8192, sample: Int = .max) throws -> EntryCount {
+        let operation = "count the entries of map \(name)"
+        guard batchSize > 0, sample > 0 else {
+            throw DatapathError.invalid(operation, "batch size \(batchSize), sample \(sample)")
+        }
+        let entryBytes = isPerCPU ? perCPUStride * possibleCPUs : valueSize
+        var keyBuffer = [UInt8](repeating: 0, count: keySize * batchSize)
+        var valueBuffer = [UInt8](repeating: 0, count: entryBytes * batchSize)
+        // The position between batches: a bucket index (hash maps) or a key (arrays).
+        var position = [UInt8](repeating: 0, count: max(keySize, 8))
+        var nextPosition = position
+        let opts = LibbpfOptions<bpf_map_batch_opts>()
+        let buckets = Self.hashTypes.contains(type.rawValue) ? Self.bucketCount(maxEntries) : nil
+        var total = 0
+        var started = false
+        while true {
+            var found = UInt32(batchSize)
+            let result = keyBuffer.withUnsafeMutableBytes { keys in
+                valueBuffer.withUnsafeMutableBytes { values in
+                    position.withUnsafeMutableBytes { inBatch in
+                        nextPosition.withUnsafeMutableBytes { outBatch in
+                            bpf_map_lookup_batch(fd.raw, started ? inBatch.baseAddress : nil, outBatch.baseAddress,
+                                                 keys.baseAddress, values.baseAddress, &found, opts.pointer)
+                        }
+                    }
+                }
+            }
+            guard result == 0 || result == -ENOENT else { throw DatapathError.system(operation, code: result) }
+            total += Int(found)
+            if result == -ENOENT { return EntryCount(entries: total, exact: true) }
+            position = nextPosition
+            started = true
+            let walked = position.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
+            if total >= sample, let buckets, walked > 0, walked < buckets {
+                return EntryCount(entries: Int((Double(total) * Double(buckets) / Double(walked)).rounded()), exact: false)
+            }
+        }
+    }
+
+    /// Map types whose batch position is a bucket index (kernel/bpf/hashtab.c).
+    private static var hashTypes: [UInt32] {
+        [BPF_MAP_TYPE_HASH.rawValue, BPF_MAP_TYPE_LRU_HASH.rawValue,
+         BPF_MAP_TYPE_PERCPU_HASH.rawValue, BPF_MAP_TYPE_LRU_PERCPU_HASH.rawValue]
+    }
+
+    /// A hash map's buckets: max_entries rounded up to a power of two.
+    static func bucketCount(_ maxEntries: UInt32) -> UInt32 {
+        maxEntries <= 1 ? 1 : 1 << (32 - (maxEntries - 1).leadingZeroBitCount)
+    }
+
     /// The counter array at `key` summed across CPUs (see `sumPerCPU`), and counter
     /// `index` of it; both throw, naming the map, when the key or index does not exist.
     public func counters(key: Key) throws -> [UInt64] {
@@ -268,6 +326,17 @@ public final class BPFMap<Key: BitwiseCopyable, Value: BitwiseCopyable>: Sendabl
             try check(result, "iterate the keys of map \(name)")
             return out.loadUnaligned(as: Key.self)
         }
+    }
+}
+
+/// `BPFMap.count`'s answer: counted entry by entry (`exact`), or estimated from a sample.
+public struct EntryCount: Equatable, Sendable {
+    public var entries: Int
+    public var exact: Bool
+
+    public init(entries: Int, exact: Bool) {
+        self.entries = entries
+        self.exact = exact
     }
 }
 

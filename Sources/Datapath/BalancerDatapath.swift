@@ -40,6 +40,8 @@ public final class BalancerDatapath: Sendable {
     public let config: BPFMap<UInt32, lb_config>
     /// Per-CPU traffic per VIP index.
     public let vipStats: BPFMap<UInt32, lb_traffic>
+    /// Per-CPU SYNs, new flows and misses per VIP index.
+    public let vipFlowStats: BPFMap<UInt32, lb_vip_flows>
     /// Per-CPU traffic per backend index.
     public let backendStats: BPFMap<UInt32, lb_traffic>
     /// Per-CPU global counters (key 0), indexed by `lb_stat`.
@@ -104,7 +106,7 @@ public final class BalancerDatapath: Sendable {
     public static let unrecordedMapABI = ABIRecord.unrecordedVersion
 
     static let mapNames = ["vip_map", "vips", "vip_filter", "vip_addrs", "backends", "rings", "conn_table", "config",
-                           "vip_stats", "backend_stats", "global_stats"]
+                           "vip_stats", "vip_flow_stats", "backend_stats", "global_stats"]
 
     private static func spec(_ limits: DatapathLimits) -> ObjectSpec {
         var abi = limits.abi
@@ -117,13 +119,13 @@ public final class BalancerDatapath: Sendable {
             maps: mapNames,
             maxEntries: [
                 "vip_map": limits.maxVIPs, "vips": limits.maxVIPs, "vip_filter": 1,
-                "vip_addrs": limits.maxVIPs, "vip_stats": limits.maxVIPs,
+                "vip_addrs": limits.maxVIPs, "vip_stats": limits.maxVIPs, "vip_flow_stats": limits.maxVIPs,
                 "backends": limits.maxBackends, "backend_stats": limits.maxBackends,
                 "rings": limits.ringChunks, "conn_table": limits.connectionTable,
                 "config": 1, "global_stats": 1,
             ],
             requiredStructs: ["lb_limits", "lb_vip_key", "lb_vip_info", "lb_vip_addr_key", "lb_backend",
-                              "lb_flow_key", "lb_flow", "lb_config", "lb_traffic", "lb_global_stats",
+                              "lb_flow_key", "lb_flow", "lb_config", "lb_traffic", "lb_vip_flows", "lb_global_stats",
                               "lb_vip_filter", "lb_ring_chunk"],
             rodata: [("lb_limits", rodata)],
             buildHashVariable: "lb_object_hash",
@@ -144,6 +146,7 @@ public final class BalancerDatapath: Sendable {
         connTable = try loaded.map("conn_table")
         config = try loaded.map("config")
         vipStats = try loaded.map("vip_stats")
+        vipFlowStats = try loaded.map("vip_flow_stats")
         backendStats = try loaded.map("backend_stats")
         globalStats = try loaded.map("global_stats")
     }
@@ -211,6 +214,23 @@ public final class BalancerDatapath: Sendable {
     public func vipTraffic(index: UInt32) throws -> (packets: UInt64, bytes: UInt64) {
         try traffic(vipStats, index)
     }
+
+    /// SYNs, new flows and misses of the VIP with index `index`, summed across CPUs.
+    public func vipFlows(index: UInt32) throws -> lb_vip_flows {
+        guard let sums = try vipFlowStats.sumPerCPU(key: index), sums.count == 3 else {
+            throw DatapathError.invalid("read flows of vip_flow_stats", "index \(index) out of range (\(limits.maxVIPs) entries)")
+        }
+        return lb_vip_flows(syns: sums[0], new_flows: sums[1], misses: sums[2])
+    }
+
+    /// The connection table's entries: counted up to `tableCountSample`, estimated from
+    /// that sample beyond (`BPFMap.count`: 0.2% standard error), so one call costs at most
+    /// the walk of that many entries (docs/metrics.md gives the figures).
+    public func connectionTableEntries() throws -> EntryCount {
+        try connTable.count(sample: Self.tableCountSample)
+    }
+
+    public static let tableCountSample = 262_144
 
     /// Traffic sent to backend `index`, summed across CPUs.
     public func backendTraffic(index: UInt32) throws -> (packets: UInt64, bytes: UInt64) {

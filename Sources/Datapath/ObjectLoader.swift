@@ -96,6 +96,7 @@ let sharedStructSizes: [(name: String, size: Int)] = [
     ("lb_flow", MemoryLayout<lb_flow>.size),
     ("lb_config", MemoryLayout<lb_config>.size),
     ("lb_traffic", MemoryLayout<lb_traffic>.size),
+    ("lb_vip_flows", MemoryLayout<lb_vip_flows>.size),
     ("lb_global_stats", MemoryLayout<lb_global_stats>.size),
     ("lb_decap_stats", MemoryLayout<lb_decap_stats>.size),
     ("lb_bench_frame", MemoryLayout<lb_bench_frame>.size),

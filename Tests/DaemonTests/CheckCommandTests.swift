@@ -77,7 +77,7 @@ final class CheckCommandTests: XCTestCase {
             \(file):3:6: mtu: bad MTU '100': expected 0 (no check) or 1320...65535
             \(file):4:1: unknown key 'colour' in the configuration (expected one of: interface, xdp_mode, \
             gateway_mac, encap_source_v4, encap_source_v6, mtu, udp_idle_timeout, api_socket, metrics_listen, \
-            state_dir, bpf_pin_dir, limits, services)
+            state_dir, bpf_pin_dir, limits, announce, services)
 
             """)
     }
@@ -92,6 +92,37 @@ final class CheckCommandTests: XCTestCase {
             """)
         XCTAssertEqual(output.status, 1)
         XCTAssertEqual(output.stderr, "\(file):5:48: VIP 10.0.0.10:80/tcp: backend 192.0.2.11 has weight 70000; weights are 0...65535\n")
+    }
+
+    /// A first start would refuse a seed VIP on one of this host's addresses (the check runs
+    /// in a namespace whose interface holds 192.168.200.2); once a state file exists the
+    /// seed is not used, and nothing is said.
+    func testASeedVIPOnTheHostsOwnAddressIsAnErrorBeforeTheFirstStart() throws {
+        guard geteuid() == 0 else { throw RootRequired() }
+        let network = try NamespaceNetwork(self)
+        let directory = try temporaryDirectory(self)
+        let file = directory + "/lbd.yaml"
+        try """
+            interface: eth0
+            encap_source_v4: 172.16.0.0/16
+            state_dir: \(directory)/state
+            services:
+              - vip: 192.168.200.2:8443/tcp
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let check = {
+            try runProcess("/usr/bin/nsenter", ["--net=/run/netns/\(network.namespace)", try LBDBinary.path,
+                                                "check", "--config", file])
+        }
+        XCTAssertEqual(try check(), ProcessOutput(stdout: "", stderr: """
+            \(file): services: VIP 192.168.200.2:8443/tcp: 192.168.200.2 is an address of this host; a VIP there \
+            takes the host's own traffic to port 8443; force it to mean it; a seed cannot force: nothing seeded. \
+            Remove it from services: and add it after the start with lbctl vip add --force
+
+            """, status: 1))
+        XCTAssertEqual(try runProcess(try LBDBinary.path, ["check", "--config", file]).status, 0,
+                       "not an address of the host outside the namespace")
+        try StateStore(directory: directory + "/state").save(DesiredState())
+        XCTAssertEqual(try check().status, 0, "with a state file the seed is not used")
     }
 
     func testAMissingFileIsAnError() throws {

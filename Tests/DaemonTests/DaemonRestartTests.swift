@@ -274,6 +274,22 @@ final class DaemonRestartTests: XCTestCase {
         try await stopCleanly(daemon)
     }
 
+    /// A first start whose `services:` put a VIP on the interface's own address is refused
+    /// (exit 78, the VIP named) and saves nothing: a seed cannot say `force`.
+    func testASeedVIPOnTheHostsOwnAddressIsRefused() async throws {
+        let config = directory + "/lbd.yaml"
+        try writeDaemonConfig(to: config, network: network, socket: socket, directory: directory, pins: pins,
+                              limits: "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }",
+                              services: """
+                                - vip: 10.0.0.10:80/tcp
+                                - vip: 192.168.200.2:0/tcp
+                              """)
+        try await expectRefusal(config, "services: VIP 192.168.200.2:0/tcp: 192.168.200.2 is an address of this host; "
+            + "a VIP there takes the host's own traffic to every port (SSH, BGP); force it to mean it; "
+            + "a seed cannot force: nothing seeded.")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/state/state.json"), "a refused seed was saved")
+    }
+
     /// `xdp_mode: auto` on an interface whose driver refuses native XDP (a veth whose
     /// peer's MTU is too large for it): generic mode, said in the log and the status.
     func testAutoModeFallsBackToGeneric() async throws {

@@ -183,6 +183,7 @@ final class KernelReconcilerTests: XCTestCase {
         for port in UInt16(30000)..<30005 { _ = try sendSYN(from: port) }
         XCTAssertEqual(try datapath.backendTraffic(index: 1).packets, 5)
         XCTAssertEqual(try datapath.vipTraffic(index: 0).packets, 5)
+        XCTAssertEqual(try flowCounters(vipIndex: 0), [5, 5, 0])
 
         let successor = try VIPKey("10.0.0.30:80/tcp")
         _ = try await reconciler.apply(DesiredState())
@@ -194,6 +195,13 @@ final class KernelReconcilerTests: XCTestCase {
         XCTAssertEqual(try datapath.backendTraffic(index: 1).bytes, 0)
         XCTAssertEqual(try datapath.vipTraffic(index: 0).packets, 0)
         XCTAssertEqual(try datapath.vipTraffic(index: 0).bytes, 0)
+        XCTAssertEqual(try flowCounters(vipIndex: 0), [0, 0, 0])
+    }
+
+    /// SYNs, new flows and misses of a VIP index.
+    private func flowCounters(vipIndex: UInt32) throws -> [UInt64] {
+        let flows = try datapath.vipFlows(index: vipIndex)
+        return [flows.syns, flows.new_flows, flows.misses]
     }
 
     func testRemovingTheVIPLeavesNothingToMatch() async throws {

@@ -18,8 +18,12 @@ final class MetricsTests: XCTestCase {
         sandbox = try DaemonSandbox(self)
     }
 
+    /// With `announce:` (no BIRD listens: the announcement series exist all the same).
     private func startDaemon() async throws -> DaemonProcess {
-        try await sandbox.startDaemon(limits: "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }",
+        try await sandbox.startDaemon(extra: """
+            announce: { bird_socket: \(sandbox.directory)/bird.ctl, routes_file: \(sandbox.directory)/bird/vips.conf, drain_time: 0s }
+
+            """, limits: "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }",
                                       services: """
                                 - vip: 10.0.0.10:80/tcp
                                   backends: [ { address: 192.0.2.11 } ]
@@ -90,6 +94,15 @@ final class MetricsTests: XCTestCase {
             #"lbd_xdp_actions_total{action="pass"}"#: 1,
             #"lbd_xdp_actions_total{action="drop"}"#: 1,
             "lbd_conntrack_new_flows_total": 5,
+            "lbd_conntrack_entries": 5,
+            "lbd_conntrack_capacity": 4096,
+            #"lbd_vip_syns_total{vip="10.0.0.10:80/tcp"}"#: 3,
+            #"lbd_vip_new_flows_total{vip="10.0.0.10:80/tcp"}"#: 3,
+            #"lbd_vip_conn_misses_total{vip="10.0.0.10:80/tcp"}"#: 0,
+            #"lbd_vip_syns_total{vip="10.0.0.20:53/udp"}"#: 0,
+            #"lbd_vip_new_flows_total{vip="10.0.0.20:53/udp"}"#: 2,
+            #"lbd_vip_conn_misses_total{vip="10.0.0.20:53/udp"}"#: 2,
+            #"lbd_vip_syns_total{vip="10.0.0.30:80/tcp"}"#: 0,
             #"lbd_datapath_drops_total{reason="fragment"}"#: 1,
             #"lbd_datapath_drops_total{reason="no_backend"}"#: 0,
             "lbd_datapath_parse_errors_total": 0,
@@ -104,8 +117,22 @@ final class MetricsTests: XCTestCase {
             XCTAssertEqual(values[series], value, series)
         }
 
-        // An edit through the API is counted, and a refused one as refused.
+        // The status says the same: the table's count (the scrape's, reused) and per-VIP flows.
         let client = try UnixHTTPClient(path: sandbox.socket)
+        let statusBody = try await client.request("GET", "/v1/status").body
+        let status = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(statusBody.utf8)) as? NSDictionary)
+        let table = try XCTUnwrap(status["connection_table"] as? NSDictionary)
+        XCTAssertEqual(table["entries"] as? Int, 5)
+        XCTAssertEqual(table["exact"] as? Bool, true)
+        XCTAssertEqual(table["capacity"] as? Int, 4096)
+        XCTAssertEqual(table["utilization"] as? Double, 5.0 / 4096)
+        let services = try XCTUnwrap(status["services"] as? [NSDictionary])
+        XCTAssertEqual(services.map { [$0["vip"] as? String, "\($0["syns"] ?? "-")", "\($0["new_flows"] ?? "-")",
+                                       "\($0["conn_misses"] ?? "-")"] },
+                       [["10.0.0.10:80/tcp", "3", "3", "0"], ["10.0.0.20:53/udp", "0", "2", "2"],
+                        ["10.0.0.30:80/tcp", "0", "0", "0"]])
+
+        // An edit through the API is counted, and a refused one as refused.
         _ = try await client.request("POST", "/v1/edit", body: #"{"op":"drain","vip":"10.0.0.10:80/tcp","address":"192.0.2.11"}"#)
         _ = try await client.request("POST", "/v1/edit", body: #"{"op":"remove_vip","vip":"10.9.9.9:80/tcp"}"#)
         let after = samples(try get("/metrics").body)

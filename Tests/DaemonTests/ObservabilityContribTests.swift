@@ -50,10 +50,12 @@ final class ObservabilityContribTests: XCTestCase {
     func testPromtoolAcceptsTheAlertRules() throws {
         let output = try Promtool.run(["check", "rules", alerts])
         XCTAssertEqual(output.status, 0, output.stdout + output.stderr)
-        XCTAssertTrue(output.stdout.contains("SUCCESS: 8 rules found"), output.stdout)
+        XCTAssertTrue(output.stdout.contains("SUCCESS: 13 rules found"), output.stdout)
         let names = try String(contentsOfFile: alerts, encoding: .utf8).matches(of: /- alert: (\w+)/).map { String($0.output.1) }
         XCTAssertEqual(names, ["LbdDown", "LbdDatapathDetached", "LbdVIPNoBackend", "LbdVIPDegraded", "LbdBackendDown",
-                               "LbdDropsRising", "LbdLosingFlows", "LbdReconcileFailing"])
+                               "LbdDropsRising", "LbdLosingFlows", "LbdConnectionTableFilling", "LbdEvictingLiveFlows",
+                               "LbdReconcileFailing", "LbdVIPServableNotAnnounced", "LbdVIPAnnouncedNotServable",
+                               "LbdBirdOutOfSync"])
     }
 
     func testPromtoolRejectsBrokenCopiesOfTheRules() throws {
@@ -95,7 +97,8 @@ final class ObservabilityContribTests: XCTestCase {
         XCTAssertEqual(used.subtracting(catalogue.names), [])
         XCTAssertTrue(used.isSuperset(of: ["lbd_backend_up", "lbd_vip_degraded", "lbd_vip_backends_up", "lbd_vip_backends",
                                            "lbd_datapath_attached", "lbd_datapath_drops_total", "lbd_datapath_packets_total",
-                                           "lbd_reconcile_failures_total"]), "\(used)")
+                                           "lbd_reconcile_failures_total", "lbd_conntrack_entries",
+                                           "lbd_conntrack_capacity"]), "\(used)")
     }
 
     // MARK: The dashboard
@@ -151,6 +154,8 @@ final class ObservabilityContribTests: XCTestCase {
             "lbd_health_check_duration_seconds", "lbd_datapath_drops_total", "lbd_xdp_actions_total",
             "lbd_conntrack_lookups_total", "lbd_conntrack_new_flows_total", "lbd_datapath_attached",
             "lbd_reconciles_total", "lbd_map_writes_total", "lbd_api_edits_total", "lbd_config_reloads_total",
+            "lbd_conntrack_entries", "lbd_conntrack_capacity", "lbd_vip_syns_total", "lbd_vip_new_flows_total",
+            "lbd_vip_conn_misses_total",
         ]
         XCTAssertEqual(required.subtracting(used), [])
     }

@@ -33,6 +33,21 @@ final class StatusTests: LbctlTestCase {
         XCTAssertEqual(lbctl("status"), success("datapath: not attached (interface eth1)\n\nno VIPs\n"))
     }
 
+    func testStatusHeaderShowsTheConnectionTableWhenLbdReportsIt() {
+        daemon.answer("GET", "/v1/status", .json(200, """
+            {"services":[],"datapath":{"attached":"native","interface":"eth1","adopted":false},
+             "connection_table":{"entries":734003,"exact":false,"capacity":1048576,"utilization":0.7000017166137695,
+                                 "counted_at":"2026-12-06T09:45:00Z"}}
+            """))
+        XCTAssertEqual(lbctl("status"), success("""
+            datapath: native XDP on eth1
+            connections: ~734003 of 1048576 table entries (70.0%)
+
+            no VIPs
+
+            """))
+    }
+
     func testStatusJSONKeepsLbdsValuesWithKeysSorted() {
         daemon.answer("GET", "/v1/status", .json(200, """
             {"services":[{"vip":"10.0.0.10:80/tcp","state":"ok","hash":"5tuple","packets":18446744073709551615,\

@@ -142,7 +142,7 @@ static __always_inline __u32 ring_backend(const struct lb_flow_key *flow,
 
 static __always_inline void remember_flow(const struct lb_flow_key *flow,
 					  const struct route *route, __u32 generation,
-					  struct lb_global_stats *stats)
+					  struct lb_global_stats *stats, struct lb_vip_flows *flows)
 {
 	struct lb_flow entry = {
 		.backend = route->backend,
@@ -153,8 +153,11 @@ static __always_inline void remember_flow(const struct lb_flow_key *flow,
 
 	if (flow->proto == IPPROTO_UDP)
 		entry.last_seen_ns = bpf_ktime_get_coarse_ns();
-	if (!bpf_map_update_elem(&conn_table, flow, &entry, BPF_ANY))
-		count(stats, LB_STAT_NEW_FLOW);
+	if (bpf_map_update_elem(&conn_table, flow, &entry, BPF_ANY))
+		return;
+	count(stats, LB_STAT_NEW_FLOW);
+	if (flows)
+		flows->new_flows++;
 }
 
 /*
@@ -163,7 +166,8 @@ static __always_inline void remember_flow(const struct lb_flow_key *flow,
  * packet that only looks a flow up (remember = false), never creates an entry.
  * route->backend is LB_BACKEND_NONE when the VIP has no backend for a new flow, or
  * its ring names one that is not up. Every other packet to a VIP counts one lookup
- * outcome: hit, rescheduled, or a UDP or TCP miss.
+ * outcome: hit, rescheduled, or a UDP or TCP miss; one that may remember it also
+ * counts its SYN or miss for the VIP (vip_flow_stats).
  */
 static __always_inline bool route_flow(const struct lb_flow_key *flow, __u8 tcp_flags,
 				       bool remember, const struct lb_config *cfg,
@@ -171,6 +175,7 @@ static __always_inline bool route_flow(const struct lb_flow_key *flow, __u8 tcp_
 {
 	bool syn = flow->proto == IPPROTO_TCP && (tcp_flags & TCP_FLAG_SYN);
 	enum lb_stat lookup = LB_STAT_COUNT; /* a SYN looks nothing up */
+	struct lb_vip_flows *flows = NULL;
 	struct lb_vip_info *vip;
 
 	if (!syn) {
@@ -184,6 +189,10 @@ static __always_inline bool route_flow(const struct lb_flow_key *flow, __u8 tcp_
 	if (!vip)
 		return false;
 	count(stats, lookup);
+	if (remember) {
+		flows = vip_flow_counters(route->vip);
+		count_vip_arrival(flows, syn, lookup);
+	}
 	route->backend = ring_backend(flow, vip, route->vip);
 	route->target = usable_backend(route->backend);
 	if (!route->target) {
@@ -191,7 +200,7 @@ static __always_inline bool route_flow(const struct lb_flow_key *flow, __u8 tcp_
 		return true;
 	}
 	if (remember && !(tcp_flags & TCP_FLAG_RST))
-		remember_flow(flow, route, vip->generation, stats);
+		remember_flow(flow, route, vip->generation, stats, flows);
 	return true;
 }
 

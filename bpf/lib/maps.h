@@ -105,6 +105,13 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
+	__type(value, struct lb_vip_flows);
+	__uint(max_entries, 1);
+} vip_flow_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
 	__type(value, struct lb_traffic);
 	__uint(max_entries, 1);
 } backend_stats SEC(".maps");

@@ -28,4 +28,23 @@ static __always_inline void count_traffic(void *map, __u32 index, __u32 bytes)
 	}
 }
 
+/*
+ * The VIP's flow counters, counted on packets that reach the ring (SYNs and misses):
+ * established flows never look them up.
+ */
+static __always_inline struct lb_vip_flows *vip_flow_counters(__u32 index)
+{
+	return bpf_map_lookup_elem(&vip_flow_stats, &index);
+}
+
+static __always_inline void count_vip_arrival(struct lb_vip_flows *flows, bool syn, enum lb_stat lookup)
+{
+	if (!flows)
+		return;
+	if (syn)
+		flows->syns++;
+	else if (lookup == LB_STAT_CONN_MISS_TCP || lookup == LB_STAT_CONN_MISS_UDP)
+		flows->misses++;
+}
+
 #endif

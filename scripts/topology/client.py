@@ -10,6 +10,14 @@ backend.py). Every result is one JSON object per line on stdout.
     client.py session URL             one keep-alive connection: a GET per stdin line
     client.py stream URL              new connections back to back until stdin closes;
                                       the totals so far on every stdin line, then at EOF
+    client.py hold COUNT URL          COUNT long-lived keep-alive connections, each sending
+                                      a GET every second (spread over the second) until
+                                      stdin closes; on every stdin line and at EOF:
+                                      {"connections", "broken", "answers", "backends",
+                                      "errors", "max_gap_ms"}: broken = a connection that
+                                      failed or was answered by another backend than its
+                                      first; max_gap_ms = the longest wait for an answer
+                                      since the start or the last stdin line "reset-gap"
 
 Tallies are {"answers": {backend: count}, "errors": {kind: count}}. Kinds: "reset" (a
 TCP RST), "refused", "timeout", or the exception's name. Sockets are connected, so an
@@ -134,8 +142,119 @@ def stream_command(url):
     print(tally.json(), flush=True)
 
 
+class HeldConnection:
+    """One keep-alive connection of `hold`, driven by the selector loop: a request sent,
+    its answer awaited (the backend's name), then idle until its next turn."""
+
+    def __init__(self, host, port, path):
+        self.sock = socket.create_connection((host, port), timeout=TIMEOUT_SECONDS)
+        self.sock.setblocking(False)
+        self.request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+        self.buffer = b""
+        self.backend = None
+        self.sent_at = None
+        self.broken = None
+
+    def send(self, now):
+        self.sock.sendall(self.request)
+        self.sent_at = now
+
+    def receive(self):
+        """The backend's name once a whole answer is in, else None."""
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionResetError("closed")
+        self.buffer += data
+        head, separator, body = self.buffer.partition(b"\r\n\r\n")
+        if not separator:
+            return None
+        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:"))
+        if len(body) < length:
+            return None
+        self.buffer = body[length:]
+        return body[:length].decode().split()[0]
+
+
+def hold_command(count, url):
+    import selectors
+    import time
+    parts = urllib.parse.urlsplit(url)
+    connections = [HeldConnection(parts.hostname, parts.port or 80, parts.path or "/") for _ in range(int(count))]
+    selector = selectors.DefaultSelector()
+    for connection in connections:
+        selector.register(connection.sock, selectors.EVENT_READ, connection)
+    stats = {"answers": 0, "max_gap_ms": 0, "errors": collections.Counter()}
+    lock, stop = threading.Lock(), threading.Event()
+
+    def fail(connection, kind):
+        with lock:
+            if connection.broken is None:
+                connection.broken = kind
+                stats["errors"][kind] += 1
+        try:
+            selector.unregister(connection.sock)
+        except (KeyError, ValueError):
+            pass
+
+    def run():
+        start = time.monotonic()
+        turns = [start + i / len(connections) for i in range(len(connections))]
+        while not stop.is_set():
+            now = time.monotonic()
+            for i, connection in enumerate(connections):
+                if connection.broken or now < turns[i] or connection.sent_at is not None:
+                    continue
+                try:
+                    connection.send(now)
+                except OSError as error:
+                    fail(connection, error_kind(error))
+                turns[i] += 1.0
+            for key, _ in selector.select(timeout=0.01):
+                connection = key.data
+                try:
+                    backend = connection.receive()
+                except OSError as error:
+                    fail(connection, error_kind(error))
+                    continue
+                if backend is None:
+                    continue
+                gap_ms = int((time.monotonic() - connection.sent_at) * 1000)
+                connection.sent_at = None
+                with lock:
+                    stats["answers"] += 1
+                    stats["max_gap_ms"] = max(stats["max_gap_ms"], gap_ms)
+                if connection.backend is None:
+                    connection.backend = backend
+                elif connection.backend != backend:
+                    fail(connection, "moved")
+            for connection in connections:
+                if connection.sent_at is not None and not connection.broken and \
+                        time.monotonic() - connection.sent_at > TIMEOUT_SECONDS * 4:
+                    fail(connection, "timeout")
+
+    def report():
+        with lock:
+            backends = collections.Counter(c.backend for c in connections if c.backend)
+            return json.dumps({"connections": len(connections), "answers": stats["answers"],
+                               "broken": sum(1 for c in connections if c.broken),
+                               "backends": dict(backends), "errors": dict(stats["errors"]),
+                               "max_gap_ms": stats["max_gap_ms"]}, sort_keys=True)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    for line in sys.stdin:
+        if line.strip() == "reset-gap":
+            with lock:
+                stats["max_gap_ms"] = 0
+        print(report(), flush=True)
+    stop.set()
+    worker.join()
+    print(report(), flush=True)
+
+
 COMMANDS = {"http": http_command, "udp": udp_command, "upload": upload_command,
-            "session": session_command, "stream": stream_command}
+            "session": session_command, "stream": stream_command, "hold": hold_command}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

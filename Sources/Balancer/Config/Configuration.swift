@@ -14,6 +14,7 @@
 /// state_dir: /var/lib/lbd          # state.json: the desired state across restarts
 /// bpf_pin_dir: /sys/fs/bpf/lbd     # where the program and maps are pinned (bpffs)
 /// limits: { max_vips: 512, max_backends: 4096, ring_size: 65537, connection_table: 1000000 }
+/// announce: { enabled: true, ... } # BGP announcements through BIRD (AnnounceSettings)
 /// services: []                     # seed: used only while state_dir has no state.json
 /// ```
 public struct Configuration: Equatable, Sendable {
@@ -74,6 +75,8 @@ public struct Configuration: Equatable, Sendable {
     public var limits: Limits {
         didSet { limits.backendFamilies = Self.families(v4: encapSourceV4, v6: encapSourceV6) }
     }
+    /// nil: this node announces nothing (no `announce:` section, or `enabled: false`).
+    public var announce: AnnounceSettings?
     /// The services to start with when `stateDirectory` holds no state yet; afterwards
     /// the state file is the truth and edits go through the API.
     public var services: DesiredState

@@ -6,7 +6,7 @@ import Yams
 enum ConfigurationYAML {
     static let keys = ["interface", "xdp_mode", "gateway_mac", "encap_source_v4", "encap_source_v6", "mtu",
                        "udp_idle_timeout", "api_socket", "metrics_listen", "state_dir", "bpf_pin_dir", "limits",
-                       "services"]
+                       "announce", "services"]
     static let limitKeys = ["max_vips", "max_backends", "ring_size", "connection_table"]
 
     /// The configuration, or nil when anything was reported.
@@ -58,6 +58,9 @@ enum ConfigurationYAML {
         }
         if let node = fields["bpf_pin_dir"], let path = reader.value(node, key: "bpf_pin_dir", absolutePath) {
             configuration.bpfPinDirectory = path
+        }
+        if let node = fields["announce"] {
+            configuration.announce = AnnounceYAML.read(node, into: &reader)
         }
         if let list = fields["services"] {
             let services = ServicesYAML.read(list, into: &reader, marks: &marks)

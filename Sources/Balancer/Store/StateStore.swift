@@ -10,10 +10,8 @@ import Foundation
 /// The desired state on disk, `state.json` in the state directory: what the daemon
 /// serves after a restart, whatever the configuration file's seed services say.
 ///
-/// A save never leaves a partial file under the real name: the state is written to a
-/// temporary file in the same directory, flushed (`fsync`), renamed over `state.json`
-/// (atomic on POSIX file systems), and the directory flushed so the rename survives a
-/// power loss. A crash leaves at most a temporary file, which the next `load` removes.
+/// A save never leaves a partial file under the real name (`AtomicFile`). A crash leaves
+/// at most a temporary file, which the next `load` removes.
 ///
 /// The state a save replaces stays as `state.json.prev`: when `state.json` is damaged
 /// (a disk error, a hand edit), `lbd --recover-state` starts from it (`recoverPrevious`).
@@ -93,16 +91,8 @@ public struct StateStore: Sendable {
         } catch {
             throw .io(operation: "create directory", path: directory, detail: error.localizedDescription)
         }
-        let temporary = directory + "/" + Self.temporaryPrefix + "\(getpid()).\(UInt32.random(in: 0 ... .max))"
-        do throws(StateStoreError) {
-            try Self.writeFile(state.jsonData(reusing: encoded), to: temporary)
-            try keepCurrentAsPrevious()
-            guard rename(temporary, path) == 0 else { throw .posix("rename to \(Self.fileName)", temporary) }
-        } catch {
-            unlink(temporary)
-            throw error
-        }
-        try Self.syncDirectory(directory)
+        try AtomicFile.replace(path, with: state.jsonData(reusing: encoded), temporaryPrefix: Self.temporaryPrefix,
+                               beforeRename: keepCurrentAsPrevious)
     }
 
     /// Makes `state.json.prev` the file about to be replaced, in one rename: a hard link
@@ -135,36 +125,6 @@ public struct StateStore: Sendable {
             let leftover = directory + "/" + name
             guard unlink(leftover) == 0 || errno == ENOENT else { throw .posix("remove leftover", leftover) }
         }
-    }
-
-    /// Writes `data` to a new file at `path` and flushes it to the device.
-    private static func writeFile(_ data: Data, to path: String) throws(StateStoreError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .posix("create", path) }
-        defer { close(fd) }
-        var failure: StateStoreError?
-        data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
-            var offset = 0
-            while offset < buffer.count, let base = buffer.baseAddress {
-                let written = write(fd, base + offset, buffer.count - offset)
-                if written < 0, errno == EINTR { continue }
-                guard written > 0 else {
-                    failure = .posix("write", path)
-                    return
-                }
-                offset += written
-            }
-        }
-        if let failure { throw failure }
-        guard fsync(fd) == 0 else { throw .posix("fsync", path) }
-    }
-
-    /// Makes a rename in `directory` durable.
-    private static func syncDirectory(_ directory: String) throws(StateStoreError) {
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw .posix("open directory", directory) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw .posix("fsync directory", directory) }
     }
 }
 

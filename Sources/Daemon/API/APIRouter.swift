@@ -1,3 +1,4 @@
+import Announce
 import Balancer
 import Foundation
 import Logging
@@ -13,20 +14,26 @@ import NIOHTTP1
 /// - `POST /v1/apply?dry_run=1|0`, a services YAML body → `{"plan":"…","applied":bool}`;
 ///   400 with `LINE:COL: message` lines for an invalid file.
 /// - `GET /v1/export` → the services as YAML (`text/yaml`), accepted by apply.
+/// - `POST /v1/node/drain`, `POST /v1/node/undrain` → `{"node":"draining"|"drained"|"active"}`:
+///   withdraw this node's routes (kept across restarts) or announce them again; 409 when
+///   the configuration has no `announce:`.
 /// - `POST /v1/reload` → `{"changed":[…],"notes":[…]}` once the configuration file's
 ///   settings are in force (`Reloader`); 409 with the reason when refused, nothing changed.
 /// - Anything else: 404 `{"error":"no such endpoint"}`.
 public struct APIRouter: Sendable {
     let coordinator: EditCoordinator
     let status: StatusReporter
+    /// nil: the configuration has no `announce:` section.
+    let announcer: Announcer?
     let logger: Logger
     /// Serves `/v1/reload`; without one, there is no such endpoint.
     let reloader: Reloader?
 
-    public init(coordinator: EditCoordinator, status: StatusReporter, logger: Logger = Logger(label: "lbd.api"),
-                reloader: Reloader? = nil) {
+    public init(coordinator: EditCoordinator, status: StatusReporter, announcer: Announcer? = nil,
+                logger: Logger = Logger(label: "lbd.api"), reloader: Reloader? = nil) {
         self.coordinator = coordinator
         self.status = status
+        self.announcer = announcer
         self.logger = logger
         self.reloader = reloader
     }
@@ -47,6 +54,10 @@ public struct APIRouter: Sendable {
                 return try await edit(request.body)
             case (.POST, "/v1/apply"):
                 return try await apply(request.body, query: query)
+            case (.POST, "/v1/node/drain"):
+                return try await node(drain: true)
+            case (.POST, "/v1/node/undrain"):
+                return try await node(drain: false)
             case (.GET, "/v1/export"):
                 return APIResponse(status: .ok, contentType: "text/yaml", body: Data(await coordinator.state.yaml().utf8))
             case (.POST, "/v1/reload"):
@@ -74,6 +85,18 @@ public struct APIRouter: Sendable {
             throw Self.apiError(error)
         }
         return .json(["ok": true])
+    }
+
+    private func node(drain: Bool) async throws(APIError) -> APIResponse {
+        guard let announcer else {
+            throw .conflict("this node announces nothing (no announce: section in the configuration): nothing to drain")
+        }
+        do {
+            try await drain ? announcer.drain() : announcer.undrain()
+        } catch {
+            throw .internal("\(error)")
+        }
+        return .json(["node": await announcer.report().node])
     }
 
     private struct ReloadBody: Encodable {

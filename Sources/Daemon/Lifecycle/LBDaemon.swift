@@ -1,3 +1,4 @@
+import Announce
 import Balancer
 import HealthCheck
 import Datapath
@@ -23,7 +24,8 @@ import ServiceLifecycle
 /// 7. the API socket; then `READY=1` to systemd.
 ///
 /// Then the services run under a ServiceGroup until SIGTERM or SIGINT: the API, the
-/// SIGHUP reload, the reconcile retry, the systemd watchdog. Stopping leaves the program
+/// SIGHUP reload, the reconcile retry, the systemd watchdog, the BGP announcements
+/// (`announce:`), which a stop drains first: routes withdrawn, `drain_time` waited. Stopping leaves the program
 /// attached and the maps pinned: forwarding continues while lbd is down, and the next
 /// start adopts it (`systemctl restart lbd` is hitless; so is a crash).
 public struct LBDaemon {
@@ -89,14 +91,21 @@ public struct LBDaemon {
                                           logger: Logger(label: "lbd.edit"), metrics: events,
                                           hostAddresses: HostAddresses.current) { await health.sync($0) }
         let readings = KernelDatapathReadings(datapath: datapath, interface: configuration.interface)
+        let announcer = configuration.announce.map { settings in
+            Announcer(settings: settings, drainMarker: configuration.stateDirectory + "/node-drained",
+                      logger: Logger(label: "lbd.announce")) { [coordinator, reconciler] in
+                // What the last pass published: a pass in progress (a large apply) is not waited for.
+                Servability.byAddress(await coordinator.state, reconciler.published.view.snapshot)
+            }
+        }
         let status = StatusReporter(coordinator: coordinator, reconciler: reconciler, health: health,
-                                    readings: readings, ringSize: configuration.limits.ringSize)
+                                    readings: readings, ringSize: configuration.limits.ringSize, announcer: announcer)
         let reloader = Reloader(configurationPath: configurationPath, datapath: datapath, coordinator: coordinator,
                                 logger: logger, started: configuration, settings: settings, metrics: events)
         let api: APIServer
         do {
             api = try await APIServer.bind(path: configuration.apiSocket,
-                                           router: APIRouter(coordinator: coordinator, status: status,
+                                           router: APIRouter(coordinator: coordinator, status: status, announcer: announcer,
                                                              logger: Logger(label: "lbd.api"), reloader: reloader),
                                            logger: Logger(label: "lbd.api"))
         } catch let error as StartupFailure {
@@ -108,7 +117,7 @@ public struct LBDaemon {
         let metrics = try await MetricsEndpoint.bind(
             configuration.metricsListen,
             collector: MetricsCollector(events: events, coordinator: coordinator, reconciler: reconciler, health: health,
-                                        readings: readings))
+                                        readings: readings, announcer: announcer))
 
         var services: [any Service] = [
             api,
@@ -123,6 +132,9 @@ public struct LBDaemon {
                 await coordinator.ping()
             })
         }
+        // Shut down (in reverse order) before the API and the checks: the node withdraws
+        // its routes and waits for traffic to move while everything else still runs.
+        if let announcer { services.append(announcer) }
         // Last, so that graceful shutdown (in reverse order) says STOPPING=1 first.
         services.append(SystemdLifecycleService(
             notifier: notifier, logger: logger,
@@ -150,16 +162,27 @@ public struct LBDaemon {
                 logger.info("state loaded", metadata: ["state": "\(store.path)", "vips": "\(state.services.count)"])
                 return state
             }
-            try store.save(configuration.services)
-            logger.notice("first start: state seeded from the configuration's services", metadata: [
-                "state": "\(store.path)", "vips": "\(configuration.services.services.count)",
-            ])
-            return configuration.services
         } catch .corrupt(let path, let error) {
             throw .configuration(StateStoreError.corrupt(path: path, error).description)
         } catch {
             throw StartupFailure(error.description)
         }
+        return try seed(store, configuration)
+    }
+
+    /// The first start's state: the configuration's `services:`, saved at once, unless
+    /// one of them is on the host's own addresses.
+    private func seed(_ store: StateStore, _ configuration: Configuration) throws(StartupFailure) -> DesiredState {
+        if let refusal = SeedServices.refusal(configuration) { throw .configuration(refusal) }
+        do {
+            try store.save(configuration.services)
+        } catch {
+            throw StartupFailure(error.description)
+        }
+        logger.notice("first start: state seeded from the configuration's services", metadata: [
+            "state": "\(store.path)", "vips": "\(configuration.services.services.count)",
+        ])
+        return configuration.services
     }
 
     /// The state file; with `recoverState`, the previous state when it cannot be loaded.

@@ -59,6 +59,7 @@ struct RuntimeSettings: Equatable {
         oldLimits.backendFamilies = []
         newLimits.backendFamilies = []
         if oldLimits != newLimits { keys.append("limits") }
+        if old.announce != new.announce { keys.append("announce") }
         return keys
     }
 }

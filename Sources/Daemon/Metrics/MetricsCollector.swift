@@ -1,3 +1,4 @@
+import Announce
 import Balancer
 import BuildInfo
 import CLBABI
@@ -17,15 +18,17 @@ public struct MetricsCollector: Sendable {
     let reconciler: Reconciler
     let health: HealthSupervisor
     let readings: any DatapathReadings
+    let announcer: Announcer?
     private let series = ScrapeSeries(help: MetricsCollector.help)
 
     public init(events: ControlPlaneMetrics, coordinator: EditCoordinator, reconciler: Reconciler,
-                health: HealthSupervisor, readings: any DatapathReadings) {
+                health: HealthSupervisor, readings: any DatapathReadings, announcer: Announcer? = nil) {
         self.events = events
         self.coordinator = coordinator
         self.reconciler = reconciler
         self.health = health
         self.readings = readings
+        self.announcer = announcer
     }
 
     public func scrape() async throws -> [UInt8] {
@@ -37,6 +40,7 @@ public struct MetricsCollector: Sendable {
         try traffic(view.snapshot, into: &samples)
         await health(state, view, into: &samples)
         controlPlane(view.stats, into: &samples)
+        if let announcer { announcements(await announcer.report(), into: &samples) }
         var buffer = series.update(samples)
         events.registry.emit(into: &buffer)
         return buffer
@@ -50,12 +54,17 @@ public struct MetricsCollector: Sendable {
         "lbd_conntrack_lookups_total": "Connection-table lookups of packets to VIPs by result (miss_tcp: state lost).",
         "lbd_conntrack_rescheduled_total": "Connection-table entries whose backend was down or retired, re-picked from the ring.",
         "lbd_conntrack_new_flows_total": "Connection-table entries created.",
+        "lbd_conntrack_entries": "Connection-table entries in use, counted by a scan at most every 10 s.",
+        "lbd_conntrack_capacity": "Connection-table size (max_entries), one table for all CPUs.",
         "lbd_datapath_drops_total": "Packets to VIPs dropped, by reason.",
         "lbd_datapath_parse_errors_total": "Truncated or malformed packets, passed to the kernel.",
         "lbd_icmp_total": "ICMP for VIPs handled, by kind.",
         "lbd_icmp_too_big_sent_total": "Fragmentation-needed / packet-too-big messages generated for clients.",
         "lbd_vip_packets_total": "Packets sent to the VIP's backends.",
         "lbd_vip_bytes_total": "Bytes sent to the VIP's backends.",
+        "lbd_vip_syns_total": "TCP SYNs to the VIP.",
+        "lbd_vip_new_flows_total": "Connection-table entries created for the VIP.",
+        "lbd_vip_conn_misses_total": "Packets to the VIP other than SYNs without a live entry (TCP: state lost; UDP: a new flow).",
         "lbd_backend_packets_total": "Packets sent to the backend over every VIP.",
         "lbd_backend_bytes_total": "Bytes sent to the backend over every VIP.",
         "lbd_backend_up": "1 when the backend passes its checks for the VIP (or has none), 0 when down.",
@@ -74,7 +83,24 @@ public struct MetricsCollector: Sendable {
         "lbd_ring_slots_written_total": "Maglev ring slots written.",
         "lbd_ring_last_change_ratio": "Fraction of a ring's slots the last rebuild changed.",
         "lbd_build_info": "lbd's version, git commit and the kernel it runs on.",
+        "lbd_vip_announced": "1 while this node has BIRD announce the VIP address.",
+        "lbd_vip_servable": "1 while one of the address's services has min_up backends up.",
+        "lbd_vip_announcement_changes_total": "Announcements and withdrawals of the VIP address since lbd started.",
+        "lbd_node_drained": "1 while the node moves or keeps traffic away (lbctl node drain, or stopping).",
+        "lbd_bird_synced": "1 when BIRD took the routes lbd decided; 0 while it is unreachable or refuses them.",
     ]
+
+    /// Only with `announce:`: without it, lbd announces nothing and these series do not exist.
+    private func announcements(_ report: AnnouncementReport, into samples: inout ScrapeSamples) {
+        for (address, route) in report.routes {
+            let labels = [("vip", address.description)]
+            samples.gauge("lbd_vip_announced", labels, route.announced ? 1 : 0)
+            samples.gauge("lbd_vip_servable", labels, route.servable ? 1 : 0)
+            samples.counter("lbd_vip_announcement_changes_total", labels, UInt64(route.changes))
+        }
+        samples.gauge("lbd_node_drained", [], report.node == "active" ? 0 : 1)
+        samples.gauge("lbd_bird_synced", [], report.birdError == nil ? 1 : 0)
+    }
 
     private func datapath(into samples: inout ScrapeSamples) throws {
         let attached = readings.attachment().mode
@@ -92,6 +118,9 @@ public struct MetricsCollector: Sendable {
         samples.counter("lbd_conntrack_lookups_total", [("result", "miss_tcp")], stat(LB_STAT_CONN_MISS_TCP))
         samples.counter("lbd_conntrack_rescheduled_total", [], stat(LB_STAT_CONN_RESCHEDULED))
         samples.counter("lbd_conntrack_new_flows_total", [], stat(LB_STAT_NEW_FLOW))
+        let table = try readings.connectionTable()
+        samples.gauge("lbd_conntrack_entries", [], Double(table.entries))
+        samples.gauge("lbd_conntrack_capacity", [], Double(table.capacity))
         for (reason, value) in [("no_backend", LB_STAT_NO_BACKEND), ("fragment", LB_STAT_FRAGMENT),
                                 ("ip_options", LB_STAT_IP_OPTIONS), ("encap_error", LB_STAT_ENCAP_ERROR)] {
             samples.counter("lbd_datapath_drops_total", [("reason", reason)], stat(value))
@@ -109,6 +138,10 @@ public struct MetricsCollector: Sendable {
             let traffic = try readings.vipTraffic(index: vip.index)
             samples.counter("lbd_vip_packets_total", [("vip", vip.key.description)], traffic.packets)
             samples.counter("lbd_vip_bytes_total", [("vip", vip.key.description)], traffic.bytes)
+            let flows = try readings.vipFlows(index: vip.index)
+            samples.counter("lbd_vip_syns_total", [("vip", vip.key.description)], flows.syns)
+            samples.counter("lbd_vip_new_flows_total", [("vip", vip.key.description)], flows.newFlows)
+            samples.counter("lbd_vip_conn_misses_total", [("vip", vip.key.description)], flows.misses)
         }
         for backend in snapshot.backends {
             let traffic = try readings.backendTraffic(index: backend.index)

@@ -3,11 +3,11 @@ import Glibc
 
 /// The addresses of this host's interfaces (every interface, up or not): a VIP on one
 /// of them would take the host's own traffic (`EditCoordinator`).
-enum HostAddresses {
+public enum HostAddresses {
     /// Read afresh from the kernel at each call (addresses come and go); empty if the
     /// kernel cannot be asked, which refuses nothing.
     @Sendable
-    static func current() -> Set<IPAddress> {
+    public static func current() -> Set<IPAddress> {
         var list: UnsafeMutablePointer<ifaddrs>?
         guard getifaddrs(&list) == 0 else { return [] }
         defer { freeifaddrs(list) }

@@ -1,6 +1,7 @@
 import Balancer
 import CLBABI
 import Datapath
+import Foundation
 
 /// Packets and bytes, summed over CPUs.
 public struct Traffic: Equatable, Sendable {
@@ -39,16 +40,38 @@ public protocol DatapathReadings: Sendable {
     func attachment() -> AttachmentStatus
     /// The global counters summed over CPUs, indexed by `lb_stat`.
     func globalCounters() throws -> [UInt64]
+    /// SYNs, new flows and misses of the VIP at `index`, summed over CPUs.
+    func vipFlows(index: UInt32) throws -> VIPFlows
+    /// Entries in use in the connection table, counted at most every 10 s.
+    func connectionTable() throws -> ConnectionTableUsage
+}
+
+/// How clients open connections to a VIP (counted only on packets that miss the table).
+public struct VIPFlows: Equatable, Sendable {
+    public var syns: UInt64
+    public var newFlows: UInt64
+    /// Packets other than SYNs without a live entry: TCP state lost, or a new UDP flow.
+    public var misses: UInt64
+
+    public init(syns: UInt64, newFlows: UInt64, misses: UInt64) {
+        self.syns = syns
+        self.newFlows = newFlows
+        self.misses = misses
+    }
 }
 
 /// The readings of the kernel maps and the interface's XDP attachment.
 public struct KernelDatapathReadings: DatapathReadings {
     public let datapath: BalancerDatapath
     public let interface: String
+    private let tableCounter: ConnectionTableCounter
 
     public init(datapath: BalancerDatapath, interface: String) {
         self.datapath = datapath
         self.interface = interface
+        tableCounter = ConnectionTableCounter(capacity: Int(datapath.limits.connectionTable)) {
+            try datapath.connectionTableEntries()
+        }
     }
 
     public func vipTraffic(index: UInt32) throws -> Traffic {
@@ -69,6 +92,15 @@ public struct KernelDatapathReadings: DatapathReadings {
         try datapath.globalCounters()
     }
 
+    public func vipFlows(index: UInt32) throws -> VIPFlows {
+        let flows = try datapath.vipFlows(index: index)
+        return VIPFlows(syns: flows.syns, newFlows: flows.new_flows, misses: flows.misses)
+    }
+
+    public func connectionTable() throws -> ConnectionTableUsage {
+        try tableCounter.usage()
+    }
+
     /// Our program's mode on the interface; nil if another program, or none, is attached
     /// (someone detached it: the VIPs are not served).
     public func attachment() -> AttachmentStatus {
@@ -79,7 +111,7 @@ public struct KernelDatapathReadings: DatapathReadings {
 }
 
 /// The readings of an `InMemoryDatapath` (tests of the daemon without a kernel): rings as
-/// written, no traffic, not attached.
+/// written, no traffic, an empty connection table, not attached.
 public struct InMemoryDatapathReadings: DatapathReadings {
     public let datapath: InMemoryDatapath
 
@@ -92,4 +124,8 @@ public struct InMemoryDatapathReadings: DatapathReadings {
     public func ring(vipIndex: UInt32, ring: UInt32) -> [UInt32] { datapath.ring(vipIndex: vipIndex, ring: ring) }
     public func attachment() -> AttachmentStatus { AttachmentStatus(mode: nil, interface: "none", adopted: false) }
     public func globalCounters() -> [UInt64] { [UInt64](repeating: 0, count: Int(LB_STAT_COUNT.rawValue)) }
+    public func vipFlows(index: UInt32) -> VIPFlows { VIPFlows(syns: 0, newFlows: 0, misses: 0) }
+    public func connectionTable() -> ConnectionTableUsage {
+        ConnectionTableUsage(entries: 0, exact: true, capacity: 0, countedAt: Date())
+    }
 }

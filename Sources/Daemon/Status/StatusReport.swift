@@ -1,3 +1,4 @@
+import Announce
 import Balancer
 import Foundation
 import HealthCheck
@@ -21,10 +22,15 @@ public struct StatusReport: Encodable, Equatable, Sendable {
         public var panic: Bool
         public var packets: UInt64
         public var bytes: UInt64
+        /// TCP SYNs, connection entries created, packets without a live entry (counters).
+        public var syns: UInt64
+        public var newFlows: UInt64
+        public var connMisses: UInt64
         public var backends: [Backend]
 
         enum CodingKeys: String, CodingKey {
-            case vip, hash, state, packets, bytes, backends
+            case vip, hash, state, packets, bytes, syns, backends
+            case newFlows = "new_flows", connMisses = "conn_misses"
             case backendsUp = "backends_up", minUp = "min_up", panicThreshold = "panic_threshold", panic
         }
     }
@@ -74,8 +80,70 @@ public struct StatusReport: Encodable, Equatable, Sendable {
         }
     }
 
+    /// This node's BGP announcements (`announce:`); absent when it announces nothing.
+    public struct Announce: Encodable, Equatable, Sendable {
+        public struct Route: Encodable, Equatable, Sendable {
+            /// `10.0.0.10/32`, `2001:db8::10/128`.
+            public var prefix: String
+            public var announced: Bool
+            /// Whether one of the address's services can serve (min_up backends up).
+            public var servable: Bool
+            public var reason: String
+        }
+
+        /// `active`, `draining` or `drained` (`lbctl node drain`).
+        public var node: String
+        /// Why BIRD does not have the routes lbd decided (unreachable, refused); null when it does.
+        public var birdError: String?
+        /// In address order.
+        public var routes: [Route]
+
+        init(_ report: AnnouncementReport) {
+            node = report.node
+            birdError = report.birdError
+            routes = report.routes.sorted { $0.key < $1.key }.map { address, route in
+                Route(prefix: "\(address)/\(address.family == .v4 ? 32 : 128)", announced: route.announced,
+                      servable: route.servable, reason: route.reason)
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(node, forKey: .node)
+            try container.encode(birdError, forKey: .birdError)
+            try container.encode(routes, forKey: .routes)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case node, routes
+            case birdError = "bird_error"
+        }
+    }
+
+    /// Entries in use of the connection table's capacity, counted at most every 10 s;
+    /// `exact` false: estimated from a sample of a large table (about 0.2%).
+    public struct ConnectionTable: Encodable, Equatable, Sendable {
+        public var entries: Int
+        public var exact: Bool
+        public var capacity: Int
+        public var utilization: Double
+        public var countedAt: String
+
+        enum CodingKeys: String, CodingKey {
+            case entries, exact, capacity, utilization
+            case countedAt = "counted_at"
+        }
+    }
+
     public var services: [Service]
     public var datapath: Datapath
+    public var connectionTable: ConnectionTable
+    public var announce: Announce?
+
+    enum CodingKeys: String, CodingKey {
+        case services, datapath, announce
+        case connectionTable = "connection_table"
+    }
 }
 
 /// Builds `StatusReport` from the saved state, the reconciler's snapshot (indices,
@@ -86,14 +154,16 @@ public struct StatusReporter: Sendable {
     let health: HealthSupervisor?
     let readings: any DatapathReadings
     let ringSize: Int
+    let announcer: Announcer?
 
     public init(coordinator: EditCoordinator, reconciler: Reconciler, health: HealthSupervisor? = nil,
-                readings: any DatapathReadings, ringSize: Int) {
+                readings: any DatapathReadings, ringSize: Int, announcer: Announcer? = nil) {
         self.coordinator = coordinator
         self.reconciler = reconciler
         self.health = health
         self.readings = readings
         self.ringSize = ringSize
+        self.announcer = announcer
     }
 
     public func report() async throws -> StatusReport {
@@ -118,6 +188,7 @@ public struct StatusReporter: Sendable {
             let panic = serving && installed?.panic == true
             let minUp = service.healthCheck?.minUp ?? 1
             let traffic = try installed.map { try readings.vipTraffic(index: $0.index) } ?? Traffic(packets: 0, bytes: 0)
+            let flows = try installed.map { try readings.vipFlows(index: $0.index) } ?? VIPFlows(syns: 0, newFlows: 0, misses: 0)
             let serviceChecks = checks[service.vip]?.backends ?? [:]
             services.append(StatusReport.Service(
                 vip: service.vip.description, hash: service.hash.rawValue,
@@ -125,6 +196,7 @@ public struct StatusReporter: Sendable {
                 minUp: minUp, panicThreshold: service.panicThreshold,
                 panic: panic,
                 packets: traffic.packets, bytes: traffic.bytes,
+                syns: flows.syns, newFlows: flows.newFlows, connMisses: flows.misses,
                 backends: try service.backends.map { backend in
                     let installedBackend = backends[backend.address]
                     let index = installedBackend?.index
@@ -142,7 +214,13 @@ public struct StatusReporter: Sendable {
                 }))
         }
         let attachment = readings.attachment()
+        let table = try readings.connectionTable()
+        let announce = await announcer?.report()
         return StatusReport(services: services, datapath: .init(attached: attachment.mode, interface: attachment.interface,
-                                                                 adopted: attachment.adopted))
+                                                                 adopted: attachment.adopted),
+                            connectionTable: .init(entries: table.entries, exact: table.exact, capacity: table.capacity,
+                                                   utilization: table.utilization,
+                                                   countedAt: table.countedAt.formatted(.iso8601)),
+                            announce: announce.map(StatusReport.Announce.init))
     }
 }

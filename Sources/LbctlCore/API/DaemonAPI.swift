@@ -36,6 +36,13 @@ struct DaemonAPI: Sendable {
         try call(.get("/v1/export"))
     }
 
+    /// `POST /v1/node/drain` or `/v1/node/undrain`: the node's announcement state after it.
+    func node(drain: Bool) throws(Failure) -> NodeResponse {
+        let endpoint = drain ? "/v1/node/drain" : "/v1/node/undrain"
+        let body = try call(.post(endpoint, contentType: "application/json", body: []))
+        return try Self.decode(NodeResponse.self, from: body, endpoint: endpoint)
+    }
+
     /// `POST /v1/reload`: what the reload changed, once in force.
     func reload() throws(Failure) -> ReloadResponse {
         try Self.decode(ReloadResponse.self, from: try call(.post("/v1/reload", contentType: "application/json", body: [])),

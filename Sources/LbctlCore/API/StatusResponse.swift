@@ -49,6 +49,43 @@ struct StatusResponse: Decodable, Equatable, Sendable {
         let adopted: Bool
     }
 
+    /// This node's BGP announcements; nil when lbd announces nothing (no `announce:`).
+    struct Announce: Decodable, Equatable, Sendable {
+        struct Route: Decodable, Equatable, Sendable {
+            let prefix: String
+            let announced: Bool
+            let servable: Bool
+            let reason: String
+        }
+
+        /// `active`, `draining` or `drained`.
+        let node: String
+        let birdError: String?
+        let routes: [Route]
+
+        private enum CodingKeys: String, CodingKey {
+            case node, routes
+            case birdError = "bird_error"
+        }
+    }
+
+    /// Entries in use of the connection table (lbd counts at most every 10 s); nil from
+    /// a daemon that does not report it.
+    struct ConnectionTable: Decodable, Equatable, Sendable {
+        let entries: Int
+        /// False: estimated from a sample of a large table.
+        let exact: Bool
+        let capacity: Int
+        let utilization: Double
+    }
+
     let services: [Service]
     let datapath: Datapath
+    let connectionTable: ConnectionTable?
+    let announce: Announce?
+
+    private enum CodingKeys: String, CodingKey {
+        case services, datapath, announce
+        case connectionTable = "connection_table"
+    }
 }

@@ -25,7 +25,7 @@ struct RootCommand: ParsableCommand {
             """,
         version: BuildInfo.versionLine(of: "lbctl"),
         subcommands: [VIPCommand.self, BackendCommand.self, StatusCommand.self, ApplyCommand.self, ExportCommand.self,
-                      ReloadCommand.self])
+                      ReloadCommand.self, NodeCommand.self])
 
     @OptionGroup var connection: ConnectionOptions
 }

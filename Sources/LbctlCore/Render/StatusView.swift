@@ -2,6 +2,10 @@
 /// backends. Backend columns are aligned across all VIPs, so the tables read as one.
 ///
 ///     datapath: native XDP on eth0, adopted from pinned maps
+///     connections: 734003 of 1048576 table entries (70.0%)     (~734003: estimated)
+///     announce: node active, BIRD has the routes
+///       ROUTE           STATE      SERVABLE  WHY
+///       10.0.0.10/32    announced  yes       serving: min_up backends up
 ///
 ///     VIP               HASH    BACKENDS  UP  MIN UP  STATE     PACKETS    BYTES
 ///     10.0.0.10:80/tcp  5tuple         2   1       2  degraded     1500  1.4 KiB
@@ -12,7 +16,9 @@ enum StatusView {
     static let indent = "  "
 
     static func render(_ status: StatusResponse) -> String {
-        var lines = [datapathLine(status.datapath), ""]
+        var lines = [datapathLine(status.datapath)]
+        if let table = status.connectionTable { lines.append(connectionsLine(table)) }
+        lines += (status.announce.map(announceLines) ?? []) + [""]
         guard !status.services.isEmpty else { return (lines + ["no VIPs"]).joined(separator: "\n") }
         let vipLines = TextTable(columns: [
             .init("VIP"), .init("HASH"), .init("BACKENDS", .right), .init("UP", .right), .init("MIN UP", .right),
@@ -46,6 +52,21 @@ enum StatusView {
     static func lastCheck(_ backend: StatusResponse.Backend) -> String {
         guard let result = backend.lastCheck else { return "-" }
         return backend.latencyMS.map { "\(result) (\(Quantities.milliseconds($0)))" } ?? result
+    }
+
+    /// The node's announcement state, then one row per route with why.
+    static func announceLines(_ announce: StatusResponse.Announce) -> [String] {
+        let bird = announce.birdError.map { "BIRD does not have the routes: \($0)" } ?? "BIRD has the routes"
+        guard !announce.routes.isEmpty else { return ["announce: node \(announce.node), \(bird)"] }
+        let table = TextTable(columns: [.init("ROUTE"), .init("STATE"), .init("SERVABLE"), .init("WHY")],
+                              rows: announce.routes.map { route in
+            [route.prefix, route.announced ? "announced" : "withdrawn", route.servable ? "yes" : "no", route.reason]
+        }).lines
+        return ["announce: node \(announce.node), \(bird)"] + table.map { indent + $0 }
+    }
+
+    static func connectionsLine(_ table: StatusResponse.ConnectionTable) -> String {
+        "connections: \(table.exact ? "" : "~")\(table.entries) of \(table.capacity) table entries (\(Quantities.percent(table.utilization)))"
     }
 
     static func datapathLine(_ datapath: StatusResponse.Datapath) -> String {

@@ -23,10 +23,10 @@ final class DaemonSandbox {
     }
 
     /// Writes lbd.yaml (see `writeDaemonConfig`) and starts lbd on it; returns once the API answers.
-    func startDaemon(limits: String, services: String) async throws -> DaemonProcess {
+    func startDaemon(extra: String = "", limits: String, services: String) async throws -> DaemonProcess {
         let config = directory + "/lbd.yaml"
         try writeDaemonConfig(to: config, network: network, socket: socket, directory: directory, pins: pins,
-                              limits: limits, services: services)
+                              limits: limits, services: services, extra: extra)
         let daemon = try DaemonProcess(network: network, config: config, log: log)
         daemon.killAtTeardown(of: test)
         try await daemon.waitForAPI(socket)

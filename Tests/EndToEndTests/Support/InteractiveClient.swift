@@ -23,9 +23,9 @@ final class InteractiveClient {
         }
     }
 
-    /// Sends a line; the line the client answers with.
-    func ask() throws -> String {
-        input.fileHandleForWriting.write(Data("\n".utf8))
+    /// Sends a line (empty, or a command the client knows); the line it answers with.
+    func ask(_ line: String = "") throws -> String {
+        input.fileHandleForWriting.write(Data((line + "\n").utf8))
         return try readLine()
     }
 

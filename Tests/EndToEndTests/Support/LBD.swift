@@ -2,21 +2,28 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// The real lbd on the topology's LB interface, configured from the topology's address
-/// plan, and the real lbctl talking to it. Its files live in the topology's scratch
-/// directory and its pins under the topology's, so `lbd-topology down` removes them.
+/// The real lbd on the topology's LB interface (of LB node `node` in a fleet), configured
+/// from the topology's address plan, and the real lbctl talking to it. Its files live in
+/// the topology's scratch directory and its pins under the topology's, so
+/// `lbd-topology down` removes them.
 final class LBD {
     private let topology: Topology
+    /// The topology's variable prefix of this node: `LB`, `LB2`, …
+    private let prefix: String
     private let config: String
     private let socket: String
     private let log: String
     private var daemon: DaemonProcess?
 
     /// lbd started with `services` as its seed state; `mtu` is lbd's largest outer packet
-    /// toward the backends.
-    init(_ test: XCTestCase, on topology: Topology, services: [Service], mtu: Int = 1500, maxVIPs: Int = 8) async throws {
+    /// toward the backends. `announce`: the body of its `announce:` section as a YAML flow
+    /// mapping, completed with the node's BIRD socket and routes file (a `--bird` topology).
+    init(_ test: XCTestCase, on topology: Topology, node: Int = 1, services: [Service], mtu: Int = 1500,
+         maxVIPs: Int = 8, announce: String? = nil) async throws {
         self.topology = topology
-        let directory = try topology.value("TOPOLOGY_DIR")
+        prefix = node == 1 ? "LB" : "LB\(node)"
+        let directory = try topology.value("TOPOLOGY_DIR") + (node == 1 ? "" : "/lb\(node)")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         config = directory + "/lbd.yaml"
         socket = directory + "/lbd.sock"
         log = directory + "/lbd.log"
@@ -24,15 +31,19 @@ final class LBD {
             daemon?.process.terminate()
             daemon?.process.waitUntilExit()
         }
-        try writeConfig(services: services, mtu: mtu, maxVIPs: maxVIPs, directory: directory)
+        try writeConfig(services: services, mtu: mtu, maxVIPs: maxVIPs, announce: announce, directory: directory)
         try await start()
     }
 
     /// Everything from the topology's plan: its LB interface and XDP mode, the gateway's
-    /// neighbour entry it made (`auto`), its encapsulation sources.
-    private func writeConfig(services: [Service], mtu: Int, maxVIPs: Int, directory: String) throws {
+    /// neighbour entry it made (`auto`), its encapsulation sources, its BIRD.
+    private func writeConfig(services: [Service], mtu: Int, maxVIPs: Int, announce: String?, directory: String) throws {
+        let announceSection = try announce.map {
+            "announce: { bird_socket: \(try topology.value(prefix + "_BIRD_SOCKET")), "
+                + "routes_file: \(try topology.value(prefix + "_BIRD_ROUTES")), \($0) }\n"
+        } ?? ""
         try """
-            interface: \(topology.value("LB_IF"))
+            interface: \(topology.value(prefix + "_IF"))
             xdp_mode: \(topology.value("XDP_MODE"))
             gateway_mac: auto
             encap_source_v4: \(topology.value("ENCAP_SOURCE4"))
@@ -40,15 +51,15 @@ final class LBD {
             mtu: \(mtu)
             api_socket: \(socket)
             state_dir: \(directory)/state
-            bpf_pin_dir: \(topology.value("LBD_PIN_DIR"))
+            bpf_pin_dir: \(topology.value(prefix == "LB" ? "LBD_PIN_DIR" : prefix + "_PIN_DIR"))
             limits: { max_vips: \(maxVIPs), max_backends: 16, ring_size: 1009, connection_table: 65536 }
-            \(Service.yaml(services))
+            \(announceSection)\(Service.yaml(services))
             """.write(toFile: config, atomically: true, encoding: .utf8)
     }
 
     /// Starts lbd (adopting what a previous one pinned) and waits until lbctl gets answers.
     func start() async throws {
-        let daemon = try DaemonProcess(namespace: topology.value("LB_NS"), config: config, log: log)
+        let daemon = try DaemonProcess(namespace: topology.value(prefix + "_NS"), config: config, log: log)
         self.daemon = daemon
         let deadline = ContinuousClock.now + .seconds(30)
         while try runProcess(LbctlBinary.path, ["--socket", socket, "status"]).status != 0 {
@@ -61,9 +72,15 @@ final class LBD {
 
     /// Sends `signal` to lbd and waits for its exit status (or signal number).
     func stop(_ signal: Int32) async throws -> Int32 {
+        try await self.signal(signal).waitForExit()
+    }
+
+    /// Sends `signal` to lbd without waiting; the process, to wait for its exit.
+    func signal(_ signal: Int32) throws -> DaemonProcess {
         guard let daemon else { throw EndToEndFailure("lbd is not running") }
         self.daemon = nil
-        return try await daemon.stop(signal)
+        kill(daemon.process.processIdentifier, signal)
+        return daemon
     }
 
     /// lbctl with `arguments`; its stdout. Fails unless it exits 0.
@@ -120,6 +137,7 @@ struct Status: Decodable {
 
     struct Service: Decodable {
         var vip: String
+        var packets: UInt64
         var backends: [Backend]
     }
 

@@ -17,7 +17,9 @@ final class Topology {
     let backendCount: Int
     private let environment: [String: String]
 
-    init(_ test: XCTestCase, backends: Int, mode: XDPMode = .native) throws {
+    /// `birdNodes` > 0: a fleet of that many LB nodes, the VIPs routed to them by BGP
+    /// (BIRD on the router and on every node; see scripts/lbd-topology).
+    init(_ test: XCTestCase, backends: Int, mode: XDPMode = .native, birdNodes: Int = 0) throws {
         guard geteuid() == 0 else { throw EndToEndFailure("the end-to-end tests build namespaces and load XDP: run them as root") }
         name = "e2e-" + String(UInt32.random(in: 0 ... .max), radix: 36)
         backendCount = backends
@@ -26,7 +28,8 @@ final class Topology {
             _ = try? Self.run(["down", name])
             InterruptTeardown.shared.untrack(name)
         }
-        try Self.run(["up", name, "--backends", String(backends), "--xdp-mode", mode.rawValue])
+        try Self.run(["up", name, "--backends", String(backends), "--xdp-mode", mode.rawValue]
+            + (birdNodes > 0 ? ["--bird", String(birdNodes)] : []))
         environment = Self.parse(try Self.run(["env", name]))
     }
 
@@ -113,6 +116,54 @@ final class Topology {
     func exec(_ role: String, _ command: [String]) throws -> String {
         try Self.run(["exec", name, role] + command)
     }
+
+    /// The routes the router's kernel learnt by BGP: prefix (`10.112.0.10/32`) → the LB
+    /// nodes' addresses it spreads flows over, sorted.
+    func routerBGPRoutes() throws -> [String: [String]] {
+        var routes: [String: [String]] = [:]
+        for (family, length) in [("-4", 32), ("-6", 128)] {
+            var current: String?
+            for line in try exec("router", ["ip", family, "route", "show", "proto", "bird"]).split(separator: "\n") {
+                let words = line.split(separator: " ").map(String.init)
+                if !line.hasPrefix("\t"), !line.hasPrefix(" ") {
+                    current = "\(words[0])/\(length)"
+                    routes[current!] = []
+                }
+                if let via = words.firstIndex(of: "via"), via + 1 < words.count, let current {
+                    routes[current, default: []].append(words[via + 1])
+                }
+            }
+        }
+        return routes.mapValues { $0.sorted() }
+    }
+
+    /// Polls (every 50 ms, up to `timeout`: loose, a session may be coming up) until the
+    /// router's BGP routes are `expected`; returns how long that took.
+    @discardableResult
+    func waitForRouterRoutes(_ expected: [String: [String]], timeout: Duration = .seconds(20)) async throws -> Duration {
+        let start = ContinuousClock.now
+        var seen = try routerBGPRoutes()
+        while seen != expected {
+            guard ContinuousClock.now - start < timeout else {
+                throw EndToEndFailure("the router's BGP routes are \(seen), expected \(expected)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            seen = try routerBGPRoutes()
+        }
+        return ContinuousClock.now - start
+    }
+
+    /// `birdc show route all PREFIX` on the router.
+    func routerRoute(_ prefix: String) throws -> String {
+        try exec("router", ["birdc", "-s", value("ROUTER_BIRD_SOCKET"), "show", "route", "all", prefix])
+    }
+
+    /// kill -9 / start the BIRD of `role` (router, lb, lb2…).
+    func birdStop(_ role: String) throws { try Self.run(["bird-stop", name, role]) }
+    func birdStart(_ role: String) throws { try Self.run(["bird-start", name, role]) }
+
+    /// The router's link to LB node `role` down: the node is lost.
+    func linkDown(_ role: String) throws { try Self.run(["link-down", name, role]) }
 
     /// The arguments of a scripts/topology/client.py run in the client's namespace.
     func clientCommand(_ arguments: [String]) -> (executable: String, arguments: [String]) {

@@ -1,0 +1,42 @@
+import ArgumentParser
+
+/// `lbctl node drain|undrain`: this LB node's BGP announcements (lbd's `announce:`).
+struct NodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node", abstract: "Drain this LB node (withdraw its routes for maintenance) or undrain it.",
+        subcommands: [Drain.self, Undrain.self])
+
+    struct Drain: DaemonCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "drain", abstract: "Move traffic away from this node; forwarding continues.",
+            discussion: """
+                lbd tags its routes with the GRACEFUL_SHUTDOWN community (announce.graceful_shutdown) \
+                for announce.drain_time, then withdraws them; the routers move flows to the other \
+                nodes, which take them to the same backends. The node stays drained across lbd \
+                restarts until 'lbctl node undrain'. Refused when lbd announces nothing (no announce:).
+                """)
+
+        @OptionGroup var connection: ConnectionOptions
+
+        func execute(in session: Session) throws(Failure) {
+            session.print("node \(try session.api.node(drain: true).node)")
+        }
+    }
+
+    struct Undrain: DaemonCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "undrain", abstract: "Announce again every VIP this node can serve.")
+
+        @OptionGroup var connection: ConnectionOptions
+
+        func execute(in session: Session) throws(Failure) {
+            session.print("node \(try session.api.node(drain: false).node)")
+        }
+    }
+}
+
+/// The answer of `POST /v1/node/drain|undrain`.
+struct NodeResponse: Decodable, Equatable {
+    /// `active`, `draining` or `drained`.
+    let node: String
+}
