@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildInfo
 
 /// `lbd`: the load balancer daemon. Without a subcommand it runs (`lbd --config FILE`,
 /// what the systemd unit starts); `lbd check` validates a configuration, `lbd prepare`
@@ -9,6 +10,7 @@ struct LBD: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lbd",
         abstract: "XDP L4 load balancer daemon.",
+        version: BuildInfo.versionLine(of: "lbd"),
         subcommands: [Run.self, Check.self, Prepare.self, Reload.self, SandboxPaths.self],
         defaultSubcommand: Run.self)
 }

@@ -12,6 +12,13 @@ final class CheckCommandTests: XCTestCase {
         return (try runProcess(try LBDBinary.path, ["check", "--config", file]), file)
     }
 
+    /// What `lbd --version` prints: the VERSION file's version and the commit built.
+    func testVersionNamesTheReleaseAndTheCommit() throws {
+        let output = try runProcess(try LBDBinary.path, ["--version"])
+        XCTAssertEqual(output, ProcessOutput(stdout: "lbd \(try SourceTree.version) (commit \(try SourceTree.commit))\n",
+                                             stderr: "", status: 0))
+    }
+
     func testAValidFileIsOK() throws {
         let (output, file) = try check("""
             interface: eth0

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// The built `lbctl` binary as scripts run it: exit codes, output streams, standard
@@ -54,6 +55,14 @@ final class BinaryTests: LbctlTestCase {
         XCTAssertEqual(status.status, 0)
         XCTAssertEqual(status.error, "")
         XCTAssertTrue(status.output.hasPrefix("datapath: native XDP on eth0, adopted from pinned maps\n\nVIP "), status.output)
+    }
+
+    func testVersionNamesTheReleaseAndTheCommit() throws {
+        let result = try run(["--version"])
+        XCTAssertEqual(result.status, 0)
+        XCTAssertEqual(result.output, "lbctl \(try SourceTree.version) (commit \(try SourceTree.commit))\n")
+        XCTAssertEqual(result.error, "")
+        XCTAssertEqual(daemon.requests.count, 0, "--version asks lbd nothing")
     }
 
     func testApplyReadsTheProcesssStandardInput() throws {

@@ -12,6 +12,4 @@ const void *lb_bench_object_bytes(void);
 unsigned long lb_bench_object_size(void);
 const void *lb_trivial_encap_object_bytes(void);
 unsigned long lb_trivial_encap_object_size(void);
-/* The git commit lbd was built from (build_info.c, written by make). */
-const char *lb_build_commit(void);
 #endif

@@ -1,6 +1,6 @@
 import Announce
 import Balancer
-import CBPFObjects
+import BuildInfo
 import CLBABI
 import Foundation
 import HealthCheck
@@ -13,8 +13,6 @@ import Prometheus
 /// which drops the series of a VIP or backend that went away; the event counters of
 /// `ControlPlaneMetrics` live on their own registry. Both are emitted.
 public struct MetricsCollector: Sendable {
-    public static let version = "0.5.0"
-
     let events: ControlPlaneMetrics
     let coordinator: EditCoordinator
     let reconciler: Reconciler
@@ -195,7 +193,7 @@ public struct MetricsCollector: Sendable {
         samples.counter("lbd_map_writes_total", [], UInt64(stats.mapWrites))
         samples.counter("lbd_ring_slots_written_total", [], UInt64(stats.ringSlotsWritten))
         samples.gauge("lbd_ring_last_change_ratio", [], stats.lastRingChange?.changedFraction ?? 0)
-        samples.gauge("lbd_build_info", [("version", Self.version), ("commit", String(cString: lb_build_commit())),
+        samples.gauge("lbd_build_info", [("version", BuildInfo.version), ("commit", BuildInfo.commit),
                                             ("kernel", Self.kernel)], 1)
     }
 

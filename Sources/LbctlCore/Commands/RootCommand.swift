@@ -1,5 +1,6 @@
 import ArgumentParser
 import Balancer
+import BuildInfo
 
 /// `lbctl`: the operator's interface to lbd. Scripts depend on the commands, their
 /// arguments, `--json` and the exit codes: change none of them lightly.
@@ -22,6 +23,7 @@ struct RootCommand: ParsableCommand {
 
             Shell completions: lbctl --generate-completion-script bash|zsh|fish
             """,
+        version: BuildInfo.versionLine(of: "lbctl"),
         subcommands: [VIPCommand.self, BackendCommand.self, StatusCommand.self, ApplyCommand.self, ExportCommand.self,
                       ReloadCommand.self, NodeCommand.self])
 
