@@ -6,6 +6,20 @@ import XCTest
 /// `lbd check --config FILE`, run as the operator runs it: the built binary, its exact
 /// output and exit status.
 final class CheckCommandTests: XCTestCase {
+    /// A configuration whose one seed service is `vip`, with a state directory of its own.
+    private func seededConfig(vip: String) throws -> (file: String, directory: String) {
+        let directory = try temporaryDirectory(self)
+        let file = directory + "/lbd.yaml"
+        try """
+            interface: eth0
+            encap_source_v4: 172.16.0.0/16
+            state_dir: \(directory)/state
+            services:
+              - vip: \(vip)
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        return (file, directory)
+    }
+
     private func check(_ yaml: String) throws -> (ProcessOutput, String) {
         let file = try temporaryDirectory(self) + "/lbd.yaml"
         try yaml.write(toFile: file, atomically: true, encoding: .utf8)
@@ -34,15 +48,7 @@ final class CheckCommandTests: XCTestCase {
     /// After the first start the state file is the truth: seed services edited in the file
     /// are reported (still exit 0: the file is valid), and so is a state file lbd cannot load.
     func testSeedServicesThatDifferFromTheSavedStateAreReported() throws {
-        let directory = try temporaryDirectory(self)
-        let file = directory + "/lbd.yaml"
-        try """
-            interface: eth0
-            encap_source_v4: 172.16.0.0/16
-            state_dir: \(directory)/state
-            services:
-              - vip: 10.0.0.10:80/tcp
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let (file, directory) = try seededConfig(vip: "10.0.0.10:80/tcp")
         let ok = "\(file): ok\n"
         let check = { try runProcess(try LBDBinary.path, ["check", "--config", file]) }
         XCTAssertEqual(try check(), ProcessOutput(stdout: ok, stderr: "", status: 0), "first start: nothing saved yet")
@@ -100,15 +106,7 @@ final class CheckCommandTests: XCTestCase {
     func testASeedVIPOnTheHostsOwnAddressIsAnErrorBeforeTheFirstStart() throws {
         guard geteuid() == 0 else { throw RootRequired() }
         let network = try NamespaceNetwork(self)
-        let directory = try temporaryDirectory(self)
-        let file = directory + "/lbd.yaml"
-        try """
-            interface: eth0
-            encap_source_v4: 172.16.0.0/16
-            state_dir: \(directory)/state
-            services:
-              - vip: 192.168.200.2:8443/tcp
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let (file, directory) = try seededConfig(vip: "192.168.200.2:8443/tcp")
         let check = {
             try runProcess("/usr/bin/nsenter", ["--net=/run/netns/\(network.namespace)", try LBDBinary.path,
                                                 "check", "--config", file])
