@@ -1,4 +1,5 @@
 import ArgumentParser
+import LBDAPI
 
 /// `lbctl status`: what lbd does now, VIP by VIP.
 struct StatusCommand: DaemonCommand {
@@ -18,11 +19,10 @@ struct StatusCommand: DaemonCommand {
     var json = false
 
     func execute(in session: Session) throws(Failure) {
-        let body = try session.api.status()
         if json {
-            session.print(try JSONPrettyPrinter.format(body))
+            session.print(try JSONPrettyPrinter.format(try session.call { try $0.call(.get("/v1/status")) }))
         } else {
-            session.print(StatusView.render(try DaemonAPI.decode(StatusResponse.self, from: body, endpoint: "/v1/status")))
+            session.print(StatusView.render(try session.call { try $0.status() }))
         }
     }
 }

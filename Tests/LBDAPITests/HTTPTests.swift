@@ -1,4 +1,4 @@
-@testable import LbctlCore
+@testable import LBDAPI
 import XCTest
 
 /// The request lbctl writes and the response framings it reads (RFC 9112).
