@@ -93,11 +93,11 @@ let package = Package(
         .executableTarget(name: "lb-only-bench", dependencies: ["Datapath", "CLBABI", "PacketCraft"], path: "Benchmarks/lb-only-bench"),
         // The real lbd in a namespace, for the control-plane benchmarks.
         .target(name: "BenchSupport", dependencies: ["LBDAPI", "Balancer", "Datapath"], path: "Benchmarks/BenchSupport"),
-        .executableTarget(name: "control-bench", dependencies: ["BenchSupport", "Daemon", "Balancer", "Datapath", "CLBABI"],
+        .executableTarget(name: "control-bench", dependencies: ["BenchSupport", "LBDAPI", "Daemon", "Balancer", "Datapath", "CLBABI"],
                           path: "Benchmarks/control-bench"),
-        .executableTarget(name: "health-bench", dependencies: ["BenchSupport", "Daemon", "Balancer", "Datapath"],
+        .executableTarget(name: "health-bench", dependencies: ["BenchSupport", "LBDAPI", "Daemon", "Balancer", "Datapath"],
                           path: "Benchmarks/health-bench"),
-        .executableTarget(name: "metrics-bench", dependencies: ["BenchSupport", "Balancer"], path: "Benchmarks/metrics-bench"),
+        .executableTarget(name: "metrics-bench", dependencies: ["BenchSupport", "LBDAPI", "Balancer"], path: "Benchmarks/metrics-bench"),
 
         .testTarget(name: "MaglevTests", dependencies: ["TestSupport", "Maglev"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BalancerTests", dependencies: ["TestSupport", "Balancer", "HealthCheck"]),

@@ -20,7 +20,7 @@ public struct LBDClient: Sendable {
     public func send(_ request: HTTPRequest) throws(LBDClientError) -> HTTPResponse {
         let deadline = ContinuousClock.now + timeout
         let connection = try UnixSocketConnection(path: socketPath, timeout: timeout, deadline: deadline)
-        return try connection.exchange(request, deadline: deadline)
+        return try connection.exchange(request, keepAlive: false, deadline: deadline)
     }
 
     /// The body of lbd's 2xx answer to `request`.

@@ -1,6 +1,4 @@
-/// One HTTP/1.1 request to lbd. By default a request is alone on its connection
-/// (`Connection: close`), so a response ends at the latest when lbd closes the socket;
-/// `keepAlive` leaves the connection open for the next request (`UnixSocketConnection`).
+/// One HTTP/1.1 request to lbd.
 public struct HTTPRequest: Equatable, Sendable {
     public var method: String
     /// The path and query, e.g. `/v1/apply?dry_run=1`.
@@ -8,14 +6,12 @@ public struct HTTPRequest: Equatable, Sendable {
     /// Sent with a body only.
     public var contentType: String?
     public var body: [UInt8]
-    public var keepAlive = false
 
-    public init(method: String, target: String, contentType: String? = nil, body: [UInt8] = [], keepAlive: Bool = false) {
+    public init(method: String, target: String, contentType: String? = nil, body: [UInt8] = []) {
         self.method = method
         self.target = target
         self.contentType = contentType
         self.body = body
-        self.keepAlive = keepAlive
     }
 
     public static func get(_ target: String) -> HTTPRequest {
@@ -26,13 +22,19 @@ public struct HTTPRequest: Equatable, Sendable {
         HTTPRequest(method: "POST", target: target, contentType: contentType, body: body)
     }
 
-    public static func post(_ target: String, contentType: String, body: String) -> HTTPRequest {
-        post(target, contentType: contentType, body: Array(body.utf8))
+    public static func post(_ target: String, json: String) -> HTTPRequest {
+        post(target, contentType: "application/json", body: Array(json.utf8))
+    }
+
+    public static func post(_ target: String, yaml: String) -> HTTPRequest {
+        post(target, contentType: "application/yaml", body: Array(yaml.utf8))
     }
 
     /// The request's bytes. `Host` is required by HTTP/1.1 even on a unix socket, where
-    /// it names nothing; a POST always carries its `Content-Length`.
-    public var serialized: [UInt8] {
+    /// it names nothing; a POST always carries its `Content-Length`. Without `keepAlive`
+    /// the request is alone on its connection (`Connection: close`), so a response ends
+    /// at the latest when lbd closes the socket.
+    public func serialized(keepAlive: Bool) -> [UInt8] {
         var head = "\(method) \(target) HTTP/1.1\r\nHost: localhost\r\nUser-Agent: lbctl\r\nAccept: application/json\r\n"
         if !keepAlive { head += "Connection: close\r\n" }
         if method == "POST" {

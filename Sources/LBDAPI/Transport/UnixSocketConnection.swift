@@ -3,7 +3,7 @@ import Glibc
 /// One connection to lbd's unix socket. Every exchange has one deadline, `timeout` from
 /// its start, connecting included: a daemon that accepts but never answers (stuck, or
 /// stopped under a debugger) fails the call instead of hanging a script. Requests are
-/// answered in order; a request with `keepAlive` leaves the connection open for the next.
+/// answered in order, the connection kept open for the next (`LBDClient` sends one).
 public final class UnixSocketConnection: @unchecked Sendable {
     public let path: String
     public let timeout: Duration
@@ -27,13 +27,14 @@ public final class UnixSocketConnection: @unchecked Sendable {
         close(socket)
     }
 
-    /// Sends `request` and reads its response.
+    /// Sends `request` and reads its response; the connection stays open (keep-alive).
     public func exchange(_ request: HTTPRequest) throws(LBDClientError) -> HTTPResponse {
-        try exchange(request, deadline: .now + timeout)
+        try exchange(request, keepAlive: true, deadline: .now + timeout)
     }
 
-    func exchange(_ request: HTTPRequest, deadline: ContinuousClock.Instant) throws(LBDClientError) -> HTTPResponse {
-        try write(request.serialized, deadline: deadline)
+    func exchange(_ request: HTTPRequest, keepAlive: Bool,
+                  deadline: ContinuousClock.Instant) throws(LBDClientError) -> HTTPResponse {
+        try write(request.serialized(keepAlive: keepAlive), deadline: deadline)
         return try readResponse(deadline: deadline)
     }
 
