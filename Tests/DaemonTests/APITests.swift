@@ -32,11 +32,41 @@ final class APITests: XCTestCase {
         let response = try await harness.client().send(.get("/v1/services"))
         XCTAssertEqual(response.status, 200)
         XCTAssertEqual(response.header("Content-Type"), "application/json")
+        // Indented, keys sorted: what `lbctl vip list --json` prints as it is.
         XCTAssertEqual(response.text, """
-            {"services":[{"backends":[],"hash":"source","udp_idle_timeout":"10s","vip":"10.0.0.10:53/udp"},\
-            {"backends":[{"address":"192.0.2.11","drained":false,"weight":100},\
-            {"address":"192.0.2.12","drained":false,"weight":50},{"address":"192.0.2.13","drained":true,"weight":100}],\
-            "hash":"5tuple","vip":"10.0.0.10:80/tcp"}]}
+            {
+              "services" : [
+                {
+                  "backends" : [
+
+                  ],
+                  "hash" : "source",
+                  "udp_idle_timeout" : "10s",
+                  "vip" : "10.0.0.10:53/udp"
+                },
+                {
+                  "backends" : [
+                    {
+                      "address" : "192.0.2.11",
+                      "drained" : false,
+                      "weight" : 100
+                    },
+                    {
+                      "address" : "192.0.2.12",
+                      "drained" : false,
+                      "weight" : 50
+                    },
+                    {
+                      "address" : "192.0.2.13",
+                      "drained" : true,
+                      "weight" : 100
+                    }
+                  ],
+                  "hash" : "5tuple",
+                  "vip" : "10.0.0.10:80/tcp"
+                }
+              ]
+            }
 
             """)
     }
@@ -67,7 +97,7 @@ final class APITests: XCTestCase {
         let response = try await client.exchange(.post(
             "/v1/edit", json: #"{"op":"add_backend","vip":"10.0.0.10:53/udp","address":"192.0.2.21","weight":7}"#))
         XCTAssertEqual(response.status, 200)
-        XCTAssertEqual(response.text, "{\"ok\":true}\n")
+        XCTAssertEqual(response.text, "{\n  \"ok\" : true\n}\n")
         let saved = try DesiredState(json: try harness.stateFile, limits: APIHarness.limits)
         XCTAssertEqual(saved.services[try VIPKey("10.0.0.10:53/udp")]?.backends, [BackendSpec(address: try IPAddress("192.0.2.21"), weight: 7)])
         XCTAssertEqual(harness.datapath.route(try VIPKey("10.0.0.10:53/udp"), slot: 0), try IPAddress("192.0.2.21"))
@@ -229,7 +259,7 @@ final class APITests: XCTestCase {
                                  ("DELETE", "/v1/services"), ("GET", "/v2/status")] {
             let response = try await client.send(HTTPRequest(method: method, target: target))
             XCTAssertEqual(response.status, 404, "\(method) \(target)")
-            XCTAssertEqual(response.text, "{\"error\":\"no such endpoint\"}\n")
+            XCTAssertEqual(response.text, "{\n  \"error\" : \"no such endpoint\"\n}\n")
         }
     }
 

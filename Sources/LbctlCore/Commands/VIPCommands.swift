@@ -70,10 +70,15 @@ struct VIPCommand: ParsableCommand {
         var json = false
 
         func execute(in session: Session) throws(Failure) {
+            let body = try session.call { try $0.call(.get("/v1/services")) }
+            let services = try session.call { _ in
+                try LBDClient.decode(ServicesResponse.self, from: body, endpoint: "/v1/services")
+            }
             if json {
-                session.print(try JSONPrettyPrinter.format(try session.call { try $0.call(.get("/v1/services")) }))
+                // lbd writes its answers indented with sorted keys: what scripts get, byte for byte.
+                session.passThrough(String(decoding: body, as: UTF8.self))
             } else {
-                session.print(VIPListView.render(try session.call { try $0.services() }))
+                session.print(VIPListView.render(services))
             }
         }
     }
