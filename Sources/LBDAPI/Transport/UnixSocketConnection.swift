@@ -1,14 +1,16 @@
 import Glibc
 
-/// One connection to lbd's unix socket. Every exchange has one deadline, `timeout` from
-/// its start, connecting included: a daemon that accepts but never answers (stuck, or
+/// One connection to lbd's unix socket. Connecting, and each exchange after it, has a
+/// deadline `timeout` from its start (`LBDClient` gives its one exchange a single
+/// deadline, connecting included): a daemon that accepts but never answers (stuck, or
 /// stopped under a debugger) fails the call instead of hanging a script. Requests are
-/// answered in order, the connection kept open for the next (`LBDClient` sends one).
+/// answered in order, the connection kept open for the next. Used by one caller at a
+/// time (Sendable so that the async face can hand it to a dispatch thread).
 public final class UnixSocketConnection: @unchecked Sendable {
     public let path: String
     public let timeout: Duration
     private let socket: Int32
-    /// Bytes received after the last complete response (none from a well-behaved server).
+    /// The response being read, as received so far.
     private var received: [UInt8] = []
 
     /// Connects, within `timeout`.
