@@ -12,21 +12,16 @@ public struct KernelDatapathWriter: DatapathWriter {
     }
 
     public func setBackend(index: UInt32, address: IPAddress, up: Bool, generation: UInt16) throws {
-        if try datapath.backends.lookup(key: index)?.generation != generation {
-            try datapath.backendStats.update(key: index, value: lb_traffic())
-        }
         var backend = lb_backend()
         backend.addr = ABIAddress.words(address.bytes)
         backend.family = ABIAddress.family(address.bytes)
         backend.flags = up ? UInt8(LB_BACKEND_F_UP) : 0
         backend.generation = generation
-        try datapath.backends.update(key: index, value: backend)
+        try datapath.setBackend(index: index, backend)
     }
 
     public func clearBackend(index: UInt32, generation: UInt16) throws {
-        var backend = lb_backend()
-        backend.generation = generation
-        try datapath.backends.update(key: index, value: backend)
+        try datapath.clearBackend(index: index, generation: generation)
     }
 
     public func writeRing(vipIndex: UInt32, ring: UInt32, slots: [UInt32], changedSlots: [Int]?) throws {
@@ -34,10 +29,6 @@ public struct KernelDatapathWriter: DatapathWriter {
     }
 
     public func installVIP(_ vip: VIPKey, index: UInt32, info: VIPInfo) throws {
-        if try datapath.vips.lookup(key: index)?.generation != info.generation {
-            try datapath.vipStats.update(key: index, value: lb_traffic())
-            try datapath.vipFlowStats.update(key: index, value: lb_vip_flows())
-        }
         try datapath.installVIP(ABIConversion.key(vip), index: index, info: ABIConversion.info(info))
     }
 
