@@ -1,12 +1,5 @@
 import NIOCore
 
-/// The request methods a check may send. GET reads the body (for `body_contains`);
-/// HEAD asks the application the same question without transferring it.
-public enum HTTPCheckMethod: String, Sendable, Hashable, CaseIterable {
-    case get = "GET"
-    case head = "HEAD"
-}
-
 /// What an http or https check sends and what it accepts.
 ///
 /// Values are validated when built: each string ends up in a request line or header, so

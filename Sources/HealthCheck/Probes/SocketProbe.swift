@@ -9,61 +9,6 @@ import Glibc
 import CProbeSys
 import NIOCore
 
-/// What a tcp check, or an http check judged by its status alone, needs on every run:
-/// the address as a `sockaddr`, the timeout, and for http the request's bytes. Built
-/// once per target.
-final class SocketCheck: Sendable {
-    let family: CInt
-    private let address: sockaddr_storage
-    private let addressLength: socklen_t
-    let timeout: Duration
-    let timeoutNanoseconds: UInt64
-    /// `nil` for tcp: success is the handshake.
-    let request: [UInt8]?
-    let expectStatus: StatusRanges
-
-    init(address: SocketAddress, timeout: Duration, request: [UInt8]?, expectStatus: StatusRanges = .default) {
-        var storage = sockaddr_storage()
-        addressLength = address.withSockAddr { pointer, length in
-            withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: UnsafeRawBufferPointer(start: pointer, count: length)) }
-            return socklen_t(length)
-        }
-        self.address = storage
-        family = CInt(storage.ss_family)
-        self.timeout = timeout
-        timeoutNanoseconds = UInt64(TimeAmount(timeout).nanoseconds)
-        self.request = request
-        self.expectStatus = expectStatus
-    }
-
-    func connect(_ fd: CInt) -> CInt {
-        withUnsafeBytes(of: address) { bytes in
-            Glibc.connect(fd, bytes.baseAddress!.assumingMemoryBound(to: sockaddr.self), addressLength)
-        }
-    }
-}
-
-/// Runs a `SocketCheck` on the reactor, on a socket of its own. A check loop on the
-/// reactor keeps one `SocketProbe`, and its socket, for all its checks instead
-/// (`ProbeLoop`).
-struct SocketProbePlan: ProbePlan {
-    let reactor: ProbeReactor
-    let check: SocketCheck
-
-    func start(on loop: any EventLoop, completion: @escaping @Sendable (ProbeResult) -> Void) -> any InFlightProbe {
-        if loop === reactor && reactor.inEventLoop {
-            let probe = SocketProbe(reactor: reactor, check: check, reusable: false, completion: completion)
-            probe.begin()
-            return probe
-        }
-        let probe = SocketProbe(reactor: reactor, check: check, reusable: false) { result in
-            loop.execute { completion(result) }
-        }
-        reactor.execute { probe.begin() }
-        return probe
-    }
-}
-
 /// Checks on a raw non-blocking socket, driven by the reactor, one at a time: connect,
 /// for http one send of the prepared request and reads until the status line is known,
 /// then `connect(AF_UNSPEC)`, which resets the connection (a RST, so no TIME_WAIT

@@ -8,9 +8,8 @@ public enum InstalledStateReader {
     public static func read(_ datapath: BalancerDatapath) throws -> InstalledState {
         var vips: [InstalledState.VIP] = []
         var usedIndices = Set<UInt32>()
-        for rawKey in try datapath.vipMap.keys() {
-            guard let index = try datapath.vipMap.lookup(key: rawKey), let key = ABIConversion.vipKey(rawKey),
-                  let info = try datapath.vips.lookup(key: index) else { continue }
+        for (rawKey, index, info) in try datapath.installedVIPs() {
+            guard let key = ABIConversion.vipKey(rawKey) else { continue }
             usedIndices.insert(index)
             let vipInfo = ABIConversion.info(info)
             vips.append(InstalledState.VIP(
@@ -21,7 +20,7 @@ public enum InstalledStateReader {
         var backends: [InstalledState.Backend] = []
         var freeBackendGenerations: [UInt32: UInt16] = [:]
         for index in 1..<datapath.limits.maxBackends {
-            guard let backend = try datapath.backends.lookup(key: index) else { continue }
+            guard let backend = try datapath.backend(index: index) else { continue }
             guard let address = ABIConversion.address(backend.addr, family: backend.family) else {
                 if backend.generation != 0 { freeBackendGenerations[index] = backend.generation }
                 continue
@@ -32,7 +31,7 @@ public enum InstalledStateReader {
         }
         var freeGenerations: [UInt32: UInt32] = [:]
         for index in 0..<datapath.limits.maxVIPs where !usedIndices.contains(index) {
-            if let info = try datapath.vips.lookup(key: index), info.generation != 0 {
+            if let info = try datapath.vipInfo(index: index), info.generation != 0 {
                 freeGenerations[index] = info.generation
             }
         }

@@ -1,4 +1,3 @@
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -75,61 +74,5 @@ public struct HTTPProber: Prober, EventLoopProber {
         }
         return HTTPRequestHead(
             version: .http1_1, method: HTTPMethod(rawValue: check.method.rawValue), uri: check.path, headers: headers)
-    }
-}
-
-struct HTTPProbePlan: ProbePlan {
-    let group: any EventLoopGroup
-    let address: SocketAddress
-    let timeout: Duration
-    let check: HTTPCheck
-    let request: HTTPRequestHead
-    let requestBytes: ByteBuffer
-    let sslContext: NIOSSLContext?
-
-    /// Without `body_contains` the answer is the status line alone, which
-    /// `HTTPStatusHandler` reads from the bytes; with it, the full HTTP/1 decoder frames
-    /// the body for `HTTPProbeHandler`. The channel runs on a loop of `group`; the
-    /// result is handed back to `loop`.
-    func start(on loop: any EventLoop, completion: @escaping @Sendable (ProbeResult) -> Void) -> any InFlightProbe {
-        let (check, request, requestBytes, sslContext) = (check, request, requestBytes, sslContext)
-        let channelLoop = group.next()
-        var report = completion
-        if channelLoop !== loop {
-            report = { result in loop.execute { completion(result) } }
-        }
-        return ChannelProbe.start(on: channelLoop, address: address, timeout: timeout, initialize: { channel, verdict in
-            let pipeline = channel.pipeline.syncOperations
-            if let sslContext {
-                try pipeline.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: check.serverName))
-            }
-            if check.bodyContains == nil {
-                try pipeline.addHandler(HTTPStatusHandler(
-                    request: requestBytes, expectStatus: check.expectStatus, usesTLS: sslContext != nil, verdict: verdict))
-            } else {
-                try pipeline.addHTTPClientHandlers()
-                try pipeline.addHandler(
-                    HTTPProbeHandler(request: request, check: check, usesTLS: sslContext != nil, verdict: verdict))
-            }
-        }, completion: report)
-    }
-}
-
-/// The two client TLS contexts a monitor needs (verifying and not), made on first use
-/// and shared: a context loads the trust store, too costly to repeat per check.
-final class TLSContexts: Sendable {
-    private let contexts = NIOLockedValueBox<[Bool: NIOSSLContext]>([:])
-
-    func context(verify: Bool) throws -> NIOSSLContext {
-        try contexts.withLockedValue { contexts in
-            if let context = contexts[verify] { return context }
-            var configuration = TLSConfiguration.makeClientConfiguration()
-            configuration.certificateVerification = verify ? .fullVerification : .none
-            // A check needs no orderly TLS close; the socket is reset right after.
-            configuration.shutdownTimeout = .zero
-            let context = try NIOSSLContext(configuration: configuration)
-            contexts[verify] = context
-            return context
-        }
     }
 }

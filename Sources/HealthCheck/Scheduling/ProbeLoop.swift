@@ -1,39 +1,4 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-import NIOConcurrencyHelpers
 import NIOCore
-
-/// A target's health, written by its check loop and read by the monitor (`status`,
-/// `statuses`): a lock rather than an actor, so recording a result costs no hop.
-final class HealthCell: Sendable {
-    private let state: NIOLockedValueBox<HealthState>
-
-    init(_ state: HealthState) {
-        self.state = NIOLockedValueBox(state)
-    }
-
-    var value: HealthState { state.withLockedValue { $0 } }
-
-    /// The transition `result` completes, if any, and whether it begins a run of the
-    /// checker's own errors (the one of the run worth a log line).
-    func record(_ result: ProbeResult) -> (transition: Transition?, checkerErrorBegins: Bool) {
-        state.withLockedValue { state in
-            let wasLocal = state.lastResult?.failure?.isLocal == true
-            return (state.record(result), result.failure?.isLocal == true && !wasLocal)
-        }
-    }
-}
-
-/// What the check loops of one monitor share: the in-flight limit, where transitions
-/// go, and the per-result callback.
-struct ProbeLoopContext: Sendable {
-    let limiter: ProbeLimiter
-    let inbox: MonitorInbox
-    let onResult: (@Sendable (HealthTarget, ProbeResult) -> Void)?
-}
 
 /// The checks of one target, run on the `ProbeReactor` until stopped.
 ///
@@ -202,45 +167,5 @@ final class ProbeLoop: ReactorTimer, @unchecked Sendable {
         }
         next = max(next + schedule.nextDelayNanoseconds(using: &random), NIODeadline.now().uptimeNanoseconds)
         arm()
-    }
-}
-
-/// Where the check loops hand what the monitor must act on: transitions, and loops
-/// that have ended. Posting is a locked append; the monitor is woken only when the
-/// queue was empty, and then takes everything queued in one call.
-final class MonitorInbox: Sendable {
-    enum Message: Sendable {
-        case transition(loopID: UInt64, target: HealthTarget, Transition)
-        /// The target's checks began to fail for a reason of the LB host's own.
-        case checkerError(target: HealthTarget, ProbeResult)
-        case ended(loopID: UInt64)
-    }
-
-    let wakeups: AsyncStream<Void>
-    private let wake: AsyncStream<Void>.Continuation
-    private let messages = NIOLockedValueBox<[Message]>([])
-
-    init() {
-        (wakeups, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
-    }
-
-    func post(_ message: Message) {
-        let wasEmpty = messages.withLockedValue { messages in
-            defer { messages.append(message) }
-            return messages.isEmpty
-        }
-        if wasEmpty { wake.yield() }
-    }
-
-    func take() -> [Message] {
-        messages.withLockedValue { messages in
-            var taken: [Message] = []
-            swap(&taken, &messages)
-            return taken
-        }
-    }
-
-    func close() {
-        wake.finish()
     }
 }

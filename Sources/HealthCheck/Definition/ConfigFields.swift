@@ -1,13 +1,3 @@
-/// Any key of a configuration block, so unknown ones can be found and named.
-struct ConfigKey: CodingKey {
-    let stringValue: String
-    var intValue: Int? { nil }
-
-    init(_ name: String) { stringValue = name }
-    init?(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-}
-
 /// A configuration block read field by field, turning the decoder's type errors into
 /// `HealthCheckConfigError`s that name the field and the expected form
 /// ("rise: expected an integer") instead of a coding path dump.
