@@ -78,6 +78,9 @@ let package = Package(
 
         // Deterministic helpers shared by the test suites.
         .target(name: "TestSupport"),
+        // Test doubles of the datapath (the reconciler's writer, the daemon's readings), for
+        // logic tests without a kernel; lbd and lbctl do not link them.
+        .target(name: "TestDoubles", dependencies: ["Balancer", "Daemon", "CLBABI"]),
 
         // Frames built from the RFC layouts, for the tests and the benchmarks.
         .target(name: "PacketCraft"),
@@ -95,17 +98,17 @@ let package = Package(
         .executableTarget(name: "metrics-bench", dependencies: ["BenchSupport", "Balancer"], path: "Benchmarks/metrics-bench"),
 
         .testTarget(name: "MaglevTests", dependencies: ["TestSupport", "Maglev"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "BalancerTests", dependencies: ["TestSupport", "Balancer", "HealthCheck"]),
+        .testTarget(name: "BalancerTests", dependencies: ["TestSupport", "TestDoubles", "Balancer", "HealthCheck"]),
         .testTarget(name: "HealthCheckTests", dependencies: ["TestSupport", "HealthCheck", .product(name: "NIOCore", package: "swift-nio"),
                                                             .product(name: "NIOPosix", package: "swift-nio"),
                                                             .product(name: "NIOHTTP1", package: "swift-nio"),
                                                             .product(name: "NIOEmbedded", package: "swift-nio"),
                                                             .product(name: "NIOSSL", package: "swift-nio-ssl")]),
-        .testTarget(name: "DaemonTests", dependencies: ["TestSupport", "Daemon", "Balancer", "Datapath", "CLBABI", "PacketCraft",
+        .testTarget(name: "DaemonTests", dependencies: ["TestSupport", "TestDoubles", "Daemon", "Balancer", "Datapath", "CLBABI", "PacketCraft",
                                                         .product(name: "Logging", package: "swift-log"),
                                                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "DatapathTests", dependencies: ["TestSupport", "Datapath", "CLBABI", "PacketCraft"]),
-        .testTarget(name: "AnnounceTests", dependencies: ["TestSupport", "Announce", "Balancer"]),
+        .testTarget(name: "AnnounceTests", dependencies: ["TestSupport", "TestDoubles", "Announce", "Balancer"]),
         .testTarget(name: "LbctlTests", dependencies: ["TestSupport", "LbctlCore"]),
         // The real lbd and lbctl in scripts/lbd-topology's namespaces, real TCP and UDP (root).
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),

@@ -2,6 +2,7 @@ import Balancer
 import Daemon
 import Foundation
 import HealthCheck
+import TestDoubles
 import XCTest
 
 /// The supervisor between the checks and the reconciler, with a scripted prober: the

@@ -2,6 +2,7 @@ import Balancer
 import Daemon
 import Foundation
 import HealthCheck
+import TestDoubles
 import XCTest
 
 /// A VIP in panic says so on lbd's side: `/v1/status` (state `panic`, `panic`,

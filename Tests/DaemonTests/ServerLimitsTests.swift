@@ -3,6 +3,7 @@ import Balancer
 import Foundation
 import HealthCheck
 import Logging
+import TestDoubles
 import XCTest
 
 /// The API and metrics servers do not trust their clients (issue #18, item 9): an

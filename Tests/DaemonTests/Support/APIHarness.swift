@@ -3,6 +3,7 @@ import Daemon
 import Foundation
 import Logging
 import ServiceLifecycle
+import TestDoubles
 import XCTest
 
 /// The daemon's API, edit coordinator and reconciler in-process, over an in-memory
