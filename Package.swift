@@ -76,7 +76,8 @@ let package = Package(
         .target(name: "LbctlCore", dependencies: ["Balancer", "BuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "lbctl", dependencies: ["LbctlCore"]),
 
-        // Deterministic helpers shared by the test suites.
+        // What the test suites and the benchmarks share: processes, unique names, the root
+        // guard, waiting on a condition, a seeded generator, the built lbd and lbctl.
         .target(name: "TestSupport"),
         // Test doubles of the datapath (the reconciler's writer, the daemon's readings), for
         // logic tests without a kernel; lbd and lbctl do not link them.
@@ -90,18 +91,18 @@ let package = Package(
         // the harness that loads them: for the benchmarks and the tests, never in lbd.
         .target(name: "CBenchObjects", path: "Benchmarks/CBenchObjects"),
         .target(name: "DatapathBench", dependencies: ["Datapath", "CLBABI", "CBenchObjects"], path: "Benchmarks/DatapathBench"),
-        .executableTarget(name: "datapath-bench", dependencies: ["Datapath", "DatapathBench", "CLBABI", "PacketCraft"],
+        .executableTarget(name: "datapath-bench", dependencies: ["Datapath", "DatapathBench", "CLBABI", "PacketCraft", "TestSupport"],
                           path: "Benchmarks/datapath-bench"),
         // The LB-only packet rate of `make bench-e2e`: live frames (BPF_F_TEST_XDP_LIVE_FRAMES) into a veth.
         .executableTarget(name: "lb-only-bench", dependencies: ["Datapath", "DatapathBench", "CLBABI", "PacketCraft"],
                           path: "Benchmarks/lb-only-bench"),
         // The real lbd in a namespace, for the control-plane benchmarks.
-        .target(name: "BenchSupport", dependencies: ["Balancer", "Datapath"], path: "Benchmarks/BenchSupport"),
+        .target(name: "BenchSupport", dependencies: ["Balancer", "Datapath", "TestSupport"], path: "Benchmarks/BenchSupport"),
         .executableTarget(name: "control-bench", dependencies: ["BenchSupport", "Daemon", "Balancer", "Datapath", "CLBABI"],
                           path: "Benchmarks/control-bench"),
-        .executableTarget(name: "health-bench", dependencies: ["BenchSupport", "Daemon", "Balancer", "Datapath"],
+        .executableTarget(name: "health-bench", dependencies: ["BenchSupport", "TestSupport", "Daemon", "Balancer", "Datapath"],
                           path: "Benchmarks/health-bench"),
-        .executableTarget(name: "metrics-bench", dependencies: ["BenchSupport", "Balancer"], path: "Benchmarks/metrics-bench"),
+        .executableTarget(name: "metrics-bench", dependencies: ["BenchSupport", "TestSupport", "Balancer"], path: "Benchmarks/metrics-bench"),
 
         .testTarget(name: "MaglevTests", dependencies: ["TestSupport", "Maglev"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BalancerTests", dependencies: ["TestSupport", "TestDoubles", "Balancer", "HealthCheck"]),
