@@ -139,7 +139,8 @@ bench-e2e: $(EMBEDDED) | deps
 	$(SWIFT) build $(RELEASE) --product lbd
 	$(SWIFT) build $(RELEASE) --product lbctl
 	$(SWIFT) build $(RELEASE) --product lb-only-bench
-	@LBD_BIN_DIR=$$($(SWIFT) build $(RELEASE) --show-bin-path) scripts/bench-e2e.sh
+	$(SWIFT) build $(RELEASE) --product bench-e2e
+	@$$($(SWIFT) build $(RELEASE) --show-bin-path)/bench-e2e
 
 # lbd, lbctl, the unit and its generator (pointing at PREFIX), shell completions, man
 # pages, and the example configuration — which never overwrites one the operator already has.

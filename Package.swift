@@ -103,6 +103,8 @@ let package = Package(
         .executableTarget(name: "health-bench", dependencies: ["BenchSupport", "TestSupport", "Daemon", "Balancer", "Datapath"],
                           path: "Benchmarks/health-bench"),
         .executableTarget(name: "metrics-bench", dependencies: ["BenchSupport", "TestSupport", "Balancer"], path: "Benchmarks/metrics-bench"),
+        // lbd against HAProxy, nginx and no balancer on scripts/lbd-topology: `make bench-e2e`.
+        .executableTarget(name: "bench-e2e", dependencies: ["BenchSupport", "TestSupport"], path: "Benchmarks/bench-e2e"),
 
         .testTarget(name: "MaglevTests", dependencies: ["TestSupport", "Maglev"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BalancerTests", dependencies: ["TestSupport", "TestDoubles", "Balancer", "HealthCheck"]),
