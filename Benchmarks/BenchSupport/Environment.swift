@@ -107,10 +107,7 @@ public final class Environment: @unchecked Sendable {
         }
         guard let running else { return }
         for process in running.reversed() where process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
-            let deadline = ContinuousClock.now + .seconds(10)
-            while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            terminate(process.processIdentifier, within: .seconds(10)) { !process.isRunning }
         }
         _ = try? shell("ip", "netns", "del", namespace)
         _ = try? shell("ip", "link", "del", peer)

@@ -37,18 +37,6 @@ final class Cleanup: @unchecked Sendable {
     }
 }
 
-/// Sends SIGTERM to `pid` and waits (5 s) until it is gone; SIGKILL then.
-func terminate(_ pid: pid_t, gone: () -> Bool) {
-    guard kill(pid, SIGTERM) == 0 else { return }
-    if (try? waitForBlocking("\(pid) exiting", within: .seconds(5), every: .milliseconds(50), gone)) == nil {
-        kill(pid, SIGKILL)
-    }
-}
-
-func terminate(_ pid: pid_t) {
-    terminate(pid) { kill(pid, 0) != 0 }
-}
-
 /// Runs `command` (found on PATH) to its end with its output in `log`: for the servers
 /// that detach (nginx, haproxy -D, iperf3 -D). Spawned and waited for by hand: Foundation's
 /// Process sees an exit only once every copy of a socket it gives the child is closed,

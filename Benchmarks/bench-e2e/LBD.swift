@@ -65,7 +65,7 @@ struct LBD {
     func stop(_ topology: Topology) throws -> Int {
         let sent = try Self.balancedPackets(lbctl: lbctl, socket: directory + "/lbd.sock") - packetsAtStart
         guard sent > 0 else { throw BenchError("lbd-\(mode) forwarded nothing: the traffic did not go through the balancer") }
-        terminate(process.processIdentifier) { !process.isRunning }
+        terminate(process.processIdentifier, within: .seconds(5)) { !process.isRunning }
         try shell("ip", "-n", "\(topology.name)-lb", "link", "set", "dev", try topology.value("LB_IF"),
                   mode == "native" ? "xdpdrv" : "xdpgeneric", "off")
         return sent

@@ -77,7 +77,7 @@ struct Proxy {
 
     /// Stops the proxy and waits (10 s) until its workers have closed every listener.
     func stop(_ topology: Topology) throws {
-        terminate(pid)
+        terminate(pid, within: .seconds(5))
         let listeners = { try topology.inNamespace("lb", ["ss", "-Hltnp", "( sport = :\(Settings.httpPort) or sport = :\(Settings.iperfPort) )"]) }
         try waitForBlocking("the proxy's listeners closing (open: \((try? listeners()) ?? "?"))", within: .seconds(10),
                             every: .milliseconds(50)) { try listeners().isEmpty }
