@@ -1,8 +1,8 @@
-import CBPFObjects
+import CBenchObjects
 import CLBABI
-import CLibbpf
+import Datapath
 
-/// The in-kernel benchmark (bpf/bench.bpf.c): `bench_wrapper` restores the frame template
+/// The in-kernel benchmark (bpf/bench/bench.bpf.c): `bench_wrapper` restores the frame template
 /// from `bench_frame` (optionally writing a per-run counter into it, so every run is a
 /// new flow) and tail-calls `bench_target[0]`, the program under test. Test-running the
 /// wrapper with a repeat count then times the target on the same input every run,
@@ -21,18 +21,14 @@ public final class BenchHarness: Sendable {
     public let sunk: BPFMap<UInt32, UInt64>
 
     /// Loads the harness (never pinned: it is private to one benchmark run).
-    public static func load(objectPath: String? = nil) throws -> BenchHarness {
-        let spec = ObjectSpec(
-            objectName: "bench",
-            embedded: embeddedObject(lb_bench_object_bytes(), lb_bench_object_size()),
-            pinnedProgram: nil,
-            programs: ["bench_wrapper", "bench_noop", "bench_sink"],
-            maps: ["bench_frame", "bench_target", "bench_sunk"],
-            requiredStructs: ["lb_bench_frame"])
-        return try BenchHarness(ObjectLoader.open(spec, objectPath: objectPath, pinDirectory: nil))
+    public static func load() throws -> BenchHarness {
+        try BenchHarness(UnpinnedObject(
+            name: "bench", bytes: UnsafeRawBufferPointer(start: lb_bench_object_bytes(), count: Int(lb_bench_object_size())),
+            programs: ["bench_wrapper", "bench_noop", "bench_sink"], maps: ["bench_frame", "bench_target", "bench_sunk"],
+            requiredStructs: ["lb_bench_frame"]))
     }
 
-    private init(_ loaded: LoadedObject) throws {
+    private init(_ loaded: UnpinnedObject) throws {
         wrapper = try loaded.program("bench_wrapper")
         noop = try loaded.program("bench_noop")
         sink = try loaded.program("bench_sink")
@@ -46,17 +42,14 @@ public final class BenchHarness: Sendable {
         try sunk.lookupPerCPU(key: 0)?.reduce(0, +) ?? 0
     }
 
-    /// bpf/trivial_encap.bpf.c, unpinned: IPIP to one fixed backend and XDP_TX for every
-    /// IPv4 frame, nothing else. The ceiling reference of the live-frames benchmark.
-    public static func loadTrivialEncap(objectPath: String? = nil) throws -> BPFProgram {
-        let spec = ObjectSpec(
-            objectName: "trivial_encap",
-            embedded: embeddedObject(lb_trivial_encap_object_bytes(), lb_trivial_encap_object_size()),
-            pinnedProgram: nil,
-            programs: ["trivial_encap"],
-            maps: [],
-            requiredStructs: [])
-        return try ObjectLoader.open(spec, objectPath: objectPath, pinDirectory: nil).program("trivial_encap")
+    /// bpf/bench/trivial_encap.bpf.c, unpinned: IPIP to one fixed backend and XDP_TX for
+    /// every IPv4 frame, nothing else. The ceiling reference of the live-frames benchmark.
+    public static func loadTrivialEncap() throws -> BPFProgram {
+        try UnpinnedObject(
+            name: "trivial_encap",
+            bytes: UnsafeRawBufferPointer(start: lb_trivial_encap_object_bytes(), count: Int(lb_trivial_encap_object_size())),
+            programs: ["trivial_encap"], maps: [], requiredStructs: []
+        ).program("trivial_encap")
     }
 
     /// Sets the frame every run starts from. With `varyOffset`, the 4 bytes there get a

@@ -1,3 +1,4 @@
+import Balancer
 import Foundation
 
 /// A `DatapathWriter` over dictionaries shaped like the BPF maps, for tests of the
