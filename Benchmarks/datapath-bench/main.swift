@@ -38,6 +38,8 @@ func configure(_ datapath: BalancerDatapath) throws {
     cfg.encap_src_v6 = ABIAddress.words(Packet.ipv6("fd00:1b::"))
     cfg.encap_src_v6_mask = ABIAddress.words(Packet.ipv6("ffff:ffff:ffff:ffff::"))
     cfg.udp_idle_timeout_s = 30
+    cfg.tcp_idle_timeout_s = 3600
+    cfg.tcp_linger_s = 10
     try datapath.config.update(key: UInt32(0), value: cfg)
     for i in 1...200 {
         var backend = lb_backend()
