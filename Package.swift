@@ -73,7 +73,7 @@ let package = Package(
 
         // lbctl, the operator's CLI: commands, the unix-socket HTTP client and the tables in
         // LbctlCore, where the tests run them in process; the executable only calls it.
-        .target(name: "LbctlCore", dependencies: ["Balancer", "BuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .target(name: "LbctlCore", dependencies: ["Balancer", "BuildInfo", "HealthCheck", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "lbctl", dependencies: ["LbctlCore"]),
 
         // Deterministic helpers shared by the test suites.

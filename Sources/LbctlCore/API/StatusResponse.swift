@@ -33,9 +33,12 @@ struct StatusResponse: Decodable, Equatable, Sendable {
         let ringShare: Double
         let packets: UInt64
         let bytes: UInt64
+        /// The VIP's flows on the backend that have not ended; nil from an lbd that does not count them.
+        let activeFlows: Int?
 
         private enum CodingKeys: String, CodingKey {
             case address, weight, drained, health, packets, bytes
+            case activeFlows = "active_flows"
             case healthAgeSeconds = "health_age_s", lastCheck = "last_check", latencyMS = "latency_ms"
             case ringShare = "ring_share"
         }
