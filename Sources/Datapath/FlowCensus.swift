@@ -40,21 +40,22 @@ extension BalancerDatapath {
     public func flowCensus() throws -> [FlowOwner: FlowTally] {
         guard let config = try config.lookup(key: 0) else { return [:] }
         let now = Self.coarseMonotonicNanoseconds()
-        var vipCache: [UInt32: lb_vip_info?] = [:]
-        var backendCache: [UInt32: lb_backend?] = [:]
+        let vipEntries = try Self.entries(vips), backendEntries = try Self.entries(backends)
         var tallies: [FlowOwner: FlowTally] = [:]
         try connTable.forEachEntry { key, entry in
-            guard entry.backend != UInt32(LB_BACKEND_NONE) else { return }
-            let vipIndex = UInt32(entry.vip)
-            if vipCache[vipIndex] == nil { vipCache[vipIndex] = try vips.lookup(key: vipIndex) }
-            if backendCache[entry.backend] == nil { backendCache[entry.backend] = try backends.lookup(key: entry.backend) }
-            guard let vip = vipCache[vipIndex] ?? nil, UInt16(truncatingIfNeeded: vip.generation) == entry.vip_generation,
-                  let backend = backendCache[entry.backend] ?? nil, Self.keeps(entry, backend: backend, vip: vip),
+            guard entry.backend != UInt32(LB_BACKEND_NONE),
+                  Int(entry.vip) < vipEntries.count, let vip = vipEntries[Int(entry.vip)],
+                  UInt16(truncatingIfNeeded: vip.generation) == entry.vip_generation,
+                  Int(entry.backend) < backendEntries.count, let backend = backendEntries[Int(entry.backend)],
+                  Self.keeps(entry, backend: backend, vip: vip),
                   !Self.expired(entry, proto: key.proto, vip: vip, config: config, now: now)
             else { return }
-            let closing = entry.flags & UInt8(LB_FLOW_F_CLOSING) != 0
-            let owner = FlowOwner(vipIndex: vipIndex, backendIndex: entry.backend)
-            if closing { tallies[owner, default: FlowTally()].closing += 1 } else { tallies[owner, default: FlowTally()].active += 1 }
+            let owner = FlowOwner(vipIndex: UInt32(entry.vip), backendIndex: entry.backend)
+            if entry.flags & UInt8(LB_FLOW_F_CLOSING) != 0 {
+                tallies[owner, default: FlowTally()].closing += 1
+            } else {
+                tallies[owner, default: FlowTally()].active += 1
+            }
         }
         return tallies
     }
@@ -78,6 +79,12 @@ extension BalancerDatapath {
         }
         let timeout = UInt64(seconds) * 1_000_000_000
         return timeout != 0 && now &- entry.last_seen_ns > timeout
+    }
+
+    /// Every entry of an array map (vips, backends) by index, read before the walk: one
+    /// lookup each, against one per connection entry.
+    private static func entries<Value>(_ map: BPFMap<UInt32, Value>) throws -> [Value?] {
+        try (0..<map.maxEntries).map { try map.lookup(key: $0) }
     }
 
     /// The clock of bpf_ktime_get_coarse_ns().
