@@ -24,8 +24,7 @@ final class FinishingDrainTests: XCTestCase {
         let connections = try InteractiveClient(self, topology, ["close", "500", url])
         XCTAssertEqual(try Tally.decode(connections.ask()), Tally(answers: ["b1": 500]))
         try lbd.lbctl("backend", "add", service.vip, b2)
-        let before = try lbd.status().backends(of: service.vip)
-        XCTAssertEqual(before.map(\.activeFlows), [500, 0])
+        try await waitForActiveFlows(lbd, service.vip, [500, 0])
 
         let drain = try lbd.lbctlInBackground("backend", "drain", service.vip, b1, "--wait", "--timeout", "60s")
         XCTAssertEqual(try topology.http(count: 20, url), Tally(answers: ["b2": 20]), "new connections avoid b1")
@@ -47,6 +46,18 @@ final class FinishingDrainTests: XCTestCase {
         XCTAssertEqual(try connections.finish(), [])
     }
 
+    /// lbd counts flows at most every 0.5 s: a status may show an older count for that long.
+    private func waitForActiveFlows(_ lbd: LBD, _ vip: String, _ expected: [Int]) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        var shown: [Int] = []
+        while ContinuousClock.now < deadline {
+            shown = try lbd.status().backends(of: vip).map(\.activeFlows)
+            if shown == expected { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        XCTFail("active flows \(shown), expected \(expected)")
+    }
+
     /// Connections that stay open but idle keep a drained backend busy until the TCP idle
     /// timeout (5 s here) ends their entries; then the drain is reported.
     func testADrainedBackendWithIdleFlowsIsReportedDrainedAfterTheIdleTimeout() async throws {
@@ -59,7 +70,7 @@ final class FinishingDrainTests: XCTestCase {
         XCTAssertEqual(try Tally.decode(connections.ask()), Tally(answers: ["b1": 20]))
         let lastPackets = Date()
         try lbd.lbctl("backend", "add", service.vip, b2)
-        XCTAssertEqual(try lbd.status().backends(of: service.vip).map(\.activeFlows), [20, 0])
+        try await waitForActiveFlows(lbd, service.vip, [20, 0])
 
         let output = try lbd.lbctl("backend", "drain", service.vip, b1, "--wait", "--timeout", "60s")
         XCTAssertNotNil(output.firstMatch(of: /no active flow left on [0-9.]+ in [0-9.:]+\/tcp after \d+\.\ds/), output)

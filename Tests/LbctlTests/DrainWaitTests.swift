@@ -9,16 +9,18 @@ final class DrainWaitTests: LbctlTestCase {
         body: #"{"address":"192.0.2.11","op":"drain","vip":"10.0.0.10:80/tcp"}"#)
     private let statusRequest = FakeDaemon.Request(method: "GET", target: "/v1/status", contentType: nil, body: "")
 
-    /// lbd's status with `flows` active flows on 192.0.2.11 in 10.0.0.10:80/tcp.
-    private func status(activeFlows flows: Int) -> FakeDaemon.Answer {
-        .json(200, """
+    /// lbd's status with `flows` active flows on 192.0.2.11 in 10.0.0.10:80/tcp, counted
+    /// after the drain (a time to come), or before it (`stale`).
+    private func status(activeFlows flows: Int, stale: Bool = false) -> FakeDaemon.Answer {
+        let countedAt = stale ? "2020-01-01T00:00:00.000Z" : "2999-01-01T00:00:00.000Z"
+        return .json(200, """
             {"services":[{"vip":"10.0.0.10:80/tcp","hash":"5tuple","state":"ok","backends_up":1,"min_up":1,
               "packets":0,"bytes":0,"backends":[
                 {"address":"192.0.2.12","weight":100,"drained":false,"health":"unchecked","ring_share":1.0,
                  "packets":0,"bytes":0,"active_flows":9},
                 {"address":"192.0.2.11","weight":100,"drained":true,"health":"unchecked","ring_share":0.0,
                  "packets":0,"bytes":0,"active_flows":\(flows)}]}],
-             "datapath":{"attached":"native","interface":"eth0","adopted":false}}
+             "datapath":{"attached":"native","interface":"eth0","adopted":false},"flows_counted_at":"\(countedAt)"}
             """)
     }
 
@@ -33,6 +35,15 @@ final class DrainWaitTests: LbctlTestCase {
         XCTAssertEqual(lines.first, "drained 192.0.2.11 in 10.0.0.10:80/tcp")
         let took = try XCTUnwrap(lines.dropFirst().first)
         XCTAssertNotNil(took.wholeMatch(of: /no active flow left on 192\.0\.2\.11 in 10\.0\.0\.10:80\/tcp after \d+\.\ds/), "\(took)")
+        XCTAssertEqual(daemon.requests, [drainRequest, statusRequest, statusRequest, statusRequest])
+    }
+
+    /// lbd reuses a count for half a second: a zero counted before the drain took effect
+    /// proves nothing, and is asked again.
+    func testACountTakenBeforeTheDrainIsNotTrusted() {
+        daemon.answer("POST", "/v1/edit", .json(200, "{}"))
+        daemon.answer("GET", "/v1/status", status(activeFlows: 0, stale: true), status(activeFlows: 4), status(activeFlows: 0))
+        XCTAssertEqual(lbctl("backend", "drain", "10.0.0.10:80/tcp", "192.0.2.11", "--wait").exitCode, 0)
         XCTAssertEqual(daemon.requests, [drainRequest, statusRequest, statusRequest, statusRequest])
     }
 

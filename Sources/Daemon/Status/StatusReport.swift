@@ -143,11 +143,15 @@ public struct StatusReport: Encodable, Equatable, Sendable {
     public var services: [Service]
     public var datapath: Datapath
     public var connectionTable: ConnectionTable
+    /// When the backends' `active_flows` were counted (ISO 8601 with milliseconds): a count
+    /// is reused for `ActiveFlowCounter.maxAge`, so `lbctl backend drain --wait` trusts only
+    /// one taken after its drain.
+    public var flowsCountedAt: String
     public var announce: Announce?
 
     enum CodingKeys: String, CodingKey {
         case services, datapath, announce
-        case connectionTable = "connection_table"
+        case connectionTable = "connection_table", flowsCountedAt = "flows_counted_at"
     }
 }
 
@@ -229,6 +233,7 @@ public struct StatusReporter: Sendable {
                             connectionTable: .init(entries: table.entries, exact: table.exact, capacity: table.capacity,
                                                    utilization: table.utilization,
                                                    countedAt: table.countedAt.formatted(.iso8601)),
+                            flowsCountedAt: flows.countedAt.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)),
                             announce: announce.map(StatusReport.Announce.init))
     }
 }

@@ -85,10 +85,13 @@ struct StatusResponse: Decodable, Equatable, Sendable {
     let services: [Service]
     let datapath: Datapath
     let connectionTable: ConnectionTable?
+    /// When the backends' active flows were counted (ISO 8601 with fractional seconds);
+    /// nil from an lbd that does not count them.
+    let flowsCountedAt: String?
     let announce: Announce?
 
     private enum CodingKeys: String, CodingKey {
         case services, datapath, announce
-        case connectionTable = "connection_table"
+        case connectionTable = "connection_table", flowsCountedAt = "flows_counted_at"
     }
 }

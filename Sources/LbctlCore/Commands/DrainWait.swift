@@ -28,13 +28,17 @@ struct DrainWait {
     }
 
     /// The line to print once no active flow is left; `.timedOut` with what is left otherwise.
+    /// Called once the drain is applied: only a count lbd took after that can say "none".
     func run(_ api: DaemonAPI) throws(Failure) -> String {
         let clock = ContinuousClock()
         let start = clock.now
+        let drainedAt = Date()
         while true {
-            let left = try activeFlows(api)
+            let (left, countedAt) = try activeFlows(api)
             let waited = clock.now - start
-            if left == 0 { return "no active flow left on \(address) in \(vip) after \(Self.text(waited))" }
+            if left == 0 && countedAt >= drainedAt {
+                return "no active flow left on \(address) in \(vip) after \(Self.text(waited))"
+            }
             guard waited < timeout else {
                 throw .timedOut("timed out after \(DurationText.format(timeout)): \(left) active "
                     + "flow\(left == 1 ? "" : "s") left on \(address) in \(vip)")
@@ -43,17 +47,21 @@ struct DrainWait {
         }
     }
 
-    private func activeFlows(_ api: DaemonAPI) throws(Failure) -> Int {
+    /// The backend's active flows in the VIP, and when lbd counted them.
+    private func activeFlows(_ api: DaemonAPI) throws(Failure) -> (Int, Date) {
         let status = try DaemonAPI.decode(StatusResponse.self, from: try api.status(), endpoint: "/v1/status")
         guard let service = status.services.first(where: { $0.vip == vip.description }),
               let backend = service.backends.first(where: { $0.address == address.description }) else {
             throw .daemon("\(vip) has no backend \(address) any more")
         }
-        guard let flows = backend.activeFlows else {
+        guard let flows = backend.activeFlows,
+              let countedAt = try? status.flowsCountedAt.map({ try Date($0, strategy: Self.timestamps) }) else {
             throw .daemon("lbd does not report active flows (an older lbd?): cannot wait for the drain")
         }
-        return flows
+        return (flows, countedAt)
     }
+
+    private static let timestamps = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     private static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
