@@ -78,7 +78,7 @@ let package = Package(
 
         // lbctl, the operator's CLI: commands and tables in LbctlCore, where the tests run
         // them in process; the executable only calls it.
-        .target(name: "LbctlCore", dependencies: ["LBDAPI", "Balancer", "BuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .target(name: "LbctlCore", dependencies: ["LBDAPI", "Balancer", "BuildInfo", "HealthCheck", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "lbctl", dependencies: ["LbctlCore"]),
 
         // What the test suites and the benchmarks share: processes, unique names, the root

@@ -13,7 +13,7 @@
 
 #include <linux/types.h>
 
-#define LB_ABI_VERSION 2
+#define LB_ABI_VERSION 3
 
 /* Address families as stored in keys and values (not AF_*, to stay libc-free). */
 #define LB_FAMILY_V4 4
@@ -64,6 +64,11 @@ struct lb_vip_key {
 #define LB_VIP_F_HASH_SOURCE_ONLY (1U << 0)
 /* No backend is up: new flows are dropped and counted; established flows continue. */
 #define LB_VIP_F_NO_BACKEND (1U << 1)
+/*
+ * Established flows of a backend that is down keep it until they end (or idle out)
+ * instead of being re-picked from the ring (`on_backend_down: keep`).
+ */
+#define LB_VIP_F_KEEP_FLOWS_ON_DOWN (1U << 2)
 
 /*
  * vips[index]. `flags` and `ring` come first so that one aligned 8-byte store flips
@@ -127,13 +132,24 @@ struct lb_flow_key {
 	__u16 pad;
 };
 
+/* The client sent a FIN or an RST: the entry lives lb_config.tcp_linger_s past its last packet. */
+#define LB_FLOW_F_CLOSING (1U << 0)
+
+/*
+ * last_seen_ns is rewritten only when it is older than this: an established flow's
+ * packets read their entry without dirtying its cache line on every packet. A flow is
+ * therefore seen idle up to this much early (an error bound on every idle timeout).
+ */
+#define LB_FLOW_REFRESH_NS 1000000000ULL
+
 struct lb_flow {
 	__u32 backend;            /* LB_BACKEND_NONE: no backend */
 	__u16 vip;                /* index of the flow's VIP ... */
 	__u16 vip_generation;     /* ... while vips[vip].generation is still this (low 16 bits) */
-	__u64 last_seen_ns;       /* UDP only: bpf_ktime_get_coarse_ns() of the last packet */
+	__u64 last_seen_ns;       /* bpf_ktime_get_coarse_ns() of the last packet (LB_FLOW_REFRESH_NS) */
 	__u16 backend_generation; /* backends[backend].generation when the flow was given to it */
-	__u16 pad[3];
+	__u8 flags;               /* LB_FLOW_F_* */
+	__u8 pad[5];
 };
 
 /* Runtime settings, one entry in the config map; changed without reloading. */
@@ -145,6 +161,9 @@ struct lb_config {
 	__be32 encap_src_v6[4];
 	__be32 encap_src_v6_mask[4];
 	__u32 udp_idle_timeout_s; /* default for VIPs that set none */
+	__u32 tcp_idle_timeout_s; /* a TCP entry without packets this long is stale; 0: never */
+	__u32 tcp_linger_s;       /* a closing TCP entry (LB_FLOW_F_CLOSING) is stale this long
+				   * after its last packet; 0: closing entries use the idle timeout */
 	__u32 pad;
 };
 

@@ -40,6 +40,8 @@ func configure(_ datapath: BalancerDatapath) throws {
     cfg.encap_src_v6 = ABIAddress.words(Packet.ipv6("fd00:1b::"))
     cfg.encap_src_v6_mask = ABIAddress.words(Packet.ipv6("ffff:ffff:ffff:ffff::"))
     cfg.udp_idle_timeout_s = 30
+    cfg.tcp_idle_timeout_s = 3600
+    cfg.tcp_linger_s = 10
     try datapath.config.update(key: UInt32(0), value: cfg)
     for i in 1...200 {
         var backend = lb_backend()
@@ -108,7 +110,26 @@ func benchConnectionTableCount() throws {
         }
         let exact = try datapath.connTable.count().entries
         print("conntrack_count capacity=\(size) entries=\(exact) counted=\(counted.entries) exact=\(counted.exact) ms=\(Int(median(times).rounded()))")
+        try benchFlowCensus(datapath, entries: exact)
     }
+}
+
+/// What `lbd_backend_active_flows`, the status's active flows and `drain --wait` cost: one
+/// census (a walk of the whole table) of a full table whose flows are all live on backend 1.
+func benchFlowCensus(_ datapath: BalancerDatapath, entries: Int) throws {
+    var backend = lb_backend()
+    backend.addr.0 = ABIAddress.words(Packet.ipv4("192.0.2.11")).0
+    backend.family = UInt8(LB_FAMILY_V4)
+    backend.flags = UInt8(LB_BACKEND_F_UP)
+    try datapath.backends.update(key: 1, value: backend)
+    var active = 0
+    let times = try (0..<3).map { _ -> Double in
+        let start = DispatchTime.now().uptimeNanoseconds
+        active = try datapath.flowCensus().values.reduce(0) { $0 + $1.active }
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+    }
+    guard active == entries else { fatalError("flow census: \(active) active flows of \(entries)") }
+    print("flow_census entries=\(entries) active=\(active) ms=\(Int(median(times).rounded()))")
 }
 
 let pinDirectory = uniqueName("/sys/fs/bpf/lbd-bench-")

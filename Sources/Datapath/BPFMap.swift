@@ -184,10 +184,44 @@ public final class BPFMap<Key: BitwiseCopyable, Value: BitwiseCopyable>: Sendabl
     /// bounded by `sample` entries, whatever the map's size. A map changing meanwhile may
     /// have an entry counted twice or missed, like `keys()`.
     public func count(batchSize: Int = 8192, sample: Int = .max) throws -> EntryCount {
-        let operation = "count the entries of map \(name)"
-        guard batchSize > 0, sample > 0 else {
-            throw DatapathError.invalid(operation, "batch size \(batchSize), sample \(sample)")
+        guard sample > 0 else {
+            throw DatapathError.invalid("count the entries of map \(name)", "sample \(sample)")
         }
+        let buckets = Self.hashTypes.contains(type.rawValue) ? Self.bucketCount(maxEntries) : nil
+        var total = 0
+        var estimate: Int?
+        try walkBatches(batchSize: batchSize, operation: "count the entries of map \(name)") { _, _, found, walked in
+            total += found
+            if total >= sample, let buckets, let walked, walked > 0, walked < buckets {
+                estimate = Int((Double(total) * Double(buckets) / Double(walked)).rounded())
+                return false
+            }
+            return true
+        }
+        return estimate.map { EntryCount(entries: $0, exact: false) } ?? EntryCount(entries: total, exact: true)
+    }
+
+    /// Every entry of a shared (not per-CPU) map, in batches of `batchSize` (one syscall
+    /// each). Each hash bucket is copied under its lock, so an entry present for the whole
+    /// walk is seen exactly once; one inserted, deleted or replaced meanwhile may be seen
+    /// or not.
+    public func forEachEntry(batchSize: Int = 8192, _ body: (Key, Value) throws -> Void) throws {
+        try requireShared("walk")
+        try walkBatches(batchSize: batchSize, operation: "walk map \(name)") { keys, values, found, _ in
+            for i in 0..<found {
+                try body(keys.loadUnaligned(fromByteOffset: i * keySize, as: Key.self),
+                         values.loadUnaligned(fromByteOffset: i * valueSize, as: Value.self))
+            }
+            return true
+        }
+    }
+
+    /// `BPF_MAP_LOOKUP_BATCH` from the start: `body` gets each batch's keys, values (all
+    /// CPUs' for a per-CPU map), entry count, and the position after it (the buckets
+    /// walked, hash maps; nil otherwise), and returns false to stop early.
+    private func walkBatches(batchSize: Int, operation: String,
+                             _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, Int, UInt32?) throws -> Bool) throws {
+        guard batchSize > 0 else { throw DatapathError.invalid(operation, "batch size \(batchSize)") }
         let entryBytes = isPerCPU ? perCPUStride * possibleCPUs : valueSize
         var keyBuffer = [UInt8](repeating: 0, count: keySize * batchSize)
         var valueBuffer = [UInt8](repeating: 0, count: entryBytes * batchSize)
@@ -195,8 +229,7 @@ public final class BPFMap<Key: BitwiseCopyable, Value: BitwiseCopyable>: Sendabl
         var position = [UInt8](repeating: 0, count: max(keySize, 8))
         var nextPosition = position
         let opts = LibbpfOptions<bpf_map_batch_opts>()
-        let buckets = Self.hashTypes.contains(type.rawValue) ? Self.bucketCount(maxEntries) : nil
-        var total = 0
+        let isHash = Self.hashTypes.contains(type.rawValue)
         var started = false
         while true {
             var found = UInt32(batchSize)
@@ -211,14 +244,13 @@ public final class BPFMap<Key: BitwiseCopyable, Value: BitwiseCopyable>: Sendabl
                 }
             }
             guard result == 0 || result == -ENOENT else { throw DatapathError.system(operation, code: result) }
-            total += Int(found)
-            if result == -ENOENT { return EntryCount(entries: total, exact: true) }
+            let walked = isHash && result == 0 ? nextPosition.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } : nil
+            let goOn = try keyBuffer.withUnsafeBytes { keys in
+                try valueBuffer.withUnsafeBytes { values in try body(keys, values, Int(found), walked) }
+            }
+            if result == -ENOENT || !goOn { return }
             position = nextPosition
             started = true
-            let walked = position.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
-            if total >= sample, let buckets, walked > 0, walked < buckets {
-                return EntryCount(entries: Int((Double(total) * Double(buckets) / Double(walked)).rounded()), exact: false)
-            }
         }
     }
 

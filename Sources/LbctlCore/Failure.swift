@@ -10,19 +10,22 @@ enum Failure: Error, Equatable, Sendable {
     case usage(String)
     /// lbd could not be reached, or did not answer in time: retrying may help. Exit 3.
     case unreachable(String)
+    /// A wait (`backend drain --wait`) ran out of time; the message says what is left. Exit 4.
+    case timedOut(String)
 
     var exitCode: Int32 {
         switch self {
         case .daemon: 1
         case .usage: 2
         case .unreachable: 3
+        case .timedOut: 4
         }
     }
 
     /// The reason, possibly several lines (a file refused by lbd lists every problem).
     var message: String {
         switch self {
-        case .daemon(let message), .usage(let message), .unreachable(let message): message
+        case .daemon(let message), .usage(let message), .unreachable(let message), .timedOut(let message): message
         }
     }
 }

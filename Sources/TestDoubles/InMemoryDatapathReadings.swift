@@ -20,4 +20,5 @@ public struct InMemoryDatapathReadings: DatapathReadings {
     public func connectionTable() -> ConnectionTableUsage {
         ConnectionTableUsage(entries: 0, exact: true, capacity: 0, countedAt: Date())
     }
+    public func activeFlows() -> ActiveFlows { ActiveFlows(tallies: [:], countedAt: Date()) }
 }

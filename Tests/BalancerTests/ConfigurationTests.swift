@@ -11,6 +11,8 @@ final class ConfigurationTests: XCTestCase {
         encap_source_v6: fd00:1bd::/64
         mtu: 9000
         udp_idle_timeout: 2m
+        tcp_idle_timeout: 2h
+        tcp_linger: 5s
         api_socket: /run/lbd/api.sock
         metrics_listen: "[::1]:9100"
         state_dir: /var/lib/lbd-test
@@ -19,6 +21,7 @@ final class ConfigurationTests: XCTestCase {
         services:
           - vip: 10.0.0.10:80/tcp
             hash: 5tuple
+            on_backend_down: keep
             backends: [ { address: 192.0.2.11, weight: 100 }, { address: 192.0.2.12 } ]
           - vip: 10.0.0.10:53/udp
             hash: source
@@ -42,6 +45,8 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(configuration.encapSourceV6, try IPPrefix("fd00:1bd::/64"))
         XCTAssertEqual(configuration.mtu, 9000)
         XCTAssertEqual(configuration.udpIdleTimeout, .seconds(120))
+        XCTAssertEqual(configuration.tcpIdleTimeout, .seconds(7200))
+        XCTAssertEqual(configuration.tcpLinger, .seconds(5))
         XCTAssertEqual(configuration.apiSocket, "/run/lbd/api.sock")
         XCTAssertEqual(configuration.metricsListen, try ListenAddress("[::1]:9100"))
         XCTAssertEqual(configuration.stateDirectory, "/var/lib/lbd-test")
@@ -55,6 +60,7 @@ final class ConfigurationTests: XCTestCase {
             backends: [BackendSpec(address: try IPAddress("192.0.2.11"), weight: 50, drained: true),
                        BackendSpec(address: try IPAddress("2001:db8::11"))]))
         XCTAssertEqual(services[1].backends.map(\.weight), [100, 100])
+        XCTAssertEqual(services.map(\.onBackendDown), [.move, .keep, .move])
         XCTAssertEqual(services[2].backends, [])
         XCTAssertEqual(Configuration.check(yaml: Self.fullExample), [])
     }
@@ -104,8 +110,8 @@ final class ConfigurationTests: XCTestCase {
     static let invalidFiles: [(String, [String])] = [
         // Keys and structure
         ("colour: blue", ["4:1: unknown key 'colour' in the configuration (expected one of: interface, xdp_mode, "
-            + "gateway_mac, encap_source_v4, encap_source_v6, mtu, udp_idle_timeout, api_socket, metrics_listen, "
-            + "state_dir, bpf_pin_dir, limits, announce, services)"]),
+            + "gateway_mac, encap_source_v4, encap_source_v6, mtu, udp_idle_timeout, tcp_idle_timeout, tcp_linger, api_socket, "
+            + "metrics_listen, state_dir, bpf_pin_dir, limits, announce, services)"]),
         ("mtu: 1500\nmtu: 9000", ["4:1: YAML syntax: key 'mtu' appears more than once in a mapping"]),
         ("mtu:", ["4:5: mtu: no value given; remove the key to use the default"]),
         ("mtu: [1500]", ["4:6: mtu: expected a single value, found a list"]),
@@ -136,6 +142,9 @@ final class ConfigurationTests: XCTestCase {
             + "(ms, s, m, h), e.g. 30s"]),
         ("udp_idle_timeout: 1500ms", ["4:19: udp_idle_timeout: bad UDP idle timeout '1500ms': whole seconds from 1s to 24h"]),
         ("udp_idle_timeout: 25h", ["4:19: udp_idle_timeout: bad UDP idle timeout '25h': whole seconds from 1s to 24h"]),
+        ("tcp_idle_timeout: 0s", ["4:19: tcp_idle_timeout: bad TCP idle timeout '0s': whole seconds from 1s to 720h"]),
+        ("tcp_idle_timeout: 1500ms", ["4:19: tcp_idle_timeout: bad TCP idle timeout '1500ms': whole seconds from 1s to 720h"]),
+        ("tcp_linger: 2h", ["4:13: tcp_linger: bad TCP linger '2h': whole seconds from 1s to 1h"]),
         ("api_socket: lbd.sock", ["4:13: api_socket: bad path 'lbd.sock': expected an absolute path"]),
         ("api_socket: /" + String(repeating: "a", count: 110), ["4:13: api_socket: bad socket path '/"
             + String(repeating: "a", count: 110) + "': 111 bytes, unix sockets allow 107"]),
@@ -160,7 +169,7 @@ final class ConfigurationTests: XCTestCase {
         ("services: { vip: 10.0.0.10:80/tcp }", ["4:11: services: expected a list, found a mapping"]),
         ("services:\n  - hash: source", ["5:5: services[0]: 'vip' is required"]),
         ("services:\n  - vip: 10.0.0.10:80/tcp\n    backend: []", ["6:5: unknown key 'backend' in services[0] "
-            + "(expected one of: vip, hash, udp_idle_timeout, backends, health_check)"]),
+            + "(expected one of: vip, hash, udp_idle_timeout, on_backend_down, backends, health_check)"]),
         ("services:\n  - vip: 10.0.0.10:80/tcp\n    backends: 192.0.2.1", ["6:15: services[0].backends: expected a list, "
             + "found a single value"]),
         ("services:\n  - vip: 10.0.0.10:80/tcp\n    backends: [ { weight: 5 } ]", ["6:17: services[0].backends[0]: "
@@ -168,6 +177,8 @@ final class ConfigurationTests: XCTestCase {
         ("services:\n  - vip: 10.0.0.10:80/tcp\n    backends: [ { address: 192.0.2.1, port: 80 } ]", ["6:39: unknown key "
             + "'port' in services[0].backends[0] (expected one of: address, weight, drained, health_check)"]),
         // Services: values
+        ("services:\n  - vip: 10.0.0.10:80/tcp\n    on_backend_down: stay", ["6:22: on_backend_down: bad on_backend_down "
+            + "'stay': expected move or keep"]),
         ("services:\n  - vip: 10.0.0.10:80", ["5:10: vip: bad VIP '10.0.0.10:80': no protocol; expected address:port/proto, "
             + "e.g. 10.0.0.10:80/tcp or [2001:db8::10]:443/tcp"]),
         ("services:\n  - vip: 10.0.0.10:99999/tcp", ["5:10: vip: bad VIP '10.0.0.10:99999/tcp': port 99999 is above 65535"]),

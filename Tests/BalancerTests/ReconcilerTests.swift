@@ -84,6 +84,24 @@ final class ReconcilerTests: XCTestCase {
         assertClean(datapath)
     }
 
+    /// `on_backend_down: keep` is the VIP entry's LB_VIP_F_KEEP_FLOWS_ON_DOWN; changing it
+    /// rewrites the entry only.
+    func testKeepingFlowsOnDownIsAVIPFlag() async throws {
+        let (reconciler, datapath) = makeReconciler()
+        var services = try sampleState().sortedServices
+        services[0].onBackendDown = .keep
+        try await reconciler.apply(DesiredState(validating: services, limits: testLimits))
+        let dnsIndex = try XCTUnwrap(datapath.vipIndex(dns))
+        XCTAssertEqual(datapath.vipInfo(index: dnsIndex),
+                       VIPInfo(flags: [.hashSourceOnly, .keepFlowsOnDown], liveRing: 1, udpIdleTimeoutSeconds: 10, generation: 1))
+        datapath.clearLog()
+        services[0].onBackendDown = .move
+        try await reconciler.apply(DesiredState(validating: services, limits: testLimits))
+        XCTAssertEqual(datapath.log, [.installVIP(dns, index: dnsIndex, info: VIPInfo(flags: .hashSourceOnly, liveRing: 1,
+                                                                               udpIdleTimeoutSeconds: 10, generation: 1))])
+        assertClean(datapath)
+    }
+
     func testAddBackendWritesOnlyTheSlotsThatChanged() async throws {
         let (reconciler, datapath) = makeReconciler()
         try await reconciler.apply(state(ServiceSpec(vip: web, backends: [backend("192.0.2.11"), backend("192.0.2.12")])))

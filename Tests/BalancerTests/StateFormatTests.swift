@@ -8,7 +8,7 @@ final class StateFormatTests: XCTestCase {
     func testExportIsExactAndReadsBack() throws {
         var services = try sampleState().sortedServices
         services[1].backends[1].drained = true
-        services.append(ServiceSpec(vip: vip("10.0.0.12:0/udp")))
+        services.append(ServiceSpec(vip: vip("10.0.0.12:0/udp"), onBackendDown: .keep))
         let state = try DesiredState(validating: services, limits: testLimits)
         let yaml = state.yaml()
         XCTAssertEqual(yaml, """
@@ -17,12 +17,14 @@ final class StateFormatTests: XCTestCase {
               - vip: 10.0.0.10:53/udp
                 hash: source
                 udp_idle_timeout: 10s
+                on_backend_down: move
                 backends:
                   - address: 192.0.2.11
                     weight: 50
                     drained: false
               - vip: 10.0.0.10:80/tcp
                 hash: 5tuple
+                on_backend_down: move
                 backends:
                   - address: 192.0.2.11
                     weight: 100
@@ -32,9 +34,11 @@ final class StateFormatTests: XCTestCase {
                     drained: true
               - vip: 10.0.0.12:0/udp
                 hash: 5tuple
+                on_backend_down: keep
                 backends: []
               - vip: "[2001:db8::10]:443/tcp"
                 hash: 5tuple
+                on_backend_down: move
                 backends:
                   - address: "2001:db8::11"
                     weight: 100
@@ -51,7 +55,7 @@ final class StateFormatTests: XCTestCase {
             ServiceSpec(vip: vip("[::2]:0/tcp"), backends: [backend("::3"), backend("fe80::1", weight: 0)]),
             ServiceSpec(vip: vip("[2001:db8::]:65535/udp"), udpIdleTimeout: .seconds(86_400),
                         backends: [backend("2001:db8:0:0:1::"), backend("64:ff9b::1", weight: 65535, drained: true)]),
-            ServiceSpec(vip: vip("198.51.100.1:1/udp"), hash: .source, backends: [backend("2001:db8::7")]),
+            ServiceSpec(vip: vip("198.51.100.1:1/udp"), hash: .source, onBackendDown: .keep, backends: [backend("2001:db8::7")]),
         ], limits: testLimits)
         XCTAssertEqual(try DesiredState(yaml: state.yaml(), limits: testLimits), state)
         XCTAssertEqual(try DesiredState(json: state.jsonData(), limits: testLimits), state)

@@ -84,7 +84,7 @@ final class APITests: XCTestCase {
         let backends = try XCTUnwrap(services[1]["backends"] as? [NSDictionary])
         XCTAssertEqual(backends.count, 3)
         XCTAssertEqual(Set(backends[0].allKeys as! [String]), ["address", "weight", "drained", "health", "ring_slots",
-                                                                "ring_share", "packets", "bytes"])
+                                                                "ring_share", "packets", "bytes", "active_flows", "closing_flows"])
         let slots = backends.map { $0["ring_slots"] as! Int }
         XCTAssertEqual(slots.reduce(0, +), APIHarness.limits.ringSize, "every slot names an active backend")
         XCTAssertEqual(slots[2], 0, "drained: no new flows")
@@ -129,6 +129,7 @@ final class APITests: XCTestCase {
             services:
               - vip: 10.0.0.10:80/tcp
                 hash: 5tuple
+                on_backend_down: move
                 backends:
                   - address: 192.0.2.11
                     weight: 100
@@ -138,6 +139,7 @@ final class APITests: XCTestCase {
                     drained: false
               - vip: 10.0.0.20:443/tcp
                 hash: source
+                on_backend_down: move
                 backends:
                   - address: 192.0.2.31
                     weight: 5

@@ -135,7 +135,7 @@ final class InvalidInputTests: XCTestCase {
                 colour: blue
             """, exitCode: 1,
                 message: "$FILE:3:5: unknown key 'colour' in services[0] "
-                    + "(expected one of: vip, hash, udp_idle_timeout, backends, health_check)"),
+                    + "(expected one of: vip, hash, udp_idle_timeout, on_backend_down, backends, health_check)"),
         Refusal(command: "apply -f $FILE", file: """
             services:
               - vip: 10.0.0.10:80/tcp
@@ -302,8 +302,8 @@ final class InvalidInputTests: XCTestCase {
                         + "whole seconds from 1s to 24h\""),
         BrokenReload(change: "an unknown key", extra: "mtu: 9000\ncolour: blue\n",
                      logged: refusedForErrors + ":6:1: unknown key 'colour' in the configuration (expected one of: interface, "
-                        + "xdp_mode, gateway_mac, encap_source_v4, encap_source_v6, mtu, udp_idle_timeout, api_socket, "
-                        + "metrics_listen, state_dir, bpf_pin_dir, limits, announce, services)\""),
+                        + "xdp_mode, gateway_mac, encap_source_v4, encap_source_v6, mtu, udp_idle_timeout, tcp_idle_timeout, "
+                        + "tcp_linger, api_socket, metrics_listen, state_dir, bpf_pin_dir, limits, announce, services)\""),
         BrokenReload(change: "an invalid seed service", extra: "mtu: 9000\n", services: """
                        - vip: 10.0.0.10:80/tcp
                        - vip: 10.0.0.10:80/tcp

@@ -48,7 +48,7 @@ final class ReloadRecoveryTests: XCTestCase {
     }
 
     /// SIGHUP rewrites lb_config with the file's gateway MAC, encapsulation sources and
-    /// UDP idle timeout: the map holds exactly the new values, the MTU as it was.
+    /// flow timeouts: the map holds exactly the new values, the MTU as it was.
     func testSIGHUPWritesTheNewSettingsIntoLbConfig() async throws {
         let sandbox = try DaemonSandbox(self)
         let config = try writeConfig(sandbox, settings: Self.startSettings)
@@ -58,12 +58,16 @@ final class ReloadRecoveryTests: XCTestCase {
         XCTAssertEqual(bytes(before.encap_src_v4) + bytes(before.encap_src_v4_mask), [172, 16, 0, 0, 255, 255, 0, 0])
         XCTAssertEqual(bytes(before.encap_src_v6), [UInt8](repeating: 0, count: 16))
         XCTAssertEqual(before.udp_idle_timeout_s, 30)
+        XCTAssertEqual(before.tcp_idle_timeout_s, 3600)
+        XCTAssertEqual(before.tcp_linger_s, 10)
 
         _ = try writeConfig(sandbox, settings: """
             gateway_mac: 02:00:00:00:c8:99
             encap_source_v4: 172.17.128.0/17
             encap_source_v6: fd00:1b::/64
             udp_idle_timeout: 45s
+            tcp_idle_timeout: 20m
+            tcp_linger: 3s
             """)
         kill(daemon.process.processIdentifier, SIGHUP)
         try await daemon.waitForOutput("msg=\"configuration reloaded\"", count: 1)
@@ -74,6 +78,8 @@ final class ReloadRecoveryTests: XCTestCase {
         XCTAssertEqual(bytes(after.encap_src_v6), [0xfd, 0, 0, 0x1b] + [UInt8](repeating: 0, count: 12))
         XCTAssertEqual(bytes(after.encap_src_v6_mask), [UInt8](repeating: 0xff, count: 8) + [UInt8](repeating: 0, count: 8))
         XCTAssertEqual(after.udp_idle_timeout_s, 45)
+        XCTAssertEqual(after.tcp_idle_timeout_s, 1200)
+        XCTAssertEqual(after.tcp_linger_s, 3)
         let status = try await daemon.stop(SIGTERM)
         XCTAssertEqual(status, 0)
     }

@@ -29,6 +29,9 @@ final class BalancerFixture {
     let datapath: BalancerDatapath
     private var ringPatterns: [UInt32: [UInt32]] = [:]
 
+    /// TCP entries: idle 1 h, closing ones linger 10 s (lbd's defaults).
+    static let tcpIdleTimeout: UInt32 = 3600, tcpLinger: UInt32 = 10
+
     init(mtu: UInt16 = 1500, udpIdleTimeout: UInt32 = 30) throws {
         pinDirectory = uniquePinDirectory("balancer")
         datapath = try BalancerDatapath.open(pinDirectory: pinDirectory, limits: Self.limits)
@@ -46,6 +49,8 @@ final class BalancerFixture {
         cfg.encap_src_v6 = ABIAddress.words(encapPrefixV6)
         cfg.encap_src_v6_mask = ABIAddress.words(encapMaskV6)
         cfg.udp_idle_timeout_s = udpIdleTimeout
+        cfg.tcp_idle_timeout_s = Self.tcpIdleTimeout
+        cfg.tcp_linger_s = Self.tcpLinger
         try datapath.config.update(key: UInt32(0), value: cfg)
     }
 

@@ -124,13 +124,6 @@ final class FlowStateTests: BalancerTestCase {
         return datagram
     }
 
-    /// The clock of bpf_ktime_get_coarse_ns.
-    private func coarseMonotonicNs() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-    }
-
     /// Idle 15 s: past the VIP's 5 s, within the global 30 s. The VIP's timeout decides.
     func testIdleUDPFlowIsRepickedAfterItsVIPsTimeout() throws {
         let datagram = try idleUDPFlow(vipTimeout: 5, idle: 15)

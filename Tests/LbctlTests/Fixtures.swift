@@ -1,7 +1,7 @@
 /// Answers of lbd, as the API contract describes them.
 enum Fixtures {
     /// Three VIPs: IPv4 with a backend up, one down and one drained; IPv4 UDP without
-    /// backends; IPv6 with two unchecked backends.
+    /// backends; IPv6 with two unchecked backends, without active flows (an older lbd's answer).
     static let status = """
         {"services":[
           {"vip":"10.0.0.10:80/tcp","hash":"5tuple","state":"degraded","backends_up":1,"min_up":2,
@@ -10,13 +10,15 @@ enum Fixtures {
            "backends":[
              {"address":"192.0.2.11","weight":100,"drained":false,"health":"up",
               "health_since":"2025-11-20T10:00:00Z","health_age_s":11000.5,"last_check":"status 200","latency_ms":1.25,
-              "ring_slots":65537,"ring_share":1.0,"packets":1000000,"bytes":1073741824},
+              "ring_slots":65537,"ring_share":1.0,"packets":1000000,"bytes":1073741824,
+              "active_flows":1200,"closing_flows":3},
              {"address":"192.0.2.12","weight":100,"drained":false,"health":"down",
               "health_since":"2025-11-21T08:30:00Z","health_age_s":754.2,"last_check":"connection refused",
-              "latency_ms":0.31,"ring_slots":0,"ring_share":0.0,"packets":500000,"bytes":536870912},
+              "latency_ms":0.31,"ring_slots":0,"ring_share":0.0,"packets":500000,"bytes":536870912,
+              "active_flows":0,"closing_flows":0},
              {"address":"192.0.2.13","weight":50,"drained":true,"health":"up","health_age_s":42,
               "last_check":"status 200","latency_ms":0.9,
-              "ring_slots":0,"ring_share":0,"packets":0,"bytes":0}]},
+              "ring_slots":0,"ring_share":0,"packets":0,"bytes":0,"active_flows":37,"closing_flows":1}]},
           {"vip":"10.0.0.20:53/udp","hash":"5tuple","state":"no_backend","backends_up":0,"min_up":1,
            "panic_threshold":0,"panic":false,"packets":7,"bytes":512,"syns":0,"new_flows":0,"conn_misses":0,
            "backends":[]},

@@ -10,17 +10,17 @@ final class StatusTests: LbctlTestCase {
 
             VIP                     HASH    BACKENDS  UP  MIN UP  STATE       PACKETS     BYTES
             10.0.0.10:80/tcp        5tuple         3   1       2  degraded    1500000   1.5 GiB
-              ADDRESS       WEIGHT  HEALTH     FOR  DRAINED   SHARE  PACKETS      BYTES  LAST CHECK
-              192.0.2.11       100  up          3h  no       100.0%  1000000    1.0 GiB  status 200 (1.2 ms)
-              192.0.2.12       100  down       12m  no         0.0%   500000  512.0 MiB  connection refused (0.3 ms)
-              192.0.2.13        50  up         42s  yes        0.0%        0        0 B  status 200 (0.9 ms)
+              ADDRESS       WEIGHT  HEALTH     FOR  DRAINED   SHARE  FLOWS  PACKETS      BYTES  LAST CHECK
+              192.0.2.11       100  up          3h  no       100.0%   1200  1000000    1.0 GiB  status 200 (1.2 ms)
+              192.0.2.12       100  down       12m  no         0.0%      0   500000  512.0 MiB  connection refused (0.3 ms)
+              192.0.2.13        50  up         42s  yes        0.0%     37        0        0 B  status 200 (0.9 ms)
 
             10.0.0.20:53/udp        5tuple         0   0       1  no_backend        7     512 B
 
             [2001:db8::10]:443/tcp  source         2   2       1  ok               12  16.0 EiB
-              ADDRESS       WEIGHT  HEALTH     FOR  DRAINED   SHARE  PACKETS      BYTES  LAST CHECK
-              2001:db8::21     200  unchecked    -  no        66.7%        8     1000 B  -
-              2001:db8::22     100  unchecked    -  no        33.3%        4    1.5 KiB  -
+              ADDRESS       WEIGHT  HEALTH     FOR  DRAINED   SHARE  FLOWS  PACKETS      BYTES  LAST CHECK
+              2001:db8::21     200  unchecked    -  no        66.7%      -        8     1000 B  -
+              2001:db8::22     100  unchecked    -  no        33.3%      -        4    1.5 KiB  -
 
             """))
         XCTAssertEqual(daemon.requests, [.init(method: "GET", target: "/v1/status", contentType: nil, body: "")])

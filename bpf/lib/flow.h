@@ -63,38 +63,96 @@ static __always_inline struct lb_vip_info *lookup_vip(const struct lb_flow_key *
 	return vip_at(*index);
 }
 
-static __always_inline bool udp_entry_expired(const struct lb_flow *entry,
-					      const struct lb_vip_info *vip,
-					      const struct lb_config *cfg, __u64 now)
-{
-	__u32 timeout_s = vip->udp_idle_timeout_s ? vip->udp_idle_timeout_s
-						  : cfg->udp_idle_timeout_s;
-
-	return now - entry->last_seen_ns > timeout_s * NSEC_PER_SEC;
-}
-
-/* backends[index] if it may take packets: marked up, with an address family to encapsulate in. */
-static __always_inline struct lb_backend *usable_backend(__u32 index)
+/* backends[index] if it has an address family to encapsulate in, up or not. */
+static __always_inline struct lb_backend *backend_at(__u32 index)
 {
 	struct lb_backend *backend;
 
 	if (index == LB_BACKEND_NONE)
 		return NULL;
 	backend = bpf_map_lookup_elem(&backends, &index);
-	if (!backend || !(backend->flags & LB_BACKEND_F_UP) ||
-	    (backend->family != LB_FAMILY_V4 && backend->family != LB_FAMILY_V6))
+	if (!backend || (backend->family != LB_FAMILY_V4 && backend->family != LB_FAMILY_V6))
+		return NULL;
+	return backend;
+}
+
+/* backends[index] if it may take packets: marked up, with an address family to encapsulate in. */
+static __always_inline struct lb_backend *usable_backend(__u32 index)
+{
+	struct lb_backend *backend = backend_at(index);
+
+	return backend && (backend->flags & LB_BACKEND_F_UP) ? backend : NULL;
+}
+
+/*
+ * The backend an established flow may keep: its own (same generation), up, or down
+ * on a VIP that keeps such flows until they end.
+ */
+static __always_inline struct lb_backend *entry_backend(const struct lb_flow *entry,
+							const struct lb_vip_info *vip)
+{
+	struct lb_backend *backend = backend_at(entry->backend);
+
+	if (!backend || backend->generation != entry->backend_generation)
+		return NULL;
+	if (!(backend->flags & LB_BACKEND_F_UP) && !(vip->flags & LB_VIP_F_KEEP_FLOWS_ON_DOWN))
 		return NULL;
 	return backend;
 }
 
 /*
+ * How long the entry stays valid without packets: the VIP's (or the global) UDP idle
+ * timeout; for TCP the linger once the client sent a FIN or an RST, else the TCP idle
+ * timeout. 0: no limit.
+ */
+static __always_inline __u64 entry_timeout_ns(const struct lb_flow *entry, __u8 proto,
+					      const struct lb_vip_info *vip,
+					      const struct lb_config *cfg)
+{
+	__u32 timeout_s;
+
+	if (proto == IPPROTO_UDP)
+		timeout_s = vip->udp_idle_timeout_s ? vip->udp_idle_timeout_s : cfg->udp_idle_timeout_s;
+	else if ((entry->flags & LB_FLOW_F_CLOSING) && cfg->tcp_linger_s)
+		timeout_s = cfg->tcp_linger_s;
+	else
+		timeout_s = cfg->tcp_idle_timeout_s;
+	return timeout_s * NSEC_PER_SEC;
+}
+
+static __always_inline bool entry_expired(const struct lb_flow *entry, __u8 proto,
+					  const struct lb_vip_info *vip,
+					  const struct lb_config *cfg, __u64 now)
+{
+	__u64 timeout = entry_timeout_ns(entry, proto, vip, cfg);
+
+	return timeout && now - entry->last_seen_ns > timeout;
+}
+
+/*
+ * Records a packet of the flow in its entry: the client's FIN or RST starts the linger
+ * (DSR shows only the client's half of the close); otherwise the time is refreshed at
+ * most every LB_FLOW_REFRESH_NS, so traffic that continues keeps the entry alive.
+ */
+static __always_inline void note_packet(struct lb_flow *entry, __u8 tcp_flags, __u64 now)
+{
+	if ((tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)) && !(entry->flags & LB_FLOW_F_CLOSING)) {
+		entry->flags |= LB_FLOW_F_CLOSING;
+		entry->last_seen_ns = now;
+	} else if (now - entry->last_seen_ns > LB_FLOW_REFRESH_NS) {
+		entry->last_seen_ns = now;
+	}
+}
+
+/*
  * The route of an established flow, from its connection entry, and the lookup's
  * outcome: LB_STAT_CONN_HIT when `route` is set. An entry of a VIP index since given
- * to another VIP, or of a UDP flow idle too long, is stale: a miss. An entry whose
- * backend is down, or whose index has passed to another backend (a later generation),
- * is rescheduled. A draining backend is still up.
+ * to another VIP, or one past its timeout (entry_timeout_ns), is stale: a miss. An
+ * entry whose backend is down (unless its VIP keeps such flows), or whose index has
+ * passed to another backend (a later generation), is rescheduled. A draining backend
+ * is still up.
  */
-static __always_inline enum lb_stat established_route(const struct lb_flow_key *flow,
+static __always_inline enum lb_stat established_route(const struct lb_flow_key *flow, __u8 tcp_flags,
 						      const struct lb_config *cfg, struct route *route)
 {
 	enum lb_stat miss = flow->proto == IPPROTO_TCP ? LB_STAT_CONN_MISS_TCP : LB_STAT_CONN_MISS_UDP;
@@ -108,15 +166,13 @@ static __always_inline enum lb_stat established_route(const struct lb_flow_key *
 	vip = vip_at(entry->vip);
 	if (!vip || (__u16)vip->generation != entry->vip_generation)
 		return miss;
-	backend = usable_backend(entry->backend);
-	if (!backend || backend->generation != entry->backend_generation)
+	now = bpf_ktime_get_coarse_ns();
+	if (entry_expired(entry, flow->proto, vip, cfg, now))
+		return miss;
+	backend = entry_backend(entry, vip);
+	if (!backend)
 		return LB_STAT_CONN_RESCHEDULED;
-	if (flow->proto == IPPROTO_UDP) {
-		now = bpf_ktime_get_coarse_ns();
-		if (udp_entry_expired(entry, vip, cfg, now))
-			return miss;
-		entry->last_seen_ns = now;
-	}
+	note_packet(entry, tcp_flags, now);
 	route->vip = entry->vip;
 	route->backend = entry->backend;
 	route->target = backend;
@@ -140,7 +196,8 @@ static __always_inline __u32 ring_backend(const struct lb_flow_key *flow,
 	return chunk ? chunk->slots[slot % LB_RING_CHUNK_SLOTS] : LB_BACKEND_NONE;
 }
 
-static __always_inline void remember_flow(const struct lb_flow_key *flow,
+/* A new entry; a FIN that finds none (its flow's entry lost) creates it closing. */
+static __always_inline void remember_flow(const struct lb_flow_key *flow, __u8 tcp_flags,
 					  const struct route *route, __u32 generation,
 					  struct lb_global_stats *stats, struct lb_vip_flows *flows)
 {
@@ -148,11 +205,11 @@ static __always_inline void remember_flow(const struct lb_flow_key *flow,
 		.backend = route->backend,
 		.vip = route->vip,
 		.vip_generation = generation,
+		.last_seen_ns = bpf_ktime_get_coarse_ns(),
 		.backend_generation = route->target->generation,
+		.flags = tcp_flags & TCP_FLAG_FIN ? LB_FLOW_F_CLOSING : 0,
 	};
 
-	if (flow->proto == IPPROTO_UDP)
-		entry.last_seen_ns = bpf_ktime_get_coarse_ns();
 	if (bpf_map_update_elem(&conn_table, flow, &entry, BPF_ANY))
 		return;
 	count(stats, LB_STAT_NEW_FLOW);
@@ -179,7 +236,7 @@ static __always_inline bool route_flow(const struct lb_flow_key *flow, __u8 tcp_
 	struct lb_vip_info *vip;
 
 	if (!syn) {
-		lookup = established_route(flow, cfg, route);
+		lookup = established_route(flow, tcp_flags, cfg, route);
 		if (lookup == LB_STAT_CONN_HIT) {
 			count(stats, lookup);
 			return true;
@@ -200,7 +257,7 @@ static __always_inline bool route_flow(const struct lb_flow_key *flow, __u8 tcp_
 		return true;
 	}
 	if (remember && !(tcp_flags & TCP_FLAG_RST))
-		remember_flow(flow, route, vip->generation, stats, flows);
+		remember_flow(flow, tcp_flags, route, vip->generation, stats, flows);
 	return true;
 }
 

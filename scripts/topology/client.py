@@ -10,6 +10,13 @@ backend.py). Every result is one JSON object per line on stdout.
     client.py session URL             one keep-alive connection: a GET per stdin line
     client.py stream URL              new connections back to back until stdin closes;
                                       the totals so far on every stdin line, then at EOF
+    client.py close COUNT URL         COUNT keep-alive connections, each answered once; on the
+                                      first stdin line the tally of the backends that answered;
+                                      on the second, each closes in turn over SECONDS (the
+                                      line's number, default 2): a last GET with "Connection:
+                                      close", read to the server's end, then the client's own
+                                      close; then the tally of those final answers and
+                                      "last_closed", the wall-clock time of the last close
     client.py hold COUNT URL          COUNT long-lived keep-alive connections, each sending
                                       a GET every second (spread over the second) until
                                       stdin closes; on every stdin line and at EOF:
@@ -253,8 +260,54 @@ def hold_command(count, url):
     print(report(), flush=True)
 
 
+def final_answer(sock, host, path):
+    """A last GET with "Connection: close" on a kept-alive socket, read until the server
+    closes its side; the backend's name."""
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    head, separator, body = data.partition(b"\r\n\r\n")
+    if not separator or not head.startswith(b"HTTP/1.1 200"):
+        raise ValueError(f"bad answer {data[:80]!r}")
+    return body.decode().split()[0]
+
+
+def close_command(count, url):
+    import time
+    opened = Tally()
+    connections = []
+    for _ in range(int(count)):
+        connection, path = connect(url)
+        try:
+            backend = request(connection, path).split()[0]
+            opened.answers[backend] += 1
+            connections.append((connection, path, backend))
+        except (OSError, http.client.HTTPException) as error:
+            opened.errors[error_kind(error)] += 1
+    sys.stdin.readline()
+    print(opened.json(), flush=True)
+    seconds = float(sys.stdin.readline().strip() or 2)
+    closed = Tally()
+    last_closed = None
+    for connection, path, backend in connections:
+        try:
+            answer = final_answer(connection.sock, connection.host, path)
+            # Taken before the client's FIN leaves: nothing can see the flow end earlier.
+            last_closed = time.time()
+            connection.sock.close()
+            closed.answers[answer if answer == backend else "moved"] += 1
+        except (OSError, ValueError) as error:
+            closed.errors[error_kind(error)] += 1
+        time.sleep(seconds / len(connections))
+    result = json.loads(closed.json())
+    result["last_closed"] = last_closed
+    print(json.dumps(result, sort_keys=True), flush=True)
+
+
 COMMANDS = {"http": http_command, "udp": udp_command, "upload": upload_command,
-            "session": session_command, "stream": stream_command, "hold": hold_command}
+            "session": session_command, "stream": stream_command, "hold": hold_command,
+            "close": close_command}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -9,6 +9,8 @@
 /// encap_source_v6: fd00:1bd::/64   # outer source range toward IPv6 backends
 /// mtu: 1500                        # largest outer packet toward backends; 0 = no check
 /// udp_idle_timeout: 30s            # default UDP flow idle timeout
+/// tcp_idle_timeout: 1h             # a TCP flow without packets this long is forgotten
+/// tcp_linger: 10s                  # a TCP flow is forgotten this long after the client's FIN / RST
 /// api_socket: /run/lbd/lbd.sock    # lbctl's unix socket
 /// metrics_listen: 127.0.0.1:9750   # Prometheus /metrics
 /// state_dir: /var/lib/lbd          # state.json: the desired state across restarts
@@ -47,6 +49,15 @@ public struct Configuration: Equatable, Sendable {
     public static let mtuRange = 1320...65_535
     public static let defaultMTU = 1500
     public static let defaultUDPIdleTimeout: Duration = .seconds(30)
+    /// Long: an idle connection whose entry expired is re-hashed by its next packet, which
+    /// keeps its backend only while the VIP's ring is unchanged. Long enough for the
+    /// keepalives of most idle connections (TCP keepalive defaults are 2 h, so those do
+    /// not all make it); short enough that a drain with idle flows ends within the hour.
+    public static let defaultTCPIdleTimeout: Duration = .seconds(3600)
+    public static let tcpIdleTimeoutRange: ClosedRange<Duration> = .seconds(1) ... .seconds(30 * 86_400)
+    /// After the client's FIN or RST: covers the final ACK and retransmitted FINs.
+    public static let defaultTCPLinger: Duration = .seconds(10)
+    public static let tcpLingerRange: ClosedRange<Duration> = .seconds(1) ... .seconds(3600)
     public static let defaultAPISocket = "/run/lbd/lbd.sock"
     public static let defaultMetricsListen = ListenAddress(address: IPAddress(ipv4: 0x7f00_0001), port: 9750)
     public static let defaultStateDirectory = "/var/lib/lbd"
@@ -67,6 +78,11 @@ public struct Configuration: Equatable, Sendable {
     public var mtu = defaultMTU
     /// For UDP VIPs without their own timeout; whole seconds in `ServiceSpec.udpIdleTimeoutRange`.
     public var udpIdleTimeout = defaultUDPIdleTimeout
+    /// Connection entries of TCP flows without packets this long are stale (whole seconds).
+    public var tcpIdleTimeout = defaultTCPIdleTimeout
+    /// Connection entries of TCP flows whose client sent a FIN or an RST are stale this
+    /// long after their last packet (whole seconds); they no longer count as active flows.
+    public var tcpLinger = defaultTCPLinger
     public var apiSocket = defaultAPISocket
     public var metricsListen = defaultMetricsListen
     public var stateDirectory = defaultStateDirectory

@@ -5,7 +5,7 @@ import Yams
 /// validated under the limits read.
 enum ConfigurationYAML {
     static let keys = ["interface", "xdp_mode", "gateway_mac", "encap_source_v4", "encap_source_v6", "mtu",
-                       "udp_idle_timeout", "api_socket", "metrics_listen", "state_dir", "bpf_pin_dir", "limits",
+                       "udp_idle_timeout", "tcp_idle_timeout", "tcp_linger", "api_socket", "metrics_listen", "state_dir", "bpf_pin_dir", "limits",
                        "announce", "services"]
     static let limitKeys = ["max_vips", "max_backends", "ring_size", "connection_table"]
 
@@ -46,6 +46,16 @@ enum ConfigurationYAML {
         }
         if let node = fields["udp_idle_timeout"], let timeout = reader.value(node, key: "udp_idle_timeout", udpTimeout) {
             configuration.udpIdleTimeout = timeout
+        }
+        if let node = fields["tcp_idle_timeout"], let timeout = reader.value(node, key: "tcp_idle_timeout", { text throws(ParseError) in
+            try wholeSeconds(text, in: Configuration.tcpIdleTimeoutRange, what: "TCP idle timeout")
+        }) {
+            configuration.tcpIdleTimeout = timeout
+        }
+        if let node = fields["tcp_linger"], let linger = reader.value(node, key: "tcp_linger", { text throws(ParseError) in
+            try wholeSeconds(text, in: Configuration.tcpLingerRange, what: "TCP linger")
+        }) {
+            configuration.tcpLinger = linger
         }
         if let node = fields["api_socket"], let path = reader.value(node, key: "api_socket", socketPath) {
             configuration.apiSocket = path
@@ -129,10 +139,14 @@ enum ConfigurationYAML {
     }
 
     static func udpTimeout(_ text: String) throws(ParseError) -> Duration {
+        try wholeSeconds(text, in: ServiceSpec.udpIdleTimeoutRange, what: "UDP idle timeout")
+    }
+
+    /// A duration the datapath stores in seconds.
+    static func wholeSeconds(_ text: String, in range: ClosedRange<Duration>, what: String) throws(ParseError) -> Duration {
         let duration = try DurationText.parse(text)
-        let range = ServiceSpec.udpIdleTimeoutRange
         guard range.contains(duration), duration.components.attoseconds == 0 else {
-            throw ParseError("bad UDP idle timeout '\(text)': whole seconds from \(DurationText.format(range.lowerBound))"
+            throw ParseError("bad \(what) '\(text)': whole seconds from \(DurationText.format(range.lowerBound))"
                 + " to \(DurationText.format(range.upperBound))")
         }
         return duration

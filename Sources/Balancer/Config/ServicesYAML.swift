@@ -10,6 +10,7 @@ import Yams
 ///   - vip: 10.0.0.10:80/tcp          # address:port/proto; port 0 = every port
 ///     hash: 5tuple                    # 5tuple (default) | source
 ///     udp_idle_timeout: 30s           # UDP VIPs only; default: the global udp_idle_timeout
+///     on_backend_down: move           # move (default) | keep: established flows of a down backend
 ///     backends:
 ///       - address: 192.0.2.11
 ///         weight: 100                 # 0...65535, default 100
@@ -24,7 +25,7 @@ import Yams
 ///     backends: []
 /// ```
 enum ServicesYAML {
-    static let serviceKeys = ["vip", "hash", "udp_idle_timeout", "backends", "health_check"]
+    static let serviceKeys = ["vip", "hash", "udp_idle_timeout", "on_backend_down", "backends", "health_check"]
     static let backendKeys = ["address", "weight", "drained", "health_check"]
 
     /// Where each service and backend came from, to place validation errors.
@@ -103,8 +104,10 @@ enum ServicesYAML {
                                    healthCheck: fields["health_check"]?.mark)
         let hash = fields["hash"].map { reader.value($0, key: "hash", HashMode.init) } ?? .fiveTuple
         let timeout = fields["udp_idle_timeout"].map { reader.value($0, key: "udp_idle_timeout", DurationText.parse) }
+        let onDown = fields["on_backend_down"].map { reader.value($0, key: "on_backend_down", BackendDownPolicy.init) }
+            ?? .move
         let check = fields["health_check"].map { reader.healthCheck($0, name: "\(name).health_check", ServiceHealthCheck.self) }
-        if hash == nil || timeout == .some(nil) || check == .some(nil) { complete = false }
+        if hash == nil || onDown == nil || timeout == .some(nil) || check == .some(nil) { complete = false }
         var backends: [BackendSpec] = []
         if let list = fields["backends"], let entries = reader.sequence(list, name: "\(name).backends") {
             for (index, entry) in entries.enumerated() {
@@ -119,9 +122,10 @@ enum ServicesYAML {
         } else if fields["backends"] != nil {
             complete = false
         }
-        guard let vip, let hash, complete else { return nil }
+        guard let vip, let hash, let onDown, complete else { return nil }
         marks.services[vip, default: []].append(service)
-        return ServiceSpec(vip: vip, hash: hash, udpIdleTimeout: timeout ?? nil, backends: backends, healthCheck: check ?? nil)
+        return ServiceSpec(vip: vip, hash: hash, udpIdleTimeout: timeout ?? nil, onBackendDown: onDown, backends: backends,
+                           healthCheck: check ?? nil)
     }
 
     private static func readBackend(_ node: Node, name: String,
@@ -169,6 +173,7 @@ enum ServicesYAML {
             if let timeout = service.udpIdleTimeout {
                 lines.append("    udp_idle_timeout: \(DurationText.format(timeout))")
             }
+            lines.append("    on_backend_down: \(service.onBackendDown.rawValue)")
             lines.append("    backends:" + (service.backends.isEmpty ? " []" : ""))
             for backend in service.backends {
                 lines.append("      - address: \(quoted(backend.address.description, if: backend.address.family == .v6))")

@@ -12,17 +12,21 @@ public struct ServiceSpec: Hashable, Sendable {
     /// How long a UDP flow keeps its backend without packets; nil uses the global
     /// `udp_idle_timeout`. UDP VIPs only (TCP flows end with the connection table's LRU).
     public var udpIdleTimeout: Duration?
+    /// Whether established flows leave a backend that goes down (`on_backend_down`).
+    public var onBackendDown: BackendDownPolicy
     /// In the operator's order; addresses are unique within a service.
     public var backends: [BackendSpec]
     /// How its backends are checked (each may override the definition) and its quorum;
     /// nil: not checked, every backend is up unless drained by hand.
     public var healthCheck: ServiceHealthCheck?
 
-    public init(vip: VIPKey, hash: HashMode = .fiveTuple, udpIdleTimeout: Duration? = nil, backends: [BackendSpec] = [],
+    public init(vip: VIPKey, hash: HashMode = .fiveTuple, udpIdleTimeout: Duration? = nil,
+                onBackendDown: BackendDownPolicy = .move, backends: [BackendSpec] = [],
                 healthCheck: ServiceHealthCheck? = nil) {
         self.vip = vip
         self.hash = hash
         self.udpIdleTimeout = udpIdleTimeout
+        self.onBackendDown = onBackendDown
         self.backends = backends
         self.healthCheck = healthCheck
     }
@@ -48,15 +52,17 @@ extension ServiceSpec: Codable {
     private enum CodingKeys: String, CodingKey {
         case vip, hash, backends
         case udpIdleTimeout = "udp_idle_timeout"
+        case onBackendDown = "on_backend_down"
         case healthCheck = "health_check"
     }
 
-    /// `hash`, `udp_idle_timeout` and `backends` may be left out; the timeout is text
-    /// (`30s`), as in the configuration file.
+    /// `hash`, `udp_idle_timeout`, `on_backend_down` and `backends` may be left out; the
+    /// timeout is text (`30s`), as in the configuration file.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         vip = try container.decode(VIPKey.self, forKey: .vip)
         hash = try container.decodeIfPresent(HashMode.self, forKey: .hash) ?? .fiveTuple
+        onBackendDown = try container.decodeIfPresent(BackendDownPolicy.self, forKey: .onBackendDown) ?? .move
         backends = try container.decodeIfPresent([BackendSpec].self, forKey: .backends) ?? []
         healthCheck = try container.decodeIfPresent(ServiceHealthCheck.self, forKey: .healthCheck)
         if let text = try container.decodeIfPresent(String.self, forKey: .udpIdleTimeout) {
@@ -76,6 +82,9 @@ extension ServiceSpec: Codable {
         try container.encode(vip, forKey: .vip)
         try container.encode(hash, forKey: .hash)
         try container.encodeIfPresent(udpIdleTimeout.map(DurationText.format), forKey: .udpIdleTimeout)
+        // Written only when it is not the default: state files of services that never
+        // chose read the same as before the key existed.
+        try container.encodeIfPresent(onBackendDown == .move ? nil : onBackendDown, forKey: .onBackendDown)
         try container.encode(backends, forKey: .backends)
         try container.encodeIfPresent(healthCheck, forKey: .healthCheck)
     }

@@ -464,6 +464,7 @@ public actor Reconciler {
         slot.backendsUp = inputs.filter { !unhealthy.contains(BackendRef(vip: vip, address: $0.address)) }.count
         slot.panic = panicking.contains(vip)
         var flags: VIPFlags = service.hash == .source ? .hashSourceOnly : []
+        if service.onBackendDown == .keep { flags.insert(.keepFlowsOnDown) }
         if inputs.isEmpty { flags.insert(.noBackend) }
         let timeout = UInt32(clamping: service.udpIdleTimeout?.components.seconds ?? 0)
         let info = VIPInfo(flags: flags, liveRing: UInt32(live), udpIdleTimeoutSeconds: timeout,

@@ -10,4 +10,7 @@ public struct VIPFlags: OptionSet, Hashable, Sendable {
     public static let hashSourceOnly = VIPFlags(rawValue: 1 << 0)
     /// LB_VIP_F_NO_BACKEND: no backend can take new flows; they are dropped and counted.
     public static let noBackend = VIPFlags(rawValue: 1 << 1)
+    /// LB_VIP_F_KEEP_FLOWS_ON_DOWN: established flows stay on a backend that is down
+    /// (`on_backend_down: keep`).
+    public static let keepFlowsOnDown = VIPFlags(rawValue: 1 << 2)
 }

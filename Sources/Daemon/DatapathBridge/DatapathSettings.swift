@@ -26,6 +26,8 @@ public enum DatapathSettings {
             cfg.encap_src_v6_mask = ABIAddress.words(v6.maskBytes)
         }
         cfg.udp_idle_timeout_s = UInt32(configuration.udpIdleTimeout.components.seconds)
+        cfg.tcp_idle_timeout_s = UInt32(configuration.tcpIdleTimeout.components.seconds)
+        cfg.tcp_linger_s = UInt32(configuration.tcpLinger.components.seconds)
         return cfg
     }
 }

@@ -65,6 +65,8 @@ public struct LBDaemon {
                 "encap_source_v4": "\(settings.encapSourceV4.map(\.description) ?? "none")",
                 "encap_source_v6": "\(settings.encapSourceV6.map(\.description) ?? "none")",
                 "udp_idle_timeout_s": "\(settings.udpIdleTimeout.components.seconds)",
+                "tcp_idle_timeout_s": "\(settings.tcpIdleTimeout.components.seconds)",
+                "tcp_linger_s": "\(settings.tcpLinger.components.seconds)",
             ])
         } catch {
             throw StartupFailure("cannot write lb_config: \(error)")

@@ -9,6 +9,8 @@ struct RuntimeSettings: Equatable {
     var encapSourceV4: IPPrefix?
     var encapSourceV6: IPPrefix?
     var udpIdleTimeout: Duration
+    var tcpIdleTimeout: Duration
+    var tcpLinger: Duration
     /// Source for the `lb_config` written.
     private var configuration: Configuration
 
@@ -18,6 +20,8 @@ struct RuntimeSettings: Equatable {
         encapSourceV4 = configuration.encapSourceV4
         encapSourceV6 = configuration.encapSourceV6
         udpIdleTimeout = configuration.udpIdleTimeout
+        tcpIdleTimeout = configuration.tcpIdleTimeout
+        tcpLinger = configuration.tcpLinger
         self.configuration = configuration
     }
 
@@ -39,9 +43,11 @@ struct RuntimeSettings: Equatable {
         if encapSourceV6 != new.encapSourceV6 {
             changes.append("encap_source_v6 \(text(encapSourceV6)) -> \(text(new.encapSourceV6))")
         }
-        if udpIdleTimeout != new.udpIdleTimeout {
-            // Whole seconds, as validated.
-            changes.append("udp_idle_timeout \(udpIdleTimeout.components.seconds)s -> \(new.udpIdleTimeout.components.seconds)s")
+        // Timeouts are whole seconds, as validated.
+        for (key, old, updated) in [("udp_idle_timeout", udpIdleTimeout, new.udpIdleTimeout),
+                                    ("tcp_idle_timeout", tcpIdleTimeout, new.tcpIdleTimeout),
+                                    ("tcp_linger", tcpLinger, new.tcpLinger)] where old != updated {
+            changes.append("\(key) \(old.components.seconds)s -> \(updated.components.seconds)s")
         }
         return changes
     }

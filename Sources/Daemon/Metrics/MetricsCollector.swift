@@ -38,6 +38,7 @@ public struct MetricsCollector: Sendable {
         // What the last pass published: a pass in progress (a large apply) is not waited for.
         let view = reconciler.published.view
         try traffic(view.snapshot, into: &samples)
+        try activeFlows(state, view.snapshot, into: &samples)
         await health(state, view, into: &samples)
         controlPlane(view.stats, into: &samples)
         if let announcer { announcements(await announcer.report(), into: &samples) }
@@ -67,6 +68,8 @@ public struct MetricsCollector: Sendable {
         "lbd_vip_conn_misses_total": "Packets to the VIP other than SYNs without a live entry (TCP: state lost; UDP: a new flow).",
         "lbd_backend_packets_total": "Packets sent to the backend over every VIP.",
         "lbd_backend_bytes_total": "Bytes sent to the backend over every VIP.",
+        "lbd_backend_active_flows": "The VIP's flows on the backend that have not ended: connection entries whose "
+            + "client sent no FIN or RST and that are within their idle timeout.",
         "lbd_backend_up": "1 when the backend passes its checks for the VIP (or has none), 0 when down.",
         "lbd_backend_health_last_change_timestamp_seconds": "When the backend's check state last changed.",
         "lbd_health_transitions_total": "Health check state changes by direction and reason.",
@@ -147,6 +150,22 @@ public struct MetricsCollector: Sendable {
             let traffic = try readings.backendTraffic(index: backend.index)
             samples.counter("lbd_backend_packets_total", [("backend", backend.address.description)], traffic.packets)
             samples.counter("lbd_backend_bytes_total", [("backend", backend.address.description)], traffic.bytes)
+        }
+    }
+
+    /// Per VIP and backend of the desired state, 0 for one without flows (or not installed).
+    private func activeFlows(_ state: DesiredState, _ snapshot: ReconcilerSnapshot,
+                             into samples: inout ScrapeSamples) throws {
+        let flows = try readings.activeFlows()
+        let vips = Dictionary(snapshot.vips.map { ($0.key, $0.index) }) { first, _ in first }
+        let backends = Dictionary(snapshot.backends.map { ($0.address, $0.index) }) { first, _ in first }
+        for service in state.sortedServices {
+            for backend in service.backends {
+                let tally = flows.tally(vipIndex: vips[service.vip], backendIndex: backends[backend.address])
+                samples.gauge("lbd_backend_active_flows",
+                              [("vip", service.vip.description), ("backend", backend.address.description)],
+                              Double(tally.active))
+            }
         }
     }
 

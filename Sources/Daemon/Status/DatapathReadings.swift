@@ -44,6 +44,8 @@ public protocol DatapathReadings: Sendable {
     func vipFlows(index: UInt32) throws -> VIPFlows
     /// Entries in use in the connection table, counted at most every 10 s.
     func connectionTable() throws -> ConnectionTableUsage
+    /// Live flows per VIP and backend, counted at most every `ActiveFlowCounter.maxAge`.
+    func activeFlows() throws -> ActiveFlows
 }
 
 /// How clients open connections to a VIP (counted only on packets that miss the table).
@@ -65,6 +67,7 @@ public struct KernelDatapathReadings: DatapathReadings {
     public let datapath: BalancerDatapath
     public let interface: String
     private let tableCounter: ConnectionTableCounter
+    private let flowCounter: ActiveFlowCounter
 
     public init(datapath: BalancerDatapath, interface: String) {
         self.datapath = datapath
@@ -72,6 +75,11 @@ public struct KernelDatapathReadings: DatapathReadings {
         tableCounter = ConnectionTableCounter(capacity: Int(datapath.limits.connectionTable)) {
             try datapath.connectionTableEntries()
         }
+        flowCounter = ActiveFlowCounter { try datapath.flowCensus() }
+    }
+
+    public func activeFlows() throws -> ActiveFlows {
+        try flowCounter.flows()
     }
 
     public func vipTraffic(index: UInt32) throws -> Traffic {

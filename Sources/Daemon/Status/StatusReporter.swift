@@ -30,6 +30,7 @@ public struct StatusReporter: Sendable {
         let vips = Dictionary(uniqueKeysWithValues: snapshot.vips.map { ($0.key, $0) })
         let backends = Dictionary(uniqueKeysWithValues: snapshot.backends.map { ($0.address, $0) })
         let checks = await health?.report().services ?? [:]
+        let flows = try readings.activeFlows()
         let now = Date()
         var services: [StatusResponse.Service] = []
         for service in state.sortedServices {
@@ -46,7 +47,7 @@ public struct StatusReporter: Sendable {
             let panic = serving && installed?.panic == true
             let minUp = service.healthCheck?.minUp ?? 1
             let traffic = try installed.map { try readings.vipTraffic(index: $0.index) } ?? Traffic(packets: 0, bytes: 0)
-            let flows = try installed.map { try readings.vipFlows(index: $0.index) } ?? VIPFlows(syns: 0, newFlows: 0, misses: 0)
+            let arrivals = try installed.map { try readings.vipFlows(index: $0.index) } ?? VIPFlows(syns: 0, newFlows: 0, misses: 0)
             let serviceChecks = checks[service.vip]?.backends ?? [:]
             services.append(StatusResponse.Service(
                 vip: service.vip.description, hash: service.hash.rawValue,
@@ -54,13 +55,14 @@ public struct StatusReporter: Sendable {
                 minUp: minUp, panicThreshold: service.panicThreshold,
                 panic: panic,
                 packets: traffic.packets, bytes: traffic.bytes,
-                syns: flows.syns, newFlows: flows.newFlows, connMisses: flows.misses,
+                syns: arrivals.syns, newFlows: arrivals.newFlows, connMisses: arrivals.misses,
                 backends: try service.backends.map { backend in
                     let installedBackend = backends[backend.address]
                     let index = installedBackend?.index
                     let slots = index.flatMap { slotsByIndex[$0] } ?? 0
                     let traffic = try index.map { try readings.backendTraffic(index: $0) } ?? Traffic(packets: 0, bytes: 0)
                     let check = serviceChecks[backend.address]?.health
+                    let tally = flows.tally(vipIndex: installed?.index, backendIndex: index)
                     return StatusResponse.Backend(
                         address: backend.address.description, weight: backend.weight, drained: backend.drained,
                         health: check?.status.rawValue ?? "unchecked",
@@ -68,7 +70,8 @@ public struct StatusReporter: Sendable {
                         healthAgeSeconds: check.map { now.timeIntervalSince($0.since) },
                         lastCheck: check?.lastResult?.reason, latencyMS: check?.lastResult?.latencyMilliseconds,
                         ringSlots: slots, ringShare: Double(slots) / Double(ringSize),
-                        packets: traffic.packets, bytes: traffic.bytes)
+                        packets: traffic.packets, bytes: traffic.bytes,
+                        activeFlows: tally.active, closingFlows: tally.closing)
                 }))
         }
         let attachment = readings.attachment()
@@ -79,6 +82,7 @@ public struct StatusReporter: Sendable {
                             connectionTable: .init(entries: table.entries, exact: table.exact, capacity: table.capacity,
                                                    utilization: table.utilization,
                                                    countedAt: table.countedAt.formatted(.iso8601)),
+                            flowsCountedAt: flows.countedAt.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)),
                             announce: announce.map(StatusResponse.Announce.init))
     }
 }

@@ -67,9 +67,15 @@ public struct StatusResponse: Codable, Equatable, Sendable {
         /// Sent to this backend over every VIP it serves (the datapath counts per backend).
         public var packets: UInt64
         public var bytes: UInt64
+        /// This VIP's flows on this backend in the connection table: active ones, and closing
+        /// ones (the client sent a FIN or an RST; lingering). Nil from an lbd that does not
+        /// count them.
+        public var activeFlows: Int?
+        public var closingFlows: Int?
 
         enum CodingKeys: String, CodingKey {
             case address, weight, drained, health, packets, bytes
+            case activeFlows = "active_flows", closingFlows = "closing_flows"
             case healthSince = "health_since", healthAgeSeconds = "health_age_s", lastCheck = "last_check"
             case latencyMS = "latency_ms"
             case ringSlots = "ring_slots", ringShare = "ring_share"
@@ -77,7 +83,8 @@ public struct StatusResponse: Codable, Equatable, Sendable {
 
         public init(address: String, weight: Int, drained: Bool, health: String, healthSince: String? = nil,
                     healthAgeSeconds: Double? = nil, lastCheck: String? = nil, latencyMS: Double? = nil,
-                    ringSlots: Int, ringShare: Double, packets: UInt64, bytes: UInt64) {
+                    ringSlots: Int, ringShare: Double, packets: UInt64, bytes: UInt64,
+                    activeFlows: Int? = nil, closingFlows: Int? = nil) {
             self.address = address
             self.weight = weight
             self.drained = drained
@@ -90,6 +97,8 @@ public struct StatusResponse: Codable, Equatable, Sendable {
             self.ringShare = ringShare
             self.packets = packets
             self.bytes = bytes
+            self.activeFlows = activeFlows
+            self.closingFlows = closingFlows
         }
     }
 
@@ -192,17 +201,23 @@ public struct StatusResponse: Codable, Equatable, Sendable {
     public var datapath: Datapath
     /// Always reported by this lbd; nil from an lbd older than the connection-table count.
     public var connectionTable: ConnectionTable?
+    /// When the backends' active flows were counted (ISO 8601 with milliseconds): a count is
+    /// reused for a short while, so `lbctl backend drain --wait` trusts only one taken after
+    /// its drain. Nil from an lbd that does not count them.
+    public var flowsCountedAt: String?
     public var announce: Announce?
 
     enum CodingKeys: String, CodingKey {
         case services, datapath, announce
-        case connectionTable = "connection_table"
+        case connectionTable = "connection_table", flowsCountedAt = "flows_counted_at"
     }
 
-    public init(services: [Service], datapath: Datapath, connectionTable: ConnectionTable?, announce: Announce?) {
+    public init(services: [Service], datapath: Datapath, connectionTable: ConnectionTable?,
+                flowsCountedAt: String? = nil, announce: Announce?) {
         self.services = services
         self.datapath = datapath
         self.connectionTable = connectionTable
+        self.flowsCountedAt = flowsCountedAt
         self.announce = announce
     }
 }

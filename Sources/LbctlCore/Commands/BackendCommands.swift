@@ -83,15 +83,32 @@ struct BackendCommand: ParsableCommand {
 
     struct Drain: DaemonCommand {
         static let configuration = CommandConfiguration(
-            commandName: "drain", abstract: "Send a backend no new flows; its established flows continue.")
+            commandName: "drain", abstract: "Send a backend no new flows; its established flows continue.",
+            discussion: """
+                With --wait, returns once the backend has no active flow in the VIP (a flow \
+                ends with the client's FIN or RST, or its idle timeout, tcp_idle_timeout), \
+                printing how long that took; after --timeout it exits 4, printing how many \
+                are left.
+                """)
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var target: Target
 
+        @Flag(help: "Wait until the backend has no active flow in the VIP.")
+        var wait = false
+
+        @Option(help: ArgumentHelp("How long --wait waits (default \(DrainWait.defaultTimeout)).", valueName: "duration"))
+        var timeout: String?
+
         func execute(in session: Session) throws(Failure) {
             let (vip, address) = try target.parsed()
+            if timeout != nil && !wait { throw .usage("--timeout needs --wait") }
+            let waitTimeout = try DrainWait.timeout(timeout ?? DrainWait.defaultTimeout)
             try session.call { try $0.edit(EditRequest(op: .drain, vip: vip.description, address: address.description)) }
             session.print("drained \(address) in \(vip)")
+            if wait {
+                session.print(try DrainWait(vip: vip, address: address, timeout: waitTimeout).run(in: session))
+            }
         }
     }
 

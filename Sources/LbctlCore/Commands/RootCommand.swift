@@ -20,6 +20,7 @@ struct RootCommand: ParsableCommand {
               1  lbd refused the request, or its answer could not be read
               2  usage error: bad arguments, nothing was sent
               3  lbd unreachable: no socket, refused, no answer within 10s
+              4  a wait timed out (backend drain --wait): what is left is printed
 
             Shell completions: lbctl --generate-completion-script bash|zsh|fish
             """,

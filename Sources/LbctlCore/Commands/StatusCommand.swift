@@ -8,8 +8,9 @@ struct StatusCommand: DaemonCommand {
         abstract: "Show every VIP and its backends: weight, health, drained, ring share, counters.",
         discussion: """
             UP counts the backends not failing their health check (unchecked ones count as up). \
-            SHARE is the backend's part of the VIP's ring: the new flows it gets. A backend's \
-            counters add up every VIP it serves. BYTES are in binary units; --json has the \
+            SHARE is the backend's part of the VIP's ring: the new flows it gets. FLOWS are the \
+            VIP's active flows on the backend (connection entries whose client sent neither FIN \
+            nor RST, within their idle timeout). A backend's counters add up every VIP it serves. BYTES are in binary units; --json has the \
             exact counters.
             """)
 

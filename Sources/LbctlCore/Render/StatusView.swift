@@ -11,9 +11,11 @@ import LBDAPI
 ///
 ///     VIP               HASH    BACKENDS  UP  MIN UP  STATE     PACKETS    BYTES
 ///     10.0.0.10:80/tcp  5tuple         2   1       2  degraded     1500  1.4 KiB
-///       ADDRESS     WEIGHT  HEALTH  FOR  DRAINED   SHARE  PACKETS    BYTES  LAST CHECK
-///       192.0.2.11     100  up      3h   no       100.0%     1000  1000 B   status 200 (1.2 ms)
-///       192.0.2.12     100  down    12m  no         0.0%      500    500 B  connection refused (0.3 ms)
+///       ADDRESS     WEIGHT  HEALTH  FOR  DRAINED   SHARE  FLOWS  PACKETS    BYTES  LAST CHECK
+///       192.0.2.11     100  up      3h   no       100.0%     12     1000  1000 B   status 200 (1.2 ms)
+///       192.0.2.12     100  down    12m  no         0.0%      0      500    500 B  connection refused (0.3 ms)
+///
+/// FLOWS: the VIP's active flows on the backend ("-" from an lbd that does not count them).
 enum StatusView {
     static let indent = "  "
 
@@ -31,10 +33,11 @@ enum StatusView {
         }).lines
         let backendLines = TextTable(columns: [
             .init("ADDRESS"), .init("WEIGHT", .right), .init("HEALTH"), .init("FOR", .right), .init("DRAINED"),
-            .init("SHARE", .right), .init("PACKETS", .right), .init("BYTES", .right), .init("LAST CHECK"),
+            .init("SHARE", .right), .init("FLOWS", .right), .init("PACKETS", .right), .init("BYTES", .right), .init("LAST CHECK"),
         ], rows: status.services.flatMap(\.backends).map { backend in
             [backend.address, "\(backend.weight)", backend.health, backend.healthAgeSeconds.map(Quantities.age) ?? "-",
-             backend.drained ? "yes" : "no", Quantities.percent(backend.ringShare), "\(backend.packets)",
+             backend.drained ? "yes" : "no", Quantities.percent(backend.ringShare),
+             backend.activeFlows.map { "\($0)" } ?? "-", "\(backend.packets)",
              Quantities.bytes(backend.bytes), lastCheck(backend)]
         }).lines
         lines.append(vipLines[0])

@@ -19,8 +19,9 @@ final class LBD {
     /// lbd started with `services` as its seed state; `mtu` is lbd's largest outer packet
     /// toward the backends. `announce`: the body of its `announce:` section as a YAML flow
     /// mapping, completed with the node's BIRD socket and routes file (a `--bird` topology).
+    /// `settings`: more lines of the configuration (`tcp_idle_timeout: 3s`).
     init(_ test: XCTestCase, on topology: Topology, node: Int = 1, services: [Service], mtu: Int = 1500,
-         maxVIPs: Int = 8, announce: String? = nil) async throws {
+         maxVIPs: Int = 8, announce: String? = nil, settings: String = "") async throws {
         self.topology = topology
         prefix = node == 1 ? "LB" : "LB\(node)"
         let directory = try topology.value("TOPOLOGY_DIR") + (node == 1 ? "" : "/lb\(node)")
@@ -32,13 +33,15 @@ final class LBD {
             daemon?.process.terminate()
             daemon?.process.waitUntilExit()
         }
-        try writeConfig(services: services, mtu: mtu, maxVIPs: maxVIPs, announce: announce, directory: directory)
+        try writeConfig(services: services, mtu: mtu, maxVIPs: maxVIPs, announce: announce, settings: settings,
+                        directory: directory)
         try await start()
     }
 
     /// Everything from the topology's plan: its LB interface and XDP mode, the gateway's
     /// neighbour entry it made (`auto`), its encapsulation sources, its BIRD.
-    private func writeConfig(services: [Service], mtu: Int, maxVIPs: Int, announce: String?, directory: String) throws {
+    private func writeConfig(services: [Service], mtu: Int, maxVIPs: Int, announce: String?, settings: String,
+                             directory: String) throws {
         let announceSection = try announce.map {
             "announce: { bird_socket: \(try topology.value(prefix + "_BIRD_SOCKET")), "
                 + "routes_file: \(try topology.value(prefix + "_BIRD_ROUTES")), \($0) }\n"
@@ -54,7 +57,7 @@ final class LBD {
             state_dir: \(directory)/state
             bpf_pin_dir: \(topology.value(prefix == "LB" ? "LBD_PIN_DIR" : prefix + "_PIN_DIR"))
             limits: { max_vips: \(maxVIPs), max_backends: 16, ring_size: 1009, connection_table: 65536 }
-            \(announceSection)\(Service.yaml(services))
+            \(settings.isEmpty ? "" : settings + "\n")\(announceSection)\(Service.yaml(services))
             """.write(toFile: config, atomically: true, encoding: .utf8)
     }
 
@@ -85,6 +88,12 @@ final class LBD {
     @discardableResult
     func lbctl(_ arguments: String...) throws -> String {
         try shell([LbctlBinary.path, "--socket", socket] + arguments)
+    }
+
+    /// lbctl with `arguments` on a thread of its own (`backend drain --wait`): `finish()`
+    /// waits for it and gives its output and when it exited.
+    func lbctlInBackground(_ arguments: String...) throws -> BackgroundProcess {
+        try BackgroundProcess(LbctlBinary.path, ["--socket", socket] + arguments)
     }
 
     /// `lbctl status --json`, read as the API's shape.
@@ -125,5 +134,24 @@ extension StatusResponse {
     func backends(of vip: String) throws -> [Backend] {
         guard let service = services.first(where: { $0.vip == vip }) else { throw EndToEndFailure("no VIP \(vip) in \(services.map(\.vip))") }
         return service.backends
+    }
+}
+
+/// A command run to completion on a thread of its own while the test goes on.
+final class BackgroundProcess: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<(ProcessOutput, Date), any Error>?
+
+    init(_ executable: String, _ arguments: [String]) throws {
+        Thread { [self] in
+            result = Result { (try runProcess(executable, arguments), Date()) }
+            done.signal()
+        }.start()
+    }
+
+    /// Its output, and the wall-clock time it exited.
+    func finish() throws -> (output: ProcessOutput, exitedAt: Date) {
+        done.wait()
+        return try result!.get()
     }
 }
