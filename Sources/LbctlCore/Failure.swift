@@ -6,21 +6,37 @@ enum Failure: Error, Equatable, Sendable {
     case daemon(String)
     /// The command line is wrong; nothing was sent. Exit 2.
     case usage(String)
+    /// `apply --dry-run --exit-code`: the plan has changes (already printed). Exit 2, as
+    /// `terraform plan -detailed-exitcode`.
+    case planHasChanges
     /// lbd could not be reached, or did not answer in time: retrying may help. Exit 3.
     case unreachable(String)
+    /// lbd saved the change but a datapath write failed; lbd retries it: repeating the
+    /// request is not needed. Exit 4.
+    case datapathPending(String)
+    /// `apply`: the services changed since the plan was made; nothing applied. Exit 5.
+    case stateChanged(String)
+    /// `apply`: not confirmed (declined, or no terminal to ask on and no --yes); nothing
+    /// applied. Exit 6.
+    case notConfirmed(String)
 
     var exitCode: Int32 {
         switch self {
         case .daemon: 1
-        case .usage: 2
+        case .usage, .planHasChanges: 2
         case .unreachable: 3
+        case .datapathPending: 4
+        case .stateChanged: 5
+        case .notConfirmed: 6
         }
     }
 
     /// The reason, possibly several lines (a file refused by lbd lists every problem).
     var message: String {
         switch self {
-        case .daemon(let message), .usage(let message), .unreachable(let message): message
+        case .daemon(let message), .usage(let message), .unreachable(let message), .datapathPending(let message),
+             .stateChanged(let message), .notConfirmed(let message): message
+        case .planHasChanges: ""
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Maglev
 
 /// Every service the node should serve: what the operator asked for, before health.
 ///
@@ -82,6 +83,17 @@ extension DesiredState {
         data.append(contentsOf: "\n  ],\n  \"version\" : \(Self.formatVersion)\n}".utf8)
         return data
     }
+
+    /// The state's version as the API shows it: 16 hex digits digesting `jsonData()`, so
+    /// equal states have equal versions, across restarts and nodes. A plan made against a
+    /// version still holds while the version is the same (`lbctl apply`'s guard).
+    public func version(reusing cache: EncodedServices = EncodedServices()) -> String {
+        let digest = Self.versionHash.hash(Array(jsonData(reusing: cache)))
+        let hex = String(digest, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    private static let versionHash = SipHash24(key: Array("lbd-state-digest".utf8))
 
     /// Reads `jsonData()` output back and validates it against `limits`. The error says
     /// where the JSON is wrong (`services[2].backends[0].address: …`), which version it

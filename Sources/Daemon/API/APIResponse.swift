@@ -30,14 +30,24 @@ public struct APIResponse: Sendable, Equatable {
     }
 
     static func error(_ error: APIError) -> APIResponse {
-        json(["error": error.message], status: error.status)
+        json(["error": error.message, "code": error.code].compactMapValues { $0 }, status: error.status)
     }
 }
 
-/// A refused request: its status and one-line reason (`{"error": reason}`).
+/// A refused request: its status and one-line reason (`{"error": reason}`), and for the
+/// answers a client acts on differently, a `code` in the body: `datapath_pending` (500:
+/// saved, the datapath write is retried; do not repeat the request), `state_changed`
+/// (409: an apply's plan is out of date).
 public struct APIError: Error, Equatable, Sendable {
     public var status: HTTPResponseStatus
     public var message: String
+    public var code: String?
+
+    init(status: HTTPResponseStatus, message: String, code: String? = nil) {
+        self.status = status
+        self.message = message
+        self.code = code
+    }
 
     static func badRequest(_ message: String) -> APIError { APIError(status: .badRequest, message: message) }
     static func notFound(_ message: String) -> APIError { APIError(status: .notFound, message: message) }

@@ -139,9 +139,11 @@ public struct StatusReport: Encodable, Equatable, Sendable {
     public var datapath: Datapath
     public var connectionTable: ConnectionTable
     public var announce: Announce?
+    /// The services' version (`DesiredState.version`), as `/v1/services` shows it.
+    public var version = ""
 
     enum CodingKeys: String, CodingKey {
-        case services, datapath, announce
+        case services, datapath, announce, version
         case connectionTable = "connection_table"
     }
 }
@@ -167,7 +169,7 @@ public struct StatusReporter: Sendable {
     }
 
     public func report() async throws -> StatusReport {
-        let state = await coordinator.state
+        let (state, version) = await coordinator.versionedState
         let snapshot = await reconciler.snapshot()
         let vips = Dictionary(uniqueKeysWithValues: snapshot.vips.map { ($0.key, $0) })
         let backends = Dictionary(uniqueKeysWithValues: snapshot.backends.map { ($0.address, $0) })
@@ -216,11 +218,13 @@ public struct StatusReporter: Sendable {
         let attachment = readings.attachment()
         let table = try readings.connectionTable()
         let announce = await announcer?.report()
-        return StatusReport(services: services, datapath: .init(attached: attachment.mode, interface: attachment.interface,
+        var report = StatusReport(services: services, datapath: .init(attached: attachment.mode, interface: attachment.interface,
                                                                  adopted: attachment.adopted),
                             connectionTable: .init(entries: table.entries, exact: table.exact, capacity: table.capacity,
                                                    utilization: table.utilization,
                                                    countedAt: table.countedAt.formatted(.iso8601)),
                             announce: announce.map(StatusReport.Announce.init))
+        report.version = version
+        return report
     }
 }

@@ -4,4 +4,8 @@ struct ApplyResponse: Decodable, Equatable, Sendable {
     let plan: String
     /// False for a dry run, and when there was nothing to change.
     let applied: Bool
+    /// VIPs not in the file that lbd keeps (apply without prune).
+    let kept: [String]?
+    /// The services' version the plan was made against (dry run), or after the apply.
+    let version: String?
 }

@@ -1,7 +1,9 @@
+import Balancer
 import Foundation
 
 /// lbd's control API (`/v1/...`), one call per endpoint. A response other than 2xx
-/// becomes `Failure.daemon` with lbd's `{"error": ...}` text.
+/// becomes a `Failure` with lbd's `{"error": ...}` text: `.daemon`, or the case its
+/// `code` names.
 struct DaemonAPI: Sendable {
     let client: UnixSocketHTTPClient
 
@@ -10,25 +12,40 @@ struct DaemonAPI: Sendable {
         try call(.get("/v1/services"))
     }
 
-    /// `GET /v1/status`: services with health, ring shares and counters, as JSON.
-    func status() throws(Failure) -> [UInt8] {
-        try call(.get("/v1/status"))
+    /// `GET /v1/status`: services with health, ring shares and counters, as JSON; only
+    /// `vip`'s when given (lbd answers 404 when it has no such VIP).
+    func status(vip: VIPKey? = nil) throws(Failure) -> [UInt8] {
+        try call(.get("/v1/status" + (vip.map { "?vip=" + Self.queryValue($0.description) } ?? "")))
     }
 
-    func edit(_ request: EditRequest) throws(Failure) {
+    /// lbd's answer, decoded and as sent (for `--json`).
+    func edit(_ request: EditRequest) throws(Failure) -> (response: EditResponse, body: [UInt8]) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Strings and integers always encode.
         let body = (try? encoder.encode(request)).map(Array.init) ?? []
-        _ = try call(.post("/v1/edit", contentType: "application/json", body: body))
+        let answer = try call(.post("/v1/edit", contentType: "application/json", body: body))
+        return (try Self.decode(EditResponse.self, from: answer, endpoint: "/v1/edit"), answer)
     }
 
-    /// The plan of replacing the services by `yaml`, applied unless `dryRun`; `force`
-    /// accepts new VIPs on the addresses of lbd's host.
-    func apply(yaml: [UInt8], dryRun: Bool, force: Bool = false) throws(Failure) -> ApplyResponse {
-        let target = "/v1/apply?dry_run=\(dryRun ? 1 : 0)" + (force ? "&force=1" : "")
+    /// What `apply` sends besides the file.
+    struct ApplyOptions {
+        var dryRun: Bool
+        /// Accept new VIPs on the addresses of lbd's host.
+        var force = false
+        /// Remove the services the file does not have (else lbd keeps them).
+        var prune = false
+        /// Refused unless the services still have this version (the plan's).
+        var ifVersion: String?
+    }
+
+    /// The plan of making the services those of `yaml`, applied unless dry: lbd's answer,
+    /// decoded and as sent.
+    func apply(yaml: [UInt8], _ options: ApplyOptions) throws(Failure) -> (response: ApplyResponse, body: [UInt8]) {
+        let target = "/v1/apply?dry_run=\(options.dryRun ? 1 : 0)&prune=\(options.prune ? 1 : 0)"
+            + (options.force ? "&force=1" : "") + (options.ifVersion.map { "&if_version=" + Self.queryValue($0) } ?? "")
         let body = try call(.post(target, contentType: "application/yaml", body: yaml))
-        return try Self.decode(ApplyResponse.self, from: body, endpoint: "/v1/apply")
+        return (try Self.decode(ApplyResponse.self, from: body, endpoint: "/v1/apply"), body)
     }
 
     /// `GET /v1/export`: the services as YAML that `apply` takes back.
@@ -37,16 +54,16 @@ struct DaemonAPI: Sendable {
     }
 
     /// `POST /v1/node/drain` or `/v1/node/undrain`: the node's announcement state after it.
-    func node(drain: Bool) throws(Failure) -> NodeResponse {
+    func node(drain: Bool) throws(Failure) -> (response: NodeResponse, body: [UInt8]) {
         let endpoint = drain ? "/v1/node/drain" : "/v1/node/undrain"
         let body = try call(.post(endpoint, contentType: "application/json", body: []))
-        return try Self.decode(NodeResponse.self, from: body, endpoint: endpoint)
+        return (try Self.decode(NodeResponse.self, from: body, endpoint: endpoint), body)
     }
 
     /// `POST /v1/reload`: what the reload changed, once in force.
-    func reload() throws(Failure) -> ReloadResponse {
-        try Self.decode(ReloadResponse.self, from: try call(.post("/v1/reload", contentType: "application/json", body: [])),
-                        endpoint: "/v1/reload")
+    func reload() throws(Failure) -> (response: ReloadResponse, body: [UInt8]) {
+        let body = try call(.post("/v1/reload", contentType: "application/json", body: []))
+        return (try Self.decode(ReloadResponse.self, from: body, endpoint: "/v1/reload"), body)
     }
 
     /// `body` as `type`, or a `Failure.daemon` naming the endpoint and what did not fit.
@@ -62,13 +79,28 @@ struct DaemonAPI: Sendable {
 
     private struct ErrorBody: Decodable {
         let error: String
+        /// What kind of failure, for those a client acts on differently.
+        let code: String?
+
+        var failure: Failure {
+            switch code {
+            case "datapath_pending": .datapathPending(error)
+            case "state_changed": .stateChanged(error)
+            default: .daemon(error)
+            }
+        }
+    }
+
+    /// `text` percent-encoded for a query parameter's value (a VIP has brackets and a slash).
+    private static func queryValue(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ".:-"))) ?? text
     }
 
     private func call(_ request: HTTPRequest) throws(Failure) -> [UInt8] {
         let response = try client.send(request)
         guard response.isSuccess else {
             if let body = try? JSONDecoder().decode(ErrorBody.self, from: Data(response.body)) {
-                throw .daemon(body.error)
+                throw body.failure
             }
             throw .daemon("lbd answered \(request.method) \(request.target) with HTTP \(response.status)")
         }

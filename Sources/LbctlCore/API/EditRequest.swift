@@ -19,7 +19,8 @@ struct EditRequest: Encodable, Equatable, Sendable {
     }
 
     var op: Operation
-    var vip: VIPKey
+    /// nil: drain / undrain in every VIP that has the backend.
+    var vip: VIPKey?
     var hash: HashMode?
     /// As the operator wrote it (`30s`); lbd reads it with the parser lbctl checked it with.
     var udpIdleTimeout: String?

@@ -20,15 +20,47 @@ struct BackendCommand: ParsableCommand {
         }
     }
 
+    /// drain / undrain's backend: `[VIP] ADDRESS`, every VIP that has it when the VIP is left out.
+    struct ScopedTarget: ParsableArguments {
+        @Argument(help: ArgumentHelp("The VIP, address:port/proto; left out: every VIP that has the backend.",
+                                     valueName: "vip"))
+        var first: String
+
+        @Argument(help: ArgumentHelp("The backend's IP address.", valueName: "address"))
+        var second: String?
+
+        /// A lone VIP is a forgotten address, reported as ArgumentParser would for `command`.
+        func parsed(command: String) throws(Failure) -> (vip: VIPKey?, address: IPAddress) {
+            guard let second else {
+                if (try? ArgumentValues.vip(first)) != nil {
+                    throw .usage("missing expected argument '<address>' (see 'lbctl backend \(command) --help')")
+                }
+                return (nil, try ArgumentValues.address(first))
+            }
+            return (try ArgumentValues.vip(first), try ArgumentValues.address(second))
+        }
+
+        /// `in 10.0.0.10:80/tcp`, or `in every VIP that has it`.
+        static func scope(_ vip: VIPKey?) -> String {
+            vip.map { "in \($0)" } ?? "in every VIP that has it"
+        }
+    }
+
     /// The weight range, as the help shows it. `--weight` reads its value unconditionally
     /// so that `--weight -1` is reported as out of range, not as a missing value.
     static let weightRange = "\(BackendSpec.weightRange.lowerBound)...\(BackendSpec.weightRange.upperBound)"
 
     struct Add: DaemonCommand {
-        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a backend to a VIP.")
+        static let configuration = CommandConfiguration(
+            commandName: "add", abstract: "Add a backend to a VIP.",
+            discussion: """
+                A backend the VIP has exactly so already (a retry) is left unchanged, exit 0; one \
+                with another weight, or drained, is refused (see backend set, undrain).
+                """)
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var target: Target
+        @OptionGroup var output: OutputOptions
 
         @Option(parsing: .unconditional,
                 help: ArgumentHelp("Relative share of new flows, \(weightRange) (default \(BackendSpec.defaultWeight)).",
@@ -37,24 +69,30 @@ struct BackendCommand: ParsableCommand {
 
         func execute(in session: Session) throws(Failure) {
             let (vip, address) = try target.parsed()
-            try ArgumentValues.checkBackend(address, weight: weight ?? BackendSpec.defaultWeight, of: vip)
-            try session.api.edit(EditRequest(op: .addBackend, vip: vip, address: address, weight: weight))
-            session.print("added backend \(address) to \(vip)")
+            let weight = weight ?? BackendSpec.defaultWeight
+            try ArgumentValues.checkBackend(address, weight: weight, of: vip)
+            try session.edit(EditRequest(op: .addBackend, vip: vip, address: address, weight: self.weight), output: output,
+                             done: "added backend \(address) to \(vip)",
+                             unchanged: "\(vip) already has backend \(address) with weight \(weight)")
         }
     }
 
     struct Remove: DaemonCommand {
         static let configuration = CommandConfiguration(
             commandName: "remove", abstract: "Remove a backend from a VIP; its flows move to the others.",
-            discussion: "To let its connections finish first, drain it and wait.")
+            discussion: """
+                To let its connections finish first, drain it and wait. A backend the VIP does \
+                not have is refused (exit 1): a mistyped address must not look removed.
+                """)
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var target: Target
+        @OptionGroup var output: OutputOptions
 
         func execute(in session: Session) throws(Failure) {
             let (vip, address) = try target.parsed()
-            try session.api.edit(EditRequest(op: .removeBackend, vip: vip, address: address))
-            session.print("removed backend \(address) from \(vip)")
+            try session.edit(EditRequest(op: .removeBackend, vip: vip, address: address), output: output,
+                             done: "removed backend \(address) from \(vip)", unchanged: "\(vip) has no backend \(address)")
         }
     }
 
@@ -63,6 +101,7 @@ struct BackendCommand: ParsableCommand {
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var target: Target
+        @OptionGroup var output: OutputOptions
 
         @Option(parsing: .unconditional,
                 help: ArgumentHelp("Relative share of new flows, \(weightRange); 0 takes none.", valueName: "n"))
@@ -71,36 +110,45 @@ struct BackendCommand: ParsableCommand {
         func execute(in session: Session) throws(Failure) {
             let (vip, address) = try target.parsed()
             try ArgumentValues.checkBackend(address, weight: weight, of: vip)
-            try session.api.edit(EditRequest(op: .setWeight, vip: vip, address: address, weight: weight))
-            session.print("set the weight of \(address) in \(vip) to \(weight)")
+            try session.edit(EditRequest(op: .setWeight, vip: vip, address: address, weight: weight), output: output,
+                             done: "set the weight of \(address) in \(vip) to \(weight)",
+                             unchanged: "\(address) in \(vip) already has weight \(weight)")
         }
     }
 
     struct Drain: DaemonCommand {
         static let configuration = CommandConfiguration(
-            commandName: "drain", abstract: "Send a backend no new flows; its established flows continue.")
+            commandName: "drain", abstract: "Send a backend no new flows; its established flows continue.",
+            usage: "lbctl backend drain [<vip>] <address> [--socket <path>] [--json]",
+            discussion: "Without a VIP, in every VIP that has the backend (a host going into maintenance).")
 
         @OptionGroup var connection: ConnectionOptions
-        @OptionGroup var target: Target
+        @OptionGroup var target: ScopedTarget
+        @OptionGroup var output: OutputOptions
 
         func execute(in session: Session) throws(Failure) {
-            let (vip, address) = try target.parsed()
-            try session.api.edit(EditRequest(op: .drain, vip: vip, address: address))
-            session.print("drained \(address) in \(vip)")
+            let (vip, address) = try target.parsed(command: "drain")
+            let scope = ScopedTarget.scope(vip)
+            try session.edit(EditRequest(op: .drain, vip: vip, address: address), output: output,
+                             done: "drained \(address) \(scope)", unchanged: "\(address) is already drained \(scope)")
         }
     }
 
     struct Undrain: DaemonCommand {
         static let configuration = CommandConfiguration(
-            commandName: "undrain", abstract: "Send a drained backend new flows again.")
+            commandName: "undrain", abstract: "Send a drained backend new flows again.",
+            usage: "lbctl backend undrain [<vip>] <address> [--socket <path>] [--json]",
+            discussion: "Without a VIP, in every VIP that has the backend.")
 
         @OptionGroup var connection: ConnectionOptions
-        @OptionGroup var target: Target
+        @OptionGroup var target: ScopedTarget
+        @OptionGroup var output: OutputOptions
 
         func execute(in session: Session) throws(Failure) {
-            let (vip, address) = try target.parsed()
-            try session.api.edit(EditRequest(op: .undrain, vip: vip, address: address))
-            session.print("undrained \(address) in \(vip)")
+            let (vip, address) = try target.parsed(command: "undrain")
+            let scope = ScopedTarget.scope(vip)
+            try session.edit(EditRequest(op: .undrain, vip: vip, address: address), output: output,
+                             done: "undrained \(address) \(scope)", unchanged: "\(address) is not drained \(scope)")
         }
     }
 }

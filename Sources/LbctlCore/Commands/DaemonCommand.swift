@@ -1,5 +1,7 @@
 import ArgumentParser
 import Balancer
+import Foundation
+import Glibc
 
 /// A command that talks to lbd. `Lbctl.run` calls `execute(in:)` rather than
 /// ArgumentParser's `run()`, handing it the session: the same commands then run in the
@@ -25,8 +27,14 @@ struct ConnectionOptions: ParsableArguments {
     }
 }
 
-/// One invocation's surroundings: lbd's API, standard input (`apply -f -`), and the
-/// output, collected so that `Lbctl.run` can return it.
+/// `--json`, on every command that prints something.
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print lbd's JSON answer, keys sorted, instead of text.")
+    var json = false
+}
+
+/// One invocation's surroundings: lbd's API, standard input (`apply -f -`, `apply`'s
+/// confirmation), and the output, collected so that `Lbctl.run` can return it.
 final class Session {
     let api: DaemonAPI
     private let standardInput: StandardInput
@@ -35,6 +43,33 @@ final class Session {
     init(api: DaemonAPI, standardInput: StandardInput) {
         self.api = api
         self.standardInput = standardInput
+    }
+
+    /// Whether standard input is a terminal an operator can answer a question on.
+    var standardInputIsTerminal: Bool {
+        switch standardInput {
+        case .process: isatty(STDIN_FILENO) == 1
+        case .bytes: false
+        }
+    }
+
+    /// Asks `question` on standard error, after writing out what was printed so far (the
+    /// operator reads it first), and reads the answer from the terminal: true for y or yes.
+    func confirm(_ question: String) -> Bool {
+        guard case .process = standardInput else { return false }
+        FileHandle.standardOutput.write(Data(output.utf8))
+        output = ""
+        FileHandle.standardError.write(Data(question.utf8))
+        var answer: [UInt8] = []
+        var byte: UInt8 = 0
+        while answer.count < 256 {
+            let count = read(STDIN_FILENO, &byte, 1)
+            if count < 0, errno == EINTR { continue }
+            if count <= 0 || byte == UInt8(ascii: "\n") { break }
+            answer.append(byte)
+        }
+        let word = String(decoding: answer, as: UTF8.self).trimmingCharacters(in: .whitespaces).lowercased()
+        return word == "y" || word == "yes"
     }
 
     func readStandardInput() throws(Failure) -> [UInt8] {
@@ -47,6 +82,22 @@ final class Session {
     /// `text` and a newline.
     func print(_ text: String) {
         output += text + "\n"
+    }
+
+    /// lbd's JSON answer, for `--json`.
+    func printJSON(_ body: [UInt8]) throws(Failure) {
+        print(try JSONPrettyPrinter.format(body))
+    }
+
+    /// Sends an edit and reports it: lbd's answer with `--json`; else `done` when the edit
+    /// changed the state, `unchanged: <unchanged>` when it already was so (a retry).
+    func edit(_ request: EditRequest, output options: OutputOptions, done: String, unchanged: String) throws(Failure) {
+        let (response, body) = try api.edit(request)
+        if options.json {
+            try printJSON(body)
+        } else {
+            print(response.changed == false ? "unchanged: " + unchanged : done)
+        }
     }
 
     /// `text` as it is, then a newline if it has none: passthrough output (YAML) stays

@@ -17,9 +17,10 @@ struct NodeCommand: ParsableCommand {
                 """)
 
         @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
 
         func execute(in session: Session) throws(Failure) {
-            session.print("node \(try session.api.node(drain: true).node)")
+            try NodeCommand.report(session.api.node(drain: true), output: output, in: session)
         }
     }
 
@@ -28,9 +29,20 @@ struct NodeCommand: ParsableCommand {
             commandName: "undrain", abstract: "Announce again every VIP this node can serve.")
 
         @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
 
         func execute(in session: Session) throws(Failure) {
-            session.print("node \(try session.api.node(drain: false).node)")
+            try NodeCommand.report(session.api.node(drain: false), output: output, in: session)
+        }
+    }
+
+    /// `node <state>`, or lbd's answer with `--json`.
+    fileprivate static func report(_ answer: (response: NodeResponse, body: [UInt8]), output: OutputOptions,
+                               in session: Session) throws(Failure) {
+        if output.json {
+            try session.printJSON(answer.body)
+        } else {
+            session.print("node \(answer.response.node)")
         }
     }
 }

@@ -13,9 +13,11 @@ struct ReloadCommand: DaemonCommand {
             """)
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var output: OutputOptions
 
     func execute(in session: Session) throws(Failure) {
-        let outcome = try session.api.reload()
+        let (outcome, body) = try session.api.reload()
+        guard !output.json else { return try session.printJSON(body) }
         session.print(outcome.changed.isEmpty ? "reloaded: nothing changed" : "reloaded: " + outcome.changed.joined(separator: "; "))
         for note in outcome.notes { session.print("note: " + note) }
     }

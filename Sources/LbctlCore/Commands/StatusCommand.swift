@@ -1,10 +1,11 @@
 import ArgumentParser
+import Balancer
 
 /// `lbctl status`: what lbd does now, VIP by VIP.
 struct StatusCommand: DaemonCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show every VIP and its backends: weight, health, drained, ring share, counters.",
+        abstract: "Show every VIP (or one) and its backends: weight, health, drained, ring share, counters.",
         discussion: """
             UP counts the backends not failing their health check (unchecked ones count as up). \
             SHARE is the backend's part of the VIP's ring: the new flows it gets. A backend's \
@@ -13,14 +14,16 @@ struct StatusCommand: DaemonCommand {
             """)
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var output: OutputOptions
 
-    @Flag(help: "Print lbd's JSON (GET /v1/status), keys sorted.")
-    var json = false
+    @Argument(help: ArgumentHelp("Only this VIP, address:port/proto (lbd refuses one it does not have).", valueName: "vip"))
+    var vip: String?
 
     func execute(in session: Session) throws(Failure) {
-        let body = try session.api.status()
-        if json {
-            session.print(try JSONPrettyPrinter.format(body))
+        let vip = try vip.map { text throws(Failure) in try ArgumentValues.vip(text) }
+        let body = try session.api.status(vip: vip)
+        if output.json {
+            try session.printJSON(body)
         } else {
             session.print(StatusView.render(try DaemonAPI.decode(StatusResponse.self, from: body, endpoint: "/v1/status")))
         }

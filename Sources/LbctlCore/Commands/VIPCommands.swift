@@ -10,9 +10,14 @@ struct VIPCommand: ParsableCommand {
     struct Add: DaemonCommand {
         static let configuration = CommandConfiguration(
             commandName: "add", abstract: "Add a VIP, without backends.",
-            discussion: "Port 0 takes every port of the address; a VIP with the exact port wins over it.")
+            discussion: """
+                Port 0 takes every port of the address; a VIP with the exact port wins over it. \
+                A VIP that exists exactly so already (a retry) is left unchanged, exit 0; one \
+                with other settings or backends is refused.
+                """)
 
         @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
 
         @Argument(help: ArgumentHelp("address:port/proto, e.g. 10.0.0.10:80/tcp or '[2001:db8::10]:443/tcp'.",
                                      valueName: "vip"))
@@ -37,25 +42,27 @@ struct VIPCommand: ParsableCommand {
             let vip = try ArgumentValues.vip(vip)
             let hash = try hash.map { text throws(Failure) in try ArgumentValues.hash(text) }
             try ArgumentValues.checkNewService(vip, udpIdleTimeout: udpIdleTimeout)
-            try session.api.edit(EditRequest(op: .addVIP, vip: vip, hash: hash, udpIdleTimeout: udpIdleTimeout,
-                                             force: force ? true : nil))
-            session.print("added VIP \(vip)")
+            try session.edit(EditRequest(op: .addVIP, vip: vip, hash: hash, udpIdleTimeout: udpIdleTimeout,
+                                         force: force ? true : nil),
+                             output: output, done: "added VIP \(vip)", unchanged: "VIP \(vip) already exists so")
         }
     }
 
     struct Remove: DaemonCommand {
         static let configuration = CommandConfiguration(
-            commandName: "remove", abstract: "Remove a VIP and its backends; its flows are dropped.")
+            commandName: "remove", abstract: "Remove a VIP and its backends; its flows are dropped.",
+            discussion: "A VIP lbd does not have is refused (exit 1): a mistyped VIP must not look removed.")
 
         @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
 
         @Argument(help: ArgumentHelp("address:port/proto.", valueName: "vip"))
         var vip: String
 
         func execute(in session: Session) throws(Failure) {
             let vip = try ArgumentValues.vip(vip)
-            try session.api.edit(EditRequest(op: .removeVIP, vip: vip))
-            session.print("removed VIP \(vip)")
+            try session.edit(EditRequest(op: .removeVIP, vip: vip), output: output, done: "removed VIP \(vip)",
+                             unchanged: "no VIP \(vip)")
         }
     }
 
@@ -65,13 +72,12 @@ struct VIPCommand: ParsableCommand {
 
         @OptionGroup var connection: ConnectionOptions
 
-        @Flag(help: "Print lbd's JSON (GET /v1/services), keys sorted.")
-        var json = false
+        @OptionGroup var output: OutputOptions
 
         func execute(in session: Session) throws(Failure) {
             let body = try session.api.services()
-            if json {
-                session.print(try JSONPrettyPrinter.format(body))
+            if output.json {
+                try session.printJSON(body)
             } else {
                 session.print(VIPListView.render(try DaemonAPI.decode(ServicesResponse.self, from: body,
                                                                       endpoint: "/v1/services")))
