@@ -79,7 +79,8 @@ struct ApplyCommand: DaemonCommand {
     private static func describe(_ plan: ApplyResponse) -> String {
         let kept = plan.kept?.count ?? 0
         guard kept > 0 else { return plan.plan }
-        return plan.plan + "\n\(kept) VIP\(kept == 1 ? "" : "s") not in the file kept (--prune removes them)"
+        let (noun, pronoun) = kept == 1 ? ("VIP", "it") : ("VIPs", "them")
+        return plan.plan + "\n\(kept) \(noun) not in the file kept (--prune removes \(pronoun))"
     }
 
     /// Asks the operator on the terminal; throws unless the answer is yes.
