@@ -111,8 +111,8 @@ public struct APIRouter: Sendable {
     private func edit(_ body: Data) async throws(APIError) -> APIResponse {
         let (edit, force) = try EditRequest.parse(body)
         do {
-            let changed = try await coordinator.edit(edit, force: force)
-            return .json(EditBody(changed: changed, version: await coordinator.version))
+            let (changed, version) = try await coordinator.edit(edit, force: force)
+            return .json(EditBody(changed: changed, version: version))
         } catch {
             throw Self.apiError(error)
         }

@@ -59,10 +59,11 @@ public actor EditCoordinator {
     /// (nothing changed either); `.notApplied` if the datapath refused a write after the
     /// state was saved (retried in the background).
     /// A VIP new to the state on one of the host's own addresses is refused
-    /// (`.onHostAddress`) unless `force`. False when the edit changed nothing (a retry).
+    /// (`.onHostAddress`) unless `force`. Whether the edit changed the state (not when it
+    /// already was so: a retry), and the state's version after it.
     @discardableResult
-    public func edit(_ edit: Edit, force: Bool = false) async throws(EditFailure) -> Bool {
-        try await counted { () async throws(EditFailure) -> Bool in
+    public func edit(_ edit: Edit, force: Bool = false) async throws(EditFailure) -> (changed: Bool, version: String) {
+        try await counted { () async throws(EditFailure) -> (changed: Bool, version: String) in
             try await exclusively { () throws(EditFailure) in
                 let new: DesiredState
                 do throws(EditError) {
@@ -71,7 +72,7 @@ public actor EditCoordinator {
                     throw .refused(error)
                 }
                 if !force { try refuseHostAddresses(in: new) }
-                return try await commit(new, reason: "edit", detail: edit.summary)
+                return (try await commit(new, reason: "edit", detail: edit.summary), version)
             }
         }
     }
