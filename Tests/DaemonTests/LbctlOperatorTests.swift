@@ -177,6 +177,21 @@ final class LbctlOperatorTests: XCTestCase {
         XCTAssertFalse(one.stdout.contains("10.0.0.10:80/tcp"), one.stdout)
         XCTAssertEqual(try lbctl(["status", "10.0.0.20:444/tcp"]),
                        Output(status: 1, stderr: "lbctl: no VIP 10.0.0.20:444/tcp\n"))
+
+        // apply --json on a terminal: the plan goes with the question, standard output is lbd's answer.
+        let terminal = try PseudoTerminal()
+        let applied = try lbctl(["apply", "-f", file, "--json"], terminal: terminal) { terminal.type("y\n") }
+        XCTAssertEqual(applied, Output(status: 0, stdout: """
+            {
+              "applied": true,
+              "kept": [
+                "10.0.0.20:443/tcp"
+              ],
+              "plan": "~ 10.0.0.10:80/tcp\\n    + 192.0.2.13 weight 100\\n    - 192.0.2.12\\n0 VIPs added, 0 removed, 1 changed",
+              "version": "\(try version())"
+            }
+
+            """, stderr: Self.plan + "Apply these changes? [y/N] "))
     }
 
     // MARK: Running lbctl

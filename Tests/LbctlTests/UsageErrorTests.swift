@@ -65,7 +65,10 @@ final class UsageErrorTests: LbctlTestCase {
         let help = lbctl(["--help"])
         XCTAssertEqual(help.exitCode, 0)
         XCTAssertTrue(help.standardOutput.contains("Exit codes"), help.standardOutput)
-        XCTAssertTrue(help.standardOutput.contains("3  lbd unreachable"), help.standardOutput)
+        for code in ["3  lbd unreachable", "4  saved, but a datapath write failed", "5  apply: the services changed",
+                     "6  apply: not confirmed"] {
+            XCTAssertTrue(help.standardOutput.contains(code), help.standardOutput)
+        }
         let group = lbctl(["backend"])
         XCTAssertEqual(group.exitCode, 0)
         XCTAssertTrue(group.standardOutput.contains("USAGE: lbctl backend <subcommand>"), group.standardOutput)
