@@ -60,15 +60,7 @@ final class Session {
         FileHandle.standardOutput.write(Data(output.utf8))
         output = ""
         FileHandle.standardError.write(Data(question.utf8))
-        var answer: [UInt8] = []
-        var byte: UInt8 = 0
-        while answer.count < 256 {
-            let count = read(STDIN_FILENO, &byte, 1)
-            if count < 0, errno == EINTR { continue }
-            if count <= 0 || byte == UInt8(ascii: "\n") { break }
-            answer.append(byte)
-        }
-        let word = String(decoding: answer, as: UTF8.self).trimmingCharacters(in: .whitespaces).lowercased()
+        let word = FileReader.standardInputLine().trimmingCharacters(in: .whitespaces).lowercased()
         return word == "y" || word == "yes"
     }
 
