@@ -24,12 +24,11 @@ public actor EditCoordinator {
     public private(set) var limits: Limits
     /// What was last saved: the truth, even when the reconciler has yet to catch up.
     public private(set) var state: DesiredState {
-        didSet { version = state.version(reusing: versionCache) }
+        didSet { version = store.version(of: state) }
     }
     /// `state`'s version (`DesiredState.version`), shown by the API; an apply can ask
     /// for it to be unchanged since its plan.
     public private(set) var version: String
-    private let versionCache = EncodedServices()
     /// `state` and its version, read together.
     public var versionedState: (state: DesiredState, version: String) { (state, version) }
     /// A reconcile failed after its state was saved; `retryReconcile` finishes the work.
@@ -46,7 +45,7 @@ public actor EditCoordinator {
         self.metrics = metrics
         self.hostAddresses = hostAddresses
         self.state = state
-        version = state.version(reusing: versionCache)
+        version = store.version(of: state)
         self.limits = limits
         self.store = store
         self.reconciler = reconciler
