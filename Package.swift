@@ -52,10 +52,15 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
 
+        // The control API's contract: the request and response shapes of lbd's unix-socket
+        // API and the one client (deadlines, every HTTP/1.1 framing), with an async face.
+        // lbd serves these shapes, lbctl, the tests and the benchmarks send and read them.
+        .target(name: "LBDAPI"),
+
         // The daemon's wiring: the reconciler's writes on the kernel maps, adoption, settings,
         // the edit coordinator, the control API (HTTP/1.1 over a unix socket), sd_notify.
         .target(name: "Daemon", dependencies: [
-            "Balancer", "Datapath", "CLBABI", "HealthCheck", "Announce",
+            "Balancer", "Datapath", "CLBABI", "HealthCheck", "Announce", "LBDAPI",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -64,16 +69,16 @@ let package = Package(
             "BuildInfo",
         ]),
         // The daemon executable: `lbd --config FILE`, `lbd check|prepare|reload --config FILE`
-        // (reload asks the running lbd through LbctlCore's client).
+        // (reload asks the running lbd as lbctl does).
         .executableTarget(name: "lbd", dependencies: [
             "Daemon", "Balancer", "LbctlCore", "BuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
 
-        // lbctl, the operator's CLI: commands, the unix-socket HTTP client and the tables in
-        // LbctlCore, where the tests run them in process; the executable only calls it.
-        .target(name: "LbctlCore", dependencies: ["Balancer", "BuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // lbctl, the operator's CLI: commands and tables in LbctlCore, where the tests run
+        // them in process; the executable only calls it.
+        .target(name: "LbctlCore", dependencies: ["LBDAPI", "Balancer", "BuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "lbctl", dependencies: ["LbctlCore"]),
 
         // Deterministic helpers shared by the test suites.
@@ -87,12 +92,12 @@ let package = Package(
         // The LB-only packet rate of `make bench-e2e`: live frames (BPF_F_TEST_XDP_LIVE_FRAMES) into a veth.
         .executableTarget(name: "lb-only-bench", dependencies: ["Datapath", "CLBABI", "PacketCraft"], path: "Benchmarks/lb-only-bench"),
         // The real lbd in a namespace, for the control-plane benchmarks.
-        .target(name: "BenchSupport", dependencies: ["Balancer", "Datapath"], path: "Benchmarks/BenchSupport"),
-        .executableTarget(name: "control-bench", dependencies: ["BenchSupport", "Daemon", "Balancer", "Datapath", "CLBABI"],
+        .target(name: "BenchSupport", dependencies: ["LBDAPI", "Balancer", "Datapath"], path: "Benchmarks/BenchSupport"),
+        .executableTarget(name: "control-bench", dependencies: ["BenchSupport", "LBDAPI", "Daemon", "Balancer", "Datapath", "CLBABI"],
                           path: "Benchmarks/control-bench"),
-        .executableTarget(name: "health-bench", dependencies: ["BenchSupport", "Daemon", "Balancer", "Datapath"],
+        .executableTarget(name: "health-bench", dependencies: ["BenchSupport", "LBDAPI", "Daemon", "Balancer", "Datapath"],
                           path: "Benchmarks/health-bench"),
-        .executableTarget(name: "metrics-bench", dependencies: ["BenchSupport", "Balancer"], path: "Benchmarks/metrics-bench"),
+        .executableTarget(name: "metrics-bench", dependencies: ["BenchSupport", "LBDAPI", "Balancer"], path: "Benchmarks/metrics-bench"),
 
         .testTarget(name: "MaglevTests", dependencies: ["TestSupport", "Maglev"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BalancerTests", dependencies: ["TestSupport", "Balancer", "HealthCheck"]),
@@ -101,13 +106,14 @@ let package = Package(
                                                             .product(name: "NIOHTTP1", package: "swift-nio"),
                                                             .product(name: "NIOEmbedded", package: "swift-nio"),
                                                             .product(name: "NIOSSL", package: "swift-nio-ssl")]),
-        .testTarget(name: "DaemonTests", dependencies: ["TestSupport", "Daemon", "Balancer", "Datapath", "CLBABI", "PacketCraft",
+        .testTarget(name: "DaemonTests", dependencies: ["TestSupport", "LBDAPI", "Daemon", "Balancer", "Datapath", "CLBABI", "PacketCraft",
                                                         .product(name: "Logging", package: "swift-log"),
                                                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "DatapathTests", dependencies: ["TestSupport", "Datapath", "CLBABI", "PacketCraft"]),
         .testTarget(name: "AnnounceTests", dependencies: ["TestSupport", "Announce", "Balancer"]),
-        .testTarget(name: "LbctlTests", dependencies: ["TestSupport", "LbctlCore"]),
+        .testTarget(name: "LbctlTests", dependencies: ["TestSupport", "LBDAPI", "LbctlCore"]),
+        .testTarget(name: "LBDAPITests", dependencies: ["LBDAPI"]),
         // The real lbd and lbctl in scripts/lbd-topology's namespaces, real TCP and UDP (root).
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "LBDAPI"]),
     ]
 )

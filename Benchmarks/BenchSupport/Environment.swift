@@ -1,6 +1,7 @@
 import Balancer
 import Datapath
 import Foundation
+import LBDAPI
 
 /// What the control-plane benchmarks share: the real lbd (built next to the benchmark)
 /// on a veth in its own network namespace, with its own pin, state and socket
@@ -110,11 +111,13 @@ public final class Environment: @unchecked Sendable {
 
     public var log: String { (try? String(contentsOfFile: directory + "/lbd.log", encoding: .utf8)) ?? "" }
 
-    public func waitForAPI(_ process: Process) throws -> UnixHTTPClient {
+    /// One keep-alive connection to lbd's API, once it answers (a minute per request).
+    public func waitForAPI(_ process: Process) throws -> UnixSocketConnection {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             guard process.isRunning else { throw BenchError("lbd exited (\(process.terminationStatus)):\n\(log)") }
-            if let client = try? UnixHTTPClient(path: socket), (try? client.request("GET", "/v1/services")) != nil {
+            if let client = try? UnixSocketConnection(path: socket, timeout: .seconds(60)),
+               (try? client.exchange(.get("/v1/services"))) != nil {
                 return client
             }
             usleep(50_000)

@@ -3,6 +3,7 @@ import BenchSupport
 import Daemon
 import Datapath
 import Foundation
+import LBDAPI
 
 // Health checking end to end, with the real lbd in its own namespace (generic XDP) and
 // an HTTP responder on every address of the namespace's loopback:
@@ -119,11 +120,11 @@ func checksSoFar(_ env: Environment) throws -> Double {
     return counts.compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
 }
 
-func soak(_ env: Environment, _ client: UnixHTTPClient, _ datapath: BalancerDatapath, lbd: Int32) throws {
+func soak(_ env: Environment, _ client: UnixSocketConnection, _ datapath: BalancerDatapath, lbd: Int32) throws {
     let all = (0..<soakVIPs).flatMap { vip in (0..<soakBackendsPerVIP).map { soakAddress(vip, $0) } }
     try addresses(env, "add", all)
-    let applied = try client.request("POST", "/v1/apply?dry_run=0", body: soakServices())
-    guard applied.status == 200 else { throw BenchError("apply: \(applied.status) \(applied.body)") }
+    let applied = try client.exchange(.post("/v1/apply?dry_run=0", yaml: soakServices()))
+    guard applied.status == 200 else { throw BenchError("apply: \(applied.status) \(applied.text)") }
     for vip in 0..<soakVIPs {
         let expected = Set((0..<soakBackendsPerVIP).map { soakAddress(vip, $0) })
         _ = try millisecondsUntil("VIP \(vip)'s backends up") { try liveRing(datapath, "10.1.\(vip).1:80/tcp") == expected }

@@ -1,3 +1,5 @@
+import LBDAPI
+
 /// Why a command did not succeed, sorted by what the operator (or a script) should do
 /// about it: each case has its own exit code, documented in `lbctl --help`.
 enum Failure: Error, Equatable, Sendable {
@@ -37,6 +39,21 @@ enum Failure: Error, Equatable, Sendable {
         case .daemon(let message), .usage(let message), .unreachable(let message), .datapathPending(let message),
              .stateChanged(let message), .notConfirmed(let message): message
         case .planHasChanges: ""
+        }
+    }
+}
+
+extension Failure {
+    /// The client's error as the operator's: lbd refused or sent something unreadable (1),
+    /// the socket path is not one (2), lbd is out of reach (3), saved but the datapath
+    /// write is retried (4), an apply's plan is out of date (5).
+    init(_ error: LBDClientError) {
+        switch error {
+        case .refused(_, let message), .unreadable(let message): self = .daemon(message)
+        case .badSocketPath(let message): self = .usage(message)
+        case .unreachable(let message): self = .unreachable(message)
+        case .datapathPending(let message): self = .datapathPending(message)
+        case .stateChanged(let message): self = .stateChanged(message)
         }
     }
 }

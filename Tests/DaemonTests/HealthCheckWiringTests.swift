@@ -2,6 +2,7 @@ import Balancer
 import Daemon
 import Datapath
 import Foundation
+import LBDAPI
 import TestSupport
 import XCTest
 
@@ -61,7 +62,7 @@ final class HealthCheckWiringTests: XCTestCase {
 
     /// Backend address → (health, last check, slots of the live ring), from /v1/status.
     private func backends() async throws -> [String: (health: String, lastCheck: String?, slots: Int)] {
-        let response = try await UnixHTTPClient(path: sandbox.socket).request("GET", "/v1/status")
+        let response = try await LBDClient(socketPath: sandbox.socket).send(.get("/v1/status"))
         let status = try json(response.body)
         let service = try XCTUnwrap((status["services"] as? [[String: Any]])?.first)
         var result: [String: (health: String, lastCheck: String?, slots: Int)] = [:]
@@ -86,7 +87,7 @@ final class HealthCheckWiringTests: XCTestCase {
         while try !condition() {
             guard ContinuousClock.now < deadline else {
                 let log = (try? String(contentsOfFile: sandbox.directory + "/lbd.log", encoding: .utf8)) ?? ""
-                let status = (try? await UnixHTTPClient(path: sandbox.socket).request("GET", "/v1/status").body) ?? ""
+                let status = (try? await LBDClient(socketPath: sandbox.socket).send(.get("/v1/status")).text) ?? ""
                 throw DaemonProcess.Failure("\(what) not seen within \(timeout); status: \(status)\nlbd's log:\n\(log.suffix(3000))")
             }
             try await Task.sleep(for: .milliseconds(20))
@@ -134,7 +135,7 @@ final class HealthCheckWiringTests: XCTestCase {
             Limits(maxVIPs: 8, maxBackends: 16, ringSize: 1009, connectionTable: 4096, backendFamilies: [.v4])))
         try await waitFor("192.0.2.11 up after 10 checks") { try liveRingAddresses(datapath) == ["192.0.2.11", "192.0.2.13"] }
 
-        let response = try await UnixHTTPClient(path: sandbox.socket).request("GET", "/v1/status")
+        let response = try await LBDClient(socketPath: sandbox.socket).send(.get("/v1/status"))
         let backends = try XCTUnwrap((try json(response.body)["services"] as? [[String: Any]])?.first?["backends"]
             as? [[String: Any]])
         let checked = try XCTUnwrap(backends.first { $0["address"] as? String == "192.0.2.11" })
@@ -180,7 +181,7 @@ final class HealthCheckWiringTests: XCTestCase {
         let down = try await backends()
         XCTAssertEqual(down["192.0.2.11"]?.health, "down")
         XCTAssertEqual(down["192.0.2.12"]?.health, "down")
-        let response = try await UnixHTTPClient(path: sandbox.socket).request("GET", "/v1/status")
+        let response = try await LBDClient(socketPath: sandbox.socket).send(.get("/v1/status"))
         let service = try XCTUnwrap((try json(response.body)["services"] as? [[String: Any]])?.first)
         XCTAssertEqual(service["state"] as? String, "panic")
         XCTAssertEqual(service["backends_up"] as? Int, 1)

@@ -165,9 +165,9 @@ final class LbctlOperatorTests: XCTestCase {
         let drained = try lbctl(["backend", "drain", "10.0.0.20:443/tcp", "192.0.2.11", "--json"])
         XCTAssertEqual(drained, Output(status: 0, stdout: """
             {
-              "changed": true,
-              "ok": true,
-              "version": "\(try version())"
+              "changed" : true,
+              "ok" : true,
+              "version" : "\(try version())"
             }
 
             """))
@@ -183,12 +183,12 @@ final class LbctlOperatorTests: XCTestCase {
         let applied = try lbctl(["apply", "-f", file, "--json"], terminal: terminal) { terminal.type("y\n") }
         XCTAssertEqual(applied, Output(status: 0, stdout: """
             {
-              "applied": true,
-              "kept": [
+              "applied" : true,
+              "kept" : [
                 "10.0.0.20:443/tcp"
               ],
-              "plan": "~ 10.0.0.10:80/tcp\\n    + 192.0.2.13 weight 100\\n    - 192.0.2.12\\n0 VIPs added, 0 removed, 1 changed",
-              "version": "\(try version())"
+              "plan" : "~ 10.0.0.10:80/tcp\\n    + 192.0.2.13 weight 100\\n    - 192.0.2.12\\n0 VIPs added, 0 removed, 1 changed",
+              "version" : "\(try version())"
             }
 
             """, stderr: Self.plan + "Apply these changes? [y/N] "))

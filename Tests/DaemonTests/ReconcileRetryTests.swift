@@ -1,6 +1,7 @@
 import Balancer
 @testable import Daemon
 import Foundation
+import LBDAPI
 import Logging
 import ServiceLifecycle
 import XCTest
@@ -13,8 +14,8 @@ final class ReconcileRetryTests: XCTestCase {
         let harness = try await APIHarness(self, services: "services:\n  - vip: 10.0.0.10:80/tcp\n    backends: []\n")
         let web = try VIPKey("10.0.0.10:80/tcp")
         harness.datapath.failNext { if case .writeRing = $0 { true } else { false } }
-        let response = try await harness.client().request(
-            "POST", "/v1/edit", body: #"{"op":"add_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.11"}"#)
+        let response = try await harness.client().send(
+            .post("/v1/edit", json: #"{"op":"add_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.11"}"#))
         XCTAssertEqual(response.status, 500)
         XCTAssertEqual(try json(response.body)["code"] as? String, "datapath_pending", "saved: clients must not repeat it")
         XCTAssertEqual(try json(response.body)["error"] as? String,

@@ -1,4 +1,5 @@
 import Foundation
+import LBDAPI
 import XCTest
 
 /// A backend dies while a client opens connections back to back and another holds a
@@ -53,7 +54,7 @@ final class FailoverTests: XCTestCase {
     /// the failover time itself is measured by `make bench-health`, not asserted here.
     private func waitForHealth(_ lbd: LBD, _ service: Service, _ wanted: [(address: String, health: String)]) async throws {
         let deadline = ContinuousClock.now + .seconds(20)
-        var backends: [Status.Backend] = []
+        var backends: [StatusResponse.Backend] = []
         while ContinuousClock.now < deadline {
             backends = try lbd.status().backends(of: service.vip)
             let reached = wanted.allSatisfy { want in

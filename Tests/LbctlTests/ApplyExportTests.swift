@@ -105,23 +105,13 @@ final class ApplyExportTests: LbctlTestCase {
             exitCode: 4, standardOutput: Fixtures.plan + "\n", standardError: "lbctl: \(message)\n"))
     }
 
-    /// --json prints lbd's last answer only: the apply's, or the dry run's.
+    /// --json prints lbd's last answer only, as lbd sent it: the apply's, or the dry run's.
     func testJSONPrintsLbdsAnswer() {
         daemon.answer("POST", Self.dryRunTarget, Self.plan(Fixtures.plan, applied: false))
         daemon.answer("POST", Self.applyTarget, Self.plan(Fixtures.plan, applied: true))
-        let pretty = { (applied: Bool) in
-            """
-            {
-              "applied": \(applied),
-              "kept": [],
-              "plan": "~ 10.0.0.10:80/tcp\\n    + 192.0.2.13 weight 100\\n    ~ 192.0.2.11 weight 100 -> 50\\n0 VIPs added, 0 removed, 1 changed",
-              "version": "00000000000000a\(applied ? 2 : 1)"
-            }
-
-            """
-        }
-        XCTAssertEqual(lbctl("apply", "-f", file, "--yes", "--json"), success(pretty(true)))
-        XCTAssertEqual(lbctl("apply", "-f", file, "--dry-run", "--json"), success(pretty(false)))
+        XCTAssertEqual(lbctl("apply", "-f", file, "--yes", "--json"), success(Self.answer(Fixtures.plan, applied: true) + "\n"))
+        XCTAssertEqual(lbctl("apply", "-f", file, "--dry-run", "--json"),
+                       success(Self.answer(Fixtures.plan, applied: false) + "\n"))
     }
 
     func testApplyReadsStandardInput() {

@@ -1,25 +1,26 @@
 import Announce
 import Balancer
 import Foundation
+import LBDAPI
 import Logging
 import NIOHTTP1
 
-/// The control API, endpoint by endpoint (the contract `lbctl` is built against):
+/// The control API, endpoint by endpoint, in the shapes of LBDAPI (the contract `lbctl`
+/// is built against):
 ///
-/// - `GET /v1/services` → `{"services":[…],"version":"…"}`, each service as the state
-///   file encodes it; `version` digests the services (`DesiredState.version`).
-/// - `GET /v1/status[?vip=VIP]` → `StatusReport`, of one VIP's service with `vip` (404
+/// - `GET /v1/services` → `ServicesResponse`, each service as the state file encodes it,
+///   and `version`, a digest of the services (`DesiredState.version`).
+/// - `GET /v1/status[?vip=VIP]` → `StatusResponse`, of one VIP's service with `vip` (404
 ///   when there is none).
-/// - `POST /v1/edit` (`EditRequest`) → `{"ok":true,"changed":bool,"version":"…"}`
-///   (`changed` false: the state already was so, e.g. a retried request); 400 invalid,
-///   404 unknown VIP or backend, 409 exists with other settings: the state is unchanged.
-///   500: the state file could not be written (unchanged), or the edit is saved but a
-///   datapath write failed (retried; `"code":"datapath_pending"`).
+/// - `POST /v1/edit` (`EditRequest`) → `EditResponse` (`changed` false: the state already
+///   was so, e.g. a retried request; `version` after it); 400 invalid, 404 unknown VIP or
+///   backend, 409 exists with other settings: the state is unchanged. 500: the state file
+///   could not be written (unchanged), or the edit is saved but a datapath write failed
+///   (retried; `ErrorCode.datapathPending`).
 /// - `POST /v1/apply?dry_run=1|0&prune=1|0&if_version=V`, a services YAML body →
-///   `{"plan":"…","applied":bool,"kept":[VIP…],"version":"…"}`; 400 with
-///   `LINE:COL: message` lines for an invalid file. `prune=0` keeps the services not in
-///   the file (listed in `kept`); 1, the default, removes them. `if_version`: 409
-///   (`"code":"state_changed"`) unless the services still have that version.
+///   `ApplyResponse`; 400 with `LINE:COL: message` lines for an invalid file. `prune=0`
+///   keeps the services not in the file (listed in `kept`); 1, the default, removes them.
+///   `if_version`: 409 (`ErrorCode.stateChanged`) unless the services still have that version.
 /// - `GET /v1/export` → the services as YAML (`text/yaml`), accepted by apply.
 /// - `POST /v1/node/drain`, `POST /v1/node/undrain` → `{"node":"draining"|"drained"|"active"}`:
 ///   withdraw this node's routes (kept across restarts) or announce them again; 409 when
@@ -51,7 +52,9 @@ public struct APIRouter: Sendable {
             switch (request.method, path) {
             case (.GET, "/v1/services"):
                 let (state, version) = await coordinator.versionedState
-                return .json(ServicesBody(services: state.sortedServices, version: version))
+                var services = try ServicesResponse(state.sortedServices)
+                services.version = version
+                return .json(services)
             case (.GET, "/v1/status"):
                 return try await statusReport(only: query["vip"])
             case (.POST, "/v1/edit"):
@@ -77,11 +80,6 @@ public struct APIRouter: Sendable {
         }
     }
 
-    private struct ServicesBody: Encodable {
-        let services: [ServiceSpec]
-        let version: String
-    }
-
     private func statusReport(only vipText: String?) async throws(APIError) -> APIResponse {
         let vip: VIPKey?
         do {
@@ -89,7 +87,7 @@ public struct APIRouter: Sendable {
         } catch {
             throw .badRequest("\(error)")
         }
-        var report: StatusReport
+        var report: StatusResponse
         do {
             report = try await status.report()
         } catch {
@@ -102,17 +100,11 @@ public struct APIRouter: Sendable {
         return .json(report)
     }
 
-    private struct EditBody: Encodable {
-        let ok = true
-        let changed: Bool
-        let version: String
-    }
-
     private func edit(_ body: Data) async throws(APIError) -> APIResponse {
-        let (edit, force) = try EditRequest.parse(body)
+        let (edit, force) = try EditRequest.edit(from: body)
         do {
             let (changed, version) = try await coordinator.edit(edit, force: force)
-            return .json(EditBody(changed: changed, version: version))
+            return .json(EditResponse(changed: changed, version: version))
         } catch {
             throw Self.apiError(error)
         }
@@ -127,26 +119,14 @@ public struct APIRouter: Sendable {
         } catch {
             throw .internal("\(error)")
         }
-        return .json(["node": await announcer.report().node])
-    }
-
-    private struct ReloadBody: Encodable {
-        let changed: [String]
-        let notes: [String]
+        return .json(NodeResponse(node: await announcer.report().node))
     }
 
     private func reload(_ reloader: Reloader) async throws(APIError) -> APIResponse {
         switch await reloader.reload(trigger: "API") {
-        case .applied(let changes, let notes): return .json(ReloadBody(changed: changes, notes: notes))
+        case .applied(let changes, let notes): return .json(ReloadResponse(changed: changes, notes: notes))
         case .refused(let reason): throw .conflict(reason)
         }
-    }
-
-    private struct ApplyBody: Encodable {
-        let plan: String
-        let applied: Bool
-        let kept: [String]
-        let version: String
     }
 
     private func apply(_ body: Data, query: [String: String]) async throws(APIError) -> APIResponse {
@@ -163,8 +143,8 @@ public struct APIRouter: Sendable {
         do {
             let outcome = try await coordinator.apply(services, dryRun: dryRun, force: force, prune: prune,
                                                       expectedVersion: query["if_version"])
-            return .json(ApplyBody(plan: outcome.plan.description, applied: !dryRun, kept: outcome.kept.map(\.description),
-                                   version: outcome.version))
+            return .json(ApplyResponse(plan: outcome.plan.description, applied: !dryRun,
+                                       kept: outcome.kept.map(\.description), version: outcome.version))
         } catch {
             throw Self.apiError(error)
         }
@@ -193,11 +173,11 @@ public struct APIRouter: Sendable {
         case .onHostAddress:
             return .conflict(failure.description)
         case .stateChanged:
-            return APIError(status: .conflict, message: failure.description, code: "state_changed")
+            return APIError(status: .conflict, message: failure.description, code: ErrorCode.stateChanged)
         case .notSaved:
             return .internal(failure.description)
         case .notApplied:
-            return APIError(status: .internalServerError, message: failure.description, code: "datapath_pending")
+            return APIError(status: .internalServerError, message: failure.description, code: ErrorCode.datapathPending)
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Balancer
+import LBDAPI
 
 /// `lbctl apply -f FILE`: make the services those of a file, showing the plan first and
 /// applying it only if confirmed and still current.
@@ -62,14 +63,14 @@ struct ApplyCommand: DaemonCommand {
         let hasChanges = plan.plan != Self.noChanges
         if !output.json { session.print(Self.describe(plan)) }
         guard !dryRun, hasChanges else {
-            if output.json { try session.printJSON(planBody) }
+            if output.json { session.printJSON(planBody) }
             if dryRun, exitCode, hasChanges { throw .planHasChanges }
             return
         }
         if !yes { try confirm(plan, in: session) }
         let (_, appliedBody) = try apply(yaml, dryRun: false, ifVersion: plan.version, session: session)
         if output.json {
-            try session.printJSON(appliedBody)
+            session.printJSON(appliedBody)
         } else {
             session.print("applied")
         }
@@ -98,9 +99,10 @@ struct ApplyCommand: DaemonCommand {
     /// lbd's answer, its complaints about the file prefixed with the file's name as
     /// `FILE:LINE:COL: message`, which editors and CI logs link to.
     private func apply(_ yaml: [UInt8], dryRun: Bool, ifVersion: String? = nil,
-                       session: Session) throws(Failure) -> (response: ApplyResponse, body: [UInt8]) {
+                       session: Session) throws(Failure) -> (value: ApplyResponse, body: [UInt8]) {
         do {
-            return try session.api.apply(yaml: yaml, .init(dryRun: dryRun, force: force, prune: prune, ifVersion: ifVersion))
+            let options = LBDClient.ApplyOptions(dryRun: dryRun, force: force, prune: prune, ifVersion: ifVersion)
+            return try session.answer(ApplyResponse.self, to: LBDClient.applyRequest(yaml: yaml, options))
         } catch .daemon(let message) {
             let name = file == "-" ? "<stdin>" : file
             throw .daemon(message.split(separator: "\n", omittingEmptySubsequences: false).map { line in

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Balancer
+import LBDAPI
 
 /// `lbctl backend add|remove|set|drain|undrain`.
 struct BackendCommand: ParsableCommand {
@@ -71,7 +72,8 @@ struct BackendCommand: ParsableCommand {
             let (vip, address) = try target.parsed()
             let weight = weight ?? BackendSpec.defaultWeight
             try ArgumentValues.checkBackend(address, weight: weight, of: vip)
-            try session.edit(EditRequest(op: .addBackend, vip: vip, address: address, weight: self.weight), output: output,
+            try session.edit(EditRequest(op: .addBackend, vip: vip.description, address: address.description,
+                                         weight: self.weight), output: output,
                              done: "added backend \(address) to \(vip)",
                              unchanged: "\(vip) already has backend \(address) with weight \(weight)")
         }
@@ -91,7 +93,8 @@ struct BackendCommand: ParsableCommand {
 
         func execute(in session: Session) throws(Failure) {
             let (vip, address) = try target.parsed()
-            try session.edit(EditRequest(op: .removeBackend, vip: vip, address: address), output: output,
+            try session.edit(EditRequest(op: .removeBackend, vip: vip.description, address: address.description),
+                             output: output,
                              done: "removed backend \(address) from \(vip)", unchanged: "\(vip) has no backend \(address)")
         }
     }
@@ -110,7 +113,8 @@ struct BackendCommand: ParsableCommand {
         func execute(in session: Session) throws(Failure) {
             let (vip, address) = try target.parsed()
             try ArgumentValues.checkBackend(address, weight: weight, of: vip)
-            try session.edit(EditRequest(op: .setWeight, vip: vip, address: address, weight: weight), output: output,
+            try session.edit(EditRequest(op: .setWeight, vip: vip.description, address: address.description,
+                                         weight: weight), output: output,
                              done: "set the weight of \(address) in \(vip) to \(weight)",
                              unchanged: "\(address) in \(vip) already has weight \(weight)")
         }
@@ -129,7 +133,8 @@ struct BackendCommand: ParsableCommand {
         func execute(in session: Session) throws(Failure) {
             let (vip, address) = try target.parsed(command: "drain")
             let scope = ScopedTarget.scope(vip)
-            try session.edit(EditRequest(op: .drain, vip: vip, address: address), output: output,
+            try session.edit(EditRequest(op: .drain, vip: vip?.description, address: address.description),
+                             output: output,
                              done: "drained \(address) \(scope)", unchanged: "\(address) is already drained \(scope)")
         }
     }
@@ -147,7 +152,8 @@ struct BackendCommand: ParsableCommand {
         func execute(in session: Session) throws(Failure) {
             let (vip, address) = try target.parsed(command: "undrain")
             let scope = ScopedTarget.scope(vip)
-            try session.edit(EditRequest(op: .undrain, vip: vip, address: address), output: output,
+            try session.edit(EditRequest(op: .undrain, vip: vip?.description, address: address.description),
+                             output: output,
                              done: "undrained \(address) \(scope)", unchanged: "\(address) is not drained \(scope)")
         }
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Balancer
 import Foundation
 import Glibc
+import LBDAPI
 
 /// A command that talks to lbd. `Lbctl.run` calls `execute(in:)` rather than
 /// ArgumentParser's `run()`, handing it the session: the same commands then run in the
@@ -36,11 +37,11 @@ struct OutputOptions: ParsableArguments {
 /// One invocation's surroundings: lbd's API, standard input (`apply -f -`, `apply`'s
 /// confirmation), and the output, collected so that `Lbctl.run` can return it.
 final class Session {
-    let api: DaemonAPI
+    let api: LBDClient
     private let standardInput: StandardInput
     private(set) var output = ""
 
-    init(api: DaemonAPI, standardInput: StandardInput) {
+    init(api: LBDClient, standardInput: StandardInput) {
         self.api = api
         self.standardInput = standardInput
     }
@@ -64,6 +65,16 @@ final class Session {
         return word == "y" || word == "yes"
     }
 
+    /// One call to lbd, its errors as lbctl's failures (the client throws only
+    /// `LBDClientError`; a closure's error type is not inferred).
+    func call<T>(_ body: (LBDClient) throws -> T) throws(Failure) -> T {
+        do {
+            return try body(api)
+        } catch {
+            throw Failure(error as? LBDClientError ?? .unreadable("\(error)"))
+        }
+    }
+
     func readStandardInput() throws(Failure) -> [UInt8] {
         switch standardInput {
         case .process: try FileReader.standardInput()
@@ -76,17 +87,24 @@ final class Session {
         output += text + "\n"
     }
 
-    /// lbd's JSON answer, for `--json`.
-    func printJSON(_ body: [UInt8]) throws(Failure) {
-        print(try JSONPrettyPrinter.format(body))
+    /// lbd's JSON answer as it sent it, for `--json` (lbd indents it, keys sorted).
+    func printJSON(_ body: [UInt8]) {
+        passThrough(String(decoding: body, as: UTF8.self))
+    }
+
+    /// lbd's answer to `request` as `type`, and as it sent it (for `--json`).
+    func answer<T: Decodable>(_ type: T.Type, to request: HTTPRequest) throws(Failure) -> (value: T, body: [UInt8]) {
+        let body = try call { try $0.call(request) }
+        let endpoint = String(request.target.prefix { $0 != "?" })
+        return (try call { _ in try LBDClient.decode(type, from: body, endpoint: endpoint) }, body)
     }
 
     /// Sends an edit and reports it: lbd's answer with `--json`; else `done` when the edit
     /// changed the state, `unchanged: <unchanged>` when it already was so (a retry).
     func edit(_ request: EditRequest, output options: OutputOptions, done: String, unchanged: String) throws(Failure) {
-        let (response, body) = try api.edit(request)
+        let (response, body) = try answer(EditResponse.self, to: LBDClient.editRequest(request))
         if options.json {
-            try printJSON(body)
+            printJSON(body)
         } else {
             print(response.changed == false ? "unchanged: " + unchanged : done)
         }

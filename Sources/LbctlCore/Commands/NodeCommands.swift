@@ -1,4 +1,5 @@
 import ArgumentParser
+import LBDAPI
 
 /// `lbctl node drain|undrain`: this LB node's BGP announcements (lbd's `announce:`).
 struct NodeCommand: ParsableCommand {
@@ -20,7 +21,7 @@ struct NodeCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func execute(in session: Session) throws(Failure) {
-            try NodeCommand.report(session.api.node(drain: true), output: output, in: session)
+            try NodeCommand.report(drain: true, output: output, in: session)
         }
     }
 
@@ -32,23 +33,19 @@ struct NodeCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func execute(in session: Session) throws(Failure) {
-            try NodeCommand.report(session.api.node(drain: false), output: output, in: session)
+            try NodeCommand.report(drain: false, output: output, in: session)
         }
     }
 
-    /// `node <state>`, or lbd's answer with `--json`.
-    fileprivate static func report(_ answer: (response: NodeResponse, body: [UInt8]), output: OutputOptions,
-                               in session: Session) throws(Failure) {
+    /// Drains or undrains the node and prints `node <state>`, or lbd's answer with `--json`.
+    fileprivate static func report(drain: Bool, output: OutputOptions, in session: Session) throws(Failure) {
+        let endpoint = drain ? "/v1/node/drain" : "/v1/node/undrain"
+        let (response, body) = try session.answer(NodeResponse.self,
+                                                  to: .post(endpoint, contentType: "application/json", body: []))
         if output.json {
-            try session.printJSON(answer.body)
+            session.printJSON(body)
         } else {
-            session.print("node \(answer.response.node)")
+            session.print("node \(response.node)")
         }
     }
-}
-
-/// The answer of `POST /v1/node/drain|undrain`.
-struct NodeResponse: Decodable, Equatable {
-    /// `active`, `draining` or `drained`.
-    let node: String
 }

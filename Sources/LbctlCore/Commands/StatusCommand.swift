@@ -1,5 +1,6 @@
 import ArgumentParser
 import Balancer
+import LBDAPI
 
 /// `lbctl status`: what lbd does now, VIP by VIP.
 struct StatusCommand: DaemonCommand {
@@ -21,11 +22,11 @@ struct StatusCommand: DaemonCommand {
 
     func execute(in session: Session) throws(Failure) {
         let vip = try vip.map { text throws(Failure) in try ArgumentValues.vip(text) }
-        let body = try session.api.status(vip: vip)
+        let (status, body) = try session.answer(StatusResponse.self, to: LBDClient.statusRequest(vip: vip?.description))
         if output.json {
-            try session.printJSON(body)
+            session.printJSON(body)
         } else {
-            session.print(StatusView.render(try DaemonAPI.decode(StatusResponse.self, from: body, endpoint: "/v1/status")))
+            session.print(StatusView.render(status))
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Balancer
+import LBDAPI
 
 /// `lbctl vip add|remove|list`.
 struct VIPCommand: ParsableCommand {
@@ -42,7 +43,7 @@ struct VIPCommand: ParsableCommand {
             let vip = try ArgumentValues.vip(vip)
             let hash = try hash.map { text throws(Failure) in try ArgumentValues.hash(text) }
             try ArgumentValues.checkNewService(vip, udpIdleTimeout: udpIdleTimeout)
-            try session.edit(EditRequest(op: .addVIP, vip: vip, hash: hash, udpIdleTimeout: udpIdleTimeout,
+            try session.edit(EditRequest(op: .addVIP, vip: vip.description, hash: hash?.rawValue, udpIdleTimeout: udpIdleTimeout,
                                          force: force ? true : nil),
                              output: output, done: "added VIP \(vip)", unchanged: "VIP \(vip) already exists so")
         }
@@ -61,7 +62,7 @@ struct VIPCommand: ParsableCommand {
 
         func execute(in session: Session) throws(Failure) {
             let vip = try ArgumentValues.vip(vip)
-            try session.edit(EditRequest(op: .removeVIP, vip: vip), output: output, done: "removed VIP \(vip)",
+            try session.edit(EditRequest(op: .removeVIP, vip: vip.description), output: output, done: "removed VIP \(vip)",
                              unchanged: "no VIP \(vip)")
         }
     }
@@ -71,16 +72,14 @@ struct VIPCommand: ParsableCommand {
             commandName: "list", abstract: "List the VIPs lbd is told to serve (see status for what it does).")
 
         @OptionGroup var connection: ConnectionOptions
-
         @OptionGroup var output: OutputOptions
 
         func execute(in session: Session) throws(Failure) {
-            let body = try session.api.services()
+            let (services, body) = try session.answer(ServicesResponse.self, to: .get("/v1/services"))
             if output.json {
-                try session.printJSON(body)
+                session.printJSON(body)
             } else {
-                session.print(VIPListView.render(try DaemonAPI.decode(ServicesResponse.self, from: body,
-                                                                      endpoint: "/v1/services")))
+                session.print(VIPListView.render(services))
             }
         }
     }

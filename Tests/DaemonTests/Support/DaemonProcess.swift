@@ -1,4 +1,5 @@
 import Foundation
+import LBDAPI
 import TestSupport
 import XCTest
 
@@ -101,7 +102,7 @@ extension DaemonProcess {
             guard process.isRunning else {
                 throw Failure("lbd exited (\(process.terminationStatus)) before serving:\n\(output)")
             }
-            if let client = try? UnixHTTPClient(path: socket), (try? await client.request("GET", "/v1/services")) != nil {
+            if (try? await LBDClient(socketPath: socket).send(.get("/v1/services"))) != nil {
                 return
             }
             try await Task.sleep(for: .milliseconds(50))

@@ -1,4 +1,5 @@
 import Foundation
+import LBDAPI
 import TestSupport
 import XCTest
 
@@ -93,10 +94,9 @@ final class LBD {
         return output.stdout
     }
 
-    func status() throws -> Status {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(Status.self, from: Data(lbctl("status", "--json").utf8))
+    /// `lbctl status --json`, read as the API's shape.
+    func status() throws -> StatusResponse {
+        try JSONDecoder().decode(StatusResponse.self, from: Data(lbctl("status", "--json").utf8))
     }
 
     var output: String { daemon?.output ?? "" }
@@ -128,30 +128,7 @@ struct Service {
     }
 }
 
-/// `lbctl status --json`, the parts the tests read.
-struct Status: Decodable {
-    struct Datapath: Decodable {
-        var attached: String
-        var adopted: Bool
-    }
-
-    struct Service: Decodable {
-        var vip: String
-        var packets: UInt64
-        var backends: [Backend]
-    }
-
-    struct Backend: Decodable {
-        var address: String
-        var ringSlots: Int
-        var drained: Bool
-        /// `up`, `down` or `unchecked`.
-        var health: String
-    }
-
-    var datapath: Datapath
-    var services: [Service]
-
+extension StatusResponse {
     func backends(of vip: String) throws -> [Backend] {
         guard let service = services.first(where: { $0.vip == vip }) else { throw EndToEndFailure("no VIP \(vip) in \(services.map(\.vip))") }
         return service.backends

@@ -1,4 +1,4 @@
-@testable import LbctlCore
+@testable import LBDAPI
 import XCTest
 
 /// The request lbctl writes and the response framings it reads (RFC 9112).
@@ -6,14 +6,16 @@ final class HTTPTests: XCTestCase {
     private typealias Header = HTTPResponse.Header
 
     func testRequestBytes() {
-        XCTAssertEqual(String(decoding: HTTPRequest.get("/v1/status").serialized, as: UTF8.self),
+        XCTAssertEqual(String(decoding: HTTPRequest.get("/v1/status").serialized(keepAlive: false), as: UTF8.self),
                        "GET /v1/status HTTP/1.1\r\nHost: localhost\r\nUser-Agent: lbctl\r\nAccept: application/json\r\n"
                            + "Connection: close\r\n\r\n")
         let post = HTTPRequest.post("/v1/apply?dry_run=1", contentType: "application/yaml", body: Array("services: []\n".utf8))
-        XCTAssertEqual(String(decoding: post.serialized, as: UTF8.self),
+        XCTAssertEqual(String(decoding: post.serialized(keepAlive: false), as: UTF8.self),
                        "POST /v1/apply?dry_run=1 HTTP/1.1\r\nHost: localhost\r\nUser-Agent: lbctl\r\n"
                            + "Accept: application/json\r\nConnection: close\r\nContent-Type: application/yaml\r\n"
                            + "Content-Length: 13\r\n\r\nservices: []\n")
+        XCTAssertEqual(String(decoding: HTTPRequest.get("/v1/status").serialized(keepAlive: true), as: UTF8.self),
+                       "GET /v1/status HTTP/1.1\r\nHost: localhost\r\nUser-Agent: lbctl\r\nAccept: application/json\r\n\r\n")
     }
 
     private func parse(_ text: String, atEOF: Bool = false) throws -> HTTPResponse? {

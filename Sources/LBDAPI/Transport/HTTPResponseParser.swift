@@ -1,20 +1,20 @@
 import Foundation
 
 /// A response that is not HTTP/1.x as RFC 9112 frames it.
-struct HTTPParseError: Error, Equatable, Sendable {
-    let reason: String
+public struct HTTPParseError: Error, Equatable, Sendable {
+    public let reason: String
 }
 
 /// Reads one HTTP/1.x response from the bytes received so far, with the body framed as
 /// RFC 9112 §6.3 says: chunked, else `Content-Length`, else up to the end of the
 /// connection. lbd's framework may pick any of the three, so all are read.
-enum HTTPResponseParser {
+public enum HTTPResponseParser {
     private static let headEnd: [UInt8] = Array("\r\n\r\n".utf8)
     private static let lineEnd: [UInt8] = Array("\r\n".utf8)
 
     /// The response, or nil while more bytes are needed. `atEOF` says the peer has
     /// closed the connection: only a body framed by the close is complete then.
-    static func parse(_ bytes: [UInt8], atEOF: Bool) throws(HTTPParseError) -> HTTPResponse? {
+    public static func parse(_ bytes: [UInt8], atEOF: Bool) throws(HTTPParseError) -> HTTPResponse? {
         guard let end = bytes.firstRange(of: headEnd) else { return nil }
         let lines = String(decoding: bytes[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
         let status = try statusCode(lines[0])
