@@ -2,6 +2,7 @@ import Balancer
 import BenchSupport
 import Foundation
 import LBDAPI
+import TestSupport
 
 // The cost of a Prometheus scrape at the largest default state: the real lbd (generic
 // XDP, in its own namespace) with 512 VIPs and 4,096 backends (8 per VIP), scraped 20

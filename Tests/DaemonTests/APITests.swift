@@ -2,6 +2,7 @@ import Balancer
 import Daemon
 import Foundation
 import LBDAPI
+import TestDoubles
 import XCTest
 
 /// The control API as lbctl sees it: raw HTTP/1.1 over the unix socket, exact status

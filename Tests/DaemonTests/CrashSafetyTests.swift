@@ -43,7 +43,7 @@ final class CrashSafetyTests: XCTestCase {
     }
 
     override func setUpWithError() throws {
-        guard geteuid() == 0 else { throw RootRequired() }
+        try requireRoot("the daemon's kernel tests")
         network = try NamespaceNetwork(self)
         directory = try temporaryDirectory(self)
         pins = "/sys/fs/bpf/\(network.namespace)"

@@ -20,7 +20,7 @@ final class DaemonRestartTests: XCTestCase {
     private var socket: String { directory + "/run/lbd.sock" }
 
     override func setUpWithError() throws {
-        guard geteuid() == 0 else { throw RootRequired() }
+        try requireRoot("the daemon's kernel tests")
         network = try NamespaceNetwork(self)
         directory = try temporaryDirectory(self)
         pins = "/sys/fs/bpf/\(network.namespace)"
@@ -337,10 +337,7 @@ final class DaemonRestartTests: XCTestCase {
         _ = try writeConfig(mtu: 9000)
         kill(daemon.process.processIdentifier, SIGHUP)
         let datapath = try openPins()
-        let deadline = ContinuousClock.now + .seconds(10)
-        while try datapath.config.lookup(key: 0)?.mtu != 9000, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try? await waitFor("the MTU reloaded") { try datapath.config.lookup(key: 0)?.mtu == 9000 }
         XCTAssertEqual(try datapath.config.lookup(key: 0)?.mtu, 9000, daemon.output)
         XCTAssertTrue(daemon.output.contains("msg=\"configuration reloaded\" changed=\"mtu 1500 -> 9000\""), daemon.output)
 

@@ -25,16 +25,9 @@ final class HealthCheckWiringTests: XCTestCase {
 
     /// An HTTP server answering 200 on `address`:8080 in the namespace, once it listens.
     private func startServer(_ address: String) async throws {
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-        server.arguments = ["--net=/run/netns/\(sandbox.network.namespace)", "python3", "-m", "http.server", "--bind", address,
-                            "--directory", sandbox.directory, "8080"]
-        let log = sandbox.directory + "/server-\(address).log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        try server.run()
-        servers[address] = server
+        servers[address] = try startLogged(["nsenter", "--net=/run/netns/\(sandbox.network.namespace)", "python3", "-m",
+                                            "http.server", "--bind", address, "--directory", sandbox.directory, "8080"],
+                                           log: sandbox.directory + "/server-\(address).log")
         try await waitFor("python's http.server listening on \(address):8080", timeout: .seconds(60)) {
             try shell("ip", "netns", "exec", sandbox.network.namespace, "ss", "-Htln").contains("\(address):8080")
         }
@@ -82,15 +75,14 @@ final class HealthCheckWiringTests: XCTestCase {
         return Set(Set(vip.liveSlots).compactMap { addresses[$0] })
     }
 
+    /// TestSupport's `waitFor`, with lbd's status and log when it times out.
     private func waitFor(_ what: String, timeout: Duration = .seconds(20), _ condition: () throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while try !condition() {
-            guard ContinuousClock.now < deadline else {
-                let log = (try? String(contentsOfFile: sandbox.directory + "/lbd.log", encoding: .utf8)) ?? ""
-                let status = (try? await LBDClient(socketPath: sandbox.socket).send(.get("/v1/status")).text) ?? ""
-                throw DaemonProcess.Failure("\(what) not seen within \(timeout); status: \(status)\nlbd's log:\n\(log.suffix(3000))")
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        do {
+            try await TestSupport.waitFor(what, within: timeout, condition)
+        } catch let timedOut as TimedOut {
+            let log = (try? String(contentsOfFile: sandbox.directory + "/lbd.log", encoding: .utf8)) ?? ""
+            let status = (try? await LBDClient(socketPath: sandbox.socket).send(.get("/v1/status")).text) ?? ""
+            throw DaemonProcess.Failure("\(timedOut); status: \(status)\nlbd's log:\n\(log.suffix(3000))")
         }
     }
 

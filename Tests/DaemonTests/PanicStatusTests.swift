@@ -3,6 +3,7 @@ import Daemon
 import Foundation
 import LBDAPI
 import HealthCheck
+import TestDoubles
 import XCTest
 
 /// A VIP in panic says so on lbd's side: `/v1/status` (state `panic`, `panic`,

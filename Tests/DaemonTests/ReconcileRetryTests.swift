@@ -4,6 +4,7 @@ import Foundation
 import LBDAPI
 import Logging
 import ServiceLifecycle
+import TestSupport
 import XCTest
 
 /// An edit the maps refuse after it was saved is answered 500, and the retry service
@@ -29,10 +30,8 @@ final class ReconcileRetryTests: XCTestCase {
         logger.logLevel = .critical
         let retry = ServiceGroup(services: [ReconcileRetryService(coordinator: harness.coordinator)], logger: logger)
         let running = Task { try await retry.run() }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while harness.datapath.route(web, slot: 0) == nil, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        // Timed out or not, the service stops before the assertion says which.
+        try? await waitFor("the write retried", every: .milliseconds(50)) { harness.datapath.route(web, slot: 0) != nil }
         await retry.triggerGracefulShutdown()
         try await running.value
         XCTAssertEqual(harness.datapath.route(web, slot: 0), try IPAddress("192.0.2.11"), "not retried within 10 s")

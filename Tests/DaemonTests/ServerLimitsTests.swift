@@ -4,6 +4,8 @@ import Foundation
 import LBDAPI
 import HealthCheck
 import Logging
+import TestDoubles
+import TestSupport
 import XCTest
 
 /// The API and metrics servers do not trust their clients (issue #18, item 9): an
@@ -77,7 +79,7 @@ final class ServerLimitsTests: XCTestCase {
         let refused = await fifth.isClosedByPeer()
         XCTAssertTrue(refused, "a fifth connection was served")
         open.removeFirst()
-        try await waitForServer { (try? await LBDClient(socketPath: self.path, timeout: .seconds(5)).send(.get("/v1/services")))?.status == 200 }
+        try await waitFor("a connection served once one closed", every: .milliseconds(20)) { (try? await LBDClient(socketPath: self.path, timeout: .seconds(5)).send(.get("/v1/services")))?.status == 200 }
         withExtendedLifetime(open) {}
     }
 
@@ -112,7 +114,7 @@ final class ServerLimitsTests: XCTestCase {
             readings: InMemoryDatapathReadings(datapath: datapath))
         gate.close()
         let pass = Task { try await reconciler.apply(state) }
-        try await waitForServer { gate.isHolding }
+        try await waitFor("the reconcile pass held by the writer", every: .milliseconds(20)) { gate.isHolding }
         let release = Task {
             try await Task.sleep(for: .seconds(10))
             gate.open()
@@ -125,14 +127,6 @@ final class ServerLimitsTests: XCTestCase {
         XCTAssertTrue(answeredWhileStuck, "the scrape waited for the reconcile pass")
         XCTAssertTrue(scrape.contains(#"lbd_vip_backends{vip="10.0.0.10:80/tcp"} 1"#), scrape)
         XCTAssertTrue(scrape.contains(#"lbd_reconciles_total 1"#), scrape)
-    }
-
-    private func waitForServer(_ condition: () async -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while await !condition() {
-            guard ContinuousClock.now < deadline else { return XCTFail("not within 10 s") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
     }
 }
 

@@ -1,5 +1,4 @@
 import Balancer
-import CLBABI
 import Datapath
 import Logging
 
@@ -68,14 +67,7 @@ public enum DatapathBootstrap {
     /// zeroes); returns whether it wrote.
     @discardableResult
     static func writeRuntimeConfig(_ settings: RuntimeSettings, to datapath: BalancerDatapath) throws -> Bool {
-        let new = settings.lbConfig
-        if let old = try datapath.config.lookup(key: 0), bytes(old) == bytes(new) { return false }
-        try datapath.config.update(key: 0, value: new)
-        return true
-    }
-
-    private static func bytes(_ config: lb_config) -> [UInt8] {
-        withUnsafeBytes(of: config) { Array($0) }
+        try datapath.writeConfig(settings.lbConfig)
     }
 
     /// Attaches the program to the interface, with the NIC's VLAN tag stripping off

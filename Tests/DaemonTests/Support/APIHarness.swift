@@ -4,6 +4,7 @@ import Foundation
 import LBDAPI
 import Logging
 import ServiceLifecycle
+import TestDoubles
 import XCTest
 
 /// The daemon's API, edit coordinator and reconciler in-process, over an in-memory

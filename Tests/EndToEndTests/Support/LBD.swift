@@ -62,12 +62,9 @@ final class LBD {
     func start() async throws {
         let daemon = try DaemonProcess(namespace: topology.value(prefix + "_NS"), config: config, log: log)
         self.daemon = daemon
-        let deadline = ContinuousClock.now + .seconds(30)
-        while try runProcess(LbctlBinary.path, ["--socket", socket, "status"]).status != 0 {
-            guard daemon.process.isRunning, ContinuousClock.now < deadline else {
-                throw EndToEndFailure("lbd did not serve its API:\n\(daemon.output)")
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        try await waitFor("lbd serving its API:\n\(daemon.output)", within: .seconds(30), every: .milliseconds(50)) {
+            guard daemon.process.isRunning else { throw EndToEndFailure("lbd exited:\n\(daemon.output)") }
+            return try runProcess(LbctlBinary.path, ["--socket", socket, "status"]).status == 0
         }
     }
 
@@ -87,11 +84,7 @@ final class LBD {
     /// lbctl with `arguments`; its stdout. Fails unless it exits 0.
     @discardableResult
     func lbctl(_ arguments: String...) throws -> String {
-        let output = try runProcess(LbctlBinary.path, ["--socket", socket] + arguments)
-        guard output.status == 0 else {
-            throw EndToEndFailure("lbctl \(arguments.joined(separator: " ")) exited \(output.status): \(output.stderr)")
-        }
-        return output.stdout
+        try shell([LbctlBinary.path, "--socket", socket] + arguments)
     }
 
     /// `lbctl status --json`, read as the API's shape.
