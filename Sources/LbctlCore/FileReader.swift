@@ -14,6 +14,20 @@ enum FileReader {
         try readAll(STDIN_FILENO, name: "standard input")
     }
 
+    /// One line typed on standard input, without its newline: what is there before end of
+    /// file or an error when no newline comes. Read byte by byte, so nothing after the
+    /// line is consumed.
+    static func standardInputLine() -> String {
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while true {
+            let count = read(STDIN_FILENO, &byte, 1)
+            if count < 0, errno == EINTR { continue }
+            if count <= 0 || byte == UInt8(ascii: "\n") { return String(decoding: line, as: UTF8.self) }
+            line.append(byte)
+        }
+    }
+
     private static func readAll(_ descriptor: Int32, name: String) throws(Failure) -> [UInt8] {
         var contents: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)

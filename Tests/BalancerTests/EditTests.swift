@@ -48,6 +48,25 @@ final class EditTests: XCTestCase {
         XCTAssertEqual(try drained.applying(.drain(ip("192.0.2.12"), vip: nil), limits: testLimits), drained)
         XCTAssertEqual(try state.applying(.setWeight(vip("10.0.0.10:80/tcp"), ip("192.0.2.11"), weight: 100),
                                           limits: testLimits), state)
+        // Adding what is there exactly so; with other settings it is refused (invalidEdits).
+        let service = try XCTUnwrap(state.services[vip("10.0.0.10:80/tcp")])
+        XCTAssertEqual(try state.applying(.addVIP(service), limits: testLimits), state)
+        XCTAssertEqual(try state.applying(.addBackend(service.vip, service.backends[0]), limits: testLimits), state)
+    }
+
+    /// The version digests the services: equal states have it, any change moves it.
+    func testTheVersionFollowsTheServicesOnly() throws {
+        let state = try sampleState()
+        let version = state.version()
+        XCTAssertEqual(version.count, 16)
+        XCTAssertTrue(version.allSatisfy(\.isHexDigit), version)
+        XCTAssertEqual(try sampleState().version(), version)
+        let drained = try state.applying(.drain(ip("192.0.2.12"), vip: nil), limits: testLimits)
+        XCTAssertNotEqual(drained.version(), version)
+        let undrained = try drained.applying(.undrain(ip("192.0.2.12"), vip: nil), limits: testLimits)
+        // One cache across versions, as lbd's coordinator keeps it: still the digest of the services.
+        let cache = EncodedServices()
+        XCTAssertEqual([state, drained, undrained].map { $0.version(reusing: cache) }, [version, drained.version(), version])
     }
 
     /// (edit, limits, message): each refused with exactly this message.

@@ -29,6 +29,11 @@ final class APITests: XCTestCase {
         harness = nil
     }
 
+    /// The version of the state lbd has saved (the state file is `jsonData()`'s bytes).
+    private var savedVersion: String {
+        get throws { try DesiredState(json: try harness.stateFile, limits: APIHarness.limits).version() }
+    }
+
     func testServicesAreTheStateFilesEncoding() async throws {
         let response = try await harness.client().send(.get("/v1/services"))
         XCTAssertEqual(response.status, 200)
@@ -66,7 +71,8 @@ final class APITests: XCTestCase {
                   "hash" : "5tuple",
                   "vip" : "10.0.0.10:80/tcp"
                 }
-              ]
+              ],
+              "version" : "\(try savedVersion)"
             }
 
             """)
@@ -98,7 +104,7 @@ final class APITests: XCTestCase {
         let response = try await client.exchange(.post(
             "/v1/edit", json: #"{"op":"add_backend","vip":"10.0.0.10:53/udp","address":"192.0.2.21","weight":7}"#))
         XCTAssertEqual(response.status, 200)
-        XCTAssertEqual(response.text, "{\n  \"ok\" : true\n}\n")
+        XCTAssertEqual(response.text, "{\n  \"changed\" : true,\n  \"ok\" : true,\n  \"version\" : \"\(try savedVersion)\"\n}\n")
         let saved = try DesiredState(json: try harness.stateFile, limits: APIHarness.limits)
         XCTAssertEqual(saved.services[try VIPKey("10.0.0.10:53/udp")]?.backends, [BackendSpec(address: try IPAddress("192.0.2.21"), weight: 7)])
         XCTAssertEqual(harness.datapath.route(try VIPKey("10.0.0.10:53/udp"), slot: 0), try IPAddress("192.0.2.21"))
@@ -176,8 +182,11 @@ final class APITests: XCTestCase {
              "VIP 10.0.0.30:80/tcp: udp_idle_timeout applies to UDP VIPs only"),
             (#"{"op":"add_vip","vip":"10.0.0.30:53/udp","hash":"random"}"#, 400,
              "'hash': Cannot initialize HashMode from invalid String value random"),
-            (#"{"op":"add_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.11"}"#, 409,
+            (#"{"op":"add_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.11","weight":5}"#, 409,
              "VIP 10.0.0.10:80/tcp already has backend 192.0.2.11"),
+            (#"{"op":"add_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.13"}"#, 409,
+             "VIP 10.0.0.10:80/tcp already has backend 192.0.2.13"),
+            (#"{"op":"add_vip","vip":"10.0.0.10:53/udp"}"#, 409, "VIP 10.0.0.10:53/udp already exists"),
             (#"{"op":"add_backend","vip":"10.0.0.10:80/tcp","address":"2001:db8::1"}"#, 400, ""),
             (#"{"op":"add_backend","vip":"10.0.0.99:80/tcp","address":"192.0.2.11"}"#, 404, "no VIP 10.0.0.99:80/tcp"),
             (#"{"op":"remove_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.99"}"#, 404,
@@ -223,18 +232,101 @@ final class APITests: XCTestCase {
             """
         let client = harness.client()
         let before = try harness.stateFile
+        let version = try savedVersion
         let dry = try await client.send(.post("/v1/apply?dry_run=1", yaml: file))
         XCTAssertEqual(dry.status, 200)
-        XCTAssertEqual(try json(dry.body), ["plan": plan, "applied": false])
+        XCTAssertEqual(try json(dry.body), ["plan": plan, "applied": false, "kept": [], "version": version])
         XCTAssertEqual(try harness.stateFile, before, "a dry run saves nothing")
 
         let applied = try await client.send(.post("/v1/apply?dry_run=0", yaml: file))
-        XCTAssertEqual(try json(applied.body), ["plan": plan, "applied": true])
+        XCTAssertEqual(try json(applied.body), ["plan": plan, "applied": true, "kept": [], "version": try savedVersion])
+        XCTAssertNotEqual(try savedVersion, version)
         let export = try await client.send(.get("/v1/export"))
         let again = try await client.send(.post("/v1/apply?dry_run=1", yaml: export.text))
-        XCTAssertEqual(try json(again.body), ["plan": "no changes", "applied": false], "export is accepted by apply")
+        XCTAssertEqual(try json(again.body), ["plan": "no changes", "applied": false, "kept": [], "version": try savedVersion],
+                       "export is accepted by apply")
         XCTAssertEqual(try DesiredState(json: try harness.stateFile, limits: APIHarness.limits),
                        try DesiredState(yaml: file, limits: APIHarness.limits))
+    }
+
+    /// Without prune, the services the file lacks stay (and count against the limits).
+    func testApplyWithoutPruneKeepsTheServicesNotInTheFile() async throws {
+        let file = "services:\n  - vip: 10.0.0.40:80/tcp\n    backends: [ { address: 192.0.2.41 } ]\n"
+        let client = harness.client()
+        let applied = try await client.send(.post("/v1/apply?dry_run=0&prune=0", yaml: file))
+        XCTAssertEqual(try json(applied.body), ["plan": "+ 10.0.0.40:80/tcp hash 5tuple\n    + 192.0.2.41 weight 100\n"
+                                                    + "1 VIP added, 0 removed, 0 changed",
+                                                "applied": true, "kept": ["10.0.0.10:53/udp", "10.0.0.10:80/tcp"],
+                                                "version": try savedVersion])
+        let saved = try DesiredState(json: try harness.stateFile, limits: APIHarness.limits)
+        XCTAssertEqual(saved.sortedServices.map(\.vip.description), ["10.0.0.10:53/udp", "10.0.0.10:80/tcp", "10.0.0.40:80/tcp"])
+        // Kept services and the file's together over max_vips (8): refused whole.
+        let many = "services:\n" + (41...47).map { "  - vip: 10.0.0.\($0):80/tcp\n" }.joined()
+        let before = try harness.stateFile
+        let refused = try await client.send(.post("/v1/apply?dry_run=0&prune=0", yaml: many))
+        XCTAssertEqual(refused.status, 400)
+        XCTAssertEqual(try json(refused.body)["error"] as? String, "10 VIPs exceed limits.max_vips 8")
+        XCTAssertEqual(try harness.stateFile, before)
+    }
+
+    /// The optimistic-concurrency guard: an apply names the version its plan was made
+    /// against, and is refused, changing nothing, once another edit moved the state.
+    func testApplyAgainstAnOlderVersionIsRefused() async throws {
+        let file = "services:\n  - vip: 10.0.0.40:80/tcp\n"
+        let client = harness.client()
+        let planned = try await client.send(.post("/v1/apply?dry_run=1&prune=0", yaml: file))
+        let version = try XCTUnwrap(try json(planned.body)["version"] as? String)
+        XCTAssertEqual(version.count, 16)
+        _ = try await client.send(.post("/v1/edit", json: #"{"op":"drain","address":"192.0.2.11"}"#))
+        let before = try harness.stateFile
+        harness.datapath.clearLog()
+        let stale = try await client.send(.post("/v1/apply?dry_run=0&prune=0&if_version=\(version)", yaml: file))
+        XCTAssertEqual(stale.status, 409)
+        XCTAssertEqual(try json(stale.body), [
+            "code": "state_changed",
+            "error": "the services changed since the plan was made (version \(version), now \(try savedVersion)); "
+                + "nothing applied: review the new plan and apply again",
+        ])
+        XCTAssertEqual(try harness.stateFile, before)
+        XCTAssertEqual(harness.datapath.log, [], "no map write")
+        let current = try await client.send(.post("/v1/apply?dry_run=0&prune=0&if_version=\(try savedVersion)", yaml: file))
+        XCTAssertEqual(current.status, 200)
+        XCTAssertEqual(try json(current.body)["applied"] as? Bool, true)
+    }
+
+    /// A retried edit (the first answer lost to a timeout) finds the state already so:
+    /// 200 with changed false, nothing written; an edit that conflicts stays 409 (above).
+    func testRepeatedEditsAnswerUnchangedAndWriteNothing() async throws {
+        let client = harness.client()
+        let first = try await client.send(.post("/v1/edit", json: #"{"op":"add_vip","vip":"10.0.0.40:53/udp","hash":"source","udp_idle_timeout":"30s"}"#))
+        XCTAssertEqual(try json(first.body)["changed"] as? Bool, true)
+        let before = try harness.stateFile
+        harness.datapath.clearLog()
+        for body in [#"{"op":"add_vip","vip":"10.0.0.40:53/udp","hash":"source","udp_idle_timeout":"30s"}"#,
+                     #"{"op":"add_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.12","weight":50}"#,
+                     #"{"op":"set_weight","vip":"10.0.0.10:80/tcp","address":"192.0.2.12","weight":50}"#,
+                     #"{"op":"drain","vip":"10.0.0.10:80/tcp","address":"192.0.2.13"}"#,
+                     #"{"op":"undrain","address":"192.0.2.11"}"#] {
+            let response = try await client.send(.post("/v1/edit", json: body))
+            XCTAssertEqual(response.status, 200, body)
+            XCTAssertEqual(try json(response.body), ["ok": true, "changed": false, "version": try savedVersion], body)
+        }
+        XCTAssertEqual(try harness.stateFile, before, "the state file is byte-identical")
+        XCTAssertEqual(harness.datapath.log, [], "no map write")
+    }
+
+    func testStatusOfOneVIP() async throws {
+        let client = harness.client()
+        let one = try await client.send(.get("/v1/status?vip=10.0.0.10%3A53%2Fudp"))
+        XCTAssertEqual(one.status, 200)
+        let status = try json(one.body)
+        XCTAssertEqual((status["services"] as? [NSDictionary])?.map { $0["vip"] as? String }, ["10.0.0.10:53/udp"])
+        XCTAssertEqual(status["version"] as? String, try savedVersion)
+        let missing = try await client.send(.get("/v1/status?vip=10.0.0.10:54/udp"))
+        XCTAssertEqual(missing.status, 404)
+        XCTAssertEqual(try json(missing.body), ["error": "no VIP 10.0.0.10:54/udp"])
+        let bad = try await client.send(.get("/v1/status?vip=nonsense"))
+        XCTAssertEqual(bad.status, 400)
     }
 
     func testApplyRefusesAnInvalidFileWithPositions() async throws {

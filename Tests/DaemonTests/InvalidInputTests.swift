@@ -102,7 +102,7 @@ final class InvalidInputTests: XCTestCase {
         Refusal(command: "backend set 10.0.0.10:80/tcp 192.0.2.11", exitCode: 2,
                 message: "missing expected argument '--weight <n>' (see 'lbctl backend set --help')"),
         // Backends lbd refuses.
-        Refusal(command: "backend add 10.0.0.10:80/tcp 192.0.2.11", exitCode: 1,
+        Refusal(command: "backend add 10.0.0.10:80/tcp 192.0.2.11 --weight 5", exitCode: 1,
                 message: "VIP 10.0.0.10:80/tcp already has backend 192.0.2.11"),
         Refusal(command: "backend add 10.0.0.99:80/tcp 192.0.2.11", exitCode: 1, message: "no VIP 10.0.0.99:80/tcp"),
         Refusal(command: "backend add 10.0.0.10:80/tcp 192.0.2.50 --weight 0", exitCode: 1, message: backendsFull),

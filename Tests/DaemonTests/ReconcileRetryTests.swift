@@ -18,6 +18,7 @@ final class ReconcileRetryTests: XCTestCase {
         let response = try await harness.client().send(
             .post("/v1/edit", json: #"{"op":"add_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.11"}"#))
         XCTAssertEqual(response.status, 500)
+        XCTAssertEqual(try json(response.body)["code"] as? String, "datapath_pending", "saved: clients must not repeat it")
         XCTAssertEqual(try json(response.body)["error"] as? String,
                        "saved, but the datapath is not up to date yet (retrying): datapath write failed: ring 1 of VIP 10.0.0.10:80/tcp "
                            + "(index 0, 1009 slots): injected failure: writeRing vip 0 ring 1 all")

@@ -17,7 +17,7 @@ final class ApplyTests: XCTestCase {
             // VIP i on backend (i + shift) mod 3, in the VIP's family.
             let backends = vips.indices.map { ($0 + shift) % topology.backendCount + 1 }
             let file = try writeServices(vips, backends, topology)
-            XCTAssertTrue(try lbd.lbctl("apply", "-f", file).hasSuffix("\(plan)\napplied\n"), "apply #\(shift + 1)")
+            XCTAssertTrue(try lbd.lbctl("apply", "-f", file, "--yes").hasSuffix("\(plan)\napplied\n"), "apply #\(shift + 1)")
             XCTAssertEqual(try lbd.status().services.count, 100)
             XCTAssertEqual(try topology.http(count: 1, vips.map { try topology.url($0.address) }),
                            backends.map { Tally(answers: [topology.backendName($0): 1]) }, "after apply #\(shift + 1)")

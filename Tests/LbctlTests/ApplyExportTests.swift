@@ -1,7 +1,7 @@
 @testable import LbctlCore
 import XCTest
 
-/// `lbctl apply -f` (plan first, then apply) and `lbctl export`.
+/// `lbctl apply -f` (plan first, then apply against the plan's version) and `lbctl export`.
 final class ApplyExportTests: LbctlTestCase {
     private var file: String!
 
@@ -11,61 +11,118 @@ final class ApplyExportTests: LbctlTestCase {
         try Fixtures.servicesYAML.write(toFile: file, atomically: true, encoding: .utf8)
     }
 
-    private func applyRequest(dryRun: Bool) -> FakeDaemon.Request {
-        .init(method: "POST", target: "/v1/apply?dry_run=\(dryRun ? 1 : 0)", contentType: "application/yaml",
-              body: Fixtures.servicesYAML)
+    private static let dryRunTarget = "/v1/apply?dry_run=1&prune=0"
+    private static let applyTarget = "/v1/apply?dry_run=0&prune=0&if_version=00000000000000a1"
+
+    private func applyRequest(_ target: String) -> FakeDaemon.Request {
+        .init(method: "POST", target: target, contentType: "application/yaml", body: Fixtures.servicesYAML)
     }
 
-    private static func plan(_ text: String, applied: Bool) -> FakeDaemon.Answer {
-        let json = try! JSONEncoder().encode(["plan": text])
-        return .json(200, String(decoding: json.dropLast(), as: UTF8.self) + #","applied":\#(applied)}"#)
+    /// lbd's answer: a dry run's is made against version …a1, an apply leads to …a2.
+    private static func plan(_ text: String, applied: Bool, kept: [String] = []) -> FakeDaemon.Answer {
+        .json(200, answer(text, applied: applied, kept: kept))
+    }
+
+    private static func answer(_ text: String, applied: Bool, kept: [String] = []) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        let json = try! encoder.encode(["plan": text])
+        let keptList = kept.map { "\"\($0)\"" }.joined(separator: ",")
+        return String(decoding: json.dropLast(), as: UTF8.self)
+            + #","applied":\#(applied),"kept":[\#(keptList)],"version":"00000000000000a\#(applied ? 2 : 1)"}"#
     }
 
     func testDryRunPrintsThePlanAndChangesNothing() {
-        daemon.answer("POST", "/v1/apply?dry_run=1", Self.plan(Fixtures.plan, applied: false))
+        daemon.answer("POST", Self.dryRunTarget, Self.plan(Fixtures.plan, applied: false))
         XCTAssertEqual(lbctl("apply", "-f", file, "--dry-run"), success(Fixtures.plan + "\n"))
-        XCTAssertEqual(daemon.requests, [applyRequest(dryRun: true)])
+        XCTAssertEqual(daemon.requests, [applyRequest(Self.dryRunTarget)])
     }
 
-    func testApplyShowsThePlanThenApplies() {
-        daemon.answer("POST", "/v1/apply?dry_run=1", Self.plan(Fixtures.plan, applied: false))
-        daemon.answer("POST", "/v1/apply?dry_run=0", Self.plan(Fixtures.plan, applied: true))
-        XCTAssertEqual(lbctl("apply", "--filename", file), success(Fixtures.plan + "\napplied\n"))
-        XCTAssertEqual(daemon.requests, [applyRequest(dryRun: true), applyRequest(dryRun: false)])
+    /// For CI: exit 2 when the plan has changes, 0 when none; the plan is printed either way.
+    func testDryRunExitCodeSaysWhetherThePlanHasChanges() {
+        daemon.answer("POST", Self.dryRunTarget, Self.plan(Fixtures.plan, applied: false))
+        XCTAssertEqual(lbctl("apply", "-f", file, "--dry-run", "--exit-code"),
+                       LbctlResult(exitCode: 2, standardOutput: Fixtures.plan + "\n", standardError: ""))
+        daemon.answer("POST", Self.dryRunTarget, Self.plan("no changes", applied: false))
+        XCTAssertEqual(lbctl("apply", "-f", file, "--dry-run", "--exit-code"), success("no changes\n"))
+        XCTAssertEqual(daemon.requests, Array(repeating: applyRequest(Self.dryRunTarget), count: 2))
     }
 
-    func testApplyWithoutChangesSaysSoOnce() {
-        // Whether lbd calls applying nothing "applied" or not.
-        for applied in [false, true] {
-            daemon.answer("POST", "/v1/apply?dry_run=1", Self.plan("no changes", applied: false))
-            daemon.answer("POST", "/v1/apply?dry_run=0", Self.plan("no changes", applied: applied))
-            XCTAssertEqual(lbctl("apply", "-f", file), success("no changes\n"))
-        }
-        XCTAssertEqual(daemon.requests.count, 4)
+    /// The apply carries the version the plan was made against.
+    func testApplyWithYesShowsThePlanThenAppliesItAgainstItsVersion() {
+        daemon.answer("POST", Self.dryRunTarget, Self.plan(Fixtures.plan, applied: false))
+        daemon.answer("POST", Self.applyTarget, Self.plan(Fixtures.plan, applied: true))
+        XCTAssertEqual(lbctl("apply", "--filename", file, "--yes"), success(Fixtures.plan + "\napplied\n"))
+        XCTAssertEqual(daemon.requests, [applyRequest(Self.dryRunTarget), applyRequest(Self.applyTarget)])
     }
 
-    func testApplyShowsWhatWasAppliedWhenTheStateMovedInBetween() {
-        let other = "- 10.0.0.99:80/tcp (0 backends)\n0 VIPs added, 1 removed, 0 changed"
-        daemon.answer("POST", "/v1/apply?dry_run=1", Self.plan(Fixtures.plan, applied: false))
-        daemon.answer("POST", "/v1/apply?dry_run=0", Self.plan(other, applied: true))
-        XCTAssertEqual(lbctl("apply", "-f", file), success("""
-            \(Fixtures.plan)
-            the services changed since this plan; lbd applied instead:
-            \(other)
-            applied
+    /// Without a terminal to ask on, and without --yes, nothing is applied.
+    func testApplyWithoutATerminalNeedsYes() {
+        daemon.answer("POST", Self.dryRunTarget, Self.plan(Fixtures.plan, applied: false))
+        XCTAssertEqual(lbctl("apply", "-f", file), LbctlResult(
+            exitCode: 6, standardOutput: Fixtures.plan + "\n",
+            standardError: "lbctl: not applied: standard input is not a terminal to confirm on; "
+                + "check the plan (--dry-run) and apply with --yes\n"))
+        XCTAssertEqual(daemon.requests, [applyRequest(Self.dryRunTarget)])
+    }
 
-            """))
+    func testApplyWithoutChangesSaysSoOnceAndSendsNoApply() {
+        daemon.answer("POST", Self.dryRunTarget, Self.plan("no changes", applied: false))
+        XCTAssertEqual(lbctl("apply", "-f", file), success("no changes\n"))
+        XCTAssertEqual(daemon.requests, [applyRequest(Self.dryRunTarget)])
+    }
+
+    /// Without --prune lbd keeps the VIPs the file lacks, and the plan says how many.
+    func testPruneIsSentOnlyWhenAskedAndKeptVIPsAreCounted() {
+        daemon.answer("POST", Self.dryRunTarget, Self.plan(Fixtures.plan, applied: false,
+                                                            kept: ["10.0.0.12:53/udp", "10.0.0.13:80/tcp"]))
+        XCTAssertEqual(lbctl("apply", "-f", file, "--dry-run"),
+                       success(Fixtures.plan + "\n2 VIPs not in the file kept (--prune removes them)\n"))
+        let pruned = "- 10.0.0.12:53/udp (0 backends)\n0 VIPs added, 1 removed, 0 changed"
+        daemon.answer("POST", "/v1/apply?dry_run=1&prune=1", Self.plan(pruned, applied: false))
+        daemon.answer("POST", "/v1/apply?dry_run=0&prune=1&if_version=00000000000000a1", Self.plan(pruned, applied: true))
+        XCTAssertEqual(lbctl("apply", "-f", file, "--prune", "-y"), success(pruned + "\napplied\n"))
+        XCTAssertEqual(daemon.requests.map(\.target), [Self.dryRunTarget, "/v1/apply?dry_run=1&prune=1",
+                                                       "/v1/apply?dry_run=0&prune=1&if_version=00000000000000a1"])
+    }
+
+    /// Another edit between the plan and the apply: lbd refuses (409 state_changed), exit 5.
+    func testAnApplyAgainstAStaleVersionIsRefusedWithItsOwnExitCode() {
+        let message = "the services changed since the plan was made (version 00000000000000a1, now 00000000000000b7); "
+            + "nothing applied: review the new plan and apply again"
+        daemon.answer("POST", Self.dryRunTarget, Self.plan(Fixtures.plan, applied: false))
+        daemon.answer("POST", Self.applyTarget, .json(409, #"{"code":"state_changed","error":"\#(message)"}"#))
+        XCTAssertEqual(lbctl("apply", "-f", file, "--yes"), LbctlResult(
+            exitCode: 5, standardOutput: Fixtures.plan + "\n", standardError: "lbctl: \(message)\n"))
+    }
+
+    /// Saved, but the datapath write failed and is retried by lbd: exit 4, not 1.
+    func testAnApplySavedButNotYetInTheDatapathExitsFour() {
+        let message = "saved, but the datapath is not up to date yet (retrying): datapath write failed: injected"
+        daemon.answer("POST", Self.dryRunTarget, Self.plan(Fixtures.plan, applied: false))
+        daemon.answer("POST", Self.applyTarget, .json(500, #"{"code":"datapath_pending","error":"\#(message)"}"#))
+        XCTAssertEqual(lbctl("apply", "-f", file, "--yes"), LbctlResult(
+            exitCode: 4, standardOutput: Fixtures.plan + "\n", standardError: "lbctl: \(message)\n"))
+    }
+
+    /// --json prints lbd's last answer only, as lbd sent it: the apply's, or the dry run's.
+    func testJSONPrintsLbdsAnswer() {
+        daemon.answer("POST", Self.dryRunTarget, Self.plan(Fixtures.plan, applied: false))
+        daemon.answer("POST", Self.applyTarget, Self.plan(Fixtures.plan, applied: true))
+        XCTAssertEqual(lbctl("apply", "-f", file, "--yes", "--json"), success(Self.answer(Fixtures.plan, applied: true) + "\n"))
+        XCTAssertEqual(lbctl("apply", "-f", file, "--dry-run", "--json"),
+                       success(Self.answer(Fixtures.plan, applied: false) + "\n"))
     }
 
     func testApplyReadsStandardInput() {
-        daemon.answer("POST", "/v1/apply?dry_run=1", Self.plan(Fixtures.plan, applied: false))
+        daemon.answer("POST", Self.dryRunTarget, Self.plan(Fixtures.plan, applied: false))
         XCTAssertEqual(lbctl("apply", "-f", "-", "--dry-run", standardInput: Fixtures.servicesYAML),
                        success(Fixtures.plan + "\n"))
-        XCTAssertEqual(daemon.requests, [applyRequest(dryRun: true)])
+        XCTAssertEqual(daemon.requests, [applyRequest(Self.dryRunTarget)])
     }
 
     func testARefusedFileIsReportedAtItsLinesAndNotApplied() {
-        daemon.answer("POST", "/v1/apply?dry_run=1", .json(400, """
+        daemon.answer("POST", Self.dryRunTarget, .json(400, """
             {"error":"4:10: bad VIP '10.0.0.300:80/tcp': bad IPv4 address '10.0.0.300': 300 is above 255\\n\
             9:18: weight: expected an integer"}
             """))
@@ -79,9 +136,9 @@ final class ApplyExportTests: LbctlTestCase {
             lbctl: <stdin>:9:18: weight: expected an integer
 
             """))
-        daemon.answer("POST", "/v1/apply?dry_run=1", .json(400, #"{"error":"3 VIPs exceed limits.max_vips 2"}"#))
+        daemon.answer("POST", Self.dryRunTarget, .json(400, #"{"error":"3 VIPs exceed limits.max_vips 2"}"#))
         XCTAssertEqual(lbctl("apply", "-f", file), failure(1, "lbctl: 3 VIPs exceed limits.max_vips 2\n"))
-        XCTAssertEqual(daemon.requests.map(\.target), Array(repeating: "/v1/apply?dry_run=1", count: 3))
+        XCTAssertEqual(daemon.requests.map(\.target), Array(repeating: Self.dryRunTarget, count: 3))
     }
 
     /// lbd could only say that "the body" is not text: lbctl names what it read, and sends nothing.
@@ -96,9 +153,9 @@ final class ApplyExportTests: LbctlTestCase {
     }
 
     func testAFailedApplyKeepsThePlanOnStandardOutput() {
-        daemon.answer("POST", "/v1/apply?dry_run=1", Self.plan(Fixtures.plan, applied: false))
-        daemon.answer("POST", "/v1/apply?dry_run=0", .json(409, #"{"error":"VIP 10.0.0.10:80/tcp was removed meanwhile"}"#))
-        XCTAssertEqual(lbctl("apply", "-f", file), LbctlResult(
+        daemon.answer("POST", Self.dryRunTarget, Self.plan(Fixtures.plan, applied: false))
+        daemon.answer("POST", Self.applyTarget, .json(409, #"{"error":"VIP 10.0.0.10:80/tcp was removed meanwhile"}"#))
+        XCTAssertEqual(lbctl("apply", "-f", file, "--yes"), LbctlResult(
             exitCode: 1, standardOutput: Fixtures.plan + "\n",
             standardError: "lbctl: VIP 10.0.0.10:80/tcp was removed meanwhile\n"))
     }

@@ -53,7 +53,7 @@ final class BinaryTests: LbctlTestCase {
     }
 
     func testApplyReadsTheProcesssStandardInput() throws {
-        daemon.answer("POST", "/v1/apply?dry_run=1", .json(200, #"{"plan":"no changes","applied":false}"#))
+        daemon.answer("POST", "/v1/apply?dry_run=1&prune=0", .json(200, #"{"plan":"no changes","applied":false}"#))
         let result = try run(["apply", "-f", "-", "--dry-run"], input: Fixtures.servicesYAML)
         XCTAssertEqual(result.status, 0)
         XCTAssertEqual(result.output, "no changes\n")

@@ -47,11 +47,11 @@ final class DrainWaitTests: LbctlTestCase {
         XCTAssertEqual(daemon.requests, [drainRequest, statusRequest, statusRequest, statusRequest])
     }
 
-    func testWaitTimesOutWithExitFourAndWhatIsLeft() {
+    func testWaitTimesOutWithExitSevenAndWhatIsLeft() {
         daemon.answer("POST", "/v1/edit", .json(200, "{}"))
         daemon.answer("GET", "/v1/status", status(activeFlows: 2))
         XCTAssertEqual(lbctl("backend", "drain", "10.0.0.10:80/tcp", "192.0.2.11", "--wait", "--timeout", "1s"),
-                       LbctlResult(exitCode: 4, standardOutput: "drained 192.0.2.11 in 10.0.0.10:80/tcp\n",
+                       LbctlResult(exitCode: 7, standardOutput: "drained 192.0.2.11 in 10.0.0.10:80/tcp\n",
                                    standardError: "lbctl: timed out after 1s: 2 active flows left on 192.0.2.11 "
                                        + "in 10.0.0.10:80/tcp\n"))
         XCTAssertGreaterThan(daemon.requests.filter { $0 == statusRequest }.count, 1)

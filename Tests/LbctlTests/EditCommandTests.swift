@@ -47,6 +47,10 @@ final class EditCommandTests: LbctlTestCase {
             (["backend", "undrain", "10.0.0.10:80/tcp", "192.0.2.11"],
              #"{"address":"192.0.2.11","op":"undrain","vip":"10.0.0.10:80/tcp"}"#,
              "undrained 192.0.2.11 in 10.0.0.10:80/tcp"),
+            (["backend", "drain", "192.0.2.11"],
+             #"{"address":"192.0.2.11","op":"drain"}"#, "drained 192.0.2.11 in every VIP that has it"),
+            (["backend", "undrain", "2001:db8::21"],
+             #"{"address":"2001:db8::21","op":"undrain"}"#, "undrained 2001:db8::21 in every VIP that has it"),
         ]
         for (index, testCase) in cases.enumerated() {
             let result = lbctl(testCase.arguments)
@@ -56,6 +60,48 @@ final class EditCommandTests: LbctlTestCase {
                                                        contentType: "application/json", body: testCase.body),
                            "\(testCase.arguments)")
         }
+    }
+
+    /// lbd found the state already so (a retried request): success, said plainly.
+    func testAnEditThatChangedNothingSaysUnchanged() {
+        daemon.answer("POST", "/v1/edit", .json(200, #"{"changed":false,"ok":true,"version":"00000000000000a1"}"#))
+        let cases: [(arguments: [String], output: String)] = [
+            (["vip", "add", "10.0.0.10:80/tcp"], "unchanged: VIP 10.0.0.10:80/tcp already exists so"),
+            (["backend", "add", "10.0.0.10:80/tcp", "192.0.2.11"],
+             "unchanged: 10.0.0.10:80/tcp already has backend 192.0.2.11 with weight 100"),
+            (["backend", "add", "10.0.0.10:80/tcp", "192.0.2.11", "--weight", "7"],
+             "unchanged: 10.0.0.10:80/tcp already has backend 192.0.2.11 with weight 7"),
+            (["backend", "set", "10.0.0.10:80/tcp", "192.0.2.11", "--weight", "50"],
+             "unchanged: 192.0.2.11 in 10.0.0.10:80/tcp already has weight 50"),
+            (["backend", "drain", "10.0.0.10:80/tcp", "192.0.2.11"],
+             "unchanged: 192.0.2.11 is already drained in 10.0.0.10:80/tcp"),
+            (["backend", "drain", "192.0.2.11"], "unchanged: 192.0.2.11 is already drained in every VIP that has it"),
+            (["backend", "undrain", "192.0.2.11"], "unchanged: 192.0.2.11 is not drained in every VIP that has it"),
+        ]
+        for testCase in cases {
+            XCTAssertEqual(lbctl(testCase.arguments), success(testCase.output + "\n"), "\(testCase.arguments)")
+        }
+    }
+
+    func testJSONPrintsLbdsAnswerToTheEdit() {
+        let answer = #"{"changed":true,"ok":true,"version":"00000000000000a2"}"#
+        daemon.answer("POST", "/v1/edit", .json(200, answer))
+        for arguments in [["vip", "add", "10.0.0.10:80/tcp", "--json"], ["backend", "drain", "--json", "192.0.2.11"],
+                          ["vip", "remove", "10.0.0.10:80/tcp", "--json"]] {
+            XCTAssertEqual(lbctl(arguments), success(answer + "\n"), "\(arguments)")
+        }
+    }
+
+    /// Saved but not yet in the maps (lbd retries): exit 4, which a script must not
+    /// treat as refused (1) nor retry as unreachable (3).
+    func testAnEditSavedButNotYetInTheDatapathExitsFour() {
+        let message = "saved, but the datapath is not up to date yet (retrying): datapath write failed: injected"
+        daemon.answer("POST", "/v1/edit", .json(500, #"{"code":"datapath_pending","error":"\#(message)"}"#))
+        XCTAssertEqual(lbctl("backend", "add", "10.0.0.10:80/tcp", "192.0.2.11"), failure(4, "lbctl: \(message)\n"))
+        // Another 500 (the state file could not be written: nothing changed) stays a refusal.
+        daemon.answer("POST", "/v1/edit", .json(500, #"{"error":"not saved, nothing changed: disk full"}"#))
+        XCTAssertEqual(lbctl("backend", "add", "10.0.0.10:80/tcp", "192.0.2.11"),
+                       failure(1, "lbctl: not saved, nothing changed: disk full\n"))
     }
 
     func testRefusalsExitOneWithLbdsReason() {

@@ -45,7 +45,10 @@ final class UsageErrorTests: LbctlTestCase {
             (["backend", "remove", "10.0.0.10:80/tcp", "192.0.2.011"],
              "bad IPv4 address '192.0.2.011': '011' has a leading zero (octal or decimal?); write it without"),
             (["status", "--bogus"], "unknown option '--bogus' (see 'lbctl status --help')"),
-            (["status", "extra"], "unexpected argument 'extra' (see 'lbctl status --help')"),
+            (["status", "extra"],
+             "bad VIP 'extra': no protocol; expected address:port/proto, e.g. 10.0.0.10:80/tcp or [2001:db8::10]:443/tcp"),
+            (["status", "10.0.0.10:80/tcp", "extra"], "unexpected argument 'extra' (see 'lbctl status --help')"),
+            (["apply", "-f", "x.yaml", "--exit-code"], "--exit-code applies to --dry-run only (see 'lbctl apply --help')"),
             (["apply"], "missing expected argument '--filename <file>' (see 'lbctl apply --help')"),
             (["apply", "-f", "/nonexistent/services.yaml"],
              "cannot read /nonexistent/services.yaml: No such file or directory"),
@@ -62,7 +65,10 @@ final class UsageErrorTests: LbctlTestCase {
         let help = lbctl(["--help"])
         XCTAssertEqual(help.exitCode, 0)
         XCTAssertTrue(help.standardOutput.contains("Exit codes"), help.standardOutput)
-        XCTAssertTrue(help.standardOutput.contains("3  lbd unreachable"), help.standardOutput)
+        for code in ["3  lbd unreachable", "4  saved, but a datapath write failed", "5  apply: the services changed",
+                     "6  apply: not confirmed"] {
+            XCTAssertTrue(help.standardOutput.contains(code), help.standardOutput)
+        }
         let group = lbctl(["backend"])
         XCTAssertEqual(group.exitCode, 0)
         XCTAssertTrue(group.standardOutput.contains("USAGE: lbctl backend <subcommand>"), group.standardOutput)

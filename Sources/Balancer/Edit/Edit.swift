@@ -3,10 +3,12 @@ import Foundation
 /// One change the API makes to the desired state. `DesiredState.applying(_:limits:)`
 /// applies it all or not at all: the result is validated as a whole.
 public enum Edit: Equatable, Sendable {
-    /// A new service (with or without backends); its VIP must not exist yet.
+    /// A new service (with or without backends); its VIP must not exist yet, unless it
+    /// is exactly this service already (a retried request: nothing changes).
     case addVIP(ServiceSpec)
     case removeVIP(VIPKey)
-    /// A backend the service does not have yet.
+    /// A backend the service does not have yet, or has exactly so already (a retried
+    /// request: nothing changes).
     case addBackend(VIPKey, BackendSpec)
     case removeBackend(VIPKey, IPAddress)
     case setWeight(VIPKey, IPAddress, weight: Int)
@@ -47,8 +49,9 @@ public enum EditError: Error, Equatable, Sendable, CustomStringConvertible, Loca
 extension DesiredState {
     /// The state after `edit`, validated as a whole under `limits`; throws and leaves
     /// `self` as it was when the edit does not apply or the result is invalid.
-    /// Draining a drained backend (and the like) is accepted and changes nothing, so
-    /// retried requests are harmless.
+    /// Draining a drained backend, adding a VIP or a backend exactly as it is (and the
+    /// like) is accepted and changes nothing, so retried requests are harmless; adding one
+    /// that exists with other settings is refused.
     public func applying(_ edit: Edit, limits: Limits) throws(EditError) -> DesiredState {
         var services = services
         // The one service whose backends changed, when no other service and no VIP did,
@@ -57,13 +60,19 @@ extension DesiredState {
         var backendsChanged: (vip: VIPKey, backendCount: Int)?
         switch edit {
         case .addVIP(let service):
-            guard services[service.vip] == nil else { throw .vipExists(service.vip) }
+            if let existing = services[service.vip] {
+                guard existing == service else { throw .vipExists(service.vip) }
+                return self
+            }
             services[service.vip] = service
         case .removeVIP(let vip):
             guard services.removeValue(forKey: vip) != nil else { throw .unknownVIP(vip) }
         case .addBackend(let vip, let backend):
             guard var service = services[vip] else { throw .unknownVIP(vip) }
-            guard service.backend(backend.address) == nil else { throw .backendExists(vip, backend.address) }
+            if let existing = service.backend(backend.address) {
+                guard existing == backend else { throw .backendExists(vip, backend.address) }
+                return self
+            }
             service.backends.append(backend)
             services[vip] = service
             backendsChanged = (vip, backendAddressCount + (Self.hasBackend(backend.address, in: self.services) ? 0 : 1))

@@ -83,6 +83,19 @@ extension DesiredState {
         return data
     }
 
+    /// The state's version as the API shows it: 16 hex digits digesting each service's
+    /// JSON in `jsonData()`, in order, so equal states have equal versions, across restarts
+    /// and nodes. A plan made against a version still holds while the version is the same
+    /// (`lbctl apply`'s guard). With `cache`, only services changed since its last use are
+    /// encoded and digested again.
+    public func version(reusing cache: EncodedServices = EncodedServices()) -> String {
+        let digests = cache.digests(for: sortedServices).flatMap { digest in
+            withUnsafeBytes(of: digest.littleEndian, Array.init)
+        }
+        let hex = String(EncodedServices.digestHash.hash(digests), radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
     /// Reads `jsonData()` output back and validates it against `limits`. The error says
     /// where the JSON is wrong (`services[2].backends[0].address: …`), which version it
     /// has if not ours, or every validation problem.

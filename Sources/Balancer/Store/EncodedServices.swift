@@ -1,24 +1,42 @@
 import Foundation
+import Maglev
 
 /// Each service of the last state saved, as the JSON of its element in the state file's
-/// `services` array (indented for that place), kept to be reused by the next save.
+/// `services` array (indented for that place) and a digest of that JSON, kept to be
+/// reused by the next save or version.
 public final class EncodedServices: @unchecked Sendable {
+    private typealias Entry = (service: ServiceSpec, json: [UInt8], digest: UInt64)
     private let lock = NSLock()
-    private var encoded: [VIPKey: (service: ServiceSpec, json: [UInt8])] = [:]
+    private var encoded: [VIPKey: Entry] = [:]
 
     public init() {}
 
     /// The fragments of `services`, in order; the cache then holds exactly these.
     func fragments(for services: [ServiceSpec]) -> [[UInt8]] {
+        entries(for: services).map(\.json)
+    }
+
+    /// The digests of the fragments of `services`, in order; the cache then holds exactly these.
+    func digests(for services: [ServiceSpec]) -> [UInt64] {
+        entries(for: services).map(\.digest)
+    }
+
+    /// A fixed key: digests are the same on every node and across restarts.
+    static let digestHash = SipHash24(key: Array("lbd-state-digest".utf8))
+
+    private func entries(for services: [ServiceSpec]) -> [Entry] {
         lock.withLock {
-            var next: [VIPKey: (service: ServiceSpec, json: [UInt8])] = [:]
-            let fragments = services.map { service in
-                let json = encoded[service.vip].flatMap { $0.service == service ? $0.json : nil } ?? Self.encode(service)
-                next[service.vip] = (service, json)
-                return json
+            var next: [VIPKey: Entry] = [:]
+            let entries = services.map { service in
+                let entry = encoded[service.vip].flatMap { $0.service == service ? $0 : nil } ?? {
+                    let json = Self.encode(service)
+                    return (service, json, Self.digestHash.hash(json))
+                }()
+                next[service.vip] = entry
+                return entry
             }
             encoded = next
-            return fragments
+            return entries
         }
     }
 

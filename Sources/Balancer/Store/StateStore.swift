@@ -33,6 +33,12 @@ public struct StateStore: Sendable {
 
     /// The state file's path.
     public var path: String { directory + "/" + Self.fileName }
+
+    /// `state.version`, from what the last save encoded: after a save of `state`, nothing
+    /// is encoded again, and the services' JSON is held once.
+    public func version(of state: DesiredState) -> String {
+        state.version(reusing: encoded)
+    }
     public var previousPath: String { directory + "/" + Self.previousFileName }
 
     /// The saved state, validated under `limits`; nil when there is no state file yet

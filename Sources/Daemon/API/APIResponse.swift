@@ -27,14 +27,22 @@ public struct APIResponse: Sendable, Equatable {
     }
 
     static func error(_ error: APIError) -> APIResponse {
-        json(ErrorResponse(error: error.message), status: error.status)
+        json(ErrorResponse(error: error.message, code: error.code), status: error.status)
     }
 }
 
-/// A refused request: its status and one-line reason (`ErrorResponse`).
+/// A refused request: its status and one-line reason (`ErrorResponse`), and for the
+/// refusals a client acts on differently, an `ErrorCode`.
 public struct APIError: Error, Equatable, Sendable {
     public var status: HTTPResponseStatus
     public var message: String
+    public var code: String?
+
+    init(status: HTTPResponseStatus, message: String, code: String? = nil) {
+        self.status = status
+        self.message = message
+        self.code = code
+    }
 
     static func badRequest(_ message: String) -> APIError { APIError(status: .badRequest, message: message) }
     static func notFound(_ message: String) -> APIError { APIError(status: .notFound, message: message) }

@@ -8,13 +8,19 @@ import NIOHTTP1
 /// The control API, endpoint by endpoint, in the shapes of LBDAPI (the contract `lbctl`
 /// is built against):
 ///
-/// - `GET /v1/services` → `ServicesResponse`, each service as the state file encodes it.
-/// - `GET /v1/status` → `StatusResponse`.
-/// - `POST /v1/edit` (`EditRequest`) → `EditResponse` (`{"ok":true}`); 400 invalid, 404 unknown VIP or
-///   backend, 409 already exists: the state is unchanged. 500: the state file could not
-///   be written (unchanged), or the edit is saved but a datapath write failed (retried).
-/// - `POST /v1/apply?dry_run=1|0`, a services YAML body → `{"plan":"…","applied":bool}`;
-///   400 with `LINE:COL: message` lines for an invalid file.
+/// - `GET /v1/services` → `ServicesResponse`, each service as the state file encodes it,
+///   and `version`, a digest of the services (`DesiredState.version`).
+/// - `GET /v1/status[?vip=VIP]` → `StatusResponse`, of one VIP's service with `vip` (404
+///   when there is none).
+/// - `POST /v1/edit` (`EditRequest`) → `EditResponse` (`changed` false: the state already
+///   was so, e.g. a retried request; `version` after it); 400 invalid, 404 unknown VIP or
+///   backend, 409 exists with other settings: the state is unchanged. 500: the state file
+///   could not be written (unchanged), or the edit is saved but a datapath write failed
+///   (retried; `ErrorCode.datapathPending`).
+/// - `POST /v1/apply?dry_run=1|0&prune=1|0&if_version=V`, a services YAML body →
+///   `ApplyResponse`; 400 with `LINE:COL: message` lines for an invalid file. `prune=0`
+///   keeps the services not in the file (listed in `kept`); 1, the default, removes them.
+///   `if_version`: 409 (`ErrorCode.stateChanged`) unless the services still have that version.
 /// - `GET /v1/export` → the services as YAML (`text/yaml`), accepted by apply.
 /// - `POST /v1/node/drain`, `POST /v1/node/undrain` → `{"node":"draining"|"drained"|"active"}`:
 ///   withdraw this node's routes (kept across restarts) or announce them again; 409 when
@@ -45,13 +51,12 @@ public struct APIRouter: Sendable {
         do {
             switch (request.method, path) {
             case (.GET, "/v1/services"):
-                return .json(try ServicesResponse(await coordinator.state.sortedServices))
+                let (state, version) = await coordinator.versionedState
+                var services = try ServicesResponse(state.sortedServices)
+                services.version = version
+                return .json(services)
             case (.GET, "/v1/status"):
-                do {
-                    return .json(try await status.report())
-                } catch {
-                    throw APIError.internal("cannot read the datapath: \(error)")
-                }
+                return try await statusReport(only: query["vip"])
             case (.POST, "/v1/edit"):
                 return try await edit(request.body)
             case (.POST, "/v1/apply"):
@@ -75,14 +80,34 @@ public struct APIRouter: Sendable {
         }
     }
 
+    private func statusReport(only vipText: String?) async throws(APIError) -> APIResponse {
+        let vip: VIPKey?
+        do {
+            vip = try vipText.map { try VIPKey($0) }
+        } catch {
+            throw .badRequest("\(error)")
+        }
+        var report: StatusResponse
+        do {
+            report = try await status.report()
+        } catch {
+            throw .internal("cannot read the datapath: \(error)")
+        }
+        if let vip {
+            report.services = report.services.filter { $0.vip == vip.description }
+            guard !report.services.isEmpty else { throw .notFound(EditError.unknownVIP(vip).description) }
+        }
+        return .json(report)
+    }
+
     private func edit(_ body: Data) async throws(APIError) -> APIResponse {
         let (edit, force) = try EditRequest.edit(from: body)
         do {
-            try await coordinator.edit(edit, force: force)
+            let (changed, version) = try await coordinator.edit(edit, force: force)
+            return .json(EditResponse(changed: changed, version: version))
         } catch {
             throw Self.apiError(error)
         }
-        return .json(EditResponse())
     }
 
     private func node(drain: Bool) async throws(APIError) -> APIResponse {
@@ -105,18 +130,9 @@ public struct APIRouter: Sendable {
     }
 
     private func apply(_ body: Data, query: [String: String]) async throws(APIError) -> APIResponse {
-        let dryRun: Bool
-        switch query["dry_run"] {
-        case nil, "0": dryRun = false
-        case "1": dryRun = true
-        case let other?: throw .badRequest("dry_run must be 0 or 1, not '\(other)'")
-        }
-        let force: Bool
-        switch query["force"] {
-        case nil, "0": force = false
-        case "1": force = true
-        case let other?: throw .badRequest("force must be 0 or 1, not '\(other)'")
-        }
+        let dryRun = try Self.flag("dry_run", in: query, default: false)
+        let force = try Self.flag("force", in: query, default: false)
+        let prune = try Self.flag("prune", in: query, default: true)
         guard let text = String(data: body, encoding: .utf8) else { throw .badRequest("the body is not UTF-8 text") }
         let services: DesiredState
         do {
@@ -125,10 +141,22 @@ public struct APIRouter: Sendable {
             throw .badRequest(error.description)
         }
         do {
-            let plan = try await coordinator.apply(services, dryRun: dryRun, force: force)
-            return .json(ApplyResponse(plan: plan.description, applied: !dryRun))
+            let outcome = try await coordinator.apply(services, dryRun: dryRun, force: force, prune: prune,
+                                                      expectedVersion: query["if_version"])
+            return .json(ApplyResponse(plan: outcome.plan.description, applied: !dryRun,
+                                       kept: outcome.kept.map(\.description), version: outcome.version))
         } catch {
             throw Self.apiError(error)
+        }
+    }
+
+    /// A `0|1` query parameter, `fallback` when absent.
+    private static func flag(_ name: String, in query: [String: String], default fallback: Bool) throws(APIError) -> Bool {
+        switch query[name] {
+        case nil: fallback
+        case "0": false
+        case "1": true
+        case let other?: throw .badRequest("\(name) must be 0 or 1, not '\(other)'")
         }
     }
 
@@ -144,8 +172,12 @@ public struct APIRouter: Sendable {
             }
         case .onHostAddress:
             return .conflict(failure.description)
-        case .notSaved, .notApplied:
+        case .stateChanged:
+            return APIError(status: .conflict, message: failure.description, code: ErrorCode.stateChanged)
+        case .notSaved:
             return .internal(failure.description)
+        case .notApplied:
+            return APIError(status: .internalServerError, message: failure.description, code: ErrorCode.datapathPending)
         }
     }
 

@@ -23,7 +23,14 @@ public actor EditCoordinator {
     /// Under the current encapsulation sources (a reload may add or remove a family).
     public private(set) var limits: Limits
     /// What was last saved: the truth, even when the reconciler has yet to catch up.
-    public private(set) var state: DesiredState
+    public private(set) var state: DesiredState {
+        didSet { version = store.version(of: state) }
+    }
+    /// `state`'s version (`DesiredState.version`), shown by the API; an apply can ask
+    /// for it to be unchanged since its plan.
+    public private(set) var version: String
+    /// `state` and its version, read together.
+    public var versionedState: (state: DesiredState, version: String) { (state, version) }
     /// A reconcile failed after its state was saved; `retryReconcile` finishes the work.
     public private(set) var reconcilePending = false
 
@@ -38,6 +45,7 @@ public actor EditCoordinator {
         self.metrics = metrics
         self.hostAddresses = hostAddresses
         self.state = state
+        version = store.version(of: state)
         self.limits = limits
         self.store = store
         self.reconciler = reconciler
@@ -50,9 +58,11 @@ public actor EditCoordinator {
     /// (nothing changed either); `.notApplied` if the datapath refused a write after the
     /// state was saved (retried in the background).
     /// A VIP new to the state on one of the host's own addresses is refused
-    /// (`.onHostAddress`) unless `force`.
-    public func edit(_ edit: Edit, force: Bool = false) async throws(EditFailure) {
-        try await counted { () async throws(EditFailure) in
+    /// (`.onHostAddress`) unless `force`. Whether the edit changed the state (not when it
+    /// already was so: a retry), and the state's version after it.
+    @discardableResult
+    public func edit(_ edit: Edit, force: Bool = false) async throws(EditFailure) -> (changed: Bool, version: String) {
+        try await counted { () async throws(EditFailure) -> (changed: Bool, version: String) in
             try await exclusively { () throws(EditFailure) in
                 let new: DesiredState
                 do throws(EditError) {
@@ -61,26 +71,52 @@ public actor EditCoordinator {
                     throw .refused(error)
                 }
                 if !force { try refuseHostAddresses(in: new) }
-                try await commit(new, reason: "edit", detail: edit.summary)
+                return (try await commit(new, reason: "edit", detail: edit.summary), version)
             }
         }
     }
 
+    /// What an apply did or, dry, would do.
+    public struct ApplyOutcome: Sendable {
+        public let plan: ServicePlan
+        /// VIPs not in the file, left as they are (apply without `prune`), in VIP order.
+        public let kept: [VIPKey]
+        /// The state's version after the apply (before it, for a dry run).
+        public let version: String
+    }
+
     /// The plan from the current services to `services`; with `dryRun` false, also applies
     /// it (saved, then reconciled). `services` must be valid under `limits` (the API reads
-    /// it with `DesiredState(yaml:limits:)` under this coordinator's limits).
-    public func apply(_ services: DesiredState, dryRun: Bool, force: Bool = false) async throws(EditFailure) -> ServicePlan {
-        let apply = { () async throws(EditFailure) -> ServicePlan in
+    /// it with `DesiredState(yaml:limits:)` under this coordinator's limits). With `prune`
+    /// the services become exactly `services`; without, services not in it are kept.
+    /// With `expectedVersion`, refused (`.stateChanged`) unless the state still has it.
+    public func apply(_ services: DesiredState, dryRun: Bool, force: Bool = false, prune: Bool = true,
+                      expectedVersion: String? = nil) async throws(EditFailure) -> ApplyOutcome {
+        let apply = { () async throws(EditFailure) -> ApplyOutcome in
             try await self.exclusively { () throws(EditFailure) in
-                if !force { try self.refuseHostAddresses(in: services) }
-                let plan = self.state.plan(to: services)
-                if !dryRun, !plan.isEmpty {
-                    try await self.commit(services, reason: "apply", detail: plan.description)
+                if let expectedVersion, expectedVersion != self.version {
+                    throw .stateChanged(expected: expectedVersion, current: self.version)
                 }
-                return plan
+                let kept = prune ? [] : self.state.sortedServices.filter { services.services[$0.vip] == nil }
+                let target = kept.isEmpty ? services : try self.merging(kept, into: services)
+                if !force { try self.refuseHostAddresses(in: target) }
+                let plan = self.state.plan(to: target)
+                if !dryRun, !plan.isEmpty {
+                    try await self.commit(target, reason: "apply", detail: plan.description)
+                }
+                return ApplyOutcome(plan: plan, kept: kept.map(\.vip), version: self.version)
             }
         }
         return dryRun ? try await apply() : try await counted(apply)
+    }
+
+    /// `services` with `kept` added, validated as a whole (the kept ones count against the limits).
+    private func merging(_ kept: [ServiceSpec], into services: DesiredState) throws(EditFailure) -> DesiredState {
+        do {
+            return try state.applying(.replaceServices(services.sortedServices + kept), limits: limits)
+        } catch {
+            throw .refused(error)
+        }
     }
 
     /// Runs a change, counting its result.
@@ -91,7 +127,7 @@ public actor EditCoordinator {
             return result
         } catch {
             switch error {
-            case .refused, .onHostAddress: metrics?.edits.refused?.increment()
+            case .refused, .onHostAddress, .stateChanged: metrics?.edits.refused?.increment()
             case .notSaved, .notApplied: metrics?.edits.failed.increment()
             }
             throw error
@@ -143,9 +179,11 @@ public actor EditCoordinator {
         if !clashing.isEmpty { throw .onHostAddress(clashing) }
     }
 
-    /// Saves `new`, then reconciles; nothing when it is the current state (a retried request).
-    private func commit(_ new: DesiredState, reason: String, detail: String) async throws(EditFailure) {
-        guard new != state else { return }
+    /// Saves `new`, then reconciles; nothing when it is the current state (a retried
+    /// request): false then.
+    @discardableResult
+    private func commit(_ new: DesiredState, reason: String, detail: String) async throws(EditFailure) -> Bool {
+        guard new != state else { return false }
         do {
             try store.save(new)
             metrics?.stateWrites.ok.increment()
@@ -166,6 +204,7 @@ public actor EditCoordinator {
         }
         await stateChanged(new)
         if let failure { throw .notApplied(failure) }
+        return true
     }
 
     /// Runs `body` once every earlier caller's body has finished, in arrival order.
@@ -196,12 +235,17 @@ public enum EditFailure: Error, Equatable, CustomStringConvertible {
     case notApplied(ReconcileError)
     /// New VIPs on the host's own addresses, not forced; nothing changed.
     case onHostAddress([VIPKey])
+    /// An apply planned against another version of the state; nothing changed.
+    case stateChanged(expected: String, current: String)
 
     public var description: String {
         switch self {
         case .refused(let error): error.description
         case .notSaved(let error): "not saved, nothing changed: \(error)"
         case .notApplied(let error): "saved, but the datapath is not up to date yet (retrying): \(error)"
+        case .stateChanged(let expected, let current):
+            "the services changed since the plan was made (version \(expected), now \(current)); nothing applied: "
+                + "review the new plan and apply again"
         case .onHostAddress(let vips):
             vips.map { "VIP \($0): \($0.address) is an address of this host; a VIP there takes the host's own "
                 + "traffic to \($0.port == 0 ? "every port (SSH, BGP)" : "port \($0.port)"); force it to mean it" }

@@ -25,7 +25,7 @@ public struct StatusReporter: Sendable {
     }
 
     public func report() async throws -> StatusResponse {
-        let state = await coordinator.state
+        let (state, version) = await coordinator.versionedState
         let snapshot = await reconciler.snapshot()
         let vips = Dictionary(uniqueKeysWithValues: snapshot.vips.map { ($0.key, $0) })
         let backends = Dictionary(uniqueKeysWithValues: snapshot.backends.map { ($0.address, $0) })
@@ -83,7 +83,7 @@ public struct StatusReporter: Sendable {
                                                    utilization: table.utilization,
                                                    countedAt: table.countedAt.formatted(.iso8601)),
                             flowsCountedAt: flows.countedAt.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)),
-                            announce: announce.map(StatusResponse.Announce.init))
+                            announce: announce.map(StatusResponse.Announce.init), version: version)
     }
 }
 

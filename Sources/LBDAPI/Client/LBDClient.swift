@@ -28,7 +28,11 @@ public struct LBDClient: Sendable {
         let response = try send(request)
         guard response.isSuccess else {
             if let body = try? JSONDecoder().decode(ErrorResponse.self, from: Data(response.body)) {
-                throw .refused(status: response.status, message: body.error)
+                switch body.code {
+                case ErrorCode.datapathPending: throw .datapathPending(body.error)
+                case ErrorCode.stateChanged: throw .stateChanged(body.error)
+                default: throw .refused(status: response.status, message: body.error)
+                }
             }
             throw .refused(status: response.status,
                            message: "lbd answered \(request.method) \(request.target) with HTTP \(response.status)")
@@ -45,20 +49,58 @@ public struct LBDClient: Sendable {
 
     /// `GET /v1/status`: services with health, ring shares and counters.
     public func status() throws(LBDClientError) -> StatusResponse {
-        try Self.decode(StatusResponse.self, from: try call(.get("/v1/status")), endpoint: "/v1/status")
+        try Self.decode(StatusResponse.self, from: try call(Self.statusRequest()), endpoint: "/v1/status")
     }
 
     /// `POST /v1/edit`: returns once the edit is saved and in the maps.
-    public func edit(_ request: EditRequest) throws(LBDClientError) {
-        _ = try call(.post("/v1/edit", contentType: "application/json", body: APIEncoding.request(request)))
+    @discardableResult
+    public func edit(_ request: EditRequest) throws(LBDClientError) -> EditResponse {
+        try Self.decode(EditResponse.self, from: try call(Self.editRequest(request)), endpoint: "/v1/edit")
     }
 
-    /// The plan of replacing the services by `yaml`, applied unless `dryRun`; `force`
-    /// accepts new VIPs on the addresses of lbd's host.
-    public func apply(yaml: [UInt8], dryRun: Bool, force: Bool = false) throws(LBDClientError) -> ApplyResponse {
-        let target = "/v1/apply?dry_run=\(dryRun ? 1 : 0)" + (force ? "&force=1" : "")
-        let body = try call(.post(target, contentType: "application/yaml", body: yaml))
-        return try Self.decode(ApplyResponse.self, from: body, endpoint: "/v1/apply")
+    /// The plan of making the services those of `yaml`, applied unless `options.dryRun`.
+    public func apply(yaml: [UInt8], _ options: ApplyOptions) throws(LBDClientError) -> ApplyResponse {
+        try Self.decode(ApplyResponse.self, from: try call(Self.applyRequest(yaml: yaml, options)), endpoint: "/v1/apply")
+    }
+
+    // MARK: Requests (for a caller that wants the answer's bytes too, as `lbctl --json`)
+
+    /// What `apply` sends besides the file.
+    public struct ApplyOptions: Sendable {
+        public var dryRun: Bool
+        /// Accept new VIPs on the addresses of lbd's host.
+        public var force: Bool
+        /// Remove the services the file does not have; false: lbd keeps them.
+        public var prune: Bool
+        /// Refused (`.stateChanged`) unless the services still have this version.
+        public var ifVersion: String?
+
+        public init(dryRun: Bool, force: Bool = false, prune: Bool = true, ifVersion: String? = nil) {
+            self.dryRun = dryRun
+            self.force = force
+            self.prune = prune
+            self.ifVersion = ifVersion
+        }
+    }
+
+    /// `GET /v1/status`, of one VIP's service with `vip`.
+    public static func statusRequest(vip: String? = nil) -> HTTPRequest {
+        .get("/v1/status" + (vip.map { "?vip=" + queryValue($0) } ?? ""))
+    }
+
+    public static func editRequest(_ request: EditRequest) -> HTTPRequest {
+        .post("/v1/edit", contentType: "application/json", body: APIEncoding.request(request))
+    }
+
+    public static func applyRequest(yaml: [UInt8], _ options: ApplyOptions) -> HTTPRequest {
+        let target = "/v1/apply?dry_run=\(options.dryRun ? 1 : 0)&prune=\(options.prune ? 1 : 0)"
+            + (options.force ? "&force=1" : "") + (options.ifVersion.map { "&if_version=" + queryValue($0) } ?? "")
+        return .post(target, contentType: "application/yaml", body: yaml)
+    }
+
+    /// `text` percent-encoded for a query parameter's value (a VIP has brackets and a slash).
+    private static func queryValue(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ".:-"))) ?? text
     }
 
     /// `GET /v1/export`: the services as YAML that `apply` takes back.
@@ -125,12 +167,13 @@ extension LBDClient {
         try await offload { () throws(LBDClientError) in try status() }
     }
 
-    public func edit(_ request: EditRequest) async throws(LBDClientError) {
+    @discardableResult
+    public func edit(_ request: EditRequest) async throws(LBDClientError) -> EditResponse {
         try await offload { () throws(LBDClientError) in try edit(request) }
     }
 
-    public func apply(yaml: [UInt8], dryRun: Bool, force: Bool = false) async throws(LBDClientError) -> ApplyResponse {
-        try await offload { () throws(LBDClientError) in try apply(yaml: yaml, dryRun: dryRun, force: force) }
+    public func apply(yaml: [UInt8], _ options: ApplyOptions) async throws(LBDClientError) -> ApplyResponse {
+        try await offload { () throws(LBDClientError) in try apply(yaml: yaml, options) }
     }
 
     public func export() async throws(LBDClientError) -> [UInt8] {

@@ -10,10 +10,15 @@ public enum LBDClientError: Error, Equatable, Sendable {
     case badSocketPath(String)
     /// lbd could not be reached, or did not answer in time: retrying may help.
     case unreachable(String)
+    /// lbd saved the change, but a datapath write failed; lbd retries it (`ErrorCode.datapathPending`).
+    case datapathPending(String)
+    /// An apply's plan is out of date: the services changed since (`ErrorCode.stateChanged`).
+    case stateChanged(String)
 
     public var message: String {
         switch self {
-        case .refused(_, let message), .unreadable(let message), .badSocketPath(let message), .unreachable(let message):
+        case .refused(_, let message), .unreadable(let message), .badSocketPath(let message), .unreachable(let message),
+             .datapathPending(let message), .stateChanged(let message):
             message
         }
     }

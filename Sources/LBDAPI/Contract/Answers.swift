@@ -1,13 +1,19 @@
-/// `POST /v1/apply?dry_run=1|0` with a services YAML body.
+/// `POST /v1/apply?dry_run=1|0&prune=1|0&if_version=V` with a services YAML body.
 public struct ApplyResponse: Codable, Equatable, Sendable {
     /// `ServicePlan`'s text: one line per change, then a count; "no changes" when none.
     public var plan: String
     /// False for a dry run.
     public var applied: Bool
+    /// VIPs not in the file, left as they are (`prune=0`), in VIP order.
+    public var kept: [String]?
+    /// The services' version the plan was made against (dry run), or after the apply.
+    public var version: String?
 
-    public init(plan: String, applied: Bool) {
+    public init(plan: String, applied: Bool, kept: [String]? = nil, version: String? = nil) {
         self.plan = plan
         self.applied = applied
+        self.kept = kept
+        self.version = version
     }
 }
 
@@ -37,17 +43,34 @@ public struct NodeResponse: Codable, Equatable, Sendable {
 /// `POST /v1/edit`, once the edit is saved and in the maps.
 public struct EditResponse: Codable, Equatable, Sendable {
     public var ok: Bool
+    /// False when the state already was as asked (a retried request); nil from an older lbd.
+    public var changed: Bool?
+    /// The services' version after the edit.
+    public var version: String?
 
-    public init(ok: Bool = true) {
+    public init(ok: Bool = true, changed: Bool? = nil, version: String? = nil) {
         self.ok = ok
+        self.changed = changed
+        self.version = version
     }
 }
 
-/// Every refusal (a status other than 2xx): the reason, one line per problem.
+/// Every refusal (a status other than 2xx): the reason, one line per problem, and for
+/// the refusals a client acts on differently, a `code` (`ErrorCode`).
 public struct ErrorResponse: Codable, Equatable, Sendable {
     public var error: String
+    public var code: String?
 
-    public init(error: String) {
+    public init(error: String, code: String? = nil) {
         self.error = error
+        self.code = code
     }
+}
+
+/// `ErrorResponse.code`s.
+public enum ErrorCode {
+    /// 500: the change is saved, a datapath write failed and is retried: do not repeat it.
+    public static let datapathPending = "datapath_pending"
+    /// 409: an apply's `if_version` is not the services' version any more.
+    public static let stateChanged = "state_changed"
 }

@@ -46,8 +46,11 @@ public struct ServicesResponse: Codable, Equatable, Sendable {
     }
 
     public var services: [Service]
+    /// Digests the services: equal services, equal version (nil from an older lbd).
+    public var version: String?
 
-    public init(services: [Service]) {
+    public init(services: [Service], version: String? = nil) {
         self.services = services
+        self.version = version
     }
 }

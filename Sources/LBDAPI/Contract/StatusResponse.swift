@@ -206,18 +206,21 @@ public struct StatusResponse: Codable, Equatable, Sendable {
     /// its drain. Nil from an lbd that does not count them.
     public var flowsCountedAt: String?
     public var announce: Announce?
+    /// The services' version, as `/v1/services` shows it (nil from an older lbd).
+    public var version: String?
 
     enum CodingKeys: String, CodingKey {
-        case services, datapath, announce
+        case services, datapath, announce, version
         case connectionTable = "connection_table", flowsCountedAt = "flows_counted_at"
     }
 
     public init(services: [Service], datapath: Datapath, connectionTable: ConnectionTable?,
-                flowsCountedAt: String? = nil, announce: Announce?) {
+                flowsCountedAt: String? = nil, announce: Announce?, version: String? = nil) {
         self.services = services
         self.datapath = datapath
         self.connectionTable = connectionTable
         self.flowsCountedAt = flowsCountedAt
         self.announce = announce
+        self.version = version
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Balancer
+import Foundation
+import Glibc
 import LBDAPI
 
 /// A command that talks to lbd. `Lbctl.run` calls `execute(in:)` rather than
@@ -26,8 +28,14 @@ struct ConnectionOptions: ParsableArguments {
     }
 }
 
-/// One invocation's surroundings: lbd's API, standard input (`apply -f -`), and the
-/// output, collected so that `Lbctl.run` can return it.
+/// `--json`, on every command that prints something.
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print lbd's JSON answer, keys sorted, instead of text.")
+    var json = false
+}
+
+/// One invocation's surroundings: lbd's API, standard input (`apply -f -`, `apply`'s
+/// confirmation), and the output, collected so that `Lbctl.run` can return it.
 final class Session {
     let api: LBDClient
     private let standardInput: StandardInput
@@ -36,6 +44,25 @@ final class Session {
     init(api: LBDClient, standardInput: StandardInput) {
         self.api = api
         self.standardInput = standardInput
+    }
+
+    /// Whether standard input is a terminal an operator can answer a question on.
+    var standardInputIsTerminal: Bool {
+        switch standardInput {
+        case .process: isatty(STDIN_FILENO) == 1
+        case .bytes: false
+        }
+    }
+
+    /// Asks `question` on standard error, after writing out what was printed so far (the
+    /// operator reads it first), and reads the answer from the terminal: true for y or yes.
+    func confirm(_ question: String) -> Bool {
+        guard case .process = standardInput else { return false }
+        FileHandle.standardOutput.write(Data(output.utf8))
+        output = ""
+        FileHandle.standardError.write(Data(question.utf8))
+        let word = FileReader.standardInputLine().trimmingCharacters(in: .whitespaces).lowercased()
+        return word == "y" || word == "yes"
     }
 
     /// One call to lbd, its errors as lbctl's failures (the client throws only
@@ -58,6 +85,29 @@ final class Session {
     /// `text` and a newline.
     func print(_ text: String) {
         output += text + "\n"
+    }
+
+    /// lbd's JSON answer as it sent it, for `--json` (lbd indents it, keys sorted).
+    func printJSON(_ body: [UInt8]) {
+        passThrough(String(decoding: body, as: UTF8.self))
+    }
+
+    /// lbd's answer to `request` as `type`, and as it sent it (for `--json`).
+    func answer<T: Decodable>(_ type: T.Type, to request: HTTPRequest) throws(Failure) -> (value: T, body: [UInt8]) {
+        let body = try call { try $0.call(request) }
+        let endpoint = String(request.target.prefix { $0 != "?" })
+        return (try call { _ in try LBDClient.decode(type, from: body, endpoint: endpoint) }, body)
+    }
+
+    /// Sends an edit and reports it: lbd's answer with `--json`; else `done` when the edit
+    /// changed the state, `unchanged: <unchanged>` when it already was so (a retry).
+    func edit(_ request: EditRequest, output options: OutputOptions, done: String, unchanged: String) throws(Failure) {
+        let (response, body) = try answer(EditResponse.self, to: LBDClient.editRequest(request))
+        if options.json {
+            printJSON(body)
+        } else {
+            print(response.changed == false ? "unchanged: " + unchanged : done)
+        }
     }
 
     /// `text` as it is, then a newline if it has none: passthrough output (YAML) stays

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LBDAPI
 
 /// `lbctl node drain|undrain`: this LB node's BGP announcements (lbd's `announce:`).
 struct NodeCommand: ParsableCommand {
@@ -17,9 +18,10 @@ struct NodeCommand: ParsableCommand {
                 """)
 
         @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
 
         func execute(in session: Session) throws(Failure) {
-            session.print("node \(try session.call { try $0.node(drain: true) }.node)")
+            try NodeCommand.report(drain: true, output: output, in: session)
         }
     }
 
@@ -28,9 +30,22 @@ struct NodeCommand: ParsableCommand {
             commandName: "undrain", abstract: "Announce again every VIP this node can serve.")
 
         @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
 
         func execute(in session: Session) throws(Failure) {
-            session.print("node \(try session.call { try $0.node(drain: false) }.node)")
+            try NodeCommand.report(drain: false, output: output, in: session)
+        }
+    }
+
+    /// Drains or undrains the node and prints `node <state>`, or lbd's answer with `--json`.
+    fileprivate static func report(drain: Bool, output: OutputOptions, in session: Session) throws(Failure) {
+        let endpoint = drain ? "/v1/node/drain" : "/v1/node/undrain"
+        let (response, body) = try session.answer(NodeResponse.self,
+                                                  to: .post(endpoint, contentType: "application/json", body: []))
+        if output.json {
+            session.printJSON(body)
+        } else {
+            session.print("node \(response.node)")
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LBDAPI
 
 /// `lbctl reload`: lbd re-reads its configuration file and applies its settings; the exit
 /// status says whether it did (what `systemctl reload lbd` runs, through `lbd reload`).
@@ -13,9 +14,12 @@ struct ReloadCommand: DaemonCommand {
             """)
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var output: OutputOptions
 
     func execute(in session: Session) throws(Failure) {
-        let outcome = try session.call { try $0.reload() }
+        let (outcome, body) = try session.answer(ReloadResponse.self,
+                                                 to: .post("/v1/reload", contentType: "application/json", body: []))
+        guard !output.json else { return session.printJSON(body) }
         session.print(outcome.changed.isEmpty ? "reloaded: nothing changed" : "reloaded: " + outcome.changed.joined(separator: "; "))
         for note in outcome.notes { session.print("note: " + note) }
     }

@@ -1,11 +1,12 @@
 import ArgumentParser
+import Balancer
 import LBDAPI
 
 /// `lbctl status`: what lbd does now, VIP by VIP.
 struct StatusCommand: DaemonCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show every VIP and its backends: weight, health, drained, ring share, counters.",
+        abstract: "Show every VIP (or one) and its backends: weight, health, drained, ring share, counters.",
         discussion: """
             UP counts the backends not failing their health check (unchecked ones count as up). \
             SHARE is the backend's part of the VIP's ring: the new flows it gets. FLOWS are the \
@@ -15,16 +16,16 @@ struct StatusCommand: DaemonCommand {
             """)
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var output: OutputOptions
 
-    @Flag(help: "Print lbd's JSON (GET /v1/status), keys sorted.")
-    var json = false
+    @Argument(help: ArgumentHelp("Only this VIP, address:port/proto (lbd refuses one it does not have).", valueName: "vip"))
+    var vip: String?
 
     func execute(in session: Session) throws(Failure) {
-        let body = try session.call { try $0.call(.get("/v1/status")) }
-        let status = try session.call { _ in try LBDClient.decode(StatusResponse.self, from: body, endpoint: "/v1/status") }
-        if json {
-            // lbd writes its answers indented with sorted keys: what scripts get, byte for byte.
-            session.passThrough(String(decoding: body, as: UTF8.self))
+        let vip = try vip.map { text throws(Failure) in try ArgumentValues.vip(text) }
+        let (status, body) = try session.answer(StatusResponse.self, to: LBDClient.statusRequest(vip: vip?.description))
+        if output.json {
+            session.printJSON(body)
         } else {
             session.print(StatusView.render(status))
         }

@@ -11,9 +11,14 @@ struct VIPCommand: ParsableCommand {
     struct Add: DaemonCommand {
         static let configuration = CommandConfiguration(
             commandName: "add", abstract: "Add a VIP, without backends.",
-            discussion: "Port 0 takes every port of the address; a VIP with the exact port wins over it.")
+            discussion: """
+                Port 0 takes every port of the address; a VIP with the exact port wins over it. \
+                A VIP that exists exactly so already (a retry) is left unchanged, exit 0; one \
+                with other settings or backends is refused.
+                """)
 
         @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
 
         @Argument(help: ArgumentHelp("address:port/proto, e.g. 10.0.0.10:80/tcp or '[2001:db8::10]:443/tcp'.",
                                      valueName: "vip"))
@@ -38,25 +43,27 @@ struct VIPCommand: ParsableCommand {
             let vip = try ArgumentValues.vip(vip)
             let hash = try hash.map { text throws(Failure) in try ArgumentValues.hash(text) }
             try ArgumentValues.checkNewService(vip, udpIdleTimeout: udpIdleTimeout)
-            try session.call { try $0.edit(EditRequest(op: .addVIP, vip: vip.description, hash: hash?.rawValue,
-                                                        udpIdleTimeout: udpIdleTimeout, force: force ? true : nil)) }
-            session.print("added VIP \(vip)")
+            try session.edit(EditRequest(op: .addVIP, vip: vip.description, hash: hash?.rawValue, udpIdleTimeout: udpIdleTimeout,
+                                         force: force ? true : nil),
+                             output: output, done: "added VIP \(vip)", unchanged: "VIP \(vip) already exists so")
         }
     }
 
     struct Remove: DaemonCommand {
         static let configuration = CommandConfiguration(
-            commandName: "remove", abstract: "Remove a VIP and its backends; its flows are dropped.")
+            commandName: "remove", abstract: "Remove a VIP and its backends; its flows are dropped.",
+            discussion: "A VIP lbd does not have is refused (exit 1): a mistyped VIP must not look removed.")
 
         @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
 
         @Argument(help: ArgumentHelp("address:port/proto.", valueName: "vip"))
         var vip: String
 
         func execute(in session: Session) throws(Failure) {
             let vip = try ArgumentValues.vip(vip)
-            try session.call { try $0.edit(EditRequest(op: .removeVIP, vip: vip.description)) }
-            session.print("removed VIP \(vip)")
+            try session.edit(EditRequest(op: .removeVIP, vip: vip.description), output: output, done: "removed VIP \(vip)",
+                             unchanged: "no VIP \(vip)")
         }
     }
 
@@ -65,18 +72,12 @@ struct VIPCommand: ParsableCommand {
             commandName: "list", abstract: "List the VIPs lbd is told to serve (see status for what it does).")
 
         @OptionGroup var connection: ConnectionOptions
-
-        @Flag(help: "Print lbd's JSON (GET /v1/services), keys sorted.")
-        var json = false
+        @OptionGroup var output: OutputOptions
 
         func execute(in session: Session) throws(Failure) {
-            let body = try session.call { try $0.call(.get("/v1/services")) }
-            let services = try session.call { _ in
-                try LBDClient.decode(ServicesResponse.self, from: body, endpoint: "/v1/services")
-            }
-            if json {
-                // lbd writes its answers indented with sorted keys: what scripts get, byte for byte.
-                session.passThrough(String(decoding: body, as: UTF8.self))
+            let (services, body) = try session.answer(ServicesResponse.self, to: .get("/v1/services"))
+            if output.json {
+                session.printJSON(body)
             } else {
                 session.print(VIPListView.render(services))
             }
