@@ -15,10 +15,10 @@ final class DrainWaitTests: LbctlTestCase {
         let countedAt = stale ? "2020-01-01T00:00:00.000Z" : "2999-01-01T00:00:00.000Z"
         return .json(200, """
             {"services":[{"vip":"10.0.0.10:80/tcp","hash":"5tuple","state":"ok","backends_up":1,"min_up":1,
-              "packets":0,"bytes":0,"backends":[
-                {"address":"192.0.2.12","weight":100,"drained":false,"health":"unchecked","ring_share":1.0,
+              "panic_threshold":50,"panic":false,"packets":0,"bytes":0,"syns":0,"new_flows":0,"conn_misses":0,"backends":[
+                {"address":"192.0.2.12","weight":100,"drained":false,"health":"unchecked","ring_slots":65537,"ring_share":1.0,
                  "packets":0,"bytes":0,"active_flows":9},
-                {"address":"192.0.2.11","weight":100,"drained":true,"health":"unchecked","ring_share":0.0,
+                {"address":"192.0.2.11","weight":100,"drained":true,"health":"unchecked","ring_slots":0,"ring_share":0.0,
                  "packets":0,"bytes":0,"active_flows":\(flows)}]}],
              "datapath":{"attached":"native","interface":"eth0","adopted":false},"flows_counted_at":"\(countedAt)"}
             """)
