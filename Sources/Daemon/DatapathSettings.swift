@@ -28,4 +28,10 @@ public enum DatapathSettings {
         cfg.udp_idle_timeout_s = UInt32(configuration.udpIdleTimeout.components.seconds)
         return cfg
     }
+
+    /// `lb_flood_config`: the source prefix lengths and the per-source limit.
+    public static func floodConfig(_ flood: FloodSettings) -> lb_flood_config {
+        lb_flood_config(per_source_new_flows: UInt32(flood.perSourceNewFlows), prefix_v4: UInt8(flood.sourcePrefixV4),
+                        prefix_v6: UInt8(flood.sourcePrefixV6), pad: 0)
+    }
 }

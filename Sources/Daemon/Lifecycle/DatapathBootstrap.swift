@@ -64,18 +64,22 @@ public enum DatapathBootstrap {
         }
     }
 
-    /// Writes `lb_config` when it differs from what the map holds (a fresh map holds
-    /// zeroes); returns whether it wrote.
+    /// Writes `lb_config` and `flood_config` where they differ from what the maps hold
+    /// (a fresh map holds zeroes); returns whether it wrote.
     @discardableResult
     static func writeRuntimeConfig(_ settings: RuntimeSettings, to datapath: BalancerDatapath) throws -> Bool {
-        let new = settings.lbConfig
-        if let old = try datapath.config.lookup(key: 0), bytes(old) == bytes(new) { return false }
-        try datapath.config.update(key: 0, value: new)
+        let wroteFlood = try writeChanged(settings.floodConfig, to: datapath.floodConfig)
+        return try writeChanged(settings.lbConfig, to: datapath.config) || wroteFlood
+    }
+
+    private static func writeChanged<Value: BitwiseCopyable>(_ new: Value, to map: BPFMap<UInt32, Value>) throws -> Bool {
+        if let old = try map.lookup(key: 0), bytes(old) == bytes(new) { return false }
+        try map.update(key: 0, value: new)
         return true
     }
 
-    private static func bytes(_ config: lb_config) -> [UInt8] {
-        withUnsafeBytes(of: config) { Array($0) }
+    private static func bytes<Value: BitwiseCopyable>(_ value: Value) -> [UInt8] {
+        withUnsafeBytes(of: value) { Array($0) }
     }
 
     /// Attaches the program to the interface, with the NIC's VLAN tag stripping off

@@ -1,7 +1,7 @@
 import Balancer
 import CLBABI
 
-/// The daemon settings that live in `lb_config` and that a reload (SIGHUP) applies
+/// The daemon settings that live in `lb_config` and `flood_config` and that a reload (SIGHUP) applies
 /// without a restart; every other key of the configuration takes effect at the next start.
 struct RuntimeSettings: Equatable {
     var gateway: MACAddress
@@ -9,6 +9,7 @@ struct RuntimeSettings: Equatable {
     var encapSourceV4: IPPrefix?
     var encapSourceV6: IPPrefix?
     var udpIdleTimeout: Duration
+    var flood: FloodSettings
     /// Source for the `lb_config` written.
     private var configuration: Configuration
 
@@ -18,6 +19,7 @@ struct RuntimeSettings: Equatable {
         encapSourceV4 = configuration.encapSourceV4
         encapSourceV6 = configuration.encapSourceV6
         udpIdleTimeout = configuration.udpIdleTimeout
+        flood = configuration.flood
         self.configuration = configuration
     }
 
@@ -26,6 +28,7 @@ struct RuntimeSettings: Equatable {
     }
 
     var lbConfig: lb_config { DatapathSettings.runtimeConfig(configuration, gateway: gateway) }
+    var floodConfig: lb_flood_config { DatapathSettings.floodConfig(flood) }
 
     /// `key old -> new` for each setting that differs.
     func changes(to new: RuntimeSettings) -> [String] {
@@ -42,6 +45,13 @@ struct RuntimeSettings: Equatable {
         if udpIdleTimeout != new.udpIdleTimeout {
             // Whole seconds, as validated.
             changes.append("udp_idle_timeout \(udpIdleTimeout.components.seconds)s -> \(new.udpIdleTimeout.components.seconds)s")
+        }
+        let floodKeys: [(String, KeyPath<FloodSettings, Int>)] = [
+            ("per_source_new_flows", \.perSourceNewFlows), ("source_prefix_v4", \.sourcePrefixV4),
+            ("source_prefix_v6", \.sourcePrefixV6),
+        ]
+        for (key, path) in floodKeys where flood[keyPath: path] != new.flood[keyPath: path] {
+            changes.append("flood.\(key) \(flood[keyPath: path]) -> \(new.flood[keyPath: path])")
         }
         return changes
     }

@@ -44,6 +44,10 @@ public protocol DatapathReadings: Sendable {
     func vipFlows(index: UInt32) throws -> VIPFlows
     /// Entries in use in the connection table, counted at most every 10 s.
     func connectionTable() throws -> ConnectionTableUsage
+    /// Every (VIP, client prefix) the datapath tracks, read at `now` on its clock.
+    func sources() throws -> SourceSample
+    /// New flows dropped by the per-source limit (flood.per_source_new_flows), summed over CPUs.
+    func sourceRefusals() throws -> UInt64
 }
 
 /// How clients open connections to a VIP (counted only on packets that miss the table).
@@ -101,6 +105,14 @@ public struct KernelDatapathReadings: DatapathReadings {
         try tableCounter.usage()
     }
 
+    public func sources() throws -> SourceSample {
+        SourceSample(entries: try datapath.sourceEntries(), now: BalancerDatapath.coarseMonotonicNanoseconds())
+    }
+
+    public func sourceRefusals() throws -> UInt64 {
+        try datapath.sourceRefusals()
+    }
+
     /// Our program's mode on the interface; nil if another program, or none, is attached
     /// (someone detached it: the VIPs are not served).
     public func attachment() -> AttachmentStatus {
@@ -128,4 +140,6 @@ public struct InMemoryDatapathReadings: DatapathReadings {
     public func connectionTable() -> ConnectionTableUsage {
         ConnectionTableUsage(entries: 0, exact: true, capacity: 0, countedAt: Date())
     }
+    public func sources() -> SourceSample { SourceSample(entries: [], now: 0) }
+    public func sourceRefusals() -> UInt64 { 0 }
 }

@@ -49,6 +49,20 @@ struct DaemonAPI: Sendable {
                         endpoint: "/v1/reload")
     }
 
+    /// `GET /v1/sources?query`: the client prefixes opening the most new flows, as JSON.
+    /// lbd waits `seconds` between its two reads: the deadline grows by as much.
+    func sources(query: String, seconds: Int) throws(Failure) -> [UInt8] {
+        let patient = DaemonAPI(client: UnixSocketHTTPClient(path: client.path, timeout: client.timeout + .seconds(seconds)))
+        return try patient.call(.get("/v1/sources?" + query))
+    }
+
+    /// `POST /v1/capture?query`: a pcap file. lbd captures up to `seconds`: the deadline
+    /// grows by as much.
+    func capture(query: String, seconds: Int) throws(Failure) -> [UInt8] {
+        let patient = DaemonAPI(client: UnixSocketHTTPClient(path: client.path, timeout: client.timeout + .seconds(seconds)))
+        return try patient.call(.post("/v1/capture?" + query, contentType: "application/json", body: []))
+    }
+
     /// `body` as `type`, or a `Failure.daemon` naming the endpoint and what did not fit.
     static func decode<T: Decodable>(_ type: T.Type, from body: [UInt8], endpoint: String) throws(Failure) -> T {
         do {

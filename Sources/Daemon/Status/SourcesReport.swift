@@ -1,0 +1,158 @@
+import Balancer
+import CLBABI
+import Datapath
+import Foundation
+
+/// The datapath's source entries at one instant, `now` on the program's clock
+/// (bpf_ktime_get_coarse_ns).
+public struct SourceSample: Sendable {
+    public var entries: [SourceFlows]
+    public var now: UInt64
+
+    public init(entries: [SourceFlows], now: UInt64) {
+        self.entries = entries
+        self.now = now
+    }
+}
+
+/// What `GET /v1/sources` is asked: `vip`, `prefix_v4`, `prefix_v6`, `seconds`, `limit`.
+public struct SourcesQuery: Equatable, Sendable {
+    /// nil: every VIP.
+    public var vip: VIPKey?
+    /// Group the tracked prefixes into shorter ones (a longer one shows the tracked prefix).
+    public var prefixV4: Int?
+    public var prefixV6: Int?
+    /// 0: rank by the flows counted since each prefix was first tracked; 1...10: by
+    /// the flows opened while lbd waits that long between two reads.
+    public var seconds = 0
+    public var limit = 20
+
+    public static let secondsRange = 0...10
+    public static let limitRange = 1...1000
+
+    public init(vip: VIPKey? = nil, prefixV4: Int? = nil, prefixV6: Int? = nil, seconds: Int = 0, limit: Int = 20) {
+        self.vip = vip
+        self.prefixV4 = prefixV4
+        self.prefixV6 = prefixV6
+        self.seconds = seconds
+        self.limit = limit
+    }
+
+    static func parse(_ query: [String: String]) throws(APIError) -> SourcesQuery {
+        var parsed = SourcesQuery()
+        if let text = query["vip"] {
+            do {
+                parsed.vip = try VIPKey(text)
+            } catch {
+                throw .badRequest(error.description)
+            }
+        }
+        parsed.prefixV4 = try query["prefix_v4"].map { text throws(APIError) in try number(text, "prefix_v4", 1...32) }
+        parsed.prefixV6 = try query["prefix_v6"].map { text throws(APIError) in try number(text, "prefix_v6", 1...128) }
+        parsed.seconds = try query["seconds"].map { text throws(APIError) in try number(text, "seconds", secondsRange) } ?? 0
+        parsed.limit = try query["limit"].map { text throws(APIError) in try number(text, "limit", limitRange) } ?? 20
+        return parsed
+    }
+
+    private static func number(_ text: String, _ name: String, _ range: ClosedRange<Int>) throws(APIError) -> Int {
+        guard text.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(text), range.contains(value) else {
+            throw .badRequest("\(name) must be an integer from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+        }
+        return value
+    }
+}
+
+/// `GET /v1/sources`: the client prefixes opening the most new flows, per VIP, from the
+/// datapath's bounded table (source_flows; counts are lower bounds, docs/metrics.md).
+public struct SourcesReport: Encodable, Equatable, Sendable {
+    public struct Source: Encodable, Equatable, Sendable {
+        public var vip: String
+        public var prefix: String
+        /// Since the prefix was first tracked: new flows (refused ones included), and of
+        /// those the ones the per-source limit dropped.
+        public var newFlows: UInt64
+        public var refused: UInt64
+        /// New flows during the report's `seconds`; nil when it is 0.
+        public var intervalNewFlows: UInt64?
+        /// Since the prefix's latest new flow.
+        public var lastSeenAgeSeconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case vip, prefix, refused
+            case newFlows = "new_flows", intervalNewFlows = "interval_new_flows", lastSeenAgeSeconds = "last_seen_age_s"
+        }
+    }
+
+    public var seconds: Int
+    /// Entries of source_flows read, and its bound (LB_SOURCE_ENTRIES).
+    public var tracked: Int
+    public var capacity: Int
+    public var sources: [Source]
+
+    /// The report of `after` (and of the flows since `before`, when the query has
+    /// seconds) for the installed `vips`: entries of other VIPs or of an index's earlier
+    /// owner are left out; prefixes are grouped per the query, ranked, cut to its limit.
+    static func make(_ query: SourcesQuery, before: SourceSample?, after: SourceSample,
+                     vips: [ReconcilerSnapshot.VIP]) -> SourcesReport {
+        let owners = Dictionary(uniqueKeysWithValues: vips.map { ($0.index, $0) })
+        let earlier = Dictionary(before?.entries.map { (bytes(of: $0.key), $0.flows) } ?? [], uniquingKeysWith: { a, _ in a })
+        var grouped: [GroupKey: Source] = [:]
+        for entry in after.entries {
+            guard let vip = owners[entry.key.vip], UInt16(truncatingIfNeeded: vip.info.generation) == entry.key.vip_generation,
+                  query.vip == nil || query.vip == vip.key, let prefix = prefix(of: entry.key, query) else { continue }
+            let flows = entry.flows
+            let previous = earlier[bytes(of: entry.key)]
+            // An entry evicted and created again meanwhile counts from zero.
+            let interval = previous?.first_seen_ns == flows.first_seen_ns ? flows.new_flows &- previous!.new_flows : flows.new_flows
+            let age = Double(after.now &- min(flows.last_seen_ns, after.now)) / 1e9
+            let key = GroupKey(vip: vip.key, prefix: prefix)
+            var source = grouped[key] ?? Source(vip: vip.key.description, prefix: prefix.description, newFlows: 0, refused: 0,
+                                                intervalNewFlows: before == nil ? nil : 0, lastSeenAgeSeconds: age)
+            source.newFlows += flows.new_flows
+            source.refused += flows.refused
+            source.intervalNewFlows = source.intervalNewFlows.map { $0 + interval }
+            source.lastSeenAgeSeconds = min(source.lastSeenAgeSeconds, age)
+            grouped[key] = source
+        }
+        let ranked = grouped.sorted { a, b in
+            let (x, y) = (a.value, b.value)
+            if x.intervalNewFlows != y.intervalNewFlows { return (x.intervalNewFlows ?? 0) > (y.intervalNewFlows ?? 0) }
+            if x.newFlows != y.newFlows { return x.newFlows > y.newFlows }
+            return (a.key.vip, a.key.prefix.address, a.key.prefix.length) < (b.key.vip, b.key.prefix.address, b.key.prefix.length)
+        }.map(\.value).filter { $0.intervalNewFlows != 0 }
+        return SourcesReport(seconds: query.seconds, tracked: after.entries.count, capacity: Int(LB_SOURCE_ENTRIES),
+                             sources: Array(ranked.prefix(query.limit)))
+    }
+
+    private struct GroupKey: Hashable {
+        var vip: VIPKey
+        var prefix: IPPrefix
+    }
+
+    /// The entry's prefix, shortened to the query's length for its family.
+    private static func prefix(of key: lb_source_key, _ query: SourcesQuery) -> IPPrefix? {
+        guard let address = ABIConversion.address(key.prefix, family: key.family) else { return nil }
+        let wanted = address.family == .v4 ? query.prefixV4 : query.prefixV6
+        return IPPrefix(covering: address, length: min(wanted ?? Int(key.prefix_len), Int(key.prefix_len)))
+    }
+
+    private static func bytes(of key: lb_source_key) -> [UInt8] {
+        withUnsafeBytes(of: key) { Array($0) }
+    }
+}
+
+extension StatusReporter {
+    /// The sources report for `query`: one read of the datapath, or two `seconds` apart.
+    public func sources(_ query: SourcesQuery) async throws -> SourcesReport {
+        let vips = await reconciler.snapshot().vips
+        if let vip = query.vip, !vips.contains(where: { $0.key == vip }) {
+            throw APIError.notFound("VIP \(vip) is not installed")
+        }
+        var before: SourceSample?
+        if query.seconds > 0 {
+            before = try readings.sources()
+            try await Task.sleep(for: .seconds(query.seconds))
+        }
+        return SourcesReport.make(query, before: before, after: try readings.sources(), vips: vips)
+    }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+
+/// `lbctl top sources`.
+struct TopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "top", abstract: "Show who loads the balancer now.", subcommands: [Sources.self])
+
+    struct Sources: DaemonCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sources",
+            abstract: "Show the client prefixes opening the most new flows.",
+            discussion: """
+                The datapath counts every new flow per VIP and client prefix (per /24 and /64 \
+                unless lbd's flood.source_prefix_v4/v6 say otherwise) in a table of 16384 \
+                prefixes; a prefix idle while others fill it is forgotten and counts again from \
+                zero, so counts are lower bounds. NEW is the flows opened while lbd waits \
+                --seconds; TOTAL since the prefix was first counted; REFUSED the flows \
+                flood.per_source_new_flows dropped.
+                """)
+
+        @OptionGroup var connection: ConnectionOptions
+
+        @Argument(help: ArgumentHelp("Only this VIP's sources (address:port/proto).", valueName: "vip"))
+        var vip: String?
+
+        @Option(name: .customLong("prefix"),
+                help: ArgumentHelp("Group sources into shorter prefixes: /1 to /32 groups IPv4 clients, /33 to "
+                                   + "/128 IPv6 ones; give it twice for both.", valueName: "/length"))
+        var prefixes: [String] = []
+
+        @Option(help: ArgumentHelp("Count the new flows opened during this many seconds (0 to 10; 0: rank by "
+                                   + "totals and answer at once).", valueName: "seconds"))
+        var seconds = 1
+
+        @Option(help: ArgumentHelp("Show at most this many prefixes (1 to 1000).", valueName: "count"))
+        var limit = 20
+
+        @Flag(help: "Print lbd's JSON (GET /v1/sources), keys sorted.")
+        var json = false
+
+        func execute(in session: Session) throws(Failure) {
+            var query = ["seconds=\(try Self.checked(seconds, "--seconds", 0...10))",
+                         "limit=\(try Self.checked(limit, "--limit", 1...1000))"]
+            if let vip {
+                let text = try ArgumentValues.vip(vip).description
+                query.append("vip=" + (text.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? text))
+            }
+            query += try Self.prefixParameters(prefixes)
+            let body = try session.api.sources(query: query.joined(separator: "&"), seconds: seconds)
+            if json {
+                session.print(try JSONPrettyPrinter.format(body))
+            } else {
+                session.print(SourcesView.render(try DaemonAPI.decode(SourcesResponse.self, from: body, endpoint: "/v1/sources")))
+            }
+        }
+
+        /// RFC 3986's unreserved characters: the rest of a VIP (`[`, `:`, `/`) is escaped.
+        static let unreserved = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+
+        private static func checked(_ value: Int, _ option: String, _ range: ClosedRange<Int>) throws(Failure) -> Int {
+            guard range.contains(value) else {
+                throw .usage("\(option) must be from \(range.lowerBound) to \(range.upperBound), not \(value)")
+            }
+            return value
+        }
+
+        /// `prefix_v4=N` / `prefix_v6=N` from `/N` values, at most one per family.
+        static func prefixParameters(_ values: [String]) throws(Failure) -> [String] {
+            var byFamily: [String: Int] = [:]
+            for value in values {
+                let digits = value.hasPrefix("/") ? value.dropFirst() : Substring(value)
+                guard digits.allSatisfy({ $0.isASCII && $0.isNumber }), let length = Int(digits), (1...128).contains(length) else {
+                    throw .usage("bad prefix length '\(value)': expected /1 to /128")
+                }
+                let family = length <= 32 ? "prefix_v4" : "prefix_v6"
+                guard byFamily.updateValue(length, forKey: family) == nil else {
+                    throw .usage("--prefix given twice for IPv\(family == "prefix_v4" ? 4 : 6): /1 to /32 is IPv4, /33 to /128 IPv6")
+                }
+            }
+            return byFamily.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        }
+    }
+}
