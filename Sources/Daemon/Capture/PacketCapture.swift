@@ -29,24 +29,11 @@ public struct CaptureRequest: Equatable, Sendable {
 
     static func parse(_ query: [String: String]) throws(APIError) -> CaptureRequest {
         var request = CaptureRequest()
-        if let text = query["vip"] {
-            do {
-                request.vip = try VIPKey(text)
-            } catch {
-                throw .badRequest(error.description)
-            }
-        }
-        func number(_ name: String, _ range: ClosedRange<Int>, into value: inout Int) throws(APIError) {
-            guard let text = query[name] else { return }
-            guard text.allSatisfy({ $0.isASCII && $0.isNumber }), let parsed = Int(text), range.contains(parsed) else {
-                throw .badRequest("\(name) must be an integer from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
-            }
-            value = parsed
-        }
-        try number("count", countRange, into: &request.count)
-        try number("seconds", secondsRange, into: &request.seconds)
-        try number("sample", sampleRange, into: &request.sample)
-        try number("snaplen", snaplenRange, into: &request.snaplen)
+        request.vip = try QueryParameter.vip(query)
+        request.count = try QueryParameter.integer(query, "count", countRange) ?? request.count
+        request.seconds = try QueryParameter.integer(query, "seconds", secondsRange) ?? request.seconds
+        request.sample = try QueryParameter.integer(query, "sample", sampleRange) ?? request.sample
+        request.snaplen = try QueryParameter.integer(query, "snaplen", snaplenRange) ?? request.snaplen
         if let text = query["verdict"] {
             var verdicts: UInt32 = 0
             for name in text.split(separator: ",", omittingEmptySubsequences: false) {
@@ -89,9 +76,9 @@ public actor PacketCapture {
 
     func capture(_ request: CaptureRequest) async throws -> APIResponse {
         guard !running else { throw APIError.conflict("a capture is already running; one at a time") }
-        let vipIndex = try await index(of: request.vip)
         running = true
         defer { running = false }
+        let vipIndex = try await index(of: request.vip)
         let ring = try datapath.openCaptureRing()
         _ = try ring.consume()  // a previous capture's leftovers
         try datapath.captureStats.update(key: 0, value: lb_capture_stats())

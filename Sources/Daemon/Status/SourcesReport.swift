@@ -39,26 +39,11 @@ public struct SourcesQuery: Equatable, Sendable {
     }
 
     static func parse(_ query: [String: String]) throws(APIError) -> SourcesQuery {
-        var parsed = SourcesQuery()
-        if let text = query["vip"] {
-            do {
-                parsed.vip = try VIPKey(text)
-            } catch {
-                throw .badRequest(error.description)
-            }
-        }
-        parsed.prefixV4 = try query["prefix_v4"].map { text throws(APIError) in try number(text, "prefix_v4", 1...32) }
-        parsed.prefixV6 = try query["prefix_v6"].map { text throws(APIError) in try number(text, "prefix_v6", 1...128) }
-        parsed.seconds = try query["seconds"].map { text throws(APIError) in try number(text, "seconds", secondsRange) } ?? 0
-        parsed.limit = try query["limit"].map { text throws(APIError) in try number(text, "limit", limitRange) } ?? 20
-        return parsed
-    }
-
-    private static func number(_ text: String, _ name: String, _ range: ClosedRange<Int>) throws(APIError) -> Int {
-        guard text.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(text), range.contains(value) else {
-            throw .badRequest("\(name) must be an integer from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
-        }
-        return value
+        try SourcesQuery(vip: QueryParameter.vip(query),
+                         prefixV4: QueryParameter.integer(query, "prefix_v4", 1...32),
+                         prefixV6: QueryParameter.integer(query, "prefix_v6", 1...128),
+                         seconds: QueryParameter.integer(query, "seconds", secondsRange) ?? 0,
+                         limit: QueryParameter.integer(query, "limit", limitRange) ?? 20)
     }
 }
 
@@ -101,9 +86,11 @@ public struct SourcesReport: Encodable, Equatable, Sendable {
             guard let vip = owners[entry.key.vip], UInt16(truncatingIfNeeded: vip.info.generation) == entry.key.vip_generation,
                   query.vip == nil || query.vip == vip.key, let prefix = prefix(of: entry.key, query) else { continue }
             let flows = entry.flows
-            let previous = earlier[bytes(of: entry.key)]
             // An entry evicted and created again meanwhile counts from zero.
-            let interval = previous?.first_seen_ns == flows.first_seen_ns ? flows.new_flows &- previous!.new_flows : flows.new_flows
+            var interval = flows.new_flows
+            if let previous = earlier[bytes(of: entry.key)], previous.first_seen_ns == flows.first_seen_ns {
+                interval = flows.new_flows &- previous.new_flows
+            }
             let age = Double(after.now &- min(flows.last_seen_ns, after.now)) / 1e9
             let key = GroupKey(vip: vip.key, prefix: prefix)
             var source = grouped[key] ?? Source(vip: vip.key.description, prefix: prefix.description, newFlows: 0, refused: 0,

@@ -43,18 +43,15 @@ struct CaptureCommand: DaemonCommand {
     static let verdictNames = ["tx", "pass", "drop", "miss", "icmp"]
 
     func execute(in session: Session) throws(Failure) {
-        var query = ["count=\(try checked(count, "--count", 1...10_000))",
-                     "seconds=\(try checked(seconds, "--seconds", 1...60))",
-                     "sample=\(try checked(sample, "--sample", 1...1_000_000))",
-                     "snaplen=\(try checked(snaplen, "--snaplen", 64...512))"]
+        var query = ["count=\(try ArgumentValues.inRange(count, "--count", 1...10_000))",
+                     "seconds=\(try ArgumentValues.inRange(seconds, "--seconds", 1...60))",
+                     "sample=\(try ArgumentValues.inRange(sample, "--sample", 1...1_000_000))",
+                     "snaplen=\(try ArgumentValues.inRange(snaplen, "--snaplen", 64...512))"]
         if let unknown = verdicts.first(where: { !Self.verdictNames.contains($0) }) {
             throw .usage("unknown verdict '\(unknown)': expected tx, pass, drop, miss or icmp")
         }
         if !verdicts.isEmpty { query.append("verdict=" + verdicts.joined(separator: ",")) }
-        if let vip {
-            let text = try ArgumentValues.vip(vip).description
-            query.append("vip=" + (text.addingPercentEncoding(withAllowedCharacters: TopCommand.Sources.unreserved) ?? text))
-        }
+        if let vip { query.append(try ArgumentValues.vipParameter(vip)) }
         let directory = URL(fileURLWithPath: file).deletingLastPathComponent().path
         guard FileManager.default.isWritableFile(atPath: directory) else {
             throw .usage("cannot write \(file): \(directory) is not a writable directory")
@@ -65,14 +62,8 @@ struct CaptureCommand: DaemonCommand {
         } catch {
             throw .daemon("lbd captured \(Self.frames(in: pcap)) frames, but \(file) cannot be written: \(error.localizedDescription)")
         }
-        session.print("\(Self.frames(in: pcap)) frames written to \(file)")
-    }
-
-    private func checked(_ value: Int, _ option: String, _ range: ClosedRange<Int>) throws(Failure) -> Int {
-        guard range.contains(value) else {
-            throw .usage("\(option) must be from \(range.lowerBound) to \(range.upperBound), not \(value)")
-        }
-        return value
+        let frames = Self.frames(in: pcap)
+        session.print("\(frames) frame\(frames == 1 ? "" : "s") written to \(file)")
     }
 
     /// Records of a little-endian pcap file: a 24-byte header, then 16 bytes and the data each.

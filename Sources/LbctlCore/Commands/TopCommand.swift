@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 
 /// `lbctl top sources`.
 struct TopCommand: ParsableCommand {
@@ -40,12 +39,9 @@ struct TopCommand: ParsableCommand {
         var json = false
 
         func execute(in session: Session) throws(Failure) {
-            var query = ["seconds=\(try Self.checked(seconds, "--seconds", 0...10))",
-                         "limit=\(try Self.checked(limit, "--limit", 1...1000))"]
-            if let vip {
-                let text = try ArgumentValues.vip(vip).description
-                query.append("vip=" + (text.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? text))
-            }
+            var query = ["seconds=\(try ArgumentValues.inRange(seconds, "--seconds", 0...10))",
+                         "limit=\(try ArgumentValues.inRange(limit, "--limit", 1...1000))"]
+            if let vip { query.append(try ArgumentValues.vipParameter(vip)) }
             query += try Self.prefixParameters(prefixes)
             let body = try session.api.sources(query: query.joined(separator: "&"), seconds: seconds)
             if json {
@@ -53,16 +49,6 @@ struct TopCommand: ParsableCommand {
             } else {
                 session.print(SourcesView.render(try DaemonAPI.decode(SourcesResponse.self, from: body, endpoint: "/v1/sources")))
             }
-        }
-
-        /// RFC 3986's unreserved characters: the rest of a VIP (`[`, `:`, `/`) is escaped.
-        static let unreserved = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
-
-        private static func checked(_ value: Int, _ option: String, _ range: ClosedRange<Int>) throws(Failure) -> Int {
-            guard range.contains(value) else {
-                throw .usage("\(option) must be from \(range.lowerBound) to \(range.upperBound), not \(value)")
-            }
-            return value
         }
 
         /// `prefix_v4=N` / `prefix_v6=N` from `/N` values, at most one per family.
