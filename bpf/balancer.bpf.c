@@ -44,7 +44,7 @@ static __always_inline int send_too_big(struct xdp_md *ctx, const struct packet 
 /* Encapsulates to the route's backend and counts the packet for its VIP and backend. */
 static __always_inline int send_to_backend(struct xdp_md *ctx, const struct packet *pkt,
 					   const struct route *route, const struct lb_config *cfg,
-					   struct lb_global_stats *stats)
+					   struct lb_global_stats *stats, struct capture_note *note)
 {
 	const struct lb_backend *backend = route->target;
 	__u32 overhead;
@@ -54,8 +54,10 @@ static __always_inline int send_to_backend(struct xdp_md *ctx, const struct pack
 		return XDP_DROP;
 	}
 	overhead = encap_overhead(backend);
-	if (cfg->mtu && pkt->l3_len + overhead > cfg->mtu)
+	if (cfg->mtu && pkt->l3_len + overhead > cfg->mtu) {
+		note->verdicts |= LB_CAPTURE_V_ICMP;
 		return send_too_big(ctx, pkt, cfg->mtu - overhead, stats);
+	}
 	count_traffic(&vip_stats, route->vip, pkt->l3_len);
 	count_traffic(&backend_stats, route->backend, pkt->l3_len);
 	if (encapsulate(ctx, pkt, backend, cfg)) {
@@ -82,7 +84,7 @@ static __always_inline int balance(struct xdp_md *ctx, const struct packet *pkt,
 		count(stats, LB_STAT_NO_BACKEND);
 		return XDP_DROP;
 	}
-	return send_to_backend(ctx, pkt, &route, cfg, stats);
+	return send_to_backend(ctx, pkt, &route, cfg, stats, note);
 }
 
 /*
@@ -112,7 +114,7 @@ static __always_inline int forward_icmp_error(struct xdp_md *ctx, struct packet 
 	}
 	/* The outer source follows the flow's client, like the flow's own packets. */
 	pkt->flow = flow;
-	action = send_to_backend(ctx, pkt, &route, cfg, stats);
+	action = send_to_backend(ctx, pkt, &route, cfg, stats, note);
 	if (action == XDP_TX)
 		count(stats, LB_STAT_ICMP_FORWARDED);
 	return action;
