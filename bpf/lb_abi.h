@@ -13,7 +13,7 @@
 
 #include <linux/types.h>
 
-#define LB_ABI_VERSION 2
+#define LB_ABI_VERSION 3
 
 /* Address families as stored in keys and values (not AF_*, to stay libc-free). */
 #define LB_FAMILY_V4 4
@@ -166,7 +166,8 @@ struct lb_vip_flows {
 
 /*
  * source_flows (an LRU hash of LB_SOURCE_ENTRIES, shared by all CPUs): new flows per
- * (VIP, client prefix), updated only where a packet would create a connection entry.
+ * (VIP, client prefix), updated only where a packet would create a connection entry,
+ * and only while flood_config asks for counts (a limit, or `counting`).
  * A prefix keeps its counts while it stays among the most recently active; an evicted
  * prefix that comes back starts again from zero, so every count is a lower bound,
  * exact while fewer than LB_SOURCE_ENTRIES prefixes are active (docs/metrics.md).
@@ -192,13 +193,15 @@ struct lb_source_flows {
 
 /*
  * flood_config[0]: how sources are grouped and limited; changed without reloading.
- * All zero (a fresh map) means /24, /64 and no limit.
+ * All zero (a fresh map) means /24, /64, no limit and no counting: source_flows is
+ * updated only while there is a limit or `counting` is set, so a new flow costs no
+ * LRU update when nobody looks.
  */
 struct lb_flood_config {
 	__u32 per_source_new_flows; /* new flows per second per (VIP, prefix); 0: unlimited */
 	__u8 prefix_v4;             /* 1..32; 0: 24 */
 	__u8 prefix_v6;             /* 1..128; 0: 64 */
-	__u16 pad;
+	__u16 counting;             /* nonzero: count without a limit (lbd sets it while a sources window is open) */
 };
 
 /* flood_stats[0] (per CPU): what the per-source limit did. */

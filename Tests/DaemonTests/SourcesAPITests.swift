@@ -123,6 +123,29 @@ final class SourcesAPITests: XCTestCase {
                                  "flood.source_prefix_v6 64 -> 48"])
         let reloaded = try XCTUnwrap(try datapath.floodConfig.lookup(key: 0))
         XCTAssertEqual([reloaded.per_source_new_flows, UInt32(reloaded.prefix_v4), UInt32(reloaded.prefix_v6)], [0, 24, 48])
+
+        // Without a limit the datapath counts only while a window is open.
+        XCTAssertEqual(reloaded.counting, 0)
+        let uncounted = frame(client: "203.0.113.1", to: "10.0.0.10", port: 80, proto: Packet.tcp, sport: 40000)
+        XCTAssertEqual(try datapath.program.testRun(frame: uncounted).action, 3, "XDP_TX")
+        let socket = sandbox.socket
+        let window = Task { try await UnixHTTPClient(path: socket).request("GET", "/v1/sources?seconds=3") }
+        let deadline = Date().addingTimeInterval(10)
+        while try datapath.floodConfig.lookup(key: 0)?.counting == 0, Date() < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        XCTAssertEqual(try datapath.floodConfig.lookup(key: 0)?.counting, 1, "counting on while the window is open")
+        for sport in UInt16(40001)...40002 {
+            let counted = frame(client: "203.0.113.2", to: "10.0.0.10", port: 80, proto: Packet.tcp, sport: sport)
+            XCTAssertEqual(try datapath.program.testRun(frame: counted).action, 3, "XDP_TX")
+        }
+        let response = try await window.value
+        XCTAssertEqual(response.status, 200, response.body)
+        let opened = try XCTUnwrap(try json(response.body)["sources"] as? [NSDictionary])
+        // The SYN before the window is in neither count.
+        XCTAssertEqual(opened.map { source in ["vip", "prefix", "new_flows", "interval_new_flows"].map { "\(source[$0] ?? "-")" } },
+                       [["10.0.0.10:80/tcp", "203.0.113.0/24", "2", "2"]])
+        XCTAssertEqual(try datapath.floodConfig.lookup(key: 0)?.counting, 0, "counting off after the last window")
         let exitStatus = try await daemon.stop(SIGTERM)
         XCTAssertEqual(exitStatus, 0)
     }

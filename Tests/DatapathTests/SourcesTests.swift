@@ -3,8 +3,9 @@ import Datapath
 import PacketCraft
 import XCTest
 
-/// Who opens connections (issue 16): source_flows counts every new flow per (VIP,
-/// client prefix), and flood_config's per-source limit drops the flows over it.
+/// Who opens connections (issue 16): while flood_config says `counting` or has a limit,
+/// source_flows counts every new flow per (VIP, client prefix), and the per-source limit
+/// drops the flows over it.
 final class SourcesTests: BalancerTestCase {
     /// One entry of source_flows as the tests compare it: the timestamps checked apart.
     private struct Counted: Hashable, CustomStringConvertible {
@@ -34,9 +35,9 @@ final class SourcesTests: BalancerTestCase {
         })
     }
 
-    private func setFlood(limit: UInt32 = 0, v4: UInt8 = 0, v6: UInt8 = 0) throws {
+    private func setFlood(limit: UInt32 = 0, v4: UInt8 = 0, v6: UInt8 = 0, counting: UInt16 = 1) throws {
         try lb.datapath.floodConfig.update(key: 0, value: lb_flood_config(per_source_new_flows: limit, prefix_v4: v4,
-                                                                          prefix_v6: v6, pad: 0))
+                                                                          prefix_v6: v6, counting: counting))
     }
 
     private func syn(from client: [UInt8], sport: UInt16) -> [UInt8] {
@@ -54,8 +55,21 @@ final class SourcesTests: BalancerTestCase {
         return Packet.ipv6(src: client, dst: vip6, nextHeader: Packet.tcp, payload: segment)
     }
 
+    /// Nobody looks (no window open, no limit): a new flow updates no source_flows entry.
+    func testWithoutCountingOrALimitNewFlowsLeaveSourceFlowsEmpty() throws {
+        try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
+        try lb.addVIP(vip4, port: 53, proto: Packet.udp, index: 1, ring: [b])
+        try assertSent(syn(from: client4, sport: 40000), from: client4, sport: 40000, to: backendA)
+        try assertSent(udp4(), from: client4, sport: 5353, to: backendB)
+        try setFlood(v4: 16, counting: 0)
+        try assertSent(syn(from: client4, sport: 40001), from: client4, sport: 40001, to: backendA)
+        XCTAssertEqual(try sources(since: 0), [])
+        XCTAssertEqual(try lb.datapath.sourceRefusals(), 0)
+    }
+
     func testEveryNewFlowIsCountedForItsVIPAndClientPrefixOnly() throws {
         let since = BalancerDatapath.coarseMonotonicNanoseconds()
+        try setFlood()
         try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a], generation: 7)
         try lb.addVIP(vip4, port: 53, proto: Packet.udp, index: 1, ring: [b])
         try lb.addVIP(vip6, port: 443, proto: Packet.tcp, index: 2, ring: [c6])
@@ -111,7 +125,7 @@ final class SourcesTests: BalancerTestCase {
     /// quiet prefix stays under the limit whatever its window does.
     func testNewFlowsOverThePerSourceLimitAreDroppedAndCounted() throws {
         let since = BalancerDatapath.coarseMonotonicNanoseconds()
-        try setFlood(limit: 3)
+        try setFlood(limit: 3, counting: 0) // the limit counts on its own
         try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
         var noisy = lb_source_key()
         noisy.prefix = ABIAddress.words(Packet.ipv4("198.51.100.0"))

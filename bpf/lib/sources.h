@@ -2,7 +2,9 @@
 /*
  * Who opens connections: new flows counted per (VIP, client prefix) in source_flows,
  * and the optional per-prefix limit (flood_config.per_source_new_flows). Reached only
- * by packets that would create a connection entry, never by established flows.
+ * by packets that would create a connection entry, never by established flows; counts
+ * only while flood_config has a limit or says `counting`, otherwise it reads that flag
+ * and nothing more.
  */
 #ifndef LB_SOURCES_H
 #define LB_SOURCES_H
@@ -61,21 +63,21 @@ static __always_inline void count_refused_source(void)
 }
 
 /*
- * Counts a new flow of `flow`'s client prefix to VIP `vip` (of `generation`); false when the prefix is
- * over its limit in the current one-second window: the flow is refused and counted.
+ * Counts a new flow of `flow`'s client prefix to VIP `vip` (of `generation`) while counting is on;
+ * false when the prefix is over its limit in the current one-second window: the flow is refused and counted.
  * CPUs share an entry: the adds are atomic; a window restarted by two CPUs at once
  * can admit up to one window's worth more per CPU.
  */
 static __always_inline bool admit_source(const struct lb_flow_key *flow, __u32 vip, __u32 generation)
 {
-	struct lb_flood_config defaults = {}, *cfg = flood_settings();
+	struct lb_flood_config *cfg = flood_settings();
 	struct lb_source_key key = {};
 	struct lb_source_flows *entry, first = {};
 	__u64 now = bpf_ktime_get_coarse_ns();
 	__u32 limit;
 
-	if (!cfg)
-		cfg = &defaults;
+	if (!cfg || (!cfg->per_source_new_flows && !cfg->counting))
+		return true;
 	limit = cfg->per_source_new_flows;
 	source_key(flow, vip, generation, cfg, &key);
 	entry = bpf_map_lookup_elem(&source_flows, &key);

@@ -65,10 +65,15 @@ public enum DatapathBootstrap {
     }
 
     /// Writes `lb_config` and `flood_config` where they differ from what the maps hold
-    /// (a fresh map holds zeroes); returns whether it wrote.
+    /// (a fresh map holds zeroes); returns whether it wrote. flood_config's `counting`
+    /// stays as the sources windows set it.
     @discardableResult
     static func writeRuntimeConfig(_ settings: RuntimeSettings, to datapath: BalancerDatapath) throws -> Bool {
-        let wroteFlood = try writeChanged(settings.floodConfig, to: datapath.floodConfig)
+        let wroteFlood = try SourceCounting.change(datapath.floodConfig) { flood in
+            let counting = flood.counting
+            flood = settings.floodConfig
+            flood.counting = counting
+        }
         return try writeChanged(settings.lbConfig, to: datapath.config) || wroteFlood
     }
 

@@ -48,6 +48,9 @@ public protocol DatapathReadings: Sendable {
     func sources() throws -> SourceSample
     /// New flows dropped by the per-source limit (flood.per_source_new_flows), summed over CPUs.
     func sourceRefusals() throws -> UInt64
+    /// Counting of new flows per source, on from the first open window to the last close.
+    func openSourceWindow() throws
+    func closeSourceWindow() throws
 }
 
 /// How clients open connections to a VIP (counted only on packets that miss the table).
@@ -69,10 +72,12 @@ public struct KernelDatapathReadings: DatapathReadings {
     public let datapath: BalancerDatapath
     public let interface: String
     private let tableCounter: ConnectionTableCounter
+    private let sourceCounting: SourceCounting
 
     public init(datapath: BalancerDatapath, interface: String) {
         self.datapath = datapath
         self.interface = interface
+        sourceCounting = SourceCounting(floodConfig: datapath.floodConfig)
         tableCounter = ConnectionTableCounter(capacity: Int(datapath.limits.connectionTable)) {
             try datapath.connectionTableEntries()
         }
@@ -113,6 +118,14 @@ public struct KernelDatapathReadings: DatapathReadings {
         try datapath.sourceRefusals()
     }
 
+    public func openSourceWindow() throws {
+        try sourceCounting.openWindow()
+    }
+
+    public func closeSourceWindow() throws {
+        try sourceCounting.closeWindow()
+    }
+
     /// Our program's mode on the interface; nil if another program, or none, is attached
     /// (someone detached it: the VIPs are not served).
     public func attachment() -> AttachmentStatus {
@@ -142,4 +155,6 @@ public struct InMemoryDatapathReadings: DatapathReadings {
     }
     public func sources() -> SourceSample { SourceSample(entries: [], now: 0) }
     public func sourceRefusals() -> UInt64 { 0 }
+    public func openSourceWindow() {}
+    public func closeSourceWindow() {}
 }

@@ -22,8 +22,9 @@ public struct SourcesQuery: Equatable, Sendable {
     /// Group the tracked prefixes into shorter ones (a longer one shows the tracked prefix).
     public var prefixV4: Int?
     public var prefixV6: Int?
-    /// 0: rank by the flows counted since each prefix was first tracked; 1...10: by
-    /// the flows opened while lbd waits that long between two reads.
+    /// 0: rank by the flows counted since each prefix was first tracked, counted only
+    /// while counting was on (earlier windows, or always under a per-source limit);
+    /// 1...10: by the flows opened while lbd counts that long between two reads.
     public var seconds = 0
     public var limit = 20
 
@@ -129,17 +130,31 @@ public struct SourcesReport: Encodable, Equatable, Sendable {
 }
 
 extension StatusReporter {
-    /// The sources report for `query`: one read of the datapath, or two `seconds` apart.
+    /// The sources report for `query`: one read of the datapath, or two `seconds` apart
+    /// with counting on between them.
     public func sources(_ query: SourcesQuery) async throws -> SourcesReport {
         let vips = await reconciler.snapshot().vips
         if let vip = query.vip, !vips.contains(where: { $0.key == vip }) {
             throw APIError.notFound("VIP \(vip) is not installed")
         }
-        var before: SourceSample?
-        if query.seconds > 0 {
-            before = try readings.sources()
-            try await Task.sleep(for: .seconds(query.seconds))
+        guard query.seconds > 0 else {
+            return SourcesReport.make(query, before: nil, after: try readings.sources(), vips: vips)
         }
-        return SourcesReport.make(query, before: before, after: try readings.sources(), vips: vips)
+        try readings.openSourceWindow()
+        let samples: (before: SourceSample, after: SourceSample)
+        do {
+            samples = try await window(seconds: query.seconds)
+        } catch {
+            try? readings.closeSourceWindow()
+            throw error
+        }
+        try readings.closeSourceWindow()
+        return SourcesReport.make(query, before: samples.before, after: samples.after, vips: vips)
+    }
+
+    private func window(seconds: Int) async throws -> (before: SourceSample, after: SourceSample) {
+        let before = try readings.sources()
+        try await Task.sleep(for: .seconds(seconds))
+        return (before, try readings.sources())
     }
 }

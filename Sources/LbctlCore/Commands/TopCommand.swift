@@ -10,12 +10,14 @@ struct TopCommand: ParsableCommand {
             commandName: "sources",
             abstract: "Show the client prefixes opening the most new flows.",
             discussion: """
-                The datapath counts every new flow per VIP and client prefix (per /24 and /64 \
-                unless lbd's flood.source_prefix_v4/v6 say otherwise) in a table of 16384 \
-                prefixes; a prefix idle while others fill it is forgotten and counts again from \
-                zero, so counts are lower bounds. NEW is the flows opened while lbd waits \
-                --seconds; TOTAL since the prefix was first counted; REFUSED the flows \
-                flood.per_source_new_flows dropped.
+                While lbd counts, the datapath counts every new flow per VIP and client prefix \
+                (per /24 and /64 unless lbd's flood.source_prefix_v4/v6 say otherwise) in a \
+                table of 16384 prefixes; a prefix idle while others fill it is forgotten and \
+                counts again from zero, so counts are lower bounds. lbd counts during each \
+                --seconds window, and always while flood.per_source_new_flows is set. NEW is \
+                the flows opened during the window; TOTAL since the prefix was first counted, \
+                over every time counting was on; REFUSED the flows flood.per_source_new_flows \
+                dropped.
                 """)
 
         @OptionGroup var connection: ConnectionOptions
@@ -29,7 +31,8 @@ struct TopCommand: ParsableCommand {
         var prefixes: [String] = []
 
         @Option(help: ArgumentHelp("Count the new flows opened during this many seconds (0 to 10; 0: rank by "
-                                   + "totals and answer at once).", valueName: "seconds"))
+                                   + "the totals counted so far, without counting, and answer at once).",
+                                   valueName: "seconds"))
         var seconds = 1
 
         @Option(help: ArgumentHelp("Show at most this many prefixes (1 to 1000).", valueName: "count"))
