@@ -9,9 +9,13 @@ SWIFT_FLAGS ?=
 RELEASE     := -c release --static-swift-stdlib $(SWIFT_FLAGS)
 BPF_CFLAGS  := -O2 -g -target bpf -Wall -Wextra -Werror -I/usr/include/$(ARCH)-linux-gnu -Ibpf
 BPF_HEADERS := $(wildcard bpf/*.h bpf/lib/*.h)
-BPF_PROGS   := balancer decap bench trivial_encap
+BPF_PROGS   := balancer decap
 BPF_OBJS    := $(BPF_PROGS:%=bpf/build/%.bpf.o)
-EMBEDDED    := Sources/CBPFObjects/objects.c Sources/CBuildInfo/build_info.c
+# The benchmark harness and the trivial encapsulator (bpf/bench/): embedded for the
+# benchmarks and the tests, not in lbd.
+BENCH_PROGS := bench trivial_encap
+BENCH_OBJS  := $(BENCH_PROGS:%=bpf/build/bench/%.bpf.o)
+EMBEDDED    := Sources/CBPFObjects/objects.c Benchmarks/CBenchObjects/objects.c Sources/CBuildInfo/build_info.c
 # The release, in one place: --version, lbd_build_info and the package's version.
 VERSION     := $(shell cat VERSION)
 
@@ -49,14 +53,17 @@ deps:
 	@missing=""; for p in $(DEB_TOOL_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing (no service started):$$missing"; scripts/install-tool-packages.sh $$missing; fi
 
-bpf: $(BPF_OBJS)
+bpf: $(BPF_OBJS) $(BENCH_OBJS)
 
 bpf/build/%.bpf.o: bpf/%.bpf.c $(BPF_HEADERS) | deps
-	@mkdir -p bpf/build
+	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 Sources/CBPFObjects/objects.c: $(BPF_OBJS) scripts/embed-objects.sh
-	scripts/embed-objects.sh $@ $(foreach p,$(BPF_PROGS),$(p)=bpf/build/$(p).bpf.o)
+	scripts/embed-objects.sh $@ lb_objects.h $(foreach p,$(BPF_PROGS),$(p)=bpf/build/$(p).bpf.o)
+
+Benchmarks/CBenchObjects/objects.c: $(BENCH_OBJS) scripts/embed-objects.sh
+	scripts/embed-objects.sh $@ lb_bench_objects.h $(foreach p,$(BENCH_PROGS),$(p)=bpf/build/bench/$(p).bpf.o)
 
 # The version and commit lbd and lbctl report; rewritten only when either changes.
 Sources/CBuildInfo/build_info.c: FORCE
@@ -132,7 +139,8 @@ bench-e2e: $(EMBEDDED) | deps
 	$(SWIFT) build $(RELEASE) --product lbd
 	$(SWIFT) build $(RELEASE) --product lbctl
 	$(SWIFT) build $(RELEASE) --product lb-only-bench
-	@LBD_BIN_DIR=$$($(SWIFT) build $(RELEASE) --show-bin-path) scripts/bench-e2e.sh
+	$(SWIFT) build $(RELEASE) --product bench-e2e
+	@$$($(SWIFT) build $(RELEASE) --show-bin-path)/bench-e2e
 
 # lbd, lbctl, the unit and its generator (pointing at PREFIX), shell completions, man
 # pages, and the example configuration — which never overwrites one the operator already has.

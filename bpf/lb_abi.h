@@ -301,7 +301,7 @@ struct lb_decap_stats {
 };
 
 /*
- * Benchmark harness (bpf/bench.bpf.c): the frame restored before every run, so each
+ * Benchmark harness (bpf/bench/bench.bpf.c): the frame restored before every run, so each
  * iteration of a test-run measures the same path.
  */
 #define LB_BENCH_FRAME_MAX 256

@@ -67,6 +67,10 @@ for file in /usr/sbin/lbd /usr/bin/lbctl /lib/systemd/system/lbd.service /etc/lb
         /usr/share/doc/lbd/copyright /usr/share/man/man8/lbd.8.gz /usr/share/man/man1/lbctl.1.gz; do
     [ -e "$file" ] || fail "$file not installed"
 done
+# Every page of docs/ ships beside the README (compressed or not, as dh_compress decides).
+for doc in docs/*.md; do
+    ls "/usr/share/doc/lbd/$(basename "$doc")"* >/dev/null 2>&1 || fail "$doc not installed"
+done
 expect "conffiles" "/etc/lbd/lbd.yaml" "$(dpkg-query --control-show lbd conffiles)"
 expect "the unit's ExecStart" "ExecStart=/usr/sbin/lbd --config /etc/lbd/lbd.yaml" \
     "$(grep '^ExecStart=' /lib/systemd/system/lbd.service)"

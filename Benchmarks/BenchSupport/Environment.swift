@@ -1,13 +1,15 @@
 import Balancer
 import Datapath
 import Foundation
+import LBDAPI
+import TestSupport
 
 /// What the control-plane benchmarks share: the real lbd (built next to the benchmark)
 /// on a veth in its own network namespace, with its own pin, state and socket
 /// directories, and processes started in that namespace. Everything is torn down once,
 /// at the end, on failure and on SIGINT/SIGTERM too (`run`).
 public final class Environment: @unchecked Sendable {
-    public let id = String(UInt32.random(in: 0 ... .max), radix: 36)
+    public let id = uniqueName()
     public var namespace: String { "lbd-bench-\(id)" }
     public var interface: String { "lbi\(id)" }
     public var peer: String { "lbp\(id)" }
@@ -22,32 +24,15 @@ public final class Environment: @unchecked Sendable {
     /// `name`: the benchmark's, for its directory and messages.
     public init(name: String) {
         self.name = name
-        directory = NSTemporaryDirectory() + "lbd-\(name)-\(getpid())"
+        directory = NSTemporaryDirectory() + uniqueName("lbd-\(name)-")
     }
 
-    /// Runs `body` in a set-up environment and tears it down whatever happens; exits 1
-    /// with the error on failure, 130 on SIGINT/SIGTERM.
+    /// Runs `body` in a set-up environment and tears it down whatever happens (`runToTheEnd`).
     public func run(_ body: (Environment) throws -> Void) -> Never {
-        var signalSources: [DispatchSourceSignal] = []
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [self] in
-                tearDown()
-                exit(130)
-            }
-            source.resume()
-            signalSources.append(source)
-        }
-        do {
+        runToTheEnd(name, tearDown: { [self] in tearDown() }) {
+            try requireRoot("\(name) (a network namespace, BPF programs)")
             try setUp()
             try body(self)
-            tearDown()
-            exit(0)
-        } catch {
-            tearDown()
-            FileHandle.standardError.write(Data("\(name): \(error)\n".utf8))
-            exit(1)
         }
     }
 
@@ -96,30 +81,22 @@ public final class Environment: @unchecked Sendable {
     /// `command` in the namespace (`nsenter --net` execs it: the pid is the command's),
     /// its output in `log`; stopped at teardown.
     public func start(_ command: [String], log: String) throws -> Process {
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-        process.arguments = ["--net=/run/netns/\(namespace)"] + command
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        let process = try startLogged(["nsenter", "--net=/run/netns/\(namespace)"] + command, log: log)
         lock.withLock { processes.append(process) }
         return process
     }
 
     public var log: String { (try? String(contentsOfFile: directory + "/lbd.log", encoding: .utf8)) ?? "" }
 
-    public func waitForAPI(_ process: Process) throws -> UnixHTTPClient {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
+    /// One keep-alive connection to lbd's API, once it answers (a minute per request).
+    public func waitForAPI(_ process: Process) throws -> UnixSocketConnection {
+        var client: UnixSocketConnection?
+        try waitForBlocking("lbd serving \(socket):\n\(log)", within: .seconds(30), every: .milliseconds(50)) {
             guard process.isRunning else { throw BenchError("lbd exited (\(process.terminationStatus)):\n\(log)") }
-            if let client = try? UnixHTTPClient(path: socket), (try? client.request("GET", "/v1/services")) != nil {
-                return client
-            }
-            usleep(50_000)
+            client = try? UnixSocketConnection(path: socket, timeout: .seconds(60))
+            return (try? client?.exchange(.get("/v1/services"))) != nil
         }
-        throw BenchError("lbd did not serve \(socket) within 30 s:\n\(log)")
+        return client!
     }
 
     /// Stops every process (SIGTERM, then SIGKILL after 10 s), removes the namespace,
@@ -132,10 +109,7 @@ public final class Environment: @unchecked Sendable {
         }
         guard let running else { return }
         for process in running.reversed() where process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
-            let deadline = ContinuousClock.now + .seconds(10)
-            while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            terminate(process.processIdentifier, within: .seconds(10)) { !process.isRunning }
         }
         _ = try? shell("ip", "netns", "del", namespace)
         _ = try? shell("ip", "link", "del", peer)
@@ -147,29 +121,4 @@ public final class Environment: @unchecked Sendable {
 public struct BenchError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
-}
-
-/// Runs a command to completion; its stdout, or an error with its stderr.
-@discardableResult
-public func shell(_ arguments: String...) throws -> String {
-    try shell(arguments)
-}
-
-@discardableResult
-public func shell(_ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw BenchError("\(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): "
-            + String(decoding: stderr, as: UTF8.self))
-    }
-    return String(decoding: stdout, as: UTF8.self)
 }

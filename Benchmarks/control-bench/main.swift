@@ -4,6 +4,7 @@ import CLBABI
 import Daemon
 import Datapath
 import Foundation
+import LBDAPI
 
 // The control plane, end to end: the real lbd (built next to this binary) on a veth in
 // its own network namespace (generic XDP, its own pin and state directories), driven
@@ -79,9 +80,9 @@ func run(_ env: Environment) throws {
     // Apply 100 × 100 from empty.
     let body = servicesYAML()
     let applyStart = clock.now
-    let applied = try client.request("POST", "/v1/apply?dry_run=0", body: body)
+    let applied = try client.exchange(.post("/v1/apply?dry_run=0", yaml: body))
     let applyAnswer = clock.now
-    guard applied.status == 200 else { throw BenchError("apply: \(applied.status) \(applied.body)") }
+    guard applied.status == 200 else { throw BenchError("apply: \(applied.status) \(applied.text)") }
     let deadline = applyAnswer + .seconds(60)
     var pending = Array(0..<vipCount)
     while !pending.isEmpty {
@@ -109,9 +110,9 @@ func run(_ env: Environment) throws {
         let request = adding ? #"{"op":"add_backend","vip":"10.1.0.1:80/tcp","address":"10.200.0.1"}"#
                              : #"{"op":"remove_backend","vip":"10.1.0.1:80/tcp","address":"10.200.0.1"}"#
         let start = clock.now
-        let answer = try client.request("POST", "/v1/edit", body: request)
+        let answer = try client.exchange(.post("/v1/edit", json: request))
         let answered = clock.now
-        guard answer.status == 200 else { throw BenchError("edit \(edit): \(answer.status) \(answer.body)") }
+        guard answer.status == 200 else { throw BenchError("edit \(edit): \(answer.status) \(answer.text)") }
         if adding {
             // Spin until the live ring holds an index that is none of the VIP's 100: the
             // VIP's info, then the live ring's chunks in order, up to the first new index

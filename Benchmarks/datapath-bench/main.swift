@@ -1,7 +1,9 @@
 import CLBABI
 import Datapath
+import DatapathBench
 import Foundation
 import PacketCraft
+import TestSupport
 
 // Nanoseconds per packet through the balancer, by path, measured with BPF_PROG_TEST_RUN.
 // bench.bpf.c restores the template frame before every run and tail-calls the balancer;
@@ -109,7 +111,7 @@ func benchConnectionTableCount() throws {
     }
 }
 
-let pinDirectory = "/sys/fs/bpf/lbd-bench-\(getpid())"
+let pinDirectory = uniqueName("/sys/fs/bpf/lbd-bench-")
 do {
     defer { _ = try? BalancerDatapath.removePins(pinDirectory: pinDirectory) }
     // LBD_BENCH_OBJECT: a balancer .bpf.o to measure instead of the embedded one (A/B of BPF changes).

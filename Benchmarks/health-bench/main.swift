@@ -3,6 +3,8 @@ import BenchSupport
 import Daemon
 import Datapath
 import Foundation
+import LBDAPI
+import TestSupport
 
 // Health checking end to end, with the real lbd in its own namespace (generic XDP) and
 // an HTTP responder on every address of the namespace's loopback:
@@ -78,10 +80,7 @@ func liveRing(_ datapath: BalancerDatapath, _ vip: String) throws -> Set<String>
 /// Milliseconds from now until `condition` holds (polled every millisecond; 30 s at most).
 func millisecondsUntil(_ what: String, _ condition: () throws -> Bool) throws -> Double {
     let start = ContinuousClock.now
-    while try !condition() {
-        if ContinuousClock.now - start > .seconds(30) { throw BenchError("\(what): not within 30 s") }
-        usleep(1000)
-    }
+    try waitForBlocking(what, within: .seconds(30), every: .milliseconds(1), condition)
     return microseconds(ContinuousClock.now - start) / 1000
 }
 
@@ -119,11 +118,11 @@ func checksSoFar(_ env: Environment) throws -> Double {
     return counts.compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
 }
 
-func soak(_ env: Environment, _ client: UnixHTTPClient, _ datapath: BalancerDatapath, lbd: Int32) throws {
+func soak(_ env: Environment, _ client: UnixSocketConnection, _ datapath: BalancerDatapath, lbd: Int32) throws {
     let all = (0..<soakVIPs).flatMap { vip in (0..<soakBackendsPerVIP).map { soakAddress(vip, $0) } }
     try addresses(env, "add", all)
-    let applied = try client.request("POST", "/v1/apply?dry_run=0", body: soakServices())
-    guard applied.status == 200 else { throw BenchError("apply: \(applied.status) \(applied.body)") }
+    let applied = try client.exchange(.post("/v1/apply?dry_run=0", yaml: soakServices()))
+    guard applied.status == 200 else { throw BenchError("apply: \(applied.status) \(applied.text)") }
     for vip in 0..<soakVIPs {
         let expected = Set((0..<soakBackendsPerVIP).map { soakAddress(vip, $0) })
         _ = try millisecondsUntil("VIP \(vip)'s backends up") { try liveRing(datapath, "10.1.\(vip).1:80/tcp") == expected }
@@ -154,7 +153,7 @@ func soak(_ env: Environment, _ client: UnixHTTPClient, _ datapath: BalancerData
 Environment(name: "health-bench").run { env in
     try addresses(env, "add", ["192.0.2.11", "192.0.2.12"])
     let server = try env.start(["python3", "-c", responder], log: env.directory + "/responder.log")
-    _ = try millisecondsUntil("the responder listening") {
+    try waitForBlocking("the responder listening", within: .seconds(30)) {
         guard server.isRunning else { throw BenchError("the responder exited: see \(env.directory)/responder.log") }
         return try shell("ip", "netns", "exec", env.namespace, "ss", "-Htln").contains("0.0.0.0:8080")
     }

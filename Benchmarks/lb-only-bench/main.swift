@@ -1,5 +1,6 @@
 import CLBABI
 import Datapath
+import DatapathBench
 import Foundation
 import PacketCraft
 
@@ -14,11 +15,11 @@ import PacketCraft
 // taskset: the generator, the program, the transmit and the peer's receive all run on
 // that CPU, so a rate is packets per second of one core.
 //
-// Every frame goes through bpf/bench.bpf.c's wrapper, which rewrites it from the template
-// before tail-calling the program under test — recycled pages keep the previous run's
-// rewrite (the encapsulated frame). The targets, interleaved run by run:
+// Every frame goes through bpf/bench/bench.bpf.c's wrapper, which rewrites it from the
+// template before tail-calling the program under test — recycled pages keep the previous
+// run's rewrite (the encapsulated frame). The targets, interleaved run by run:
 //   generator   bench_noop: the unchanged frame back out (the generator's own ceiling)
-//   trivial     bpf/trivial_encap.bpf.c: IPIP to one fixed backend, nothing else
+//   trivial     bpf/bench/trivial_encap.bpf.c: IPIP to one fixed backend, nothing else
 //   lbd         the balancer, one VIP over 2 backends (ring 65537, table 1M, as lbd's
 //               defaults): ACKs of `flows` established connections, the source port
 //               cycling through them, every one already in the connection table

@@ -1,6 +1,8 @@
 import Balancer
 import BenchSupport
 import Foundation
+import LBDAPI
+import TestSupport
 
 // The cost of a Prometheus scrape at the largest default state: the real lbd (generic
 // XDP, in its own namespace) with 512 VIPs and 4,096 backends (8 per VIP), scraped 20
@@ -38,8 +40,8 @@ func scrape(_ env: Environment) throws -> (seconds: Double, bytes: Int) {
 Environment(name: "metrics-bench").run { env in
     let daemon = try env.startDaemon(config: try env.writeConfig(limits: limits))
     let client = try env.waitForAPI(daemon)
-    let applied = try client.request("POST", "/v1/apply?dry_run=0", body: services())
-    guard applied.status == 200 else { throw BenchError("apply: \(applied.status) \(applied.body)") }
+    let applied = try client.exchange(.post("/v1/apply?dry_run=0", yaml: services()))
+    guard applied.status == 200 else { throw BenchError("apply: \(applied.status) \(applied.text)") }
     _ = try scrape(env)  // warm: first-use allocations
 
     let idleStart = try ProcessUsage(pid: daemon.processIdentifier)

@@ -1,5 +1,6 @@
 import CLBABI
 import Glibc
+import Synchronization
 
 /// One entry of `source_flows`: a VIP's client prefix and the new flows it opened.
 public struct SourceFlows: Equatable, Sendable {
@@ -24,6 +25,40 @@ extension BalancerDatapath {
     public func sourceEntries() throws -> [SourceFlows] {
         try sourceFlows.keys().compactMap { key in
             try sourceFlows.lookup(key: key).map { SourceFlows(key: key, flows: $0) }
+        }
+    }
+
+    /// `flood_config[0]`'s grouping and limit := `settings`'s when they differ, its
+    /// `counting` kept; returns whether it wrote. The daemon writes them at start and
+    /// reload from its configuration file.
+    @discardableResult
+    public func writeFloodSettings(_ settings: lb_flood_config) throws -> Bool {
+        try changeFloodConfig { flood in
+            let counting = flood.counting
+            flood = settings
+            flood.counting = counting
+        }
+    }
+
+    /// Turns counting without a limit on or off (`flood_config[0].counting`): the
+    /// daemon's sources windows.
+    public func setSourceCounting(_ on: Bool) throws {
+        try changeFloodConfig { $0.counting = on ? 1 : 0 }
+    }
+
+    /// flood_config has two writers, each of its own fields: one lock for both, so
+    /// neither writes the other's fields back stale.
+    private static let floodConfigWrites = Mutex(())
+
+    @discardableResult
+    private func changeFloodConfig(_ edit: (inout lb_flood_config) -> Void) throws -> Bool {
+        try Self.floodConfigWrites.withLock { _ in
+            let old = try floodConfig.lookup(key: 0) ?? lb_flood_config()
+            var new = old
+            edit(&new)
+            if withUnsafeBytes(of: old, { a in withUnsafeBytes(of: new) { b in a.elementsEqual(b) } }) { return false }
+            try floodConfig.update(key: 0, value: new)
+            return true
         }
     }
 

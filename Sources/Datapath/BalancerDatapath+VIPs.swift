@@ -9,8 +9,13 @@ import CLBABI
 extension BalancerDatapath {
     /// Serves `key` from VIP index `index` with `info` (whose rings the caller has
     /// written): the index's state first, then the key, then the address for ICMP and
-    /// the filter bit that lets the packet path find it.
+    /// the filter bit that lets the packet path find it. A generation other than the
+    /// index's zeroes its counters first: they are the new VIP's.
     public func installVIP(_ key: lb_vip_key, index: UInt32, info: lb_vip_info) throws {
+        if try vips.lookup(key: index)?.generation != info.generation {
+            try vipStats.update(key: index, value: lb_traffic())
+            try vipFlowStats.update(key: index, value: lb_vip_flows())
+        }
         let isNew = try vipMap.lookup(key: key) == nil
         try vips.update(key: index, value: info)
         try vipMap.update(key: key, value: index)
@@ -66,6 +71,19 @@ extension BalancerDatapath {
             wrote = true
         }
         return wrote
+    }
+
+    /// Every key of `vip_map` with its index and that index's `vips` entry, as installed.
+    public func installedVIPs() throws -> [(key: lb_vip_key, index: UInt32, info: lb_vip_info)] {
+        try vipMap.keys().compactMap { key in
+            guard let index = try vipMap.lookup(key: key), let info = try vips.lookup(key: index) else { return nil }
+            return (key, index, info)
+        }
+    }
+
+    /// `vips[index]`; nil past the end of the map.
+    public func vipInfo(index: UInt32) throws -> lb_vip_info? {
+        try vips.lookup(key: index)
     }
 
     /// The key's address is in vip_addrs and its bit set in the filter.

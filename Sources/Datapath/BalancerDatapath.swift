@@ -22,40 +22,44 @@ public final class BalancerDatapath: Sendable {
     public let program: BPFProgram
     public var programFD: Int32 { program.rawFD }
 
+    // The maps are `package`, not part of the Datapath product: this package's tests and
+    // benchmarks read and seed them directly; the daemon goes through the operations of
+    // this type, one per kind of write. bpf/lib/maps.h says who writes each map.
+
     /// VIP (address, port, protocol) → VIP index. Port 0 matches every port.
-    public let vipMap: BPFMap<lb_vip_key, UInt32>
+    package let vipMap: BPFMap<lb_vip_key, UInt32>
     /// VIP index → flags, live ring, UDP timeout, generation.
-    public let vips: BPFMap<UInt32, lb_vip_info>
+    package let vips: BPFMap<UInt32, lb_vip_info>
     /// One bit per VIP address hash: a clear bit lets other traffic pass at once.
-    public let vipFilter: BPFMap<UInt32, lb_vip_filter>
+    package let vipFilter: BPFMap<UInt32, lb_vip_filter>
     /// Addresses carrying at least one VIP → number of VIPs on them (ICMP handling).
-    public let vipAddrs: BPFMap<lb_vip_addr_key, UInt32>
+    package let vipAddrs: BPFMap<lb_vip_addr_key, UInt32>
     /// Backend index → address, flags. Index 0 is LB_BACKEND_NONE, never a backend.
-    public let backends: BPFMap<UInt32, lb_backend>
+    package let backends: BPFMap<UInt32, lb_backend>
     /// Maglev slots → backend index, 16 to a chunk; see `writeRing` and `readRing`.
-    public let rings: BPFMap<UInt32, lb_ring_chunk>
+    package let rings: BPFMap<UInt32, lb_ring_chunk>
     /// LRU, one list for all CPUs: client flow → VIP index and backend, written by the program.
-    public let connTable: BPFMap<lb_flow_key, lb_flow>
+    package let connTable: BPFMap<lb_flow_key, lb_flow>
     /// The single runtime configuration entry (key 0).
-    public let config: BPFMap<UInt32, lb_config>
+    package let config: BPFMap<UInt32, lb_config>
     /// Per-CPU traffic per VIP index.
-    public let vipStats: BPFMap<UInt32, lb_traffic>
+    package let vipStats: BPFMap<UInt32, lb_traffic>
     /// Per-CPU SYNs, new flows and misses per VIP index.
-    public let vipFlowStats: BPFMap<UInt32, lb_vip_flows>
+    package let vipFlowStats: BPFMap<UInt32, lb_vip_flows>
     /// Per-CPU traffic per backend index.
-    public let backendStats: BPFMap<UInt32, lb_traffic>
+    package let backendStats: BPFMap<UInt32, lb_traffic>
     /// Per-CPU global counters (key 0), indexed by `lb_stat`.
-    public let globalStats: BPFMap<UInt32, lb_global_stats>
+    package let globalStats: BPFMap<UInt32, lb_global_stats>
     /// LRU of LB_SOURCE_ENTRIES: (VIP, client prefix) → its new flows, written by the program.
-    public let sourceFlows: BPFMap<lb_source_key, lb_source_flows>
+    package let sourceFlows: BPFMap<lb_source_key, lb_source_flows>
     /// The single source grouping and new-flow limit entry (key 0).
-    public let floodConfig: BPFMap<UInt32, lb_flood_config>
+    package let floodConfig: BPFMap<UInt32, lb_flood_config>
     /// Per-CPU counters of the per-source limit (key 0).
-    public let floodStats: BPFMap<UInt32, lb_flood_stats>
+    package let floodStats: BPFMap<UInt32, lb_flood_stats>
     /// What a running capture copies (key 0); all zero when none runs.
-    public let captureConfig: BPFMap<UInt32, lb_capture_config>
+    package let captureConfig: BPFMap<UInt32, lb_capture_config>
     /// Per-CPU counters of the running capture (key 0).
-    public let captureStats: BPFMap<UInt32, lb_capture_stats>
+    package let captureStats: BPFMap<UInt32, lb_capture_stats>
     /// The ring buffer captured packets are written to (`openCaptureRing` reads it).
     let captureRing: FileDescriptor
 

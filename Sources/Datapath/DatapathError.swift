@@ -67,7 +67,8 @@ public struct DatapathError: Error, CustomStringConvertible, Sendable, Equatable
         system(operation, code: currentErrno())
     }
 
-    static func invalid(_ operation: String, _ message: String) -> DatapathError {
+    /// A caller-supplied value out of range.
+    public static func invalid(_ operation: String, _ message: String) -> DatapathError {
         DatapathError(kind: .invalidArgument, operation: operation, message: message)
     }
 }

@@ -1,3 +1,5 @@
+import LBDAPI
+
 /// Why a command did not succeed, sorted by what the operator (or a script) should do
 /// about it: each case has its own exit code, documented in `lbctl --help`.
 enum Failure: Error, Equatable, Sendable {
@@ -21,6 +23,18 @@ enum Failure: Error, Equatable, Sendable {
     var message: String {
         switch self {
         case .daemon(let message), .usage(let message), .unreachable(let message): message
+        }
+    }
+}
+
+extension Failure {
+    /// The client's error as the operator's: lbd refused or sent something unreadable (1),
+    /// the socket path is not one (2), lbd is out of reach (3).
+    init(_ error: LBDClientError) {
+        switch error {
+        case .refused(_, let message), .unreadable(let message): self = .daemon(message)
+        case .badSocketPath(let message): self = .usage(message)
+        case .unreachable(let message): self = .unreachable(message)
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LBDAPI
 
 /// What `apply -f -` reads.
 public enum StandardInput: Sendable {
@@ -18,7 +19,7 @@ public struct LbctlResult: Equatable, Sendable {
 /// the tests with their own: both get the same behaviour.
 public enum Lbctl {
     /// How long lbd has to answer one request, connection included.
-    public static let defaultTimeout: Duration = .seconds(10)
+    public static let defaultTimeout = LBDClient.defaultTimeout
 
     /// Runs the command line `arguments` (without the program name) to completion.
     /// `environment` supplies `LBD_SOCKET`; `standardInput` feeds `apply -f -`.
@@ -42,8 +43,7 @@ public enum Lbctl {
             return LbctlResult(exitCode: 0, standardOutput: "", standardError: "")
         }
         let path = daemonCommand.connection.socketPath(environment: environment)
-        let session = Session(api: DaemonAPI(client: UnixSocketHTTPClient(path: path, timeout: timeout)),
-                              standardInput: standardInput)
+        let session = Session(api: LBDClient(socketPath: path, timeout: timeout), standardInput: standardInput)
         do {
             try daemonCommand.execute(in: session)
             return LbctlResult(exitCode: 0, standardOutput: session.output, standardError: "")

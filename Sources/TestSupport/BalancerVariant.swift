@@ -13,7 +13,7 @@ public struct BalancerVariant: Sendable {
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().path
         directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("lbd-variant-\(getpid())-\(UInt32.random(in: 0 ... .max))").path
+            .appendingPathComponent(uniqueName("lbd-variant-")).path
         object = directory + "/balancer.bpf.o"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var script = "cp -r '\(repo)/bpf' '\(directory)/bpf' && rm -rf '\(directory)/bpf/build'"

@@ -3,7 +3,7 @@ import Foundation
 /// The real `lbd` binary run in a network namespace (`nsenter --net`, which keeps bpffs
 /// usable, unlike `ip netns exec`), its output collected in a log file.
 public final class DaemonProcess {
-    public let process = Process()
+    public let process: Process
     public let log: String
 
     /// `launcher`: a command that runs the rest, exec'ing it (scripts/fresh-bpffs);
@@ -11,17 +11,10 @@ public final class DaemonProcess {
     public init(namespace: String, config: String, arguments: [String] = [], environment: [String: String] = [:],
                 log: String, launcher: [String] = [], wrapper: [String] = []) throws {
         self.log = log
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let command = launcher + ["/usr/bin/nsenter", "--net=/run/netns/\(namespace)"] + wrapper
             + [try LBDBinary.path, "--config", config] + arguments
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        handle.seekToEndOfFile()
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        process = try startLogged(command, log: log,
+                                  environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
     }
 
     deinit {
@@ -37,11 +30,7 @@ public final class DaemonProcess {
     }
 
     public func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else { throw Failure("lbd did not exit:\n\(output)") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await waitFor("lbd exiting:\n\(output)", within: timeout) { !process.isRunning }
         return process.terminationStatus
     }
 

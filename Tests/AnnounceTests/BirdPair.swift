@@ -16,21 +16,21 @@ final class BirdPair {
     var routerNamespace: String { name + "-router" }
 
     init(_ test: XCTestCase) throws {
-        guard geteuid() == 0 else { throw BirdPairFailure("BIRD in network namespaces: run the tests as root") }
-        name = "bp-" + String(UInt32.random(in: 0 ... .max), radix: 36)
+        try requireRoot("BIRD in network namespaces")
+        name = uniqueName("bp-")
         directory = NSTemporaryDirectory() + name
         test.addTeardownBlock { [self] in tearDown() }
         try FileManager.default.createDirectory(atPath: directory + "/routes", withIntermediateDirectories: true)
         for namespace in [nodeNamespace, routerNamespace] {
-            try run("/usr/sbin/ip", ["netns", "add", namespace])
-            try run("/usr/sbin/ip", ["-n", namespace, "link", "set", "lo", "up"])
+            try shell(["/usr/sbin/ip", "netns", "add", namespace])
+            try shell(["/usr/sbin/ip", "-n", namespace, "link", "set", "lo", "up"])
         }
-        try run("/usr/sbin/ip", ["link", "add", "\(name)-n", "netns", nodeNamespace, "type", "veth",
-                                 "peer", "name", "\(name)-r", "netns", routerNamespace])
+        try shell(["/usr/sbin/ip", "link", "add", "\(name)-n", "netns", nodeNamespace, "type", "veth",
+                   "peer", "name", "\(name)-r", "netns", routerNamespace])
         for (namespace, device, last) in [(nodeNamespace, "\(name)-n", 1), (routerNamespace, "\(name)-r", 2)] {
-            try run("/usr/sbin/ip", ["-n", namespace, "addr", "add", "10.199.0.\(last)/24", "dev", device])
-            try run("/usr/sbin/ip", ["-n", namespace, "addr", "add", "fd00:199::\(last)/64", "dev", device, "nodad"])
-            try run("/usr/sbin/ip", ["-n", namespace, "link", "set", device, "up"])
+            try shell(["/usr/sbin/ip", "-n", namespace, "addr", "add", "10.199.0.\(last)/24", "dev", device])
+            try shell(["/usr/sbin/ip", "-n", namespace, "addr", "add", "fd00:199::\(last)/64", "dev", device, "nodad"])
+            try shell(["/usr/sbin/ip", "-n", namespace, "link", "set", device, "up"])
         }
         try writeConfigs()
         try startBird(.node)
@@ -78,14 +78,10 @@ final class BirdPair {
     func startBird(_ role: Role) throws {
         let namespace = role == .node ? nodeNamespace : routerNamespace
         let base = directory + "/" + role.rawValue
-        try run("/bin/bash", ["-c", #"for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done; "#
+        try shell(["/bin/bash", "-c", #"for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done; "#
                 + "exec nsenter --net=/run/netns/\(namespace) bird -c \(base).conf -s \(base).ctl "
                 + "-P \(base).pid >>\(base).log 2>&1 </dev/null"])
-        let deadline = ContinuousClock.now + .seconds(10)
-        while access(base + ".ctl", F_OK) != 0 {
-            guard ContinuousClock.now < deadline else { throw BirdPairFailure("BIRD \(role) did not start") }
-            usleep(20_000)
-        }
+        try waitForBlocking("BIRD \(role) starting") { access(base + ".ctl", F_OK) == 0 }
     }
 
     /// SIGKILL: no goodbye to the peer, which keeps the routes until its hold timer.
@@ -94,14 +90,14 @@ final class BirdPair {
         guard let pid = Int32((try? String(contentsOfFile: base + ".pid", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") else { return }
         kill(pid, SIGKILL)
-        while kill(pid, 0) == 0 { usleep(10_000) }
+        try waitForBlocking("BIRD \(role) exiting", every: .milliseconds(10)) { kill(pid, 0) != 0 }
         unlink(base + ".ctl")
     }
 
     /// The VIP routes the router's kernel learnt from BIRD: `10.0.0.10/32`-style prefixes.
     func routerKernelRoutes() throws -> [String] {
-        let v4 = try run("/usr/sbin/ip", ["-n", routerNamespace, "-4", "route", "show", "proto", "bird"])
-        let v6 = try run("/usr/sbin/ip", ["-n", routerNamespace, "-6", "route", "show", "proto", "bird"])
+        let v4 = try shell(["/usr/sbin/ip", "-n", routerNamespace, "-4", "route", "show", "proto", "bird"])
+        let v6 = try shell(["/usr/sbin/ip", "-n", routerNamespace, "-6", "route", "show", "proto", "bird"])
         return (v4.split(separator: "\n").map { $0.split(separator: " ")[0] + "/32" }
             + v6.split(separator: "\n").map { $0.split(separator: " ")[0] + "/128" }).map(String.init).sorted()
     }
@@ -109,21 +105,16 @@ final class BirdPair {
     /// Polls until the router's kernel has exactly `routes` (within `timeout`, generous:
     /// a BGP session may still be coming up).
     func waitForRouterRoutes(_ routes: [String], timeout: Duration = .seconds(20)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        var seen = try routerKernelRoutes()
-        while seen != routes.sorted() {
-            guard ContinuousClock.now < deadline else {
-                throw BirdPairFailure("the router has \(seen), expected \(routes.sorted()); node log:\n"
-                    + ((try? String(contentsOfFile: directory + "/node.log", encoding: .utf8)) ?? ""))
-            }
-            try await Task.sleep(for: .milliseconds(100))
-            seen = try routerKernelRoutes()
+        try await waitFor("the router having \(routes.sorted()) (it has \((try? routerKernelRoutes()) ?? [])); node log:\n"
+                              + ((try? String(contentsOfFile: directory + "/node.log", encoding: .utf8)) ?? ""),
+                          within: timeout, every: .milliseconds(100)) {
+            try routerKernelRoutes() == routes.sorted()
         }
     }
 
     /// `birdc -s ROUTER show route all PREFIX`: the router's view of one route.
     func routerRoute(_ prefix: String) throws -> String {
-        try run("/usr/sbin/birdc", ["-s", routerSocket, "show", "route", "all", prefix])
+        try shell(["/usr/sbin/birdc", "-s", routerSocket, "show", "route", "all", prefix])
     }
 
     private func tearDown() {
@@ -132,18 +123,4 @@ final class BirdPair {
         for namespace in [nodeNamespace, routerNamespace] { _ = try? runProcess("/usr/sbin/ip", ["netns", "del", namespace]) }
         try? FileManager.default.removeItem(atPath: directory)
     }
-
-    @discardableResult
-    private func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let output = try runProcess(executable, arguments)
-        guard output.status == 0 else {
-            throw BirdPairFailure("\(executable) \(arguments.joined(separator: " ")) exited \(output.status): \(output.stderr)")
-        }
-        return output.stdout
-    }
-}
-
-struct BirdPairFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

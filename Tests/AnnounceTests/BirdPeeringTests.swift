@@ -2,6 +2,7 @@
 import Balancer
 import Foundation
 import Logging
+import TestSupport
 import XCTest
 
 /// The announcer against real BIRDs: the node's, which includes the routes file, and the
@@ -96,13 +97,10 @@ final class BirdPeeringTests: XCTestCase {
         await announcer.refresh()
         try await pair.waitForRouterRoutes(["10.0.0.10/32"])
         let stopping = Task { await announcer.stop() }
-        let deadline = ContinuousClock.now + .seconds(3)
-        var tagged = false
-        while !tagged, ContinuousClock.now < deadline {
-            tagged = try pair.routerRoute("10.0.0.10/32").contains("(65535,0)")
-            try await Task.sleep(for: .milliseconds(100))
+        try await waitFor("the router seeing GRACEFUL_SHUTDOWN while the node drains", within: .seconds(3),
+                          every: .milliseconds(100)) {
+            try pair.routerRoute("10.0.0.10/32").contains("(65535,0)")
         }
-        XCTAssertTrue(tagged, "the router sees GRACEFUL_SHUTDOWN while the node drains")
         XCTAssertEqual(try pair.routerKernelRoutes(), ["10.0.0.10/32"], "still announced while draining")
         await stopping.value
         try await pair.waitForRouterRoutes([], timeout: .seconds(5))

@@ -1,5 +1,6 @@
 import Announce
 import Balancer
+import TestDoubles
 import XCTest
 
 /// What can serve, read from the state and what the reconciler installed.

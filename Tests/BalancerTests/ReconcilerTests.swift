@@ -1,6 +1,7 @@
 @testable import Balancer
 import HealthCheck
 import Maglev
+import TestDoubles
 import XCTest
 import TestSupport
 

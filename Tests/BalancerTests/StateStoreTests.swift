@@ -1,5 +1,6 @@
 @testable import Balancer
 import Foundation
+import TestSupport
 import XCTest
 
 /// The state file: atomic replacement, refusal of damaged files, crash leftovers.
@@ -7,7 +8,7 @@ final class StateStoreTests: XCTestCase {
     private var directory = ""
 
     override func setUpWithError() throws {
-        directory = NSTemporaryDirectory() + "lbd-state-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        directory = NSTemporaryDirectory() + uniqueName("lbd-state-")
     }
 
     override func tearDownWithError() throws {

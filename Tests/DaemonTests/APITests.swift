@@ -1,6 +1,8 @@
 import Balancer
 import Daemon
 import Foundation
+import LBDAPI
+import TestDoubles
 import XCTest
 
 /// The control API as lbctl sees it: raw HTTP/1.1 over the unix socket, exact status
@@ -28,20 +30,50 @@ final class APITests: XCTestCase {
     }
 
     func testServicesAreTheStateFilesEncoding() async throws {
-        let response = try await harness.client().request("GET", "/v1/services")
+        let response = try await harness.client().send(.get("/v1/services"))
         XCTAssertEqual(response.status, 200)
-        XCTAssertEqual(response.headers["content-type"], "application/json")
-        XCTAssertEqual(response.body, """
-            {"services":[{"backends":[],"hash":"source","udp_idle_timeout":"10s","vip":"10.0.0.10:53/udp"},\
-            {"backends":[{"address":"192.0.2.11","drained":false,"weight":100},\
-            {"address":"192.0.2.12","drained":false,"weight":50},{"address":"192.0.2.13","drained":true,"weight":100}],\
-            "hash":"5tuple","vip":"10.0.0.10:80/tcp"}]}
+        XCTAssertEqual(response.header("Content-Type"), "application/json")
+        // Indented, keys sorted: what `lbctl vip list --json` prints as it is.
+        XCTAssertEqual(response.text, """
+            {
+              "services" : [
+                {
+                  "backends" : [
+
+                  ],
+                  "hash" : "source",
+                  "udp_idle_timeout" : "10s",
+                  "vip" : "10.0.0.10:53/udp"
+                },
+                {
+                  "backends" : [
+                    {
+                      "address" : "192.0.2.11",
+                      "drained" : false,
+                      "weight" : 100
+                    },
+                    {
+                      "address" : "192.0.2.12",
+                      "drained" : false,
+                      "weight" : 50
+                    },
+                    {
+                      "address" : "192.0.2.13",
+                      "drained" : true,
+                      "weight" : 100
+                    }
+                  ],
+                  "hash" : "5tuple",
+                  "vip" : "10.0.0.10:80/tcp"
+                }
+              ]
+            }
 
             """)
     }
 
     func testStatusShowsRingSharesStatesAndTheDatapath() async throws {
-        let response = try await harness.client().request("GET", "/v1/status")
+        let response = try await harness.client().send(.get("/v1/status"))
         XCTAssertEqual(response.status, 200)
         let status = try json(response.body)
         XCTAssertEqual(status["datapath"] as? NSDictionary, ["attached": NSNull(), "interface": "none", "adopted": false])
@@ -62,20 +94,21 @@ final class APITests: XCTestCase {
     }
 
     func testAnEditIsOnDiskAndInTheMapsWhenAnswered() async throws {
-        let client = try harness.client()
-        let response = try await client.request("POST", "/v1/edit",
-                                                body: #"{"op":"add_backend","vip":"10.0.0.10:53/udp","address":"192.0.2.21","weight":7}"#)
-        XCTAssertEqual(response, .init(status: 200, headers: response.headers, body: "{\"ok\":true}\n"))
+        let client = try harness.connection()
+        let response = try await client.exchange(.post(
+            "/v1/edit", json: #"{"op":"add_backend","vip":"10.0.0.10:53/udp","address":"192.0.2.21","weight":7}"#))
+        XCTAssertEqual(response.status, 200)
+        XCTAssertEqual(response.text, "{\n  \"ok\" : true\n}\n")
         let saved = try DesiredState(json: try harness.stateFile, limits: APIHarness.limits)
         XCTAssertEqual(saved.services[try VIPKey("10.0.0.10:53/udp")]?.backends, [BackendSpec(address: try IPAddress("192.0.2.21"), weight: 7)])
         XCTAssertEqual(harness.datapath.route(try VIPKey("10.0.0.10:53/udp"), slot: 0), try IPAddress("192.0.2.21"))
         // The same connection serves the next request (keep-alive).
-        let status = try json(try await client.request("GET", "/v1/status").body)
+        let status = try json(try await client.exchange(.get("/v1/status")).body)
         XCTAssertEqual((status["services"] as? [NSDictionary])?[0]["state"] as? String, "ok")
     }
 
     func testEveryEditOperation() async throws {
-        let client = try harness.client()
+        let client = harness.client()
         for body in [
             #"{"op":"add_vip","vip":"10.0.0.20:443/tcp","hash":"source"}"#,
             #"{"op":"add_backend","vip":"10.0.0.20:443/tcp","address":"192.0.2.31"}"#,
@@ -86,12 +119,12 @@ final class APITests: XCTestCase {
             #"{"op":"remove_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.12"}"#,
             #"{"op":"remove_vip","vip":"10.0.0.10:53/udp"}"#,
         ] {
-            let response = try await client.request("POST", "/v1/edit", body: body)
-            XCTAssertEqual(response.status, 200, "\(body): \(response.body)")
+            let response = try await client.send(.post("/v1/edit", json: body))
+            XCTAssertEqual(response.status, 200, "\(body): \(response.text)")
         }
-        let export = try await client.request("GET", "/v1/export")
-        XCTAssertEqual(export.headers["content-type"], "text/yaml")
-        XCTAssertEqual(export.body, """
+        let export = try await client.send(.get("/v1/export"))
+        XCTAssertEqual(export.header("Content-Type"), "text/yaml")
+        XCTAssertEqual(export.text, """
             # lbd services: lbctl apply -f FILE
             services:
               - vip: 10.0.0.10:80/tcp
@@ -152,9 +185,9 @@ final class APITests: XCTestCase {
         ]
         let before = try harness.stateFile
         harness.datapath.clearLog()
-        let client = try harness.client()
+        let client = harness.client()
         for (body, status, error) in cases {
-            let response = try await client.request("POST", "/v1/edit", body: body)
+            let response = try await client.send(.post("/v1/edit", json: body))
             XCTAssertEqual(response.status, status, body)
             let reason = try json(response.body)["error"] as? String
             if error.isEmpty {
@@ -186,17 +219,17 @@ final class APITests: XCTestCase {
                 - 192.0.2.13
             1 VIP added, 1 removed, 1 changed
             """
-        let client = try harness.client()
+        let client = harness.client()
         let before = try harness.stateFile
-        let dry = try await client.request("POST", "/v1/apply?dry_run=1", body: file)
+        let dry = try await client.send(.post("/v1/apply?dry_run=1", yaml: file))
         XCTAssertEqual(dry.status, 200)
         XCTAssertEqual(try json(dry.body), ["plan": plan, "applied": false])
         XCTAssertEqual(try harness.stateFile, before, "a dry run saves nothing")
 
-        let applied = try await client.request("POST", "/v1/apply?dry_run=0", body: file)
+        let applied = try await client.send(.post("/v1/apply?dry_run=0", yaml: file))
         XCTAssertEqual(try json(applied.body), ["plan": plan, "applied": true])
-        let export = try await client.request("GET", "/v1/export")
-        let again = try await client.request("POST", "/v1/apply?dry_run=1", body: export.body)
+        let export = try await client.send(.get("/v1/export"))
+        let again = try await client.send(.post("/v1/apply?dry_run=1", yaml: export.text))
         XCTAssertEqual(try json(again.body), ["plan": "no changes", "applied": false], "export is accepted by apply")
         XCTAssertEqual(try DesiredState(json: try harness.stateFile, limits: APIHarness.limits),
                        try DesiredState(yaml: file, limits: APIHarness.limits))
@@ -204,30 +237,30 @@ final class APITests: XCTestCase {
 
     func testApplyRefusesAnInvalidFileWithPositions() async throws {
         let before = try harness.stateFile
-        let response = try await harness.client().request("POST", "/v1/apply?dry_run=0", body: """
+        let response = try await harness.client().send(.post("/v1/apply?dry_run=0", yaml: """
             services:
               - vip: 10.0.0.10:80/tcp
                 backends: [ { address: 192.0.2.11, weight: -1 } ]
               - vip: 10.0.0.300:80/tcp
-            """)
+            """))
         XCTAssertEqual(response.status, 400)
         XCTAssertEqual(try json(response.body)["error"] as? String, """
             3:48: VIP 10.0.0.10:80/tcp: backend 192.0.2.11 has weight -1; weights are 0...65535
             4:10: vip: bad VIP '10.0.0.300:80/tcp': bad IPv4 address '10.0.0.300': 300 is above 255
             """)
         XCTAssertEqual(try harness.stateFile, before)
-        let badFlag = try await harness.client().request("POST", "/v1/apply?dry_run=yes", body: "services: []")
+        let badFlag = try await harness.client().send(.post("/v1/apply?dry_run=yes", yaml: "services: []"))
         XCTAssertEqual(badFlag.status, 400)
         XCTAssertEqual(try json(badFlag.body)["error"] as? String, "dry_run must be 0 or 1, not 'yes'")
     }
 
     func testUnknownEndpointsAre404() async throws {
-        let client = try harness.client()
+        let client = harness.client()
         for (method, target) in [("GET", "/"), ("GET", "/v1/nope"), ("POST", "/v1/services"), ("GET", "/v1/edit"),
                                  ("DELETE", "/v1/services"), ("GET", "/v2/status")] {
-            let response = try await client.request(method, target)
+            let response = try await client.send(HTTPRequest(method: method, target: target))
             XCTAssertEqual(response.status, 404, "\(method) \(target)")
-            XCTAssertEqual(response.body, "{\"error\":\"no such endpoint\"}\n")
+            XCTAssertEqual(response.text, "{\n  \"error\" : \"no such endpoint\"\n}\n")
         }
     }
 
@@ -238,11 +271,11 @@ final class APITests: XCTestCase {
         XCTAssertEqual(info.st_uid, 0)
         // An idle keep-alive connection does not hold the shutdown up.
         let path = harness.socketPath
-        let idle = try harness.client()
-        _ = try await idle.request("GET", "/v1/services")
+        let idle = try harness.connection()
+        _ = try await idle.exchange(.get("/v1/services"))
         try await harness.stop()
         harness = nil
-        let closed = await idle.isClosedByServer()
+        let closed = await idle.isClosedByPeer()
         XCTAssertTrue(closed)
         XCTAssertNotEqual(access(path, F_OK), 0, "the socket file is removed")
     }
@@ -270,7 +303,7 @@ final class APITests: XCTestCase {
         close(fd)
         let server = try await APIServer.bind(path: stale, router: router)
         let task = Task { try await server.run() }
-        let response = try await UnixHTTPClient(path: stale).request("GET", "/v1/services")
+        let response = try await LBDClient(socketPath: stale).send(.get("/v1/services"))
         XCTAssertEqual(response.status, 200)
         task.cancel()
         _ = try? await task.value

@@ -3,6 +3,7 @@ import CLBABI
 import Daemon
 import Datapath
 import Foundation
+import LBDAPI
 import XCTest
 
 /// `POST /v1/capture` on the real lbd: bounds refused, one capture at a time, the flag
@@ -27,7 +28,7 @@ final class CaptureAPITests: XCTestCase {
     func testCapturesAreBoundedAloneAndAlwaysTurnedOff() async throws {
         let daemon = try await sandbox.startDaemon(limits: limitsYAML, services: services)
         let datapath = try BalancerDatapath.open(pinDirectory: sandbox.pins, limits: try DatapathSettings.limits(limits))
-        let client = try UnixHTTPClient(path: sandbox.socket)
+        let client = LBDClient(socketPath: sandbox.socket)
         for (target, status, error) in [
             ("/v1/capture?count=10001", 400, "count must be an integer from 1 to 10000, not '10001'"),
             ("/v1/capture?seconds=61", 400, "seconds must be an integer from 1 to 60, not '61'"),
@@ -35,7 +36,7 @@ final class CaptureAPITests: XCTestCase {
             ("/v1/capture?verdict=tx,lost", 400, "unknown verdict 'lost': expected tx, pass, drop, miss or icmp"),
             ("/v1/capture?vip=10.0.0.99:80/tcp", 404, "VIP 10.0.0.99:80/tcp is not installed"),
         ] {
-            let response = try await client.request("POST", target)
+            let response = try await client.send(.post(target, json: ""))
             XCTAssertEqual(response.status, status, target)
             XCTAssertEqual(try json(response.body), ["error": error], target)
         }
@@ -44,20 +45,20 @@ final class CaptureAPITests: XCTestCase {
         // A capture of 1 s without traffic: an empty pcap file, the flag on meanwhile and
         // off after; a second request meanwhile is refused.
         let socket = sandbox.socket
-        let first = Task { try await UnixHTTPClient(path: socket).request("POST", "/v1/capture?seconds=2&vip=10.0.0.10:80/tcp") }
+        let first = Task { try await LBDClient(socketPath: socket).send(.post("/v1/capture?seconds=2&vip=10.0.0.10:80/tcp", json: "")) }
         let started = ContinuousClock.now
         while !daemon.output.contains("capture started"), ContinuousClock.now - started < .seconds(10) {
             try await Task.sleep(for: .milliseconds(20))
         }
         let flag = try XCTUnwrap(try datapath.captureConfig.lookup(key: 0))
         XCTAssertEqual([flag.enabled, flag.vip, flag.verdicts, flag.sample, flag.snaplen], [1, 0, 31, 1, 256])
-        let second = try await client.request("POST", "/v1/capture?seconds=1")
+        let second = try await client.send(.post("/v1/capture?seconds=1", json: ""))
         XCTAssertEqual(second.status, 409)
         XCTAssertEqual(try json(second.body), ["error": "a capture is already running; one at a time"])
         let pcap = try await first.value
         XCTAssertEqual(pcap.status, 200)
-        XCTAssertEqual(pcap.headers["content-type"], "application/vnd.tcpdump.pcap")
-        XCTAssertEqual(pcap.headers["content-length"], "24", "the file header alone")
+        XCTAssertEqual(pcap.header("content-type"), "application/vnd.tcpdump.pcap")
+        XCTAssertEqual(pcap.header("content-length"), "24", "the file header alone")
         XCTAssertEqual(try enabled(datapath), 0)
 
         // lbd killed with a capture on: the next lbd turns it off.

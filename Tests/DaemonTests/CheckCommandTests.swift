@@ -104,7 +104,7 @@ final class CheckCommandTests: XCTestCase {
     /// in a namespace whose interface holds 192.168.200.2); once a state file exists the
     /// seed is not used, and nothing is said.
     func testASeedVIPOnTheHostsOwnAddressIsAnErrorBeforeTheFirstStart() throws {
-        guard geteuid() == 0 else { throw RootRequired() }
+        try requireRoot("the daemon's kernel tests")
         let network = try NamespaceNetwork(self)
         let (file, directory) = try seededConfig(vip: "192.168.200.2:8443/tcp")
         let check = {

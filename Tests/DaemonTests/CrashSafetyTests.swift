@@ -2,6 +2,7 @@ import Balancer
 import Daemon
 import Datapath
 import Foundation
+import LBDAPI
 import Maglev
 import XCTest
 import TestSupport
@@ -42,7 +43,7 @@ final class CrashSafetyTests: XCTestCase {
     }
 
     override func setUpWithError() throws {
-        guard geteuid() == 0 else { throw RootRequired() }
+        try requireRoot("the daemon's kernel tests")
         network = try NamespaceNetwork(self)
         directory = try temporaryDirectory(self)
         pins = "/sys/fs/bpf/\(network.namespace)"
@@ -96,9 +97,9 @@ final class CrashSafetyTests: XCTestCase {
         }.joined(separator: "; ")
     }
 
-    private static func send(_ body: String, on client: UnixHTTPClient) async -> Result<UnixHTTPClient.Response, any Error> {
+    private static func send(_ body: String, on client: LBDClient) async -> Result<HTTPResponse, any Error> {
         do {
-            return .success(try await client.request("POST", "/v1/edit", body: body))
+            return .success(try await client.send(.post("/v1/edit", json: body)))
         } catch {
             return .failure(error)
         }
@@ -114,7 +115,7 @@ final class CrashSafetyTests: XCTestCase {
 
         let config = try writeConfig()
         var daemon = try await start(config, log: directory + "/lbd-0.log")
-        var client = try UnixHTTPClient(path: socket)
+        var client = LBDClient(socketPath: socket)
         var model = snapshot(try savedState())
         XCTAssertEqual(model.count, 2, "the configured services seed the state")
         var acknowledged: [Edit] = [], lost: [(edit: Edit, applied: Bool)] = [], nextAddress = 1, restarts = 0
@@ -135,8 +136,8 @@ final class CrashSafetyTests: XCTestCase {
             }
 
             guard killAt.contains(index) else {
-                let response = try await client.request("POST", "/v1/edit", body: edit.body)
-                XCTAssertEqual(response.status, 200, "edit \(index) \(edit.body): \(response.body)")
+                let response = try await client.send(.post("/v1/edit", json: edit.body))
+                XCTAssertEqual(response.status, 200, "edit \(index) \(edit.body): \(response.text)")
                 guard response.status == 200 else { return }
                 acknowledged.append(edit)
                 model = edit.applied(to: model)
@@ -157,7 +158,7 @@ final class CrashSafetyTests: XCTestCase {
             let saved = snapshot(try savedState())
             switch result {
             case .success(let response):
-                XCTAssertEqual(response.status, 200, "edit \(index) \(edit.body): \(response.body)")
+                XCTAssertEqual(response.status, 200, "edit \(index) \(edit.body): \(response.text)")
                 acknowledged.append(edit)
                 model = edit.applied(to: model)
                 XCTAssertEqual(saved, model, "after kill \(restarts) (seed \(seed)): the acknowledged edit \(edit.body) "
@@ -178,7 +179,7 @@ final class CrashSafetyTests: XCTestCase {
             print("kill \(restarts) at edit \(index) after \(delay)µs: \(outcome)")
 
             daemon = try await start(config, log: directory + "/lbd-\(restarts).log")
-            client = try UnixHTTPClient(path: socket)
+            client = LBDClient(socketPath: socket)
             XCTAssertEqual(snapshot(try savedState()), model, "the restart changed nothing")
         }
         XCTAssertEqual(restarts, kills)

@@ -3,6 +3,7 @@ import CLBABI
 import Daemon
 import Datapath
 import Foundation
+import LBDAPI
 import PacketCraft
 import TestSupport
 import XCTest
@@ -19,7 +20,7 @@ final class DaemonRestartTests: XCTestCase {
     private var socket: String { directory + "/run/lbd.sock" }
 
     override func setUpWithError() throws {
-        guard geteuid() == 0 else { throw RootRequired() }
+        try requireRoot("the daemon's kernel tests")
         network = try NamespaceNetwork(self)
         directory = try temporaryDirectory(self)
         pins = "/sys/fs/bpf/\(network.namespace)"
@@ -85,7 +86,7 @@ final class DaemonRestartTests: XCTestCase {
     }
 
     private func status() async throws -> NSDictionary {
-        try json(try await UnixHTTPClient(path: socket).request("GET", "/v1/status").body)
+        try json(try await LBDClient(socketPath: socket).send(.get("/v1/status")).body)
     }
 
     func testAnEditReachesTheMapsAndRestartsAdoptTheRunningDatapath() async throws {
@@ -99,9 +100,9 @@ final class DaemonRestartTests: XCTestCase {
         let config0 = try XCTUnwrap(try datapath.config.lookup(key: 0))
         XCTAssertEqual(withUnsafeBytes(of: config0.gateway_mac) { Array($0) }, [2, 0, 0, 0, 0xc8, 1], "gateway_mac auto")
 
-        let edit = try await UnixHTTPClient(path: socket).request(
-            "POST", "/v1/edit", body: #"{"op":"add_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.13","weight":50}"#)
-        XCTAssertEqual(edit.status, 200, edit.body)
+        let edit = try await LBDClient(socketPath: socket).send(
+            .post("/v1/edit", json: #"{"op":"add_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.13","weight":50}"#))
+        XCTAssertEqual(edit.status, 200, edit.text)
         let installed = try InstalledStateReader.read(datapath)
         let addresses = Dictionary(uniqueKeysWithValues: installed.backends.map { ($0.index, $0.address) })
         let ring = try XCTUnwrap(installed.vips.first { $0.key == (try VIPKey("10.0.0.10:80/tcp")) }).liveSlots
@@ -131,7 +132,7 @@ final class DaemonRestartTests: XCTestCase {
             XCTAssertEqual(try datapath.readRing(vipIndex: installed.vips[0].index, ring: installed.vips[0].info.liveRing),
                            ringBefore)
             XCTAssertTrue(daemon.output.contains("msg=\"first reconcile done\" vips=1 writes=0"), daemon.output)
-            let services = try await UnixHTTPClient(path: socket).request("GET", "/v1/services").body
+            let services = try await LBDClient(socketPath: socket).send(.get("/v1/services")).text
             XCTAssertTrue(services.contains("192.0.2.13"), "the acknowledged edit survived (after \(signal))")
         }
         let last = try await daemon.stop(SIGTERM)
@@ -163,7 +164,7 @@ final class DaemonRestartTests: XCTestCase {
         }
         let fresh = try await status()
         XCTAssertEqual((fresh["datapath"] as? NSDictionary)?["adopted"] as? Bool, false)
-        let services = try await UnixHTTPClient(path: socket).request("GET", "/v1/services").body
+        let services = try await LBDClient(socketPath: socket).send(.get("/v1/services")).text
         XCTAssertTrue(services.contains("192.0.2.12"), "the state is reinstalled into the new maps")
         let resetID = try network.attachedProgramID()
         let end = try await reset.stop(SIGTERM)
@@ -336,10 +337,7 @@ final class DaemonRestartTests: XCTestCase {
         _ = try writeConfig(mtu: 9000)
         kill(daemon.process.processIdentifier, SIGHUP)
         let datapath = try openPins()
-        let deadline = ContinuousClock.now + .seconds(10)
-        while try datapath.config.lookup(key: 0)?.mtu != 9000, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try? await waitFor("the MTU reloaded") { try datapath.config.lookup(key: 0)?.mtu == 9000 }
         XCTAssertEqual(try datapath.config.lookup(key: 0)?.mtu, 9000, daemon.output)
         XCTAssertTrue(daemon.output.contains("msg=\"configuration reloaded\" changed=\"mtu 1500 -> 9000\""), daemon.output)
 

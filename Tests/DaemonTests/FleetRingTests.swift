@@ -3,6 +3,7 @@ import Daemon
 import Datapath
 import Foundation
 import PacketCraft
+import TestSupport
 import XCTest
 
 /// Two LB nodes given the same services must send every new flow to the same backend, or
@@ -20,7 +21,7 @@ final class FleetRingTests: XCTestCase {
     }
 
     private func node(_ name: String) throws -> Node {
-        let pins = "/sys/fs/bpf/lbd-test-fleet-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let pins = uniqueName("/sys/fs/bpf/lbd-test-fleet-\(name)-")
         let datapath = try BalancerDatapath.open(pinDirectory: pins, limits: try DatapathSettings.limits(limits))
         addTeardownBlock { _ = try? BalancerDatapath.removePins(pinDirectory: pins) }
         let configuration = try Configuration(yaml: """
@@ -65,7 +66,7 @@ final class FleetRingTests: XCTestCase {
     }
 
     func testNodesReachingTheSameServicesByDifferentEditsHaveTheSameRings() async throws {
-        guard geteuid() == 0 else { throw RootRequired() }
+        try requireRoot("the daemon's kernel tests")
         let a = try node("a"), b = try node("b")
         let final = """
               - vip: 10.0.0.10:80/tcp

@@ -2,6 +2,7 @@ import Balancer
 import Daemon
 import Datapath
 import Foundation
+import LBDAPI
 import TestSupport
 import XCTest
 
@@ -24,16 +25,9 @@ final class HealthCheckWiringTests: XCTestCase {
 
     /// An HTTP server answering 200 on `address`:8080 in the namespace, once it listens.
     private func startServer(_ address: String) async throws {
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-        server.arguments = ["--net=/run/netns/\(sandbox.network.namespace)", "python3", "-m", "http.server", "--bind", address,
-                            "--directory", sandbox.directory, "8080"]
-        let log = sandbox.directory + "/server-\(address).log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        try server.run()
-        servers[address] = server
+        servers[address] = try startLogged(["nsenter", "--net=/run/netns/\(sandbox.network.namespace)", "python3", "-m",
+                                            "http.server", "--bind", address, "--directory", sandbox.directory, "8080"],
+                                           log: sandbox.directory + "/server-\(address).log")
         try await waitFor("python's http.server listening on \(address):8080", timeout: .seconds(60)) {
             try shell("ip", "netns", "exec", sandbox.network.namespace, "ss", "-Htln").contains("\(address):8080")
         }
@@ -61,7 +55,7 @@ final class HealthCheckWiringTests: XCTestCase {
 
     /// Backend address → (health, last check, slots of the live ring), from /v1/status.
     private func backends() async throws -> [String: (health: String, lastCheck: String?, slots: Int)] {
-        let response = try await UnixHTTPClient(path: sandbox.socket).request("GET", "/v1/status")
+        let response = try await LBDClient(socketPath: sandbox.socket).send(.get("/v1/status"))
         let status = try json(response.body)
         let service = try XCTUnwrap((status["services"] as? [[String: Any]])?.first)
         var result: [String: (health: String, lastCheck: String?, slots: Int)] = [:]
@@ -81,15 +75,14 @@ final class HealthCheckWiringTests: XCTestCase {
         return Set(Set(vip.liveSlots).compactMap { addresses[$0] })
     }
 
+    /// TestSupport's `waitFor`, with lbd's status and log when it times out.
     private func waitFor(_ what: String, timeout: Duration = .seconds(20), _ condition: () throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while try !condition() {
-            guard ContinuousClock.now < deadline else {
-                let log = (try? String(contentsOfFile: sandbox.directory + "/lbd.log", encoding: .utf8)) ?? ""
-                let status = (try? await UnixHTTPClient(path: sandbox.socket).request("GET", "/v1/status").body) ?? ""
-                throw DaemonProcess.Failure("\(what) not seen within \(timeout); status: \(status)\nlbd's log:\n\(log.suffix(3000))")
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        do {
+            try await TestSupport.waitFor(what, within: timeout, condition)
+        } catch let timedOut as TimedOut {
+            let log = (try? String(contentsOfFile: sandbox.directory + "/lbd.log", encoding: .utf8)) ?? ""
+            let status = (try? await LBDClient(socketPath: sandbox.socket).send(.get("/v1/status")).text) ?? ""
+            throw DaemonProcess.Failure("\(timedOut); status: \(status)\nlbd's log:\n\(log.suffix(3000))")
         }
     }
 
@@ -134,7 +127,7 @@ final class HealthCheckWiringTests: XCTestCase {
             Limits(maxVIPs: 8, maxBackends: 16, ringSize: 1009, connectionTable: 4096, backendFamilies: [.v4])))
         try await waitFor("192.0.2.11 up after 10 checks") { try liveRingAddresses(datapath) == ["192.0.2.11", "192.0.2.13"] }
 
-        let response = try await UnixHTTPClient(path: sandbox.socket).request("GET", "/v1/status")
+        let response = try await LBDClient(socketPath: sandbox.socket).send(.get("/v1/status"))
         let backends = try XCTUnwrap((try json(response.body)["services"] as? [[String: Any]])?.first?["backends"]
             as? [[String: Any]])
         let checked = try XCTUnwrap(backends.first { $0["address"] as? String == "192.0.2.11" })
@@ -180,7 +173,7 @@ final class HealthCheckWiringTests: XCTestCase {
         let down = try await backends()
         XCTAssertEqual(down["192.0.2.11"]?.health, "down")
         XCTAssertEqual(down["192.0.2.12"]?.health, "down")
-        let response = try await UnixHTTPClient(path: sandbox.socket).request("GET", "/v1/status")
+        let response = try await LBDClient(socketPath: sandbox.socket).send(.get("/v1/status"))
         let service = try XCTUnwrap((try json(response.body)["services"] as? [[String: Any]])?.first)
         XCTAssertEqual(service["state"] as? String, "panic")
         XCTAssertEqual(service["backends_up"] as? Int, 1)

@@ -2,6 +2,8 @@ import Balancer
 import Daemon
 import Foundation
 import HealthCheck
+import TestDoubles
+import TestSupport
 import XCTest
 
 /// The supervisor between the checks and the reconciler, with a scripted prober: the
@@ -26,14 +28,6 @@ final class HealthSupervisorTests: XCTestCase {
             type: .tcp, interval: .milliseconds(50), timeout: .milliseconds(20), rise: 1, fall: 1, jitter: 0))
         return ServiceSpec(vip: vip, backends: try addresses.map { BackendSpec(address: try IPAddress($0)) },
                            healthCheck: checked ? check : nil)
-    }
-
-    private func waitFor(_ what: String, _ condition: () async -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while await !condition() {
-            guard ContinuousClock.now < deadline else { return XCTFail("\(what): not within 10 s") }
-            try await Task.sleep(for: .milliseconds(5))
-        }
     }
 
     func testVerdictsReachTheReconcilerAndEditsResubscribe() async throws {

@@ -3,6 +3,7 @@ import Balancer
 import Foundation
 import Logging
 import NIOHTTP1
+import TestDoubles
 import XCTest
 
 /// A VIP on one of the host's own addresses takes the host's own traffic (a port-0 VIP:

@@ -525,7 +525,7 @@ private final class RunningDaemon {
     }
 
     init(_ test: XCTestCase) async throws {
-        guard geteuid() == 0 else { throw RootRequired() }
+        try requireRoot("the daemon's kernel tests")
         network = try NamespaceNetwork(test)
         directory = try temporaryDirectory(test)
         pins = "/sys/fs/bpf/\(network.namespace)"

@@ -5,6 +5,7 @@ import Datapath
 import Foundation
 import Maglev
 import PacketCraft
+import TestSupport
 import XCTest
 
 /// The reconciler driving the real kernel maps: after each change the maps are read back
@@ -18,8 +19,8 @@ final class KernelReconcilerTests: XCTestCase {
     private let backends = ["192.0.2.11", "192.0.2.12", "192.0.2.13"].map { try! IPAddress($0) }
 
     override func setUpWithError() throws {
-        guard geteuid() == 0 else { throw RootRequired() }
-        pins = "/sys/fs/bpf/lbd-test-reconciler-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try requireRoot("the daemon's kernel tests")
+        pins = uniqueName("/sys/fs/bpf/lbd-test-reconciler-")
         datapath = try BalancerDatapath.open(pinDirectory: pins, limits: try DatapathSettings.limits(limits))
         let configuration = try Configuration(yaml: """
             interface: eth0
@@ -239,6 +240,3 @@ final class ABIAgreementTests: XCTestCase {
     }
 }
 
-struct RootRequired: Error, CustomStringConvertible {
-    var description: String { "the daemon's kernel tests load BPF programs and must run as root" }
-}

@@ -2,16 +2,16 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// The README's `make bench-…` commands run as written: every swift command their
-/// recipes run takes the options it is given. SwiftPM checks options before it looks for
-/// a package, so each command is run where there is none: nothing is built.
+/// The `make bench-…` commands of docs/benchmarks.md run as written: every swift command
+/// their recipes run takes the options it is given. SwiftPM checks options before it looks
+/// for a package, so each command is run where there is none: nothing is built.
 final class MakeTargetTests: XCTestCase {
     private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
-    func testEverySwiftCommandOfTheReadmesBenchTargetsTakesItsOptions() throws {
-        let readme = try String(contentsOfFile: root + "/README.md", encoding: .utf8)
-        let targets = Set(readme.matches(of: /make (bench-[a-z0-9-]+)/).map { String($0.output.1) })
+    func testEverySwiftCommandOfTheDocumentedBenchTargetsTakesItsOptions() throws {
+        let benchmarks = try String(contentsOfFile: root + "/docs/benchmarks.md", encoding: .utf8)
+        let targets = Set(benchmarks.matches(of: /make (bench-[a-z0-9-]+)/).map { String($0.output.1) })
         XCTAssertTrue(targets.isSuperset(of: ["bench-maglev", "bench-datapath", "bench-control", "bench-health",
                                               "bench-metrics", "bench-e2e"]), "\(targets)")
         let empty = try temporaryDirectory(self)

@@ -2,6 +2,7 @@ import Balancer
 import Daemon
 import Datapath
 import Foundation
+import LBDAPI
 import PacketCraft
 import TestSupport
 import XCTest
@@ -118,9 +119,8 @@ final class MetricsTests: XCTestCase {
         }
 
         // The status says the same: the table's count (the scrape's, reused) and per-VIP flows.
-        let client = try UnixHTTPClient(path: sandbox.socket)
-        let statusBody = try await client.request("GET", "/v1/status").body
-        let status = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(statusBody.utf8)) as? NSDictionary)
+        let client = LBDClient(socketPath: sandbox.socket)
+        let status = try json(try await client.send(.get("/v1/status")).body)
         let table = try XCTUnwrap(status["connection_table"] as? NSDictionary)
         XCTAssertEqual(table["entries"] as? Int, 5)
         XCTAssertEqual(table["exact"] as? Bool, true)
@@ -133,8 +133,8 @@ final class MetricsTests: XCTestCase {
                         ["10.0.0.30:80/tcp", "0", "0", "0"]])
 
         // An edit through the API is counted, and a refused one as refused.
-        _ = try await client.request("POST", "/v1/edit", body: #"{"op":"drain","vip":"10.0.0.10:80/tcp","address":"192.0.2.11"}"#)
-        _ = try await client.request("POST", "/v1/edit", body: #"{"op":"remove_vip","vip":"10.9.9.9:80/tcp"}"#)
+        _ = try await client.send(.post("/v1/edit", json: #"{"op":"drain","vip":"10.0.0.10:80/tcp","address":"192.0.2.11"}"#))
+        _ = try await client.send(.post("/v1/edit", json: #"{"op":"remove_vip","vip":"10.9.9.9:80/tcp"}"#))
         let after = samples(try get("/metrics").body)
         XCTAssertEqual(after[#"lbd_api_edits_total{result="ok"}"#], 1)
         XCTAssertEqual(after[#"lbd_api_edits_total{result="refused"}"#], 1)

@@ -1,7 +1,9 @@
 import Balancer
 import Daemon
 import Foundation
+import LBDAPI
 import HealthCheck
+import TestDoubles
 import XCTest
 
 /// A VIP in panic says so on lbd's side: `/v1/status` (state `panic`, `panic`,
@@ -46,7 +48,7 @@ final class PanicStatusTests: XCTestCase {
     }
 
     private func statusOfTheVIP(_ harness: APIHarness) async throws -> [String: Any] {
-        let response = try await harness.client().request("GET", "/v1/status")
+        let response = try await harness.client().send(.get("/v1/status"))
         XCTAssertEqual(response.status, 200)
         return try XCTUnwrap((try json(response.body)["services"] as? [[String: Any]])?.first)
     }

@@ -1,8 +1,10 @@
 import Balancer
 @testable import Daemon
 import Foundation
+import LBDAPI
 import Logging
 import ServiceLifecycle
+import TestSupport
 import XCTest
 
 /// An edit the maps refuse after it was saved is answered 500, and the retry service
@@ -13,8 +15,8 @@ final class ReconcileRetryTests: XCTestCase {
         let harness = try await APIHarness(self, services: "services:\n  - vip: 10.0.0.10:80/tcp\n    backends: []\n")
         let web = try VIPKey("10.0.0.10:80/tcp")
         harness.datapath.failNext { if case .writeRing = $0 { true } else { false } }
-        let response = try await harness.client().request(
-            "POST", "/v1/edit", body: #"{"op":"add_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.11"}"#)
+        let response = try await harness.client().send(
+            .post("/v1/edit", json: #"{"op":"add_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.11"}"#))
         XCTAssertEqual(response.status, 500)
         XCTAssertEqual(try json(response.body)["error"] as? String,
                        "saved, but the datapath is not up to date yet (retrying): datapath write failed: ring 1 of VIP 10.0.0.10:80/tcp "
@@ -27,10 +29,8 @@ final class ReconcileRetryTests: XCTestCase {
         logger.logLevel = .critical
         let retry = ServiceGroup(services: [ReconcileRetryService(coordinator: harness.coordinator)], logger: logger)
         let running = Task { try await retry.run() }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while harness.datapath.route(web, slot: 0) == nil, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        // Timed out or not, the service stops before the assertion says which.
+        try? await waitFor("the write retried", every: .milliseconds(50)) { harness.datapath.route(web, slot: 0) != nil }
         await retry.triggerGracefulShutdown()
         try await running.value
         XCTAssertEqual(harness.datapath.route(web, slot: 0), try IPAddress("192.0.2.11"), "not retried within 10 s")

@@ -3,6 +3,7 @@ import CLBABI
 import Daemon
 import Datapath
 import Foundation
+import LBDAPI
 import TestSupport
 import XCTest
 
@@ -83,10 +84,10 @@ final class ReloadRecoveryTests: XCTestCase {
         let sandbox = try DaemonSandbox(self)
         let config = try writeConfig(sandbox, settings: Self.startSettings)
         var daemon = try await start(sandbox, config)
-        let seeded = try await UnixHTTPClient(path: sandbox.socket).request("GET", "/v1/services").body
-        let edit = try await UnixHTTPClient(path: sandbox.socket).request(
-            "POST", "/v1/edit", body: #"{"op":"remove_vip","vip":"10.0.0.10:80/tcp"}"#)
-        XCTAssertEqual(edit.status, 200, edit.body)
+        let seeded = try await LBDClient(socketPath: sandbox.socket).send(.get("/v1/services")).body
+        let edit = try await LBDClient(socketPath: sandbox.socket).send(
+            .post("/v1/edit", json: #"{"op":"remove_vip","vip":"10.0.0.10:80/tcp"}"#))
+        XCTAssertEqual(edit.status, 200, edit.text)
         let stopped = try await daemon.stop(SIGTERM)
         XCTAssertEqual(stopped, 0)
 
@@ -101,7 +102,7 @@ final class ReloadRecoveryTests: XCTestCase {
         daemon = try await start(sandbox, config, arguments: ["--recover-state"])
         XCTAssertTrue(daemon.output.contains("msg=\"--recover-state: started from the previous state; the damaged file is kept\""),
                       daemon.output)
-        let recovered = try await UnixHTTPClient(path: sandbox.socket).request("GET", "/v1/services").body
+        let recovered = try await LBDClient(socketPath: sandbox.socket).send(.get("/v1/services")).body
         XCTAssertEqual(recovered, seeded, "the state before the edit")
         XCTAssertEqual(try String(contentsOfFile: state + ".corrupt", encoding: .utf8), "{\"version\": 1, \"servi")
         let last = try await daemon.stop(SIGTERM)

@@ -1,8 +1,11 @@
 import Balancer
 @testable import Daemon
 import Foundation
+import LBDAPI
 import HealthCheck
 import Logging
+import TestDoubles
+import TestSupport
 import XCTest
 
 /// The API and metrics servers do not trust their clients (issue #18, item 9): an
@@ -34,56 +37,60 @@ final class ServerLimitsTests: XCTestCase {
         harness = nil
     }
 
+    private func connect(timeout: Duration = .seconds(5)) throws -> UnixSocketConnection {
+        try UnixSocketConnection(path: path, timeout: timeout)
+    }
+
     /// The Content-Length alone gets the 413: the server does not wait for the body.
     func testAnOversizedBodyIsRefusedBeforeItIsSent() async throws {
-        let client = try UnixHTTPClient(path: path, timeoutSeconds: 5)
-        try await client.send(raw: "POST /v1/apply?dry_run=1 HTTP/1.1\r\nHost: lbd\r\nContent-Length: 1025\r\n\r\n")
+        let client = try connect()
+        try await client.send(raw: Array("POST /v1/apply?dry_run=1 HTTP/1.1\r\nHost: lbd\r\nContent-Length: 1025\r\n\r\n".utf8))
         let response = try await client.response()
         XCTAssertEqual(response.status, 413)
         XCTAssertEqual(try json(response.body)["error"] as? String, "the body exceeds 1024 bytes")
-        let closed = await client.isClosedByServer()
+        let closed = await client.isClosedByPeer()
         XCTAssertTrue(closed)
         // A body within the limit is still read and answered.
-        let fits = try await UnixHTTPClient(path: path).request("POST", "/v1/apply?dry_run=1", body: "services: []")
+        let fits = try await LBDClient(socketPath: path).send(.post("/v1/apply?dry_run=1", yaml: "services: []"))
         XCTAssertEqual(fits.status, 200)
     }
 
     /// Chunked, with no length given: refused once the bytes received pass the limit.
     func testAChunkedBodyIsRefusedWhenItPassesTheLimit() async throws {
-        let client = try UnixHTTPClient(path: path, timeoutSeconds: 5)
+        let client = try connect()
         let chunk = String(repeating: "#", count: 800)
-        try await client.send(raw: "POST /v1/apply?dry_run=1 HTTP/1.1\r\nHost: lbd\r\nTransfer-Encoding: chunked\r\n\r\n"
-            + "320\r\n\(chunk)\r\n320\r\n\(chunk)\r\n")
+        try await client.send(raw: Array(("POST /v1/apply?dry_run=1 HTTP/1.1\r\nHost: lbd\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + "320\r\n\(chunk)\r\n320\r\n\(chunk)\r\n").utf8))
         let response = try await client.response()
         XCTAssertEqual(response.status, 413)
-        let closed = await client.isClosedByServer()
+        let closed = await client.isClosedByPeer()
         XCTAssertTrue(closed)
     }
 
     /// The fifth connection is closed at once while four are open; one of them closing
     /// makes room again.
     func testConnectionsBeyondTheCapAreClosed() async throws {
-        var open = try (0..<4).map { _ in try UnixHTTPClient(path: path, timeoutSeconds: 5) }
+        var open = try (0..<4).map { _ in try connect() }
         for client in open {
-            let response = try await client.request("GET", "/v1/services")
+            let response = try await client.exchange(.get("/v1/services"))
             XCTAssertEqual(response.status, 200)
         }
-        let fifth = try UnixHTTPClient(path: path, timeoutSeconds: 5)
-        let refused = await fifth.isClosedByServer()
+        let fifth = try connect()
+        let refused = await fifth.isClosedByPeer()
         XCTAssertTrue(refused, "a fifth connection was served")
         open.removeFirst()
-        try await waitForServer { (try? await UnixHTTPClient(path: self.path, timeoutSeconds: 5).request("GET", "/v1/services"))?.status == 200 }
+        try await waitFor("a connection served once one closed", every: .milliseconds(20)) { (try? await LBDClient(socketPath: self.path, timeout: .seconds(5)).send(.get("/v1/services")))?.status == 200 }
         withExtendedLifetime(open) {}
     }
 
     /// A connection that sends nothing, and one that stops half-way through its body,
     /// are closed (idle and read timeouts of 1 s; checked loosely, within 10 s).
     func testSlowClientsAreCutOff() async throws {
-        let silent = try UnixHTTPClient(path: path, timeoutSeconds: 10)
-        let stalled = try UnixHTTPClient(path: path, timeoutSeconds: 10)
-        try await stalled.send(raw: "POST /v1/apply?dry_run=1 HTTP/1.1\r\nHost: lbd\r\nContent-Length: 100\r\n\r\nservices")
-        let silentClosed = await silent.isClosedByServer()
-        let stalledClosed = await stalled.isClosedByServer()
+        let silent = try connect(timeout: .seconds(10))
+        let stalled = try connect(timeout: .seconds(10))
+        try await stalled.send(raw: Array("POST /v1/apply?dry_run=1 HTTP/1.1\r\nHost: lbd\r\nContent-Length: 100\r\n\r\nservices".utf8))
+        let silentClosed = await silent.isClosedByPeer()
+        let stalledClosed = await stalled.isClosedByPeer()
         XCTAssertTrue(silentClosed, "an idle connection stayed open")
         XCTAssertTrue(stalledClosed, "a request cut short kept its connection")
     }
@@ -107,7 +114,7 @@ final class ServerLimitsTests: XCTestCase {
             readings: InMemoryDatapathReadings(datapath: datapath))
         gate.close()
         let pass = Task { try await reconciler.apply(state) }
-        try await waitForServer { gate.isHolding }
+        try await waitFor("the reconcile pass held by the writer", every: .milliseconds(20)) { gate.isHolding }
         let release = Task {
             try await Task.sleep(for: .seconds(10))
             gate.open()
@@ -120,14 +127,6 @@ final class ServerLimitsTests: XCTestCase {
         XCTAssertTrue(answeredWhileStuck, "the scrape waited for the reconcile pass")
         XCTAssertTrue(scrape.contains(#"lbd_vip_backends{vip="10.0.0.10:80/tcp"} 1"#), scrape)
         XCTAssertTrue(scrape.contains(#"lbd_reconciles_total 1"#), scrape)
-    }
-
-    private func waitForServer(_ condition: () async -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while await !condition() {
-            guard ContinuousClock.now < deadline else { return XCTFail("not within 10 s") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
     }
 }
 

@@ -16,14 +16,14 @@ final class SocketPermissionTests: XCTestCase {
     private var lbdGroup: gid_t = 0
 
     override func setUpWithError() throws {
-        guard geteuid() == 0 else { throw RootRequired() }
+        try requireRoot("the daemon's kernel tests")
         // The group must exist before lbd creates the socket: lbd chowns it to lbd only then.
         if getgrnam("lbd") == nil {
             try shell("groupadd", "--system", "lbd")
             addTeardownBlock { _ = try? shell("groupdel", "lbd") }
         }
         lbdGroup = try XCTUnwrap(getgrnam("lbd")).pointee.gr_gid
-        let name = "lbdtest-\(getpid())"
+        let name = uniqueName("lbdtest-")
         if getpwnam(name) == nil {
             try shell("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name)
             addTeardownBlock { _ = try? shell("userdel", name) }

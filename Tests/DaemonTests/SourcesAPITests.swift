@@ -3,6 +3,7 @@ import CLBABI
 import Daemon
 import Datapath
 import Foundation
+import LBDAPI
 import PacketCraft
 import TestSupport
 import XCTest
@@ -41,8 +42,8 @@ final class SourcesAPITests: XCTestCase {
     }
 
     /// The body's sources without their ages (checked to be recent), and the rest of the body.
-    private func get(_ client: UnixHTTPClient, _ target: String) async throws -> (status: Int, sources: [String], rest: NSDictionary) {
-        let response = try await client.request("GET", target)
+    private func get(_ client: LBDClient, _ target: String) async throws -> (status: Int, sources: [String], rest: NSDictionary) {
+        let response = try await client.send(.get(target))
         let body = try json(response.body)
         let sources = (body["sources"] as? [NSDictionary] ?? []).map { source in
             let age = source["last_seen_age_s"] as? Double ?? -1
@@ -68,7 +69,7 @@ final class SourcesAPITests: XCTestCase {
             XCTAssertEqual(try datapath.program.testRun(frame: packet).action, 3, "XDP_TX")
         }
 
-        let client = try UnixHTTPClient(path: sandbox.socket)
+        let client = LBDClient(socketPath: sandbox.socket)
         let all = try await get(client, "/v1/sources")
         XCTAssertEqual(all.status, 200)
         XCTAssertEqual(all.sources, [
@@ -93,7 +94,7 @@ final class SourcesAPITests: XCTestCase {
             ("/v1/sources?prefix_v4=33", 400, "prefix_v4 must be an integer from 1 to 32, not '33'"),
             ("/v1/sources?limit=0", 400, "limit must be an integer from 1 to 1000, not '0'"),
         ] {
-            let response = try await client.request("GET", target)
+            let response = try await client.send(.get(target))
             XCTAssertEqual(response.status, status, target)
             XCTAssertEqual(try json(response.body), ["error": error], target)
         }
@@ -116,8 +117,8 @@ final class SourcesAPITests: XCTestCase {
         try writeDaemonConfig(to: sandbox.directory + "/lbd.yaml", network: sandbox.network, socket: sandbox.socket,
                               directory: sandbox.directory, pins: sandbox.pins,
                               limits: limitsYAML, services: services, extra: "flood: { source_prefix_v6: 48 }\n")
-        let reload = try await client.request("POST", "/v1/reload")
-        XCTAssertEqual(reload.status, 200, reload.body)
+        let reload = try await client.send(.post("/v1/reload", json: ""))
+        XCTAssertEqual(reload.status, 200, reload.text)
         let changed = try XCTUnwrap(try json(reload.body)["changed"] as? [String])
         XCTAssertEqual(changed, ["flood.per_source_new_flows 1000 -> 0", "flood.source_prefix_v4 16 -> 24",
                                  "flood.source_prefix_v6 64 -> 48"])
@@ -129,7 +130,7 @@ final class SourcesAPITests: XCTestCase {
         let uncounted = frame(client: "203.0.113.1", to: "10.0.0.10", port: 80, proto: Packet.tcp, sport: 40000)
         XCTAssertEqual(try datapath.program.testRun(frame: uncounted).action, 3, "XDP_TX")
         let socket = sandbox.socket
-        let window = Task { try await UnixHTTPClient(path: socket).request("GET", "/v1/sources?seconds=3") }
+        let window = Task { try await LBDClient(socketPath: socket).send(.get("/v1/sources?seconds=3")) }
         let deadline = Date().addingTimeInterval(10)
         while try datapath.floodConfig.lookup(key: 0)?.counting == 0, Date() < deadline {
             try await Task.sleep(for: .milliseconds(20))
@@ -140,7 +141,7 @@ final class SourcesAPITests: XCTestCase {
             XCTAssertEqual(try datapath.program.testRun(frame: counted).action, 3, "XDP_TX")
         }
         let response = try await window.value
-        XCTAssertEqual(response.status, 200, response.body)
+        XCTAssertEqual(response.status, 200, response.text)
         let opened = try XCTUnwrap(try json(response.body)["sources"] as? [NSDictionary])
         // The SYN before the window is in neither count.
         XCTAssertEqual(opened.map { source in ["vip", "prefix", "new_flows", "interval_new_flows"].map { "\(source[$0] ?? "-")" } },

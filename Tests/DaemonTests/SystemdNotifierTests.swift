@@ -2,6 +2,7 @@ import Daemon
 import Foundation
 import Logging
 import ServiceLifecycle
+import TestSupport
 import XCTest
 
 /// sd_notify against a real unix datagram socket, as systemd listens.
@@ -44,7 +45,7 @@ final class SystemdNotifierTests: XCTestCase {
     }
 
     func testNotifiesAnAbstractSocket() throws {
-        let name = "@lbd-test-notify-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        let name = uniqueName("@lbd-test-notify-")
         let listener = try Listener(name)
         try SystemdNotifier(socketPath: name).notify(["STOPPING=1"])
         XCTAssertEqual(listener.receive(), "STOPPING=1")

@@ -1,30 +1,8 @@
 import CLBABI
 import Datapath
 import Foundation
+import TestSupport
 import XCTest
-
-/// Runs a shell command; the test fails with its output if it does.
-@discardableResult
-func sh(_ command: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw ShellError(command: command, status: process.terminationStatus, output: output)
-    }
-    return output
-}
-
-struct ShellError: Error, CustomStringConvertible {
-    let command: String, status: Int32, output: String
-    var description: String { "`\(command)` exited \(status): \(output)" }
-}
 
 /// glibc's setns(2); Swift's Glibc module hides it behind _GNU_SOURCE.
 @_silgen_name("setns") private func setns(_ fd: Int32, _ nstype: Int32) -> Int32
@@ -36,26 +14,30 @@ func inNetworkNamespace<T>(_ name: String, _ body: () throws -> T) throws -> T {
     let target = open("/run/netns/\(name)", O_RDONLY)
     defer { close(original); close(target) }
     guard original >= 0, target >= 0, setns(target, CLONE_NEWNET) == 0 else {
-        throw ShellError(command: "setns \(name)", status: errno, output: String(cString: strerror(errno)))
+        throw NamespaceEntryFailed(description: "setns \(name): \(String(cString: strerror(errno)))")
     }
     defer { _ = setns(original, CLONE_NEWNET) }
     return try body()
 }
 
+struct NamespaceEntryFailed: Error, CustomStringConvertible {
+    let description: String
+}
+
 /// Attaching the balancer and the decapsulator to a veth pair in a namespace.
 final class AttachTests: XCTestCase {
-    let namespace = "lbdt-attach-\(getpid())"
+    let namespace = uniqueName("lbdt-attach-")
 
     override func setUpWithError() throws {
         try requireRoot()
-        try sh("""
+        try shell("/bin/sh", "-c", """
             ip netns add \(namespace) && ip -n \(namespace) link add lbd0 type veth peer name lbd1 && \
             ip -n \(namespace) link set lbd0 up && ip -n \(namespace) link set lbd1 up
             """)
     }
 
     override func tearDown() {
-        _ = try? sh("ip netns del \(namespace)")
+        _ = try? shell("/bin/sh", "-c", "ip netns del \(namespace)")
     }
 
     func testBalancerAttachesNativeAndGenericAndDetaches() throws {
@@ -69,7 +51,7 @@ final class AttachTests: XCTestCase {
                 XCTAssertEqual(attached?.mode, mode)
                 XCTAssertEqual(attached?.programID, datapath.program.id)
             }
-            let link = try sh("ip -n \(namespace) -d link show lbd0")
+            let link = try shell("/bin/sh", "-c", "ip -n \(namespace) -d link show lbd0")
             XCTAssertTrue(link.contains(mode == .native ? " xdp qdisc" : " xdpgeneric qdisc"), link)
             XCTAssertTrue(link.contains("prog/xdp id \(datapath.program.id) name balancer"), link)
             try inNetworkNamespace(namespace) {
@@ -91,7 +73,7 @@ final class AttachTests: XCTestCase {
     /// `auto` where the driver refuses native XDP (a veth whose peer's MTU is too large
     /// for it): generic mode, and the reason heard by the log.
     func testAutoModeFallsBackToGenericWhereNativeFails() throws {
-        try sh("ip -n \(namespace) link set lbd1 mtu 9000")
+        try shell("/bin/sh", "-c", "ip -n \(namespace) link set lbd1 mtu 9000")
         let pins = uniquePinDirectory("attach-fallback")
         defer { _ = try? BalancerDatapath.removePins(pinDirectory: pins) }
         let datapath = try BalancerDatapath.open(pinDirectory: pins, limits: BalancerFixture.limits)
@@ -124,7 +106,7 @@ final class AttachTests: XCTestCase {
         try inNetworkNamespace(namespace) {
             XCTAssertEqual(try decap.attach(interface: "lbd1", mode: .generic), .generic)
         }
-        let link = try sh("ip -n \(namespace) -d link show lbd1")
+        let link = try shell("/bin/sh", "-c", "ip -n \(namespace) -d link show lbd1")
         XCTAssertTrue(link.contains(" xdpgeneric qdisc") && link.contains("prog/xdp id \(decap.program.id) name decap"), link)
     }
 }

@@ -2,13 +2,14 @@ import CLBABI
 import Datapath
 import Foundation
 import PacketCraft
+import TestSupport
 import XCTest
 
 
 
 /// A unique bpffs directory per fixture, so concurrent runs and leftovers never collide.
 func uniquePinDirectory(_ purpose: String) -> String {
-    "/sys/fs/bpf/lbd-test-\(purpose)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    uniqueName("/sys/fs/bpf/lbd-test-\(purpose)-")
 }
 
 /// A balancer loaded into the kernel with small limits, driven map by map as the

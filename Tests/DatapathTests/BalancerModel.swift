@@ -1,7 +1,7 @@
 import PacketCraft
 
-/// What the balancer should do with a frame, worked out from the RFC layouts and the
-/// README's rules alone: lengths come from the IP header, never from the frame, and the
+/// What the balancer should do with a frame, worked out from the RFC layouts and the rules
+/// of docs/datapath.md alone: lengths come from the IP header, never from the frame, and the
 /// bytes of every transmitted frame are built here (PacketCraft's full checksums, the
 /// test's own flow hash), never taken from the program.
 struct BalancerModel {

@@ -1,6 +1,7 @@
 import CLBABI
 import Datapath
 import PacketCraft
+import TestSupport
 import XCTest
 
 /// Addresses and frame builders shared by the balancer test cases.
@@ -98,13 +99,3 @@ class BalancerTestCase: XCTestCase {
 
 let XDP_ABORTED_: UInt32 = 0, XDP_DROP_: UInt32 = 1, XDP_PASS_: UInt32 = 2, XDP_TX_: UInt32 = 3
 
-/// Privileged tests run for real or fail: they never skip.
-func requireRoot() throws {
-    if geteuid() != 0 {
-        throw RootRequired()
-    }
-}
-
-struct RootRequired: Error, CustomStringConvertible {
-    var description: String { "the datapath tests load BPF programs and must run as root" }
-}

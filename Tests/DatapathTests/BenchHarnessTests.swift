@@ -1,7 +1,9 @@
 import CLBABI
 import Datapath
+import DatapathBench
 import Foundation
 import PacketCraft
+import TestSupport
 import XCTest
 
 /// The pieces of `make bench-e2e`'s LB-only rate: the trivial encapsulator (its exact
@@ -64,14 +66,14 @@ final class BenchHarnessTests: XCTestCase {
     /// Live frames through the wrapper and the trivial encapsulator really leave the veth:
     /// every one arrives at bench_sink on the peer.
     func testLiveFramesArriveAtTheSink() throws {
-        let namespace = "lbdt-live-\(getpid())"
-        try sh("""
+        let namespace = uniqueName("lbdt-live-")
+        try shell("/bin/sh", "-c", """
             ip netns add \(namespace) && \
             ip netns exec \(namespace) sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 && \
             ip -n \(namespace) link add gen0 type veth peer name gen1 && \
             ip -n \(namespace) link set gen0 up && ip -n \(namespace) link set gen1 up
             """)
-        defer { _ = try? sh("ip netns del \(namespace)") }
+        defer { _ = try? shell("/bin/sh", "-c", "ip netns del \(namespace)") }
         let harness = try BenchHarness.load()
         let trivial = try BenchHarness.loadTrivialEncap()
         try harness.setTarget(trivial)

@@ -1,6 +1,7 @@
 import CLBABI
 import Datapath
 import PacketCraft
+import TestSupport
 import XCTest
 
 /// The backend-side program: tunnelled packets to this host lose their outer header.

@@ -1,5 +1,6 @@
 import CLBABI
 import Datapath
+import DatapathBench
 import Foundation
 import PacketCraft
 import XCTest

@@ -2,12 +2,13 @@ import CLBABI
 import Datapath
 import Foundation
 import PacketCraft
+import TestSupport
 import XCTest
 
 /// Real TCP through the attached balancer: client, router, LB and backend namespaces on
 /// veth; the backend strips the tunnel with bpf/decap.bpf.c and answers directly (DSR).
 final class NamespaceForwardingTests: XCTestCase {
-    private let run = "lbdt\(getpid() % 100_000)"
+    private let run = uniqueName("lbdt")
     private var namespaces: [String] { ["client", "router", "lb", "backend"].map { "\(run)-\($0)" } }
     private var server: Process?
 
@@ -21,16 +22,16 @@ final class NamespaceForwardingTests: XCTestCase {
     override func tearDown() {
         server?.terminate()
         server?.waitUntilExit()
-        for name in namespaces { _ = try? sh("ip netns del \(name)") }
+        for name in namespaces { _ = try? shell("/bin/sh", "-c", "ip netns del \(name)") }
     }
 
     /// client 10.99.1.2 — router — LB 10.99.2.2; router — backend 10.99.3.2; VIP 10.99.100.10.
     private func buildTopology() throws {
-        for name in namespaces { try sh("ip netns add \(name)") }
+        for name in namespaces { try shell("/bin/sh", "-c", "ip netns add \(name)") }
         try link("client", "c0", "10.99.1.2/24", "router", "rc", "10.99.1.1/24")
         try link("lb", "l0", "10.99.2.2/24", "router", "rl", "10.99.2.1/24")
         try link("backend", "b0", "10.99.3.2/24", "router", "rb", "10.99.3.1/24")
-        try sh("""
+        try shell("/bin/sh", "-c", """
             ip -n \(ns("client")) route add default via 10.99.1.1 && \
             ip -n \(ns("lb")) route add default via 10.99.2.1 && \
             ip -n \(ns("backend")) route add default via 10.99.3.1 && \
@@ -43,7 +44,7 @@ final class NamespaceForwardingTests: XCTestCase {
     }
 
     private func link(_ a: String, _ aName: String, _ aAddress: String, _ b: String, _ bName: String, _ bAddress: String) throws {
-        try sh("""
+        try shell("/bin/sh", "-c", """
             ip link add \(aName) netns \(ns(a)) type veth peer name \(bName) netns \(ns(b)) && \
             ip -n \(ns(a)) addr add \(aAddress) dev \(aName) && ip -n \(ns(a)) link set \(aName) up && \
             ip -n \(ns(b)) addr add \(bAddress) dev \(bName) && ip -n \(ns(b)) link set \(bName) up
@@ -54,21 +55,15 @@ final class NamespaceForwardingTests: XCTestCase {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("\(run)-www")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         try Data("served by backend 10.99.3.2\n".utf8).write(to: root.appendingPathComponent("hello"))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "exec ip netns exec \(ns("backend")) python3 -m http.server 80 --bind 10.99.100.10 --directory \(root.path)"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        server = process
-        // Ready when the socket listens (bounded wait).
-        for _ in 0..<50 where !(try sh("ip netns exec \(ns("backend")) ss -ltn")).contains("10.99.100.10:80") {
-            usleep(100_000)
+        server = try startLogged(["ip", "netns", "exec", ns("backend"), "python3", "-m", "http.server", "80",
+                                  "--bind", "10.99.100.10", "--directory", root.path], log: root.path + "/server.log")
+        try waitForBlocking("the backend's server listening", within: .seconds(5), every: .milliseconds(100)) {
+            try shell("ip", "netns", "exec", ns("backend"), "ss", "-ltn").contains("10.99.100.10:80")
         }
     }
 
     private func configure(_ datapath: BalancerDatapath) throws {
-        let gateway = try sh("ip netns exec \(ns("router")) cat /sys/class/net/rl/address")
+        let gateway = try shell("/bin/sh", "-c", "ip netns exec \(ns("router")) cat /sys/class/net/rl/address")
             .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ":").map { UInt8($0, radix: 16)! }
         var cfg = lb_config()
         withUnsafeMutableBytes(of: &cfg.gateway_mac) { $0.copyBytes(from: gateway) }
@@ -111,11 +106,11 @@ final class NamespaceForwardingTests: XCTestCase {
             // A decapsulator with no addresses passes everything: the peer's program.
             let passThrough = try DecapDatapath.loadUnpinned()
             try inNetworkNamespace(ns("router")) { _ = try passThrough.attach(interface: "rl", mode: .native) }
-            try sh("ip netns exec \(ns("router")) ethtool -K rl tx off >/dev/null")
+            try shell("/bin/sh", "-c", "ip netns exec \(ns("router")) ethtool -K rl tx off >/dev/null")
         }
         try startServer()
         for _ in 0..<5 {
-            let body = try sh("ip netns exec \(ns("client")) curl -s --max-time 5 http://10.99.100.10/hello")
+            let body = try shell("/bin/sh", "-c", "ip netns exec \(ns("client")) curl -s --max-time 5 http://10.99.100.10/hello")
             XCTAssertEqual(body, "served by backend 10.99.3.2\n")
         }
         XCTAssertGreaterThan(try balancer.counter(LB_STAT_XDP_TX), 10, "client packets were encapsulated by the LB")

@@ -103,19 +103,19 @@ final class PinningTests: BalancerTestCase {
     /// maps pinned before records existed count as ABI 1 and get one.
     func testMapsOfAnotherABIVersionAreRefused() throws {
         let record = lb.pinDirectory + "/abi"
-        let ours = try sh("bpftool -j map lookup pinned \(record) key 0 0 0 0")
+        let ours = try shell("/bin/sh", "-c", "bpftool -j map lookup pinned \(record) key 0 0 0 0")
         XCTAssertTrue(ours.contains(#""value":["# + String(format: #""0x%02x","0x00","0x00","0x00""#, LB_ABI_VERSION)), ours)
-        try sh("bpftool map update pinned \(record) key 0 0 0 0 value 0x63 0 0 0  0 0 0 0  0 0 0 0 0 0 0 0")
+        try shell("/bin/sh", "-c", "bpftool map update pinned \(record) key 0 0 0 0 value 0x63 0 0 0  0 0 0 0  0 0 0 0 0 0 0 0")
         XCTAssertThrowsError(try BalancerDatapath.open(pinDirectory: lb.pinDirectory, limits: BalancerFixture.limits)) { error in
             XCTAssertEqual((error as? DatapathError)?.kind, .incompatiblePins, "\(error)")
             XCTAssertTrue("\(error)".contains("created for LB_ABI_VERSION 99; this binary uses \(LB_ABI_VERSION)"), "\(error)")
         }
 
-        try sh("rm \(record)")
+        try shell("/bin/sh", "-c", "rm \(record)")
         if UInt32(LB_ABI_VERSION) == BalancerDatapath.unrecordedMapABI {
             let legacy = try BalancerDatapath.open(pinDirectory: lb.pinDirectory, limits: BalancerFixture.limits)
             XCTAssertTrue(legacy.adopted, "\(legacy.origin)")
-            XCTAssertEqual(try sh("bpftool -j map lookup pinned \(record) key 0 0 0 0"), ours, "recorded again")
+            XCTAssertEqual(try shell("/bin/sh", "-c", "bpftool -j map lookup pinned \(record) key 0 0 0 0"), ours, "recorded again")
         } else {
             XCTAssertThrowsError(try BalancerDatapath.open(pinDirectory: lb.pinDirectory, limits: BalancerFixture.limits)) {
                 XCTAssertTrue("\($0)".contains("pinned without an ABI record (LB_ABI_VERSION \(BalancerDatapath.unrecordedMapABI)); "
@@ -168,12 +168,13 @@ final class PinningTests: BalancerTestCase {
     }
 
     func testAPinDirectoryOutsideBPFFSIsAClearError() throws {
-        XCTAssertThrowsError(try BalancerDatapath.open(pinDirectory: "/tmp/lbd-not-bpffs-\(getpid())", limits: BalancerFixture.limits)) { error in
+        let notBPFFS = uniqueName("/tmp/lbd-not-bpffs-")
+        XCTAssertThrowsError(try BalancerDatapath.open(pinDirectory: notBPFFS, limits: BalancerFixture.limits)) { error in
             XCTAssertEqual((error as? DatapathError)?.kind, .notBPFFS, "\(error)")
-            XCTAssertTrue("\(error)".hasPrefix("prepare pin directory /tmp/lbd-not-bpffs-\(getpid()): /tmp is not on a BPF filesystem (bpffs)"),
+            XCTAssertTrue("\(error)".hasPrefix("prepare pin directory \(notBPFFS): /tmp is not on a BPF filesystem (bpffs)"),
                           "\(error)")
         }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/lbd-not-bpffs-\(getpid())"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: notBPFFS))
     }
 }
 

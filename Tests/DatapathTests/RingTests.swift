@@ -1,5 +1,6 @@
 import CLBABI
 import Datapath
+import TestSupport
 import XCTest
 
 /// Rings are stored in chunks of 16 slots; a diff rewrites only the chunks it touches.

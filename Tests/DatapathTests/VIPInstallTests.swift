@@ -1,6 +1,7 @@
 import CLBABI
 import Datapath
 import PacketCraft
+import TestSupport
 import XCTest
 
 /// Installing and removing a VIP is idempotent: whatever a failed or interrupted call
@@ -65,7 +66,7 @@ final class VIPInstallTests: BalancerTestCase {
     func testAFailedRemovalNeverLeavesTheIndexWithItsGeneration() throws {
         try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
         try lb.run(frame(tcp4(flags: Packet.TCPFlag.syn)))
-        try sh("bpftool map freeze pinned \(lb.pinDirectory)/vips")
+        try shell("/bin/sh", "-c", "bpftool map freeze pinned \(lb.pinDirectory)/vips")
 
         XCTAssertThrowsError(try lb.datapath.removeVIP(key80))
         XCTAssertEqual(try lb.datapath.vipMap.lookup(key: key80), 0, "the key stays until its index is retired")

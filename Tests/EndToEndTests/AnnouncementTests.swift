@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// The real lbd announcing its VIPs through the real BIRD of its node to the real BIRD
@@ -45,13 +46,9 @@ final class AnnouncementTests: XCTestCase {
         let (topology, lbd, routes) = try await setUp(announce: "announce_delay: 1s, drain_time: 2s")
         let vip4 = try topology.value("VIP4") + "/32"
         let stopping = try lbd.signal(SIGTERM)
-        let deadline = ContinuousClock.now + .seconds(2)
-        var tagged = false
-        while !tagged, ContinuousClock.now < deadline {
-            tagged = try topology.routerRoute(vip4).contains("(65535,0)")
-            try await Task.sleep(for: .milliseconds(50))
+        try await waitFor("the route carrying GRACEFUL_SHUTDOWN while lbd drains", within: .seconds(2), every: .milliseconds(50)) {
+            try topology.routerRoute(vip4).contains("(65535,0)")
         }
-        XCTAssertTrue(tagged, "the route carries GRACEFUL_SHUTDOWN while lbd drains")
         let status = try await stopping.waitForExit()
         XCTAssertEqual(status, 0)
         // Withdrawn from the node's BIRD before lbd exited.

@@ -1,3 +1,4 @@
+import LBDAPI
 import XCTest
 
 /// New connections spread over weighted backends as their shares of the Maglev ring lbd
@@ -48,7 +49,7 @@ final class DistributionTests: XCTestCase {
     }
 
     /// Ring slots by backend index.
-    private func ringSlots(_ backends: [Status.Backend], _ topology: Topology) throws -> [Int: Int] {
+    private func ringSlots(_ backends: [StatusResponse.Backend], _ topology: Topology) throws -> [Int: Int] {
         var slots: [Int: Int] = [:]
         for index in 1...topology.backendCount {
             let address = try topology.backendAddress(index, .v4)

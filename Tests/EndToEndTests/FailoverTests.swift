@@ -1,4 +1,6 @@
 import Foundation
+import LBDAPI
+import TestSupport
 import XCTest
 
 /// A backend dies while a client opens connections back to back and another holds a
@@ -52,28 +54,24 @@ final class FailoverTests: XCTestCase {
     /// the ring that matches it (the reconciler has written the ring). Bounded generously:
     /// the failover time itself is measured by `make bench-health`, not asserted here.
     private func waitForHealth(_ lbd: LBD, _ service: Service, _ wanted: [(address: String, health: String)]) async throws {
-        let deadline = ContinuousClock.now + .seconds(20)
-        var backends: [Status.Backend] = []
-        while ContinuousClock.now < deadline {
-            backends = try lbd.status().backends(of: service.vip)
-            let reached = wanted.allSatisfy { want in
+        try await waitFor("backends reaching \(wanted): \((try? lbd.status().backends(of: service.vip)) ?? [])\n\(lbd.output)",
+                          within: .seconds(20), every: .milliseconds(20)) {
+            let backends = try lbd.status().backends(of: service.vip)
+            return wanted.allSatisfy { want in
                 backends.contains { $0.address == want.address && $0.health == want.health && ($0.ringSlots > 0) == (want.health == "up") }
             }
-            if reached { return }
-            try await Task.sleep(for: .milliseconds(20))
         }
-        throw EndToEndFailure("backends did not reach \(wanted): \(backends)\n\(lbd.output)")
     }
 
     /// Asks the stream for its totals until at least `count` connections ended (answered or
     /// failed); the totals then.
     private func waitForAnswers(_ stream: InteractiveClient, atLeast count: Int) throws -> Tally {
-        for _ in 0..<3_000 {
-            let tally = try Tally.decode(stream.ask())
-            if total(tally) >= count { return tally }
-            usleep(10_000)
+        var tally = Tally(answers: [:])
+        try waitForBlocking("\(count) connections ended", within: .seconds(30), every: .milliseconds(10)) {
+            tally = try Tally.decode(stream.ask())
+            return total(tally) >= count
         }
-        throw EndToEndFailure("fewer than \(count) connections ended")
+        return tally
     }
 
     private func total(_ tally: Tally) -> Int {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Two LB nodes, each with lbd and BIRD, the same services, behind a router spreading
@@ -38,13 +39,13 @@ final class FleetTests: XCTestCase {
 
     /// Asks `hold` for its state until `done` holds (bounded: 60 s).
     private func waitForHeld(_ hold: InteractiveClient, _ what: String, until done: (Held) -> Bool) async throws -> Held {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while true {
-            let held = try decodeHeld(hold.ask())
-            if done(held) { return held }
-            guard ContinuousClock.now < deadline else { throw EndToEndFailure("\(what): \(held)") }
-            try await Task.sleep(for: .milliseconds(200))
+        var held: Held?
+        try await waitFor("\(what) (now: \((try? decodeHeld(hold.ask())).map { "\($0)" } ?? "no answer"))",
+                          within: .seconds(60), every: .milliseconds(200)) {
+            held = try decodeHeld(hold.ask())
+            return done(held!)
         }
+        return held!
     }
 
     func testANodeLostAbruptlyBreaksNoConnection() async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// lbd stopped (SIGTERM) or killed (SIGKILL) and started again while a client opens
@@ -31,11 +32,11 @@ final class RestartTests: XCTestCase {
     /// Asks the stream for its totals until at least `count` connections were answered;
     /// returns how many were. Bounded: every connection ends within the client's timeout.
     private func waitForAnswers(_ stream: InteractiveClient, atLeast count: Int) throws -> Int {
-        for _ in 0..<3_000 {
-            let answered = try Tally.decode(stream.ask()).answers.values.reduce(0, +)
-            if answered >= count { return answered }
-            usleep(10_000)
+        var answered = 0
+        try waitForBlocking("\(count) connections answered", within: .seconds(30), every: .milliseconds(10)) {
+            answered = try Tally.decode(stream.ask()).answers.values.reduce(0, +)
+            return answered >= count
         }
-        throw EndToEndFailure("fewer than \(count) connections answered")
+        return answered
     }
 }

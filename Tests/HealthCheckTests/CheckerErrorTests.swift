@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 @testable import HealthCheck
+import TestSupport
 import XCTest
 
 /// The checker's own failures are not the backend's (issue #18, item 8): with every
@@ -28,14 +29,14 @@ final class CheckerErrorTests: XCTestCase {
             await running.monitor.subscribe(target, subscriber: "vip-a")
             var waitError: (any Error)?
             do {
-                try await waitUntil("3 checks refused a descriptor", within: .seconds(10)) {
+                try await waitFor("3 checks refused a descriptor", within: .seconds(10)) {
                     results.count(where: { $0.failure?.isLocal == true }) >= 3
                 }
             } catch {
                 waitError = error
             }
             exhausted.release()
-            try await waitUntil("a check to pass once descriptors are free", within: .seconds(10)) {
+            try await waitFor("a check to pass once descriptors are free", within: .seconds(10)) {
                 results.count(where: \.isSuccess) >= 1
             }
             await running.stop()

@@ -1,5 +1,6 @@
 import Foundation
 import HealthCheck
+import TestSupport
 import XCTest
 
 /// Checks leave nothing open: the process holds as many descriptors after 200 failing
@@ -16,7 +17,7 @@ final class FileDescriptorTests: XCTestCase {
             // Warm up: the event loops and TLS-free pipelines exist before counting.
             _ = await prober.probe(refused)
             _ = await prober.probe(timingOut)
-            try await waitUntil("the warm-up connection to close") { try await silent.seen.openConnections == 0 }
+            try await waitFor("the warm-up connection to close") { try await silent.seen.openConnections == 0 }
             let before = try openDescriptors()
 
             // A timeout far above loopback's connect time: on a loaded machine a 100 ms
@@ -29,7 +30,7 @@ final class FileDescriptorTests: XCTestCase {
             }
             XCTAssertEqual(reasons, ["connection refused": 100, "timeout after 1 s (awaiting response)": 100])
 
-            try await waitUntil("the server to see every connection closed") {
+            try await waitFor("the server to see every connection closed") {
                 try await silent.seen.openConnections == 0
             }
             let after = try openDescriptors()

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 @testable import HealthCheck
+import TestSupport
 import XCTest
 
 /// Checks keep their schedule when hundreds of targets black-hole (issue #18, item 10):
@@ -27,7 +28,7 @@ final class MassTimeoutTests: XCTestCase {
             for target in healthy { await running.monitor.subscribe(target, subscriber: "healthy") }
 
             // The first round opens every socket (through the permits); then count.
-            try await waitUntil("every silent target to time out once", within: .seconds(30)) {
+            try await waitFor("every silent target to time out once", within: .seconds(30)) {
                 tally.silentTargetsSeen() == holes.count
             }
             let before = tally.counts()

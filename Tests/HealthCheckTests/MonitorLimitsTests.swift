@@ -1,5 +1,6 @@
 import Foundation
 import HealthCheck
+import TestSupport
 import XCTest
 
 /// The monitor's bounds, with a scripted prober instead of a network: checks in
@@ -11,7 +12,7 @@ final class MonitorLimitsTests: XCTestCase {
         for port in 1...10 {
             await running.monitor.subscribe(try target(port: UInt16(port)), subscriber: "vip")
         }
-        try await waitUntil("every target to be checked twice") { await prober.checks >= 20 }
+        try await waitFor("every target to be checked twice") { await prober.checks >= 20 }
         await running.stop()
         let peak = await prober.peak
         XCTAssertEqual(peak, 2)
@@ -25,7 +26,7 @@ final class MonitorLimitsTests: XCTestCase {
         let run = Task { await monitor.run() }
         let target = try target(port: 1, rise: 1, fall: 1)
         await monitor.subscribe(target, subscriber: "vip")
-        try await waitUntil("events to be dropped") { await monitor.droppedEvents >= 3 }
+        try await waitFor("events to be dropped") { await monitor.droppedEvents >= 3 }
         await monitor.unsubscribe(target, subscriber: "vip")
         run.cancel()
         await run.value

@@ -1,4 +1,5 @@
 import HealthCheck
+import TestSupport
 import XCTest
 
 /// The monitor against real servers: hysteresis over the network, sharing of checkers
@@ -45,7 +46,7 @@ final class MonitorTests: XCTestCase {
             await running.monitor.subscribe(viaCheckPort, subscriber: "vip-b")
             await running.monitor.subscribe(viaCheckPort, subscriber: "vip-b")
 
-            try await waitUntil("the first check") { try await server.seen.requests >= 1 }
+            try await waitFor("the first check") { try await server.seen.requests >= 1 }
             let clock = ContinuousClock()
             let first = clock.now
             try await Task.sleep(until: first + interval * 10.5)
@@ -61,12 +62,12 @@ final class MonitorTests: XCTestCase {
 
             await running.monitor.unsubscribe(viaServicePort, subscriber: "vip-a")
             let afterFirstLeft = try await server.seen.requests
-            try await waitUntil("checks to go on for the remaining service") {
+            try await waitFor("checks to go on for the remaining service") {
                 try await server.seen.requests >= afterFirstLeft + 2
             }
 
             await running.monitor.unsubscribe(viaServicePort, subscriber: "vip-b")
-            try await waitUntil("the checker to stop") { await running.monitor.runningLoops == 0 }
+            try await waitFor("the checker to stop") { await running.monitor.runningLoops == 0 }
             let atStop = try await server.seen.requests
             try await Task.sleep(for: interval * 3)
             let later = try await server.seen.requests
@@ -105,7 +106,7 @@ final class MonitorTests: XCTestCase {
         XCTAssertEqual(status.status, .down)
         XCTAssertEqual(status.health.since, event.transition.at)
         XCTAssertEqual(status.health.lastResult?.reason, "connection refused")
-        try await waitUntil("results to be reported") { await results.count >= 1 }
+        try await waitFor("results to be reported") { await results.count >= 1 }
         let health = await running.monitor.serviceHealth(of: "vip-a", minUp: 1)
         XCTAssertEqual(health.level, .down)
         await running.stop()
@@ -122,7 +123,7 @@ final class MonitorTests: XCTestCase {
                 let target = try HealthTarget(address: "127.0.0.1", servicePort: UInt16(server.port), definition: definition)
                 await running.monitor.subscribe(target, subscriber: "vip-\(rise)")
             }
-            try await waitUntil("three checks in flight") { try await server.seen.requests == 3 }
+            try await waitFor("three checks in flight") { try await server.seen.requests == 3 }
             let clock = ContinuousClock()
             let start = clock.now
             await running.stop()
@@ -130,7 +131,7 @@ final class MonitorTests: XCTestCase {
             XCTAssertLessThan(stopped, .seconds(3), "stop waited for checks in flight (4 s timeouts)")
             let loops = await running.monitor.runningLoops
             XCTAssertEqual(loops, 0)
-            try await waitUntil("the server to see every connection closed") {
+            try await waitFor("the server to see every connection closed") {
                 try await server.seen.openConnections == 0
             }
         }

@@ -2,6 +2,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import TestSupport
 import XCTest
 
 /// The checks' event loop and its raw-socket checks: timers in order, a check loop
@@ -55,7 +56,7 @@ final class ReactorTests: XCTestCase {
             let warmUp = try HealthTarget(address: "127.0.0.1", servicePort: UInt16(server.port),
                                           definition: .init(type: .http))
             _ = await StandardProber().probe(warmUp)
-            try await waitUntil("the warm-up connection to close") { try await server.seen.openConnections == 0 }
+            try await waitFor("the warm-up connection to close") { try await server.seen.openConnections == 0 }
             let before = try openSockets()
 
             let running = RunningMonitor(HealthMonitor())
@@ -63,13 +64,13 @@ final class ReactorTests: XCTestCase {
                 address: "127.0.0.1", servicePort: UInt16(server.port),
                 definition: .init(type: .http, interval: .milliseconds(20), timeout: .milliseconds(15), jitter: 0))
             await running.monitor.subscribe(target, subscriber: "vip")
-            try await waitUntil("ten checks") { try await server.seen.requests >= 11 }
+            try await waitFor("ten checks") { try await server.seen.requests >= 11 }
             let reactor = ProbeReactor.shared
             let kept = try await reactor.submit { reactor.keptSockets }.get()
             let ports = try await server.seen.clientPorts
             let status = await running.monitor.status(of: target)
             await running.monitor.unsubscribe(target, subscriber: "vip")
-            try await waitUntil("the loop to stop") { await running.monitor.runningLoops == 0 }
+            try await waitFor("the loop to stop") { await running.monitor.runningLoops == 0 }
             let after = try openSockets()
             let keptAfter = try await reactor.submit { reactor.keptSockets }.get()
             await running.stop()

@@ -81,7 +81,7 @@ final class SchedulingTests: XCTestCase {
         let limiter = ProbeLimiter(limit: 1)
         let release = AsyncStream<Void>.makeStream()
         let holder = Task { await limiter.withPermit { for await _ in release.stream {} } }
-        try await waitUntil("the permit to be taken") { limiter.idlePermits == 0 }
+        try await waitFor("the permit to be taken") { limiter.idlePermits == 0 }
         let waiter = Task { await limiter.withPermit { "ran" } }
         try await Task.sleep(for: .milliseconds(20))
         waiter.cancel()

@@ -17,21 +17,8 @@ final class BinaryTests: LbctlTestCase {
 
     private func run(_ arguments: [String], input: String = "", socket: String? = nil) throws
         -> (status: Int32, output: String, error: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try binary)
-        process.arguments = arguments
-        process.environment = ["LBD_SOCKET": socket ?? daemon.path]
-        let (stdin, stdout, stderr) = (Pipe(), Pipe(), Pipe())
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        let error = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self))
+        let result = try runProcess(try binary, arguments, input: input, environment: ["LBD_SOCKET": socket ?? daemon.path])
+        return (result.status, result.stdout, result.stderr)
     }
 
     func testExitCodes() throws {
@@ -79,15 +66,7 @@ final class BinaryTests: LbctlTestCase {
         let script = daemon.directory + "/lbctl.bash"
         try bash.output.write(toFile: script, atomically: true, encoding: .utf8)
         // Sourcing the script defines the function and registers it, as bash-completion does.
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: "/bin/bash")
-        check.arguments = ["-c", "source \(script) && complete -p lbctl"]
-        let output = Pipe()
-        check.standardOutput = output
-        try check.run()
-        let registration = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        check.waitUntilExit()
-        XCTAssertEqual(check.terminationStatus, 0)
+        let registration = try shell("/bin/bash", "-c", "source \(script) && complete -p lbctl")
         // `complete -p` names the command whatever is registered: the function is the point.
         XCTAssertEqual(registration, "complete -o filenames -F _lbctl lbctl\n")
         for shell in ["zsh", "fish"] {

@@ -5,7 +5,8 @@ enum Fixtures {
     static let status = """
         {"services":[
           {"vip":"10.0.0.10:80/tcp","hash":"5tuple","state":"degraded","backends_up":1,"min_up":2,
-           "packets":1500000,"bytes":1610612736,
+           "panic_threshold":0,"panic":false,"packets":1500000,"bytes":1610612736,
+           "syns":0,"new_flows":0,"conn_misses":0,
            "backends":[
              {"address":"192.0.2.11","weight":100,"drained":false,"health":"up",
               "health_since":"2025-11-20T10:00:00Z","health_age_s":11000.5,"last_check":"status 200","latency_ms":1.25,
@@ -17,9 +18,11 @@ enum Fixtures {
               "last_check":"status 200","latency_ms":0.9,
               "ring_slots":0,"ring_share":0,"packets":0,"bytes":0}]},
           {"vip":"10.0.0.20:53/udp","hash":"5tuple","state":"no_backend","backends_up":0,"min_up":1,
-           "packets":7,"bytes":512,"backends":[]},
+           "panic_threshold":0,"panic":false,"packets":7,"bytes":512,"syns":0,"new_flows":0,"conn_misses":0,
+           "backends":[]},
           {"vip":"[2001:db8::10]:443/tcp","hash":"source","state":"ok","backends_up":2,"min_up":1,
-           "packets":12,"bytes":18446744073709551615,
+           "panic_threshold":0,"panic":false,"packets":12,"bytes":18446744073709551615,
+           "syns":0,"new_flows":0,"conn_misses":0,
            "backends":[
              {"address":"2001:db8::21","weight":200,"drained":false,"health":"unchecked",
               "ring_slots":43691,"ring_share":0.66667,"packets":8,"bytes":1000},

@@ -1,7 +1,7 @@
 @testable import LbctlCore
 import XCTest
 
-/// The pure pieces of the human output and of `--json`.
+/// The pure pieces of the human output.
 final class RenderTests: XCTestCase {
     func testTableAlignsColumnsWithoutTrailingBlanks() {
         let table = TextTable(columns: [.init("NAME"), .init("COUNT", .right), .init("NOTE")],
@@ -36,56 +36,5 @@ final class RenderTests: XCTestCase {
                        "datapath: generic XDP on ens5")
         XCTAssertEqual(StatusView.datapathLine(.init(attached: nil, interface: "ens5", adopted: true)),
                        "datapath: not attached (interface ens5), adopted from pinned maps")
-    }
-
-    func testJSONKeepsScalarsAndSortsKeysByTheirValue() throws {
-        let json = #"""
-            {"z":[1,-0.5,2E+10,1e-7,true,false,null],"a\u0063":"x\"y\\/\u00e9","aa":{},"ab":[],"b":{"d":[{}],"c":"é"}}
-            """#
-        XCTAssertEqual(try JSONPrettyPrinter.format(Array(json.utf8)), #"""
-            {
-              "aa": {},
-              "ab": [],
-              "a\u0063": "x\"y\\/\u00e9",
-              "b": {
-                "c": "é",
-                "d": [
-                  {}
-                ]
-              },
-              "z": [
-                1,
-                -0.5,
-                2E+10,
-                1e-7,
-                true,
-                false,
-                null
-              ]
-            }
-            """#)
-        XCTAssertEqual(try JSONPrettyPrinter.format(Array(" 42 ".utf8)), "42")
-    }
-
-    func testMalformedJSONIsADaemonFailure() {
-        let cases: [(String, String)] = [
-            (#"{"a":1,}"#, "expected a key at byte 7"),
-            (#"{"a" 1}"#, "expected ':' at byte 5"),
-            (#"[1 2]"#, "expected ',' or ']' at byte 3"),
-            (#"{"a":"b"#, "unterminated string at byte 7"),
-            (#"{"a":01}"#, "expected ',' or '}' at byte 6"),
-            (#"[1.]"#, "expected digits after '.' at byte 3"),
-            (#"[tru]"#, "expected a value at byte 1"),
-            (#"{} {}"#, "unexpected text after the value at byte 3"),
-            ("\"a\nb\"", "control character in a string at byte 2"),
-            (#"["\x"]"#, "bad escape at byte 3"),
-            (String(repeating: "[", count: 300), "nested too deeply at byte 256"),
-            ("", "unexpected end at byte 0"),
-        ]
-        for (json, reason) in cases {
-            XCTAssertThrowsError(try JSONPrettyPrinter.format(Array(json.utf8)), json) { error in
-                XCTAssertEqual(error as? Failure, .daemon("lbd sent malformed JSON: \(reason)"), json)
-            }
-        }
     }
 }

@@ -26,7 +26,13 @@ final class TopSourcesTests: LbctlTestCase {
         daemon.answer("GET", target, .json(200, """
             {"capacity":16384,"seconds":0,"sources":[],"tracked":0}
             """), .json(200, """
-            {"capacity":16384,"seconds":0,"sources":[],"tracked":0}
+            {
+              "capacity" : 16384,
+              "seconds" : 0,
+              "sources" : [],
+              "tracked" : 0
+            }
+
             """))
         XCTAssertEqual(lbctl("top", "sources", "[2001:db8::10]:443/tcp", "--seconds", "0", "--limit", "5",
                              "--prefix", "/48", "--prefix", "16"),
@@ -34,10 +40,10 @@ final class TopSourcesTests: LbctlTestCase {
         XCTAssertEqual(lbctl("top", "sources", "[2001:db8::10]:443/tcp", "--seconds", "0", "--limit", "5",
                              "--prefix", "/48", "--prefix", "16", "--json"), success("""
             {
-              "capacity": 16384,
-              "seconds": 0,
-              "sources": [],
-              "tracked": 0
+              "capacity" : 16384,
+              "seconds" : 0,
+              "sources" : [],
+              "tracked" : 0
             }
 
             """))

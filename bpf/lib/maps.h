@@ -2,8 +2,35 @@
 /*
  * The balancer's maps. max_entries of 1 are placeholders: the loader sizes every
  * map from the configuration (struct lb_limits) before the object is loaded.
- * The control plane (lbd's reconciler) is the only writer of all but the
- * connection table and the counters.
+ *
+ * Who writes what (the program only reads, except where it is named):
+ *   vip_map, vips, rings, backends
+ *       lbd's reconciler, and nothing else: its DatapathWriter calls, carried out by
+ *       the daemon's KernelDatapathWriter through BalancerDatapath.
+ *   vip_addrs, vip_filter
+ *       derived from vip_map (BalancerDatapath.syncVIPAddresses): by the reconciler's
+ *       VIP installs and removals, and once when lbd starts, to repair what a daemon
+ *       stopped between those writes left.
+ *   config
+ *       lbd at start and on reload (DatapathBootstrap.writeRuntimeConfig), from its
+ *       configuration file, when the entry differs; not the reconciler, as it is no
+ *       part of the services' state.
+ *   conn_table
+ *       the program (one entry per flow, evicted least recently used); lbd only reads.
+ *   vip_stats, vip_flow_stats, backend_stats
+ *       the program counts; the reconciler zeroes an index's counters when the index
+ *       passes to another VIP or backend (its generation changes).
+ *   global_stats, source_flows, flood_stats, capture_stats, capture_scratch, capture_ring
+ *       the program (source_flows only while flood_config asks for counts).
+ *   flood_config
+ *       lbd: its grouping and limit at start and on reload, like config
+ *       (BalancerDatapath.writeFloodSettings); `counting` while a sources window is
+ *       open (setSourceCounting). One lock orders the two.
+ *   capture_config
+ *       lbd while a capture runs (PacketCapture); all zero otherwise.
+ * The loader writes lb_limits and lb_object_hash before load, and pins the maps' ABI
+ * record (`abi`) before it creates the first map. Tests and benchmarks also write
+ * maps directly, as fixtures.
  */
 #ifndef LB_MAPS_H
 #define LB_MAPS_H

@@ -39,39 +39,3 @@ public protocol DatapathWriter: Sendable {
     /// (`BalancerDatapath.removeVIP`); with the key absent, only the last step.
     func removeVIP(_ vip: VIPKey) throws
 }
-
-/// `lb_vip_info` flags. The raw values are the ABI's `LB_VIP_F_*`.
-public struct VIPFlags: OptionSet, Hashable, Sendable {
-    public let rawValue: UInt32
-
-    public init(rawValue: UInt32) {
-        self.rawValue = rawValue
-    }
-
-    /// LB_VIP_F_HASH_SOURCE_ONLY: new flows hash the client address only (`hash: source`).
-    public static let hashSourceOnly = VIPFlags(rawValue: 1 << 0)
-    /// LB_VIP_F_NO_BACKEND: no backend can take new flows; they are dropped and counted.
-    public static let noBackend = VIPFlags(rawValue: 1 << 1)
-}
-
-/// A VIP index's state in the `vips` map (`lb_vip_info`).
-public struct VIPInfo: Hashable, Sendable {
-    public var flags: VIPFlags
-    /// The ring new flows are hashed into: 0 or 1.
-    public var liveRing: UInt32
-    /// 0: the global `udp_idle_timeout`.
-    public var udpIdleTimeoutSeconds: UInt32
-    /// Changes whenever the index passes to another VIP: connection entries of the
-    /// previous VIP (which store its low 16 bits) stop matching.
-    public var generation: UInt32
-
-    public init(flags: VIPFlags, liveRing: UInt32, udpIdleTimeoutSeconds: UInt32, generation: UInt32) {
-        self.flags = flags
-        self.liveRing = liveRing
-        self.udpIdleTimeoutSeconds = udpIdleTimeoutSeconds
-        self.generation = generation
-    }
-
-    /// An index never written: the zero-filled array entry.
-    static let zero = VIPInfo(flags: [], liveRing: 0, udpIdleTimeoutSeconds: 0, generation: 0)
-}

@@ -1,8 +1,9 @@
 import Logging
 import Maglev
 
-/// The only writer of the datapath's maps: turns the desired state and backend health
-/// into map contents, writing only what differs from what it installed before.
+/// The only writer of the datapath's VIPs, rings and backends (bpf/lib/maps.h lists
+/// every map's writers): turns the desired state and backend health into map
+/// contents, writing only what differs from what it installed before.
 ///
 /// Per VIP, the ring is the Maglev table of the backends that are up, have weight > 0
 /// and are not drained. Every VIP has two rings; the reconciler remembers what each
@@ -650,17 +651,4 @@ struct BackendSlot {
 struct TableInput: Equatable {
     let address: IPAddress
     let weight: Int
-}
-
-/// One backend of one service: the unit of health.
-public struct BackendRef: Hashable, Sendable, CustomStringConvertible {
-    public let vip: VIPKey
-    public let address: IPAddress
-
-    public init(vip: VIPKey, address: IPAddress) {
-        self.vip = vip
-        self.address = address
-    }
-
-    public var description: String { "\(address) in \(vip)" }
 }

@@ -8,8 +8,4 @@ const void *lb_balancer_object_bytes(void);
 unsigned long lb_balancer_object_size(void);
 const void *lb_decap_object_bytes(void);
 unsigned long lb_decap_object_size(void);
-const void *lb_bench_object_bytes(void);
-unsigned long lb_bench_object_size(void);
-const void *lb_trivial_encap_object_bytes(void);
-unsigned long lb_trivial_encap_object_size(void);
 #endif

@@ -1,4 +1,5 @@
 import Foundation
+import LBDAPI
 import NIOHTTP1
 
 /// A request as the router sees it: the transport is the server's business.
@@ -22,19 +23,15 @@ public struct APIResponse: Sendable, Equatable {
     public var body: Data
 
     static func json(_ value: some Encodable, status: HTTPResponseStatus = .ok) -> APIResponse {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Strings, numbers and booleans always encode.
-        let body = (try? encoder.encode(value)) ?? Data()
-        return APIResponse(status: status, contentType: "application/json", body: body + Data("\n".utf8))
+        APIResponse(status: status, contentType: "application/json", body: APIEncoding.answer(value))
     }
 
     static func error(_ error: APIError) -> APIResponse {
-        json(["error": error.message], status: error.status)
+        json(ErrorResponse(error: error.message), status: error.status)
     }
 }
 
-/// A refused request: its status and one-line reason (`{"error": reason}`).
+/// A refused request: its status and one-line reason (`ErrorResponse`).
 public struct APIError: Error, Equatable, Sendable {
     public var status: HTTPResponseStatus
     public var message: String

@@ -1,20 +1,22 @@
 import Announce
 import Balancer
 import Foundation
+import LBDAPI
 import Logging
 import NIOHTTP1
 
-/// The control API, endpoint by endpoint (the contract `lbctl` is built against):
+/// The control API, endpoint by endpoint, in the shapes of LBDAPI (the contract `lbctl`
+/// is built against):
 ///
-/// - `GET /v1/services` → `{"services":[…]}`, each service as the state file encodes it.
-/// - `GET /v1/status` → `StatusReport`.
-/// - `POST /v1/edit` (`EditRequest`) → `{"ok":true}`; 400 invalid, 404 unknown VIP or
+/// - `GET /v1/services` → `ServicesResponse`, each service as the state file encodes it.
+/// - `GET /v1/status` → `StatusResponse`.
+/// - `POST /v1/edit` (`EditRequest`) → `EditResponse` (`{"ok":true}`); 400 invalid, 404 unknown VIP or
 ///   backend, 409 already exists: the state is unchanged. 500: the state file could not
 ///   be written (unchanged), or the edit is saved but a datapath write failed (retried).
 /// - `POST /v1/apply?dry_run=1|0`, a services YAML body → `{"plan":"…","applied":bool}`;
 ///   400 with `LINE:COL: message` lines for an invalid file.
 /// - `GET /v1/export` → the services as YAML (`text/yaml`), accepted by apply.
-/// - `GET /v1/sources?vip=&prefix_v4=&prefix_v6=&seconds=&limit=` → `SourcesReport`: the
+/// - `GET /v1/sources?vip=&prefix_v4=&prefix_v6=&seconds=&limit=` → `SourcesResponse`: the
 ///   client prefixes opening the most new flows; 400 bad parameter, 404 VIP not installed.
 /// - `POST /v1/capture?vip=&count=&seconds=&verdict=tx,pass,drop,miss,icmp&sample=&snaplen=`
 ///   → a pcap file (`application/vnd.tcpdump.pcap`) of the packets the balancer handled for
@@ -51,7 +53,7 @@ public struct APIRouter: Sendable {
         do {
             switch (request.method, path) {
             case (.GET, "/v1/services"):
-                return .json(ServicesBody(services: await coordinator.state.sortedServices))
+                return .json(try ServicesResponse(await coordinator.state.sortedServices))
             case (.GET, "/v1/status"):
                 do {
                     return .json(try await status.report())
@@ -86,18 +88,14 @@ public struct APIRouter: Sendable {
         }
     }
 
-    private struct ServicesBody: Encodable {
-        let services: [ServiceSpec]
-    }
-
     private func edit(_ body: Data) async throws(APIError) -> APIResponse {
-        let (edit, force) = try EditRequest.parse(body)
+        let (edit, force) = try EditRequest.edit(from: body)
         do {
             try await coordinator.edit(edit, force: force)
         } catch {
             throw Self.apiError(error)
         }
-        return .json(["ok": true])
+        return .json(EditResponse())
     }
 
     private func node(drain: Bool) async throws(APIError) -> APIResponse {
@@ -109,24 +107,14 @@ public struct APIRouter: Sendable {
         } catch {
             throw .internal("\(error)")
         }
-        return .json(["node": await announcer.report().node])
-    }
-
-    private struct ReloadBody: Encodable {
-        let changed: [String]
-        let notes: [String]
+        return .json(NodeResponse(node: await announcer.report().node))
     }
 
     private func reload(_ reloader: Reloader) async throws(APIError) -> APIResponse {
         switch await reloader.reload(trigger: "API") {
-        case .applied(let changes, let notes): return .json(ReloadBody(changed: changes, notes: notes))
+        case .applied(let changes, let notes): return .json(ReloadResponse(changed: changes, notes: notes))
         case .refused(let reason): throw .conflict(reason)
         }
-    }
-
-    private struct ApplyBody: Encodable {
-        let plan: String
-        let applied: Bool
     }
 
     private func apply(_ body: Data, query: [String: String]) async throws(APIError) -> APIResponse {
@@ -151,7 +139,7 @@ public struct APIRouter: Sendable {
         }
         do {
             let plan = try await coordinator.apply(services, dryRun: dryRun, force: force)
-            return .json(ApplyBody(plan: plan.description, applied: !dryRun))
+            return .json(ApplyResponse(plan: plan.description, applied: !dryRun))
         } catch {
             throw Self.apiError(error)
         }

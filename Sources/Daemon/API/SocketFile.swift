@@ -1,4 +1,5 @@
 import Foundation
+import LBDAPI
 
 /// The API socket's place on the file system: its directory, what a previous run left
 /// there, its permissions. The socket is the API's only access control: root and the
@@ -43,18 +44,6 @@ enum SocketFile {
 
     /// Whether something accepts connections on the unix socket at `path`.
     private static func isServed(_ path: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-        return withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
-            }
-        }
+        (try? UnixSocketConnection(path: path, timeout: .seconds(1))) != nil
     }
 }

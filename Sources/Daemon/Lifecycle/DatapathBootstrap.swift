@@ -1,5 +1,4 @@
 import Balancer
-import CLBABI
 import Datapath
 import Logging
 
@@ -69,22 +68,8 @@ public enum DatapathBootstrap {
     /// stays as the sources windows set it.
     @discardableResult
     static func writeRuntimeConfig(_ settings: RuntimeSettings, to datapath: BalancerDatapath) throws -> Bool {
-        let wroteFlood = try SourceCounting.change(datapath.floodConfig) { flood in
-            let counting = flood.counting
-            flood = settings.floodConfig
-            flood.counting = counting
-        }
-        return try writeChanged(settings.lbConfig, to: datapath.config) || wroteFlood
-    }
-
-    private static func writeChanged<Value: BitwiseCopyable>(_ new: Value, to map: BPFMap<UInt32, Value>) throws -> Bool {
-        if let old = try map.lookup(key: 0), bytes(old) == bytes(new) { return false }
-        try map.update(key: 0, value: new)
-        return true
-    }
-
-    private static func bytes<Value: BitwiseCopyable>(_ value: Value) -> [UInt8] {
-        withUnsafeBytes(of: value) { Array($0) }
+        let wroteFlood = try datapath.writeFloodSettings(settings.floodConfig)
+        return try datapath.writeConfig(settings.lbConfig) || wroteFlood
     }
 
     /// Attaches the program to the interface, with the NIC's VLAN tag stripping off

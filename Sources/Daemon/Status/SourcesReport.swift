@@ -2,6 +2,7 @@ import Balancer
 import CLBABI
 import Datapath
 import Foundation
+import LBDAPI
 
 /// The datapath's source entries at one instant, `now` on the program's clock
 /// (bpf_ktime_get_coarse_ns).
@@ -48,38 +49,12 @@ public struct SourcesQuery: Equatable, Sendable {
     }
 }
 
-/// `GET /v1/sources`: the client prefixes opening the most new flows, per VIP, from the
-/// datapath's bounded table (source_flows; counts are lower bounds, docs/metrics.md).
-public struct SourcesReport: Encodable, Equatable, Sendable {
-    public struct Source: Encodable, Equatable, Sendable {
-        public var vip: String
-        public var prefix: String
-        /// Since the prefix was first tracked: new flows (refused ones included), and of
-        /// those the ones the per-source limit dropped.
-        public var newFlows: UInt64
-        public var refused: UInt64
-        /// New flows during the report's `seconds`; nil when it is 0.
-        public var intervalNewFlows: UInt64?
-        /// Since the prefix's latest new flow.
-        public var lastSeenAgeSeconds: Double
-
-        enum CodingKeys: String, CodingKey {
-            case vip, prefix, refused
-            case newFlows = "new_flows", intervalNewFlows = "interval_new_flows", lastSeenAgeSeconds = "last_seen_age_s"
-        }
-    }
-
-    public var seconds: Int
-    /// Entries of source_flows read, and its bound (LB_SOURCE_ENTRIES).
-    public var tracked: Int
-    public var capacity: Int
-    public var sources: [Source]
-
+extension SourcesResponse {
     /// The report of `after` (and of the flows since `before`, when the query has
     /// seconds) for the installed `vips`: entries of other VIPs or of an index's earlier
     /// owner are left out; prefixes are grouped per the query, ranked, cut to its limit.
     static func make(_ query: SourcesQuery, before: SourceSample?, after: SourceSample,
-                     vips: [ReconcilerSnapshot.VIP]) -> SourcesReport {
+                     vips: [ReconcilerSnapshot.VIP]) -> SourcesResponse {
         let owners = Dictionary(uniqueKeysWithValues: vips.map { ($0.index, $0) })
         let earlier = Dictionary(before?.entries.map { (bytes(of: $0.key), $0.flows) } ?? [], uniquingKeysWith: { a, _ in a })
         var grouped: [GroupKey: Source] = [:]
@@ -108,7 +83,7 @@ public struct SourcesReport: Encodable, Equatable, Sendable {
             if x.newFlows != y.newFlows { return x.newFlows > y.newFlows }
             return (a.key.vip, a.key.prefix.address, a.key.prefix.length) < (b.key.vip, b.key.prefix.address, b.key.prefix.length)
         }.map(\.value).filter { $0.intervalNewFlows != 0 }
-        return SourcesReport(seconds: query.seconds, tracked: after.entries.count, capacity: Int(LB_SOURCE_ENTRIES),
+        return SourcesResponse(seconds: query.seconds, tracked: after.entries.count, capacity: Int(LB_SOURCE_ENTRIES),
                              sources: Array(ranked.prefix(query.limit)))
     }
 
@@ -132,13 +107,13 @@ public struct SourcesReport: Encodable, Equatable, Sendable {
 extension StatusReporter {
     /// The sources report for `query`: one read of the datapath, or two `seconds` apart
     /// with counting on between them.
-    public func sources(_ query: SourcesQuery) async throws -> SourcesReport {
+    public func sources(_ query: SourcesQuery) async throws -> SourcesResponse {
         let vips = await reconciler.snapshot().vips
         if let vip = query.vip, !vips.contains(where: { $0.key == vip }) {
             throw APIError.notFound("VIP \(vip) is not installed")
         }
         guard query.seconds > 0 else {
-            return SourcesReport.make(query, before: nil, after: try readings.sources(), vips: vips)
+            return SourcesResponse.make(query, before: nil, after: try readings.sources(), vips: vips)
         }
         try readings.openSourceWindow()
         let samples: (before: SourceSample, after: SourceSample)
@@ -149,7 +124,7 @@ extension StatusReporter {
             throw error
         }
         try readings.closeSourceWindow()
-        return SourcesReport.make(query, before: samples.before, after: samples.after, vips: vips)
+        return SourcesResponse.make(query, before: samples.before, after: samples.after, vips: vips)
     }
 
     private func window(seconds: Int) async throws -> (before: SourceSample, after: SourceSample) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Balancer
+import LBDAPI
 
 /// `lbctl apply -f FILE`: replace the services declaratively, showing the plan first.
 struct ApplyCommand: DaemonCommand {
@@ -53,11 +54,13 @@ struct ApplyCommand: DaemonCommand {
     private func apply(_ yaml: [UInt8], dryRun: Bool, session: Session) throws(Failure) -> ApplyResponse {
         do {
             return try session.api.apply(yaml: yaml, dryRun: dryRun, force: force)
-        } catch .daemon(let message) {
+        } catch .refused(_, let message) {
             let name = file == "-" ? "<stdin>" : file
             throw .daemon(message.split(separator: "\n", omittingEmptySubsequences: false).map { line in
                 Self.startsWithPosition(line) ? "\(name):\(line)" : String(line)
             }.joined(separator: "\n"))
+        } catch {
+            throw Failure(error)
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Balancer
+import LBDAPI
 
 /// `lbctl backend add|remove|set|drain|undrain`.
 struct BackendCommand: ParsableCommand {
@@ -38,7 +39,9 @@ struct BackendCommand: ParsableCommand {
         func execute(in session: Session) throws(Failure) {
             let (vip, address) = try target.parsed()
             try ArgumentValues.checkBackend(address, weight: weight ?? BackendSpec.defaultWeight, of: vip)
-            try session.api.edit(EditRequest(op: .addBackend, vip: vip, address: address, weight: weight))
+            try session.call {
+                try $0.edit(EditRequest(op: .addBackend, vip: vip.description, address: address.description, weight: weight))
+            }
             session.print("added backend \(address) to \(vip)")
         }
     }
@@ -53,7 +56,7 @@ struct BackendCommand: ParsableCommand {
 
         func execute(in session: Session) throws(Failure) {
             let (vip, address) = try target.parsed()
-            try session.api.edit(EditRequest(op: .removeBackend, vip: vip, address: address))
+            try session.call { try $0.edit(EditRequest(op: .removeBackend, vip: vip.description, address: address.description)) }
             session.print("removed backend \(address) from \(vip)")
         }
     }
@@ -71,7 +74,9 @@ struct BackendCommand: ParsableCommand {
         func execute(in session: Session) throws(Failure) {
             let (vip, address) = try target.parsed()
             try ArgumentValues.checkBackend(address, weight: weight, of: vip)
-            try session.api.edit(EditRequest(op: .setWeight, vip: vip, address: address, weight: weight))
+            try session.call {
+                try $0.edit(EditRequest(op: .setWeight, vip: vip.description, address: address.description, weight: weight))
+            }
             session.print("set the weight of \(address) in \(vip) to \(weight)")
         }
     }
@@ -85,7 +90,7 @@ struct BackendCommand: ParsableCommand {
 
         func execute(in session: Session) throws(Failure) {
             let (vip, address) = try target.parsed()
-            try session.api.edit(EditRequest(op: .drain, vip: vip, address: address))
+            try session.call { try $0.edit(EditRequest(op: .drain, vip: vip.description, address: address.description)) }
             session.print("drained \(address) in \(vip)")
         }
     }
@@ -99,7 +104,7 @@ struct BackendCommand: ParsableCommand {
 
         func execute(in session: Session) throws(Failure) {
             let (vip, address) = try target.parsed()
-            try session.api.edit(EditRequest(op: .undrain, vip: vip, address: address))
+            try session.call { try $0.edit(EditRequest(op: .undrain, vip: vip.description, address: address.description)) }
             session.print("undrained \(address) in \(vip)")
         }
     }

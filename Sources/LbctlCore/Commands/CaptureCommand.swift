@@ -56,7 +56,7 @@ struct CaptureCommand: DaemonCommand {
         guard FileManager.default.isWritableFile(atPath: directory) else {
             throw .usage("cannot write \(file): \(directory) is not a writable directory")
         }
-        let pcap = try session.api.capture(query: query.joined(separator: "&"), seconds: seconds)
+        let pcap = try session.call { try $0.capture(query: query.joined(separator: "&"), seconds: seconds) }
         do {
             try Data(pcap).write(to: URL(fileURLWithPath: file), options: .atomic)
         } catch {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Balancer
+import LBDAPI
 
 /// A command that talks to lbd. `Lbctl.run` calls `execute(in:)` rather than
 /// ArgumentParser's `run()`, handing it the session: the same commands then run in the
@@ -28,13 +29,23 @@ struct ConnectionOptions: ParsableArguments {
 /// One invocation's surroundings: lbd's API, standard input (`apply -f -`), and the
 /// output, collected so that `Lbctl.run` can return it.
 final class Session {
-    let api: DaemonAPI
+    let api: LBDClient
     private let standardInput: StandardInput
     private(set) var output = ""
 
-    init(api: DaemonAPI, standardInput: StandardInput) {
+    init(api: LBDClient, standardInput: StandardInput) {
         self.api = api
         self.standardInput = standardInput
+    }
+
+    /// One call to lbd, its errors as lbctl's failures (the client throws only
+    /// `LBDClientError`; a closure's error type is not inferred).
+    func call<T>(_ body: (LBDClient) throws -> T) throws(Failure) -> T {
+        do {
+            return try body(api)
+        } catch {
+            throw Failure(error as? LBDClientError ?? .unreadable("\(error)"))
+        }
     }
 
     func readStandardInput() throws(Failure) -> [UInt8] {

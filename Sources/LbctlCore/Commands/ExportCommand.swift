@@ -8,6 +8,6 @@ struct ExportCommand: DaemonCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func execute(in session: Session) throws(Failure) {
-        session.passThrough(String(decoding: try session.api.export(), as: UTF8.self))
+        session.passThrough(String(decoding: try session.call { try $0.export() }, as: UTF8.self))
     }
 }

@@ -19,7 +19,7 @@ struct NodeCommand: ParsableCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func execute(in session: Session) throws(Failure) {
-            session.print("node \(try session.api.node(drain: true).node)")
+            session.print("node \(try session.call { try $0.node(drain: true) }.node)")
         }
     }
 
@@ -30,13 +30,7 @@ struct NodeCommand: ParsableCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func execute(in session: Session) throws(Failure) {
-            session.print("node \(try session.api.node(drain: false).node)")
+            session.print("node \(try session.call { try $0.node(drain: false) }.node)")
         }
     }
-}
-
-/// The answer of `POST /v1/node/drain|undrain`.
-struct NodeResponse: Decodable, Equatable {
-    /// `active`, `draining` or `drained`.
-    let node: String
 }

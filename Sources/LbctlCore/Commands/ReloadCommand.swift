@@ -15,7 +15,7 @@ struct ReloadCommand: DaemonCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func execute(in session: Session) throws(Failure) {
-        let outcome = try session.api.reload()
+        let outcome = try session.call { try $0.reload() }
         session.print(outcome.changed.isEmpty ? "reloaded: nothing changed" : "reloaded: " + outcome.changed.joined(separator: "; "))
         for note in outcome.notes { session.print("note: " + note) }
     }

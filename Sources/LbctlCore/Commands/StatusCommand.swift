@@ -1,4 +1,5 @@
 import ArgumentParser
+import LBDAPI
 
 /// `lbctl status`: what lbd does now, VIP by VIP.
 struct StatusCommand: DaemonCommand {
@@ -18,11 +19,13 @@ struct StatusCommand: DaemonCommand {
     var json = false
 
     func execute(in session: Session) throws(Failure) {
-        let body = try session.api.status()
+        let body = try session.call { try $0.call(.get("/v1/status")) }
+        let status = try session.call { _ in try LBDClient.decode(StatusResponse.self, from: body, endpoint: "/v1/status") }
         if json {
-            session.print(try JSONPrettyPrinter.format(body))
+            // lbd writes its answers indented with sorted keys: what scripts get, byte for byte.
+            session.passThrough(String(decoding: body, as: UTF8.self))
         } else {
-            session.print(StatusView.render(try DaemonAPI.decode(StatusResponse.self, from: body, endpoint: "/v1/status")))
+            session.print(StatusView.render(status))
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LBDAPI
 
 /// `lbctl top sources`.
 struct TopCommand: ParsableCommand {
@@ -46,11 +47,13 @@ struct TopCommand: ParsableCommand {
                          "limit=\(try ArgumentValues.inRange(limit, "--limit", 1...1000))"]
             if let vip { query.append(try ArgumentValues.vipParameter(vip)) }
             query += try Self.prefixParameters(prefixes)
-            let body = try session.api.sources(query: query.joined(separator: "&"), seconds: seconds)
+            let body = try session.call { try $0.sources(query: query.joined(separator: "&"), seconds: seconds) }
             if json {
-                session.print(try JSONPrettyPrinter.format(body))
+                // lbd writes its answers indented with sorted keys: what scripts get, byte for byte.
+                session.passThrough(String(decoding: body, as: UTF8.self))
             } else {
-                session.print(SourcesView.render(try DaemonAPI.decode(SourcesResponse.self, from: body, endpoint: "/v1/sources")))
+                let response = try session.call { _ in try LBDClient.decode(SourcesResponse.self, from: body, endpoint: "/v1/sources") }
+                session.print(SourcesView.render(response))
             }
         }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Balancer
+import LBDAPI
 
 /// `lbctl vip add|remove|list`.
 struct VIPCommand: ParsableCommand {
@@ -37,8 +38,8 @@ struct VIPCommand: ParsableCommand {
             let vip = try ArgumentValues.vip(vip)
             let hash = try hash.map { text throws(Failure) in try ArgumentValues.hash(text) }
             try ArgumentValues.checkNewService(vip, udpIdleTimeout: udpIdleTimeout)
-            try session.api.edit(EditRequest(op: .addVIP, vip: vip, hash: hash, udpIdleTimeout: udpIdleTimeout,
-                                             force: force ? true : nil))
+            try session.call { try $0.edit(EditRequest(op: .addVIP, vip: vip.description, hash: hash?.rawValue,
+                                                        udpIdleTimeout: udpIdleTimeout, force: force ? true : nil)) }
             session.print("added VIP \(vip)")
         }
     }
@@ -54,7 +55,7 @@ struct VIPCommand: ParsableCommand {
 
         func execute(in session: Session) throws(Failure) {
             let vip = try ArgumentValues.vip(vip)
-            try session.api.edit(EditRequest(op: .removeVIP, vip: vip))
+            try session.call { try $0.edit(EditRequest(op: .removeVIP, vip: vip.description)) }
             session.print("removed VIP \(vip)")
         }
     }
@@ -69,12 +70,15 @@ struct VIPCommand: ParsableCommand {
         var json = false
 
         func execute(in session: Session) throws(Failure) {
-            let body = try session.api.services()
+            let body = try session.call { try $0.call(.get("/v1/services")) }
+            let services = try session.call { _ in
+                try LBDClient.decode(ServicesResponse.self, from: body, endpoint: "/v1/services")
+            }
             if json {
-                session.print(try JSONPrettyPrinter.format(body))
+                // lbd writes its answers indented with sorted keys: what scripts get, byte for byte.
+                session.passThrough(String(decoding: body, as: UTF8.self))
             } else {
-                session.print(VIPListView.render(try DaemonAPI.decode(ServicesResponse.self, from: body,
-                                                                      endpoint: "/v1/services")))
+                session.print(VIPListView.render(services))
             }
         }
     }

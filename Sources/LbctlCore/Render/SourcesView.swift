@@ -1,3 +1,5 @@
+import LBDAPI
+
 /// `lbctl top sources`: the client prefixes opening the most new flows, one row each.
 ///
 ///     new flows over 1s; 3 of 16384 source prefixes tracked

@@ -1,3 +1,5 @@
+import LBDAPI
+
 /// `lbctl status`: the datapath line, then one row per VIP, each followed by its
 /// backends. Backend columns are aligned across all VIPs, so the tables read as one.
 ///

@@ -1,3 +1,5 @@
+import LBDAPI
+
 /// `lbctl vip list`: the desired services, one row each.
 ///
 ///     VIP                     HASH    UDP TIMEOUT  BACKENDS  DRAINED

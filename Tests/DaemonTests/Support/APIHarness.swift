@@ -1,8 +1,10 @@
 import Balancer
 import Daemon
 import Foundation
+import LBDAPI
 import Logging
 import ServiceLifecycle
+import TestDoubles
 import XCTest
 
 /// The daemon's API, edit coordinator and reconciler in-process, over an in-memory
@@ -47,8 +49,14 @@ final class APIHarness: @unchecked Sendable {
         try await running.value
     }
 
-    func client() throws -> UnixHTTPClient {
-        try UnixHTTPClient(path: socketPath)
+    /// lbctl's client: each request on its own connection.
+    func client() -> LBDClient {
+        LBDClient(socketPath: socketPath)
+    }
+
+    /// One connection for several requests (keep-alive).
+    func connection() throws -> UnixSocketConnection {
+        try UnixSocketConnection(path: socketPath, timeout: LBDClient.defaultTimeout)
     }
 
     var stateFile: Data {
@@ -59,4 +67,9 @@ final class APIHarness: @unchecked Sendable {
 /// A JSON text parsed, for comparisons that do not depend on key order or spacing.
 func json(_ text: String) throws -> NSDictionary {
     try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? NSDictionary, "not a JSON object: \(text)")
+}
+
+/// A JSON body parsed.
+func json(_ body: [UInt8]) throws -> NSDictionary {
+    try json(String(decoding: body, as: UTF8.self))
 }

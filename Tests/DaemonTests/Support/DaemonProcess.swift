@@ -1,4 +1,5 @@
 import Foundation
+import LBDAPI
 import TestSupport
 import XCTest
 
@@ -15,7 +16,7 @@ final class NamespaceNetwork {
     let peer: String
 
     init(_ test: XCTestCase) throws {
-        let id = String(UInt32.random(in: 0 ... .max), radix: 36)
+        let id = uniqueName()
         namespace = "lbd-it-\(id)"
         interface = "lbi\(id)"
         peer = "lbp\(id)"
@@ -48,21 +49,6 @@ final class NamespaceNetwork {
     }
 }
 
-/// Runs a command to completion; its stdout, or an error with its stderr.
-@discardableResult
-func shell(_ arguments: String...) throws -> String {
-    try shell(arguments)
-}
-
-@discardableResult
-func shell(_ arguments: [String]) throws -> String {
-    let output = try runProcess("/usr/bin/env", arguments)
-    guard output.status == 0 else {
-        throw DaemonProcess.Failure("\(arguments.joined(separator: " ")) failed (\(output.status)): \(output.stderr)")
-    }
-    return output.stdout
-}
-
 extension DaemonProcess {
     /// lbd on `network`'s interface.
     convenience init(network: NamespaceNetwork, config: String, arguments: [String] = [],
@@ -84,28 +70,19 @@ extension DaemonProcess {
     /// Waits until the log holds `text` `count` times: how a test knows that lbd has
     /// handled a signal, which has no other answer.
     func waitForOutput(_ text: String, count: Int, timeout: Duration = .seconds(30)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while output.components(separatedBy: text).count - 1 < count {
+        try await waitFor("lbd logging '\(text)' \(count) times:\n\(output)", within: timeout) {
             guard process.isRunning else { throw Failure("lbd exited (\(process.terminationStatus)):\n\(output)") }
-            guard ContinuousClock.now < deadline else {
-                throw Failure("lbd did not log '\(text)' \(count) times within \(timeout):\n\(output)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
+            return output.components(separatedBy: text).count - 1 >= count
         }
     }
 
     /// Waits until the API answers on `socket`.
     func waitForAPI(_ socket: String, timeout: Duration = .seconds(30)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        try await waitFor("lbd serving \(socket):\n\(output)", within: timeout, every: .milliseconds(50)) {
             guard process.isRunning else {
                 throw Failure("lbd exited (\(process.terminationStatus)) before serving:\n\(output)")
             }
-            if let client = try? UnixHTTPClient(path: socket), (try? await client.request("GET", "/v1/services")) != nil {
-                return
-            }
-            try await Task.sleep(for: .milliseconds(50))
+            return (try? await LBDClient(socketPath: socket).send(.get("/v1/services"))) != nil
         }
-        throw Failure("lbd did not serve \(socket) within \(timeout):\n\(output)")
     }
 }

@@ -15,7 +15,7 @@ final class DaemonSandbox {
     private let test: XCTestCase
 
     init(_ test: XCTestCase) throws {
-        guard geteuid() == 0 else { throw RootRequired() }
+        try requireRoot("the daemon's kernel tests")
         self.test = test
         network = try NamespaceNetwork(test)
         directory = try temporaryDirectory(test)

@@ -18,12 +18,9 @@ enum Promtool {
         try runProcess(try path, arguments)
     }
 
-    /// promtool with `input` on its standard input (runProcess gives children none).
+    /// promtool with `input` on its standard input.
     static func run(_ arguments: [String], input: String) throws -> ProcessOutput {
-        let file = NSTemporaryDirectory() + "lbd-promtool-\(getpid())-\(UInt32.random(in: 0 ... .max))"
-        try input.write(toFile: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        return try runProcess("/bin/sh", ["-c", "input=$1; shift; exec \"$0\" \"$@\" < \"$input\"", try path, file] + arguments)
+        try runProcess(try path, arguments, input: input)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import LBDAPI
 import TestSupport
 import XCTest
 
@@ -61,12 +62,9 @@ final class LBD {
     func start() async throws {
         let daemon = try DaemonProcess(namespace: topology.value(prefix + "_NS"), config: config, log: log)
         self.daemon = daemon
-        let deadline = ContinuousClock.now + .seconds(30)
-        while try runProcess(LbctlBinary.path, ["--socket", socket, "status"]).status != 0 {
-            guard daemon.process.isRunning, ContinuousClock.now < deadline else {
-                throw EndToEndFailure("lbd did not serve its API:\n\(daemon.output)")
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        try await waitFor("lbd serving its API:\n\(daemon.output)", within: .seconds(30), every: .milliseconds(50)) {
+            guard daemon.process.isRunning else { throw EndToEndFailure("lbd exited:\n\(daemon.output)") }
+            return try runProcess(LbctlBinary.path, ["--socket", socket, "status"]).status == 0
         }
     }
 
@@ -86,17 +84,12 @@ final class LBD {
     /// lbctl with `arguments`; its stdout. Fails unless it exits 0.
     @discardableResult
     func lbctl(_ arguments: String...) throws -> String {
-        let output = try runProcess(LbctlBinary.path, ["--socket", socket] + arguments)
-        guard output.status == 0 else {
-            throw EndToEndFailure("lbctl \(arguments.joined(separator: " ")) exited \(output.status): \(output.stderr)")
-        }
-        return output.stdout
+        try shell([LbctlBinary.path, "--socket", socket] + arguments)
     }
 
-    func status() throws -> Status {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(Status.self, from: Data(lbctl("status", "--json").utf8))
+    /// `lbctl status --json`, read as the API's shape.
+    func status() throws -> StatusResponse {
+        try JSONDecoder().decode(StatusResponse.self, from: Data(lbctl("status", "--json").utf8))
     }
 
     var output: String { daemon?.output ?? "" }
@@ -128,30 +121,7 @@ struct Service {
     }
 }
 
-/// `lbctl status --json`, the parts the tests read.
-struct Status: Decodable {
-    struct Datapath: Decodable {
-        var attached: String
-        var adopted: Bool
-    }
-
-    struct Service: Decodable {
-        var vip: String
-        var packets: UInt64
-        var backends: [Backend]
-    }
-
-    struct Backend: Decodable {
-        var address: String
-        var ringSlots: Int
-        var drained: Bool
-        /// `up`, `down` or `unchecked`.
-        var health: String
-    }
-
-    var datapath: Datapath
-    var services: [Service]
-
+extension StatusResponse {
     func backends(of vip: String) throws -> [Backend] {
         guard let service = services.first(where: { $0.vip == vip }) else { throw EndToEndFailure("no VIP \(vip) in \(services.map(\.vip))") }
         return service.backends

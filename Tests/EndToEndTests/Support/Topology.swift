@@ -20,8 +20,8 @@ final class Topology {
     /// `birdNodes` > 0: a fleet of that many LB nodes, the VIPs routed to them by BGP
     /// (BIRD on the router and on every node; see scripts/lbd-topology).
     init(_ test: XCTestCase, backends: Int, mode: XDPMode = .native, birdNodes: Int = 0) throws {
-        guard geteuid() == 0 else { throw EndToEndFailure("the end-to-end tests build namespaces and load XDP: run them as root") }
-        name = "e2e-" + String(UInt32.random(in: 0 ... .max), radix: 36)
+        try requireRoot("the end-to-end tests (namespaces, XDP)")
+        name = uniqueName("e2e-")
         backendCount = backends
         InterruptTeardown.shared.track(name)
         test.addTeardownBlock { [name] in
@@ -142,13 +142,9 @@ final class Topology {
     @discardableResult
     func waitForRouterRoutes(_ expected: [String: [String]], timeout: Duration = .seconds(20)) async throws -> Duration {
         let start = ContinuousClock.now
-        var seen = try routerBGPRoutes()
-        while seen != expected {
-            guard ContinuousClock.now - start < timeout else {
-                throw EndToEndFailure("the router's BGP routes are \(seen), expected \(expected)")
-            }
-            try await Task.sleep(for: .milliseconds(50))
-            seen = try routerBGPRoutes()
+        try await waitFor("the router's BGP routes to be \(expected) (they are \((try? routerBGPRoutes()) ?? [:]))",
+                          within: timeout, every: .milliseconds(50)) {
+            try routerBGPRoutes() == expected
         }
         return ContinuousClock.now - start
     }
@@ -178,11 +174,7 @@ final class Topology {
     private static func run(_ arguments: [String]) throws -> String {
         // The lbd under test prepares the pin directories (mounting bpffs if none is).
         let lbdDirectory = URL(fileURLWithPath: try LBDBinary.path).deletingLastPathComponent().path
-        let output = try runProcess("/usr/bin/env", ["LBD_BIN_DIR=" + lbdDirectory, script] + arguments)
-        guard output.status == 0 else {
-            throw EndToEndFailure("lbd-topology \(arguments.joined(separator: " ")) exited \(output.status): \(output.stderr)")
-        }
-        return output.stdout
+        return try shell(["LBD_BIN_DIR=" + lbdDirectory, script] + arguments)
     }
 
     private static func parse(_ env: String) -> [String: String] {

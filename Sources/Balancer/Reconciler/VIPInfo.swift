@@ -1,0 +1,21 @@
+/// A VIP index's state in the `vips` map (`lb_vip_info`).
+public struct VIPInfo: Hashable, Sendable {
+    public var flags: VIPFlags
+    /// The ring new flows are hashed into: 0 or 1.
+    public var liveRing: UInt32
+    /// 0: the global `udp_idle_timeout`.
+    public var udpIdleTimeoutSeconds: UInt32
+    /// Changes whenever the index passes to another VIP: connection entries of the
+    /// previous VIP (which store its low 16 bits) stop matching.
+    public var generation: UInt32
+
+    public init(flags: VIPFlags, liveRing: UInt32, udpIdleTimeoutSeconds: UInt32, generation: UInt32) {
+        self.flags = flags
+        self.liveRing = liveRing
+        self.udpIdleTimeoutSeconds = udpIdleTimeoutSeconds
+        self.generation = generation
+    }
+
+    /// An index never written: the zero-filled array entry.
+    static let zero = VIPInfo(flags: [], liveRing: 0, udpIdleTimeoutSeconds: 0, generation: 0)
+}

@@ -1,0 +1,4 @@
+public enum HealthStatus: String, Sendable, Hashable, Codable, CaseIterable {
+    case up
+    case down
+}
