@@ -20,7 +20,7 @@ EMBEDDED    := Sources/CBPFObjects/objects.c Benchmarks/CBenchObjects/objects.c 
 VERSION     := $(shell cat VERSION)
 
 # Debian packages the build and the tests need; installed when missing.
-DEB_PACKAGES := clang libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 pkg-config ethtool curl systemd python3
+DEB_PACKAGES := clang libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 pkg-config ethtool curl systemd python3 tcpdump
 # Wanted for a command only (prometheus: promtool, for the tests of contrib/): installed
 # without their server running, by scripts/install-tool-packages.sh.
 DEB_TOOL_PACKAGES := prometheus bird2

@@ -15,6 +15,7 @@
  *    fragmentation-needed / packet-too-big (next-hop MTU = mtu - overhead), with
  *    or without DF: XDP cannot fragment, and a silent drop would black-hole it.
  */
+#include "lib/capture.h"
 #include "lib/encap.h"
 #include "lib/flow.h"
 #include "lib/icmp.h"
@@ -43,7 +44,7 @@ static __always_inline int send_too_big(struct xdp_md *ctx, const struct packet 
 /* Encapsulates to the route's backend and counts the packet for its VIP and backend. */
 static __always_inline int send_to_backend(struct xdp_md *ctx, const struct packet *pkt,
 					   const struct route *route, const struct lb_config *cfg,
-					   struct lb_global_stats *stats)
+					   struct lb_global_stats *stats, struct capture_note *note)
 {
 	const struct lb_backend *backend = route->target;
 	__u32 overhead;
@@ -53,8 +54,10 @@ static __always_inline int send_to_backend(struct xdp_md *ctx, const struct pack
 		return XDP_DROP;
 	}
 	overhead = encap_overhead(backend);
-	if (cfg->mtu && pkt->l3_len + overhead > cfg->mtu)
+	if (cfg->mtu && pkt->l3_len + overhead > cfg->mtu) {
+		note->verdicts |= LB_CAPTURE_V_ICMP;
 		return send_too_big(ctx, pkt, cfg->mtu - overhead, stats);
+	}
 	count_traffic(&vip_stats, route->vip, pkt->l3_len);
 	count_traffic(&backend_stats, route->backend, pkt->l3_len);
 	if (encapsulate(ctx, pkt, backend, cfg)) {
@@ -65,18 +68,23 @@ static __always_inline int send_to_backend(struct xdp_md *ctx, const struct pack
 }
 
 static __always_inline int balance(struct xdp_md *ctx, const struct packet *pkt,
-				   struct lb_global_stats *stats)
+				   struct lb_global_stats *stats, struct capture_note *note)
 {
 	struct lb_config *cfg = runtime_config();
 	struct route route;
 
 	if (!cfg || !route_flow(&pkt->flow, pkt->tcp_flags, true, cfg, stats, &route))
 		return XDP_PASS;
+	note_vip(note, route.vip);
+	if (route.from_ring)
+		note->verdicts |= LB_CAPTURE_V_MISS;
+	if (route.refused)
+		return XDP_DROP;
 	if (route.backend == LB_BACKEND_NONE) {
 		count(stats, LB_STAT_NO_BACKEND);
 		return XDP_DROP;
 	}
-	return send_to_backend(ctx, pkt, &route, cfg, stats);
+	return send_to_backend(ctx, pkt, &route, cfg, stats, note);
 }
 
 /*
@@ -85,7 +93,7 @@ static __always_inline int balance(struct xdp_md *ctx, const struct packet *pkt,
  * works even though its replies bypass the balancer.
  */
 static __always_inline int forward_icmp_error(struct xdp_md *ctx, struct packet *pkt,
-					      struct lb_global_stats *stats)
+					      struct lb_global_stats *stats, struct capture_note *note)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -99,20 +107,21 @@ static __always_inline int forward_icmp_error(struct xdp_md *ctx, struct packet 
 		count(stats, LB_STAT_ICMP_UNMATCHED);
 		return XDP_PASS;
 	}
+	note_vip(note, route.vip);
 	if (route.backend == LB_BACKEND_NONE) {
 		count(stats, LB_STAT_NO_BACKEND);
 		return XDP_DROP;
 	}
 	/* The outer source follows the flow's client, like the flow's own packets. */
 	pkt->flow = flow;
-	action = send_to_backend(ctx, pkt, &route, cfg, stats);
+	action = send_to_backend(ctx, pkt, &route, cfg, stats, note);
 	if (action == XDP_TX)
 		count(stats, LB_STAT_ICMP_FORWARDED);
 	return action;
 }
 
 static __always_inline int handle_icmp(struct xdp_md *ctx, struct packet *pkt,
-				       struct lb_global_stats *stats)
+				       struct lb_global_stats *stats, struct capture_note *note)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -126,6 +135,8 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, struct packet *pkt,
 	if (!may_be_vip(pkt->flow.dst, pkt->flow.family) ||
 	    !is_vip_address(pkt->flow.dst, pkt->flow.family))
 		return XDP_PASS;
+	note->for_vip = true;
+	note->verdicts |= LB_CAPTURE_V_ICMP;
 	if ((v4 && type_code[0] == ICMP_ECHO) || (!v4 && type_code[0] == ICMPV6_ECHO_REQUEST)) {
 		if (v4 ? echo_reply_v4(ctx, pkt) : echo_reply_v6(data, data_end, pkt)) {
 			count(stats, LB_STAT_PARSE_ERROR);
@@ -136,22 +147,24 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, struct packet *pkt,
 	}
 	if ((v4 && type_code[0] == ICMP_DEST_UNREACH && type_code[1] == ICMP_FRAG_NEEDED) ||
 	    (!v4 && type_code[0] == ICMPV6_PKT_TOOBIG))
-		return forward_icmp_error(ctx, pkt, stats);
+		return forward_icmp_error(ctx, pkt, stats, note);
 	return XDP_PASS;
 }
 
 /* A fragment or a packet with IP options: dropped if it is for a VIP address. */
 static __always_inline int refuse_if_vip(const struct packet *pkt, enum lb_stat reason,
-					 struct lb_global_stats *stats)
+					 struct lb_global_stats *stats, struct capture_note *note)
 {
 	if (!may_be_vip(pkt->flow.dst, pkt->flow.family) ||
 	    !is_vip_address(pkt->flow.dst, pkt->flow.family))
 		return XDP_PASS;
+	note->for_vip = true;
 	count(stats, reason);
 	return XDP_DROP;
 }
 
-static __always_inline int process(struct xdp_md *ctx, struct lb_global_stats *stats)
+static __always_inline int process(struct xdp_md *ctx, struct lb_global_stats *stats,
+				   struct capture_note *note)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -166,9 +179,9 @@ static __always_inline int process(struct xdp_md *ctx, struct lb_global_stats *s
 	case PARSE_OK:
 		break;
 	case PARSE_FRAGMENT:
-		return refuse_if_vip(&pkt, LB_STAT_FRAGMENT, stats);
+		return refuse_if_vip(&pkt, LB_STAT_FRAGMENT, stats, note);
 	case PARSE_OPTIONS:
-		return refuse_if_vip(&pkt, LB_STAT_IP_OPTIONS, stats);
+		return refuse_if_vip(&pkt, LB_STAT_IP_OPTIONS, stats, note);
 	case PARSE_MALFORMED:
 		count(stats, LB_STAT_PARSE_ERROR);
 		return XDP_PASS;
@@ -178,7 +191,7 @@ static __always_inline int process(struct xdp_md *ctx, struct lb_global_stats *s
 	if (pkt.flow.proto == IPPROTO_ICMP || pkt.flow.proto == IPPROTO_ICMPV6) {
 		if ((pkt.flow.proto == IPPROTO_ICMP) != (pkt.flow.family == LB_FAMILY_V4))
 			return XDP_PASS;
-		return handle_icmp(ctx, &pkt, stats);
+		return handle_icmp(ctx, &pkt, stats, note);
 	}
 	if (pkt.flow.proto != IPPROTO_TCP && pkt.flow.proto != IPPROTO_UDP)
 		return XDP_PASS;
@@ -188,7 +201,7 @@ static __always_inline int process(struct xdp_md *ctx, struct lb_global_stats *s
 	}
 	if (!may_be_vip(pkt.flow.dst, pkt.flow.family))
 		return XDP_PASS;
-	return balance(ctx, &pkt, stats);
+	return balance(ctx, &pkt, stats, note);
 }
 
 static __always_inline enum lb_stat action_stat(int action)
@@ -203,14 +216,23 @@ static __always_inline enum lb_stat action_stat(int action)
 	}
 }
 
+/* With no capture running, `capture` is read once and nothing else is done for it. */
 SEC("xdp")
 int balancer(struct xdp_md *ctx)
 {
 	struct lb_global_stats *stats = global_counters();
-	int action = process(ctx, stats);
+	struct lb_capture_config *capture = capture_settings();
+	bool capturing = capture && capture->enabled;
+	struct capture_note note = { .vip = LB_CAPTURE_ANY_VIP };
+	int action;
 
+	if (capturing)
+		capture_received(ctx, capture);
+	action = process(ctx, stats, &note);
 	count(stats, LB_STAT_RX);
 	count(stats, action_stat(action));
+	if (capturing)
+		capture_packet(ctx, capture, action, &note);
 	return action;
 }
 

@@ -13,7 +13,7 @@
 
 #include <linux/types.h>
 
-#define LB_ABI_VERSION 3
+#define LB_ABI_VERSION 4
 
 /* Address families as stored in keys and values (not AF_*, to stay libc-free). */
 #define LB_FAMILY_V4 4
@@ -181,6 +181,96 @@ struct lb_vip_flows {
 	__u64 syns;      /* TCP SYNs */
 	__u64 new_flows; /* connection entries created */
 	__u64 misses;    /* other packets with no live entry: TCP state lost, or a new UDP flow */
+};
+
+/*
+ * source_flows (an LRU hash of LB_SOURCE_ENTRIES, shared by all CPUs): new flows per
+ * (VIP, client prefix), updated only where a packet would create a connection entry,
+ * and only while flood_config asks for counts (a limit, or `counting`).
+ * A prefix keeps its counts while it stays among the most recently active; an evicted
+ * prefix that comes back starts again from zero, so every count is a lower bound,
+ * exact while fewer than LB_SOURCE_ENTRIES prefixes are active (docs/metrics.md).
+ */
+#define LB_SOURCE_ENTRIES 16384
+
+struct lb_source_key {
+	__be32 prefix[4]; /* the client address, host bits cleared */
+	__u32 vip;        /* the VIP's index */
+	__u8 family;      /* LB_FAMILY_V4 / LB_FAMILY_V6 */
+	__u8 prefix_len;  /* lb_flood_config.prefix_v4 or prefix_v6 when counted */
+	__u16 vip_generation; /* vips[vip].generation (low 16 bits): a reused index starts afresh */
+};
+
+struct lb_source_flows {
+	__u64 new_flows;       /* new flows the prefix opened, refused ones included */
+	__u64 refused;         /* of those, dropped by the per-source limit */
+	__u64 first_seen_ns;   /* bpf_ktime_get_coarse_ns() of the entry's first new flow */
+	__u64 last_seen_ns;    /* ... and of its latest */
+	__u64 window_start_ns; /* the current one-second window of the limit */
+	__u64 window_flows;    /* new flows in that window, refused ones included */
+};
+
+/*
+ * flood_config[0]: how sources are grouped and limited; changed without reloading.
+ * All zero (a fresh map) means /24, /64, no limit and no counting: source_flows is
+ * updated only while there is a limit or `counting` is set, so a new flow costs no
+ * LRU update when nobody looks.
+ */
+struct lb_flood_config {
+	__u32 per_source_new_flows; /* new flows per second per (VIP, prefix); 0: unlimited */
+	__u8 prefix_v4;             /* 1..32; 0: 24 */
+	__u8 prefix_v6;             /* 1..128; 0: 64 */
+	__u16 counting;             /* nonzero: count without a limit (lbd sets it while a sources window is open) */
+};
+
+/* flood_stats[0] (per CPU): what the per-source limit did. */
+struct lb_flood_stats {
+	__u64 refused; /* new flows dropped: their prefix was over per_source_new_flows */
+};
+
+/*
+ * Packet capture on demand (lbctl capture). capture_config[0] says what to copy; all
+ * zero (`enabled` 0) when no capture runs, and then the balancer reads nothing else.
+ * Matching packets go to the `capture_ring` ring buffer as one lb_capture_record each:
+ * the frame as received, and for a transmitted one a second record as sent.
+ */
+#define LB_CAPTURE_SNAPLEN_MAX 512
+#define LB_CAPTURE_ANY_VIP 0xffffffffU
+
+/* Verdicts a capture selects (lb_capture_config.verdicts) and a record carries. */
+#define LB_CAPTURE_V_TX (1U << 0)   /* encapsulated to a backend */
+#define LB_CAPTURE_V_PASS (1U << 1) /* to the kernel: a VIP address's traffic the balancer does not own */
+#define LB_CAPTURE_V_DROP (1U << 2)
+#define LB_CAPTURE_V_MISS (1U << 3) /* routed by the ring, not a connection entry: SYNs, new and lost flows */
+#define LB_CAPTURE_V_ICMP (1U << 4) /* ICMP the balancer answers, forwards or generates */
+
+struct lb_capture_config {
+	__u32 enabled;
+	__u32 vip;      /* VIP index, or LB_CAPTURE_ANY_VIP */
+	__u32 verdicts; /* LB_CAPTURE_V_*: a packet is copied when it has one of them */
+	__u32 sample;   /* one matching packet in `sample` per CPU (0, 1: every one) */
+	__u32 snaplen;  /* bytes copied per frame, at most LB_CAPTURE_SNAPLEN_MAX */
+};
+
+#define LB_CAPTURE_STAGE_RECEIVED 0
+#define LB_CAPTURE_STAGE_SENT 1
+
+struct lb_capture_record {
+	__u64 timestamp_ns; /* bpf_ktime_get_ns() */
+	__u32 frame_len;    /* the whole frame's length */
+	__u32 copied;       /* bytes of `data` that hold it */
+	__u32 vip;          /* the VIP's index, LB_CAPTURE_ANY_VIP when none was found */
+	__u8 verdicts;      /* LB_CAPTURE_V_* of the packet */
+	__u8 stage;         /* LB_CAPTURE_STAGE_* */
+	__u16 pad;
+	__u8 data[LB_CAPTURE_SNAPLEN_MAX];
+};
+
+/* capture_stats[0] (per CPU): what the running capture saw; zeroed when one starts. */
+struct lb_capture_stats {
+	__u64 matched; /* packets of the capture's VIP and verdicts, sampled or not */
+	__u64 copied;  /* records written to capture_ring */
+	__u64 lost;    /* records the ring had no room for (the reader is behind) */
 };
 
 /* Global balancer counters: indices into lb_global_stats.counters. */

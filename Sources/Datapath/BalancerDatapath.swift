@@ -50,6 +50,18 @@ public final class BalancerDatapath: Sendable {
     package let backendStats: BPFMap<UInt32, lb_traffic>
     /// Per-CPU global counters (key 0), indexed by `lb_stat`.
     package let globalStats: BPFMap<UInt32, lb_global_stats>
+    /// LRU of LB_SOURCE_ENTRIES: (VIP, client prefix) → its new flows, written by the program.
+    package let sourceFlows: BPFMap<lb_source_key, lb_source_flows>
+    /// The single source grouping and new-flow limit entry (key 0).
+    package let floodConfig: BPFMap<UInt32, lb_flood_config>
+    /// Per-CPU counters of the per-source limit (key 0).
+    package let floodStats: BPFMap<UInt32, lb_flood_stats>
+    /// What a running capture copies (key 0); all zero when none runs.
+    package let captureConfig: BPFMap<UInt32, lb_capture_config>
+    /// Per-CPU counters of the running capture (key 0).
+    package let captureStats: BPFMap<UInt32, lb_capture_stats>
+    /// The ring buffer captured packets are written to (`openCaptureRing` reads it).
+    let captureRing: FileDescriptor
 
     /// Opens the balancer pinned at `pinDirectory` (created if needed; it must be on bpffs).
     ///
@@ -110,7 +122,8 @@ public final class BalancerDatapath: Sendable {
     public static let unrecordedMapABI = ABIRecord.unrecordedVersion
 
     static let mapNames = ["vip_map", "vips", "vip_filter", "vip_addrs", "backends", "rings", "conn_table", "config",
-                           "vip_stats", "vip_flow_stats", "backend_stats", "global_stats"]
+                           "vip_stats", "vip_flow_stats", "backend_stats", "global_stats", "source_flows", "flood_config",
+                           "flood_stats", "capture_config", "capture_scratch", "capture_stats", "capture_ring"]
 
     private static func spec(_ limits: DatapathLimits) -> ObjectSpec {
         var abi = limits.abi
@@ -126,14 +139,15 @@ public final class BalancerDatapath: Sendable {
                 "vip_addrs": limits.maxVIPs, "vip_stats": limits.maxVIPs, "vip_flow_stats": limits.maxVIPs,
                 "backends": limits.maxBackends, "backend_stats": limits.maxBackends,
                 "rings": limits.ringChunks, "conn_table": limits.connectionTable,
-                "config": 1, "global_stats": 1,
+                "config": 1, "global_stats": 1, "flood_config": 1, "flood_stats": 1,
             ],
             requiredStructs: ["lb_limits", "lb_vip_key", "lb_vip_info", "lb_vip_addr_key", "lb_backend",
                               "lb_flow_key", "lb_flow", "lb_config", "lb_traffic", "lb_vip_flows", "lb_global_stats",
-                              "lb_vip_filter", "lb_ring_chunk"],
+                              "lb_vip_filter", "lb_ring_chunk", "lb_source_key", "lb_source_flows", "lb_flood_config",
+                              "lb_flood_stats", "lb_capture_config", "lb_capture_record", "lb_capture_stats"],
             rodata: [("lb_limits", rodata)],
             buildHashVariable: "lb_object_hash",
-            references: ["conn_table": ["vip_map", "vips", "backends"]])
+            references: ["conn_table": ["vip_map", "vips", "backends"], "source_flows": ["vips"]])
     }
 
     private init(_ loaded: LoadedObject, limits: DatapathLimits, pinDirectory: String?) throws {
@@ -153,6 +167,12 @@ public final class BalancerDatapath: Sendable {
         vipFlowStats = try loaded.map("vip_flow_stats")
         backendStats = try loaded.map("backend_stats")
         globalStats = try loaded.map("global_stats")
+        sourceFlows = try loaded.map("source_flows")
+        floodConfig = try loaded.map("flood_config")
+        floodStats = try loaded.map("flood_stats")
+        captureConfig = try loaded.map("capture_config")
+        captureStats = try loaded.map("capture_stats")
+        captureRing = try loaded.descriptor("capture_ring")
     }
 
     // MARK: Rings

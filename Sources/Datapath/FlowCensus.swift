@@ -86,11 +86,4 @@ extension BalancerDatapath {
     private static func entries<Value>(_ map: BPFMap<UInt32, Value>) throws -> [Value?] {
         try (0..<map.maxEntries).map { try map.lookup(key: $0) }
     }
-
-    /// The clock of bpf_ktime_get_coarse_ns().
-    static func coarseMonotonicNanoseconds() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-    }
 }

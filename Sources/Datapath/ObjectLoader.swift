@@ -77,10 +77,15 @@ struct LoadedObject {
     }
 
     func map<Key: BitwiseCopyable, Value: BitwiseCopyable>(_ name: String) throws -> BPFMap<Key, Value> {
+        try BPFMap(name: name, fd: descriptor(name))
+    }
+
+    /// Map `name`'s descriptor, for a map without keys and values (a ring buffer).
+    func descriptor(_ name: String) throws -> FileDescriptor {
         guard let fd = maps[name] else {
             throw DatapathError(kind: .missingFromObject, operation: "find map \(name)", message: "not loaded")
         }
-        return try BPFMap(name: name, fd: fd)
+        return fd
     }
 }
 
@@ -97,6 +102,13 @@ let sharedStructSizes: [(name: String, size: Int)] = [
     ("lb_config", MemoryLayout<lb_config>.size),
     ("lb_traffic", MemoryLayout<lb_traffic>.size),
     ("lb_vip_flows", MemoryLayout<lb_vip_flows>.size),
+    ("lb_source_key", MemoryLayout<lb_source_key>.size),
+    ("lb_source_flows", MemoryLayout<lb_source_flows>.size),
+    ("lb_flood_config", MemoryLayout<lb_flood_config>.size),
+    ("lb_flood_stats", MemoryLayout<lb_flood_stats>.size),
+    ("lb_capture_config", MemoryLayout<lb_capture_config>.size),
+    ("lb_capture_record", MemoryLayout<lb_capture_record>.size),
+    ("lb_capture_stats", MemoryLayout<lb_capture_stats>.size),
     ("lb_global_stats", MemoryLayout<lb_global_stats>.size),
     ("lb_decap_stats", MemoryLayout<lb_decap_stats>.size),
     ("lb_bench_frame", MemoryLayout<lb_bench_frame>.size),

@@ -21,4 +21,8 @@ public struct InMemoryDatapathReadings: DatapathReadings {
         ConnectionTableUsage(entries: 0, exact: true, capacity: 0, countedAt: Date())
     }
     public func activeFlows() -> ActiveFlows { ActiveFlows(tallies: [:], countedAt: Date()) }
+    public func sources() -> SourceSample { SourceSample(entries: [], now: 0) }
+    public func sourceRefusals() -> UInt64 { 0 }
+    public func openSourceWindow() {}
+    public func closeSourceWindow() {}
 }

@@ -111,7 +111,7 @@ final class ConfigurationTests: XCTestCase {
         // Keys and structure
         ("colour: blue", ["4:1: unknown key 'colour' in the configuration (expected one of: interface, xdp_mode, "
             + "gateway_mac, encap_source_v4, encap_source_v6, mtu, udp_idle_timeout, tcp_idle_timeout, tcp_linger, api_socket, "
-            + "metrics_listen, state_dir, bpf_pin_dir, limits, announce, services)"]),
+            + "metrics_listen, state_dir, bpf_pin_dir, limits, announce, flood, services)"]),
         ("mtu: 1500\nmtu: 9000", ["4:1: YAML syntax: key 'mtu' appears more than once in a mapping"]),
         ("mtu:", ["4:5: mtu: no value given; remove the key to use the default"]),
         ("mtu: [1500]", ["4:6: mtu: expected a single value, found a list"]),

@@ -83,7 +83,7 @@ final class CheckCommandTests: XCTestCase {
             \(file):3:6: mtu: bad MTU '100': expected 0 (no check) or 1320...65535
             \(file):4:1: unknown key 'colour' in the configuration (expected one of: interface, xdp_mode, \
             gateway_mac, encap_source_v4, encap_source_v6, mtu, udp_idle_timeout, tcp_idle_timeout, tcp_linger, \
-            api_socket, metrics_listen, state_dir, bpf_pin_dir, limits, announce, services)
+            api_socket, metrics_listen, state_dir, bpf_pin_dir, limits, announce, flood, services)
 
             """)
     }

@@ -303,7 +303,7 @@ final class InvalidInputTests: XCTestCase {
         BrokenReload(change: "an unknown key", extra: "mtu: 9000\ncolour: blue\n",
                      logged: refusedForErrors + ":6:1: unknown key 'colour' in the configuration (expected one of: interface, "
                         + "xdp_mode, gateway_mac, encap_source_v4, encap_source_v6, mtu, udp_idle_timeout, tcp_idle_timeout, "
-                        + "tcp_linger, api_socket, metrics_listen, state_dir, bpf_pin_dir, limits, announce, services)\""),
+                        + "tcp_linger, api_socket, metrics_listen, state_dir, bpf_pin_dir, limits, announce, flood, services)\""),
         BrokenReload(change: "an invalid seed service", extra: "mtu: 9000\n", services: """
                        - vip: 10.0.0.10:80/tcp
                        - vip: 10.0.0.10:80/tcp

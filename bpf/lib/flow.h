@@ -8,6 +8,7 @@
 
 #include "hash.h"
 #include "parse.h"
+#include "sources.h"
 #include "stats.h"
 
 #define NSEC_PER_SEC 1000000000ULL
@@ -17,6 +18,8 @@ struct route {
 	__u32 vip;
 	__u32 backend;
 	struct lb_backend *target; /* backends[backend]; NULL when backend is LB_BACKEND_NONE */
+	bool refused;              /* a new flow over its client prefix's limit: drop it */
+	bool from_ring;            /* routed by the ring, not by a connection entry */
 };
 
 /* False proves `addr` carries no VIP; true means "look it up" (the filter may collide). */
@@ -224,7 +227,9 @@ static __always_inline void remember_flow(const struct lb_flow_key *flow, __u8 t
  * route->backend is LB_BACKEND_NONE when the VIP has no backend for a new flow, or
  * its ring names one that is not up. Every other packet to a VIP counts one lookup
  * outcome: hit, rescheduled, or a UDP or TCP miss; one that may remember it also
- * counts its SYN or miss for the VIP (vip_flow_stats).
+ * counts its SYN or miss for the VIP (vip_flow_stats). A packet that would create an
+ * entry is counted for its client prefix (source_flows), and refused (route->refused)
+ * when that prefix is over its new-flow limit.
  */
 static __always_inline bool route_flow(const struct lb_flow_key *flow, __u8 tcp_flags,
 				       bool remember, const struct lb_config *cfg,
@@ -235,6 +240,8 @@ static __always_inline bool route_flow(const struct lb_flow_key *flow, __u8 tcp_
 	struct lb_vip_flows *flows = NULL;
 	struct lb_vip_info *vip;
 
+	route->refused = false;
+	route->from_ring = false;
 	if (!syn) {
 		lookup = established_route(flow, tcp_flags, cfg, route);
 		if (lookup == LB_STAT_CONN_HIT) {
@@ -242,6 +249,7 @@ static __always_inline bool route_flow(const struct lb_flow_key *flow, __u8 tcp_
 			return true;
 		}
 	}
+	route->from_ring = true;
 	vip = lookup_vip(flow, &route->vip);
 	if (!vip)
 		return false;
@@ -256,8 +264,11 @@ static __always_inline bool route_flow(const struct lb_flow_key *flow, __u8 tcp_
 		route->backend = LB_BACKEND_NONE;
 		return true;
 	}
-	if (remember && !(tcp_flags & TCP_FLAG_RST))
-		remember_flow(flow, tcp_flags, route, vip->generation, stats, flows);
+	if (remember && !(tcp_flags & TCP_FLAG_RST)) {
+		route->refused = !admit_source(flow, route->vip, vip->generation);
+		if (!route->refused)
+			remember_flow(flow, tcp_flags, route, vip->generation, stats, flows);
+	}
 	return true;
 }
 

@@ -20,8 +20,14 @@
  *   vip_stats, vip_flow_stats, backend_stats
  *       the program counts; the reconciler zeroes an index's counters when the index
  *       passes to another VIP or backend (its generation changes).
- *   global_stats
- *       the program.
+ *   global_stats, source_flows, flood_stats, capture_stats, capture_scratch, capture_ring
+ *       the program (source_flows only while flood_config asks for counts).
+ *   flood_config
+ *       lbd: its grouping and limit at start and on reload, like config
+ *       (BalancerDatapath.writeFloodSettings); `counting` while a sources window is
+ *       open (setSourceCounting). One lock orders the two.
+ *   capture_config
+ *       lbd while a capture runs (PacketCapture); all zero otherwise.
  * The loader writes lb_limits and lb_object_hash before load, and pins the maps' ABI
  * record (`abi`) before it creates the first map. Tests and benchmarks also write
  * maps directly, as fixtures.
@@ -129,6 +135,56 @@ struct {
 	__type(value, struct lb_vip_flows);
 	__uint(max_entries, 1);
 } vip_flow_stats SEC(".maps");
+
+/* Sized here, not by the loader: its bound is the view's, not the configuration's. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct lb_source_key);
+	__type(value, struct lb_source_flows);
+	__uint(max_entries, LB_SOURCE_ENTRIES);
+} source_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_flood_config);
+	__uint(max_entries, 1);
+} flood_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_flood_stats);
+	__uint(max_entries, 1);
+} flood_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_capture_config);
+	__uint(max_entries, 1);
+} capture_config SEC(".maps");
+
+/* Per CPU: [0] the frame as received, [1] as sent; filled only while a capture runs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_capture_record);
+	__uint(max_entries, 2);
+} capture_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_capture_stats);
+	__uint(max_entries, 1);
+} capture_stats SEC(".maps");
+
+/* 1 MiB: about 2,000 full-size records between two reads of lbd's. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} capture_ring SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

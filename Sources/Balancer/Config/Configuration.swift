@@ -17,6 +17,7 @@
 /// bpf_pin_dir: /sys/fs/bpf/lbd     # where the program and maps are pinned (bpffs)
 /// limits: { max_vips: 512, max_backends: 4096, ring_size: 65537, connection_table: 1000000 }
 /// announce: { enabled: true, ... } # BGP announcements through BIRD (AnnounceSettings)
+/// flood: { per_source_new_flows: 0 } # source prefixes and their new-flow limit (FloodSettings)
 /// services: []                     # seed: used only while state_dir has no state.json
 /// ```
 public struct Configuration: Equatable, Sendable {
@@ -93,6 +94,7 @@ public struct Configuration: Equatable, Sendable {
     }
     /// nil: this node announces nothing (no `announce:` section, or `enabled: false`).
     public var announce: AnnounceSettings?
+    public var flood = FloodSettings()
     /// The services to start with when `stateDirectory` holds no state yet; afterwards
     /// the state file is the truth and edits go through the API.
     public var services: DesiredState

@@ -6,7 +6,7 @@ import Yams
 enum ConfigurationYAML {
     static let keys = ["interface", "xdp_mode", "gateway_mac", "encap_source_v4", "encap_source_v6", "mtu",
                        "udp_idle_timeout", "tcp_idle_timeout", "tcp_linger", "api_socket", "metrics_listen", "state_dir", "bpf_pin_dir", "limits",
-                       "announce", "services"]
+                       "announce", "flood", "services"]
     static let limitKeys = ["max_vips", "max_backends", "ring_size", "connection_table"]
 
     /// The configuration, or nil when anything was reported.
@@ -71,6 +71,9 @@ enum ConfigurationYAML {
         }
         if let node = fields["announce"] {
             configuration.announce = AnnounceYAML.read(node, into: &reader)
+        }
+        if let node = fields["flood"] {
+            configuration.flood = FloodYAML.read(node, into: &reader)
         }
         if let list = fields["services"] {
             let services = ServicesYAML.read(list, into: &reader, marks: &marks)

@@ -28,6 +28,13 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
         self.length = length
     }
 
+    /// The prefix of `length` bits that contains `address` (host bits cleared).
+    public init(covering address: IPAddress, length: Int) {
+        let maxLength = address.family == .v4 ? 32 : 128
+        self.length = min(max(length, 0), maxLength)
+        self.address = Self.masked(address, length: self.length)
+    }
+
     public var description: String { "\(address)/\(length)" }
 
     /// The network mask as bytes of the address's family (255.255.0.0 for a /16).

@@ -22,6 +22,11 @@ import NIOHTTP1
 ///   keeps the services not in the file (listed in `kept`); 1, the default, removes them.
 ///   `if_version`: 409 (`ErrorCode.stateChanged`) unless the services still have that version.
 /// - `GET /v1/export` → the services as YAML (`text/yaml`), accepted by apply.
+/// - `GET /v1/sources?vip=&prefix_v4=&prefix_v6=&seconds=&limit=` → `SourcesResponse`: the
+///   client prefixes opening the most new flows; 400 bad parameter, 404 VIP not installed.
+/// - `POST /v1/capture?vip=&count=&seconds=&verdict=tx,pass,drop,miss,icmp&sample=&snaplen=`
+///   → a pcap file (`application/vnd.tcpdump.pcap`) of the packets the balancer handled for
+///   the VIP (`PacketCapture`); 409 while another capture runs.
 /// - `POST /v1/node/drain`, `POST /v1/node/undrain` → `{"node":"draining"|"drained"|"active"}`:
 ///   withdraw this node's routes (kept across restarts) or announce them again; 409 when
 ///   the configuration has no `announce:`.
@@ -36,14 +41,17 @@ public struct APIRouter: Sendable {
     let logger: Logger
     /// Serves `/v1/reload`; without one, there is no such endpoint.
     let reloader: Reloader?
+    /// Serves `/v1/capture`; without one, there is no such endpoint.
+    let capture: PacketCapture?
 
     public init(coordinator: EditCoordinator, status: StatusReporter, announcer: Announcer? = nil,
-                logger: Logger = Logger(label: "lbd.api"), reloader: Reloader? = nil) {
+                logger: Logger = Logger(label: "lbd.api"), reloader: Reloader? = nil, capture: PacketCapture? = nil) {
         self.coordinator = coordinator
         self.status = status
         self.announcer = announcer
         self.logger = logger
         self.reloader = reloader
+        self.capture = capture
     }
 
     public func handle(_ request: APIRequest) async -> APIResponse {
@@ -65,6 +73,11 @@ public struct APIRouter: Sendable {
                 return try await node(drain: true)
             case (.POST, "/v1/node/undrain"):
                 return try await node(drain: false)
+            case (.GET, "/v1/sources"):
+                return .json(try await status.sources(try SourcesQuery.parse(query)))
+            case (.POST, "/v1/capture"):
+                guard let capture else { throw APIError.notFound("no such endpoint") }
+                return try await capture.capture(try CaptureRequest.parse(query))
             case (.GET, "/v1/export"):
                 return APIResponse(status: .ok, contentType: "text/yaml", body: Data(await coordinator.state.yaml().utf8))
             case (.POST, "/v1/reload"):

@@ -63,11 +63,13 @@ public enum DatapathBootstrap {
         }
     }
 
-    /// Writes `lb_config` when it differs from what the map holds (a fresh map holds
-    /// zeroes); returns whether it wrote.
+    /// Writes `lb_config` and `flood_config` where they differ from what the maps hold
+    /// (a fresh map holds zeroes); returns whether it wrote. flood_config's `counting`
+    /// stays as the sources windows set it.
     @discardableResult
     static func writeRuntimeConfig(_ settings: RuntimeSettings, to datapath: BalancerDatapath) throws -> Bool {
-        try datapath.writeConfig(settings.lbConfig)
+        let wroteFlood = try datapath.writeFloodSettings(settings.floodConfig)
+        return try datapath.writeConfig(settings.lbConfig) || wroteFlood
     }
 
     /// Attaches the program to the interface, with the NIC's VLAN tag stripping off

@@ -104,11 +104,18 @@ public struct LBDaemon {
                                     readings: readings, ringSize: configuration.limits.ringSize, announcer: announcer)
         let reloader = Reloader(configurationPath: configurationPath, datapath: datapath, coordinator: coordinator,
                                 logger: logger, started: configuration, settings: settings, metrics: events)
+        let capture = PacketCapture(datapath: datapath, reconciler: reconciler)
+        do {
+            try capture.stopAny()
+        } catch {
+            throw StartupFailure("cannot turn off a capture left running: \(error)")
+        }
         let api: APIServer
         do {
             api = try await APIServer.bind(path: configuration.apiSocket,
                                            router: APIRouter(coordinator: coordinator, status: status, announcer: announcer,
-                                                             logger: Logger(label: "lbd.api"), reloader: reloader),
+                                                             logger: Logger(label: "lbd.api"), reloader: reloader,
+                                                             capture: capture),
                                            logger: Logger(label: "lbd.api"))
         } catch let error as StartupFailure {
             throw error

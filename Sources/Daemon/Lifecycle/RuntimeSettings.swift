@@ -1,7 +1,7 @@
 import Balancer
 import CLBABI
 
-/// The daemon settings that live in `lb_config` and that a reload (SIGHUP) applies
+/// The daemon settings that live in `lb_config` and `flood_config` and that a reload (SIGHUP) applies
 /// without a restart; every other key of the configuration takes effect at the next start.
 struct RuntimeSettings: Equatable {
     var gateway: MACAddress
@@ -11,6 +11,7 @@ struct RuntimeSettings: Equatable {
     var udpIdleTimeout: Duration
     var tcpIdleTimeout: Duration
     var tcpLinger: Duration
+    var flood: FloodSettings
     /// Source for the `lb_config` written.
     private var configuration: Configuration
 
@@ -22,6 +23,7 @@ struct RuntimeSettings: Equatable {
         udpIdleTimeout = configuration.udpIdleTimeout
         tcpIdleTimeout = configuration.tcpIdleTimeout
         tcpLinger = configuration.tcpLinger
+        flood = configuration.flood
         self.configuration = configuration
     }
 
@@ -30,6 +32,7 @@ struct RuntimeSettings: Equatable {
     }
 
     var lbConfig: lb_config { DatapathSettings.runtimeConfig(configuration, gateway: gateway) }
+    var floodConfig: lb_flood_config { DatapathSettings.floodConfig(flood) }
 
     /// `key old -> new` for each setting that differs.
     func changes(to new: RuntimeSettings) -> [String] {
@@ -48,6 +51,13 @@ struct RuntimeSettings: Equatable {
                                     ("tcp_idle_timeout", tcpIdleTimeout, new.tcpIdleTimeout),
                                     ("tcp_linger", tcpLinger, new.tcpLinger)] where old != updated {
             changes.append("\(key) \(old.components.seconds)s -> \(updated.components.seconds)s")
+        }
+        let floodKeys: [(String, KeyPath<FloodSettings, Int>)] = [
+            ("per_source_new_flows", \.perSourceNewFlows), ("source_prefix_v4", \.sourcePrefixV4),
+            ("source_prefix_v6", \.sourcePrefixV6),
+        ]
+        for (key, path) in floodKeys where flood[keyPath: path] != new.flood[keyPath: path] {
+            changes.append("flood.\(key) \(flood[keyPath: path]) -> \(new.flood[keyPath: path])")
         }
         return changes
     }

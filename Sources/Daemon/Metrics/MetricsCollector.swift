@@ -128,6 +128,7 @@ public struct MetricsCollector: Sendable {
                                 ("ip_options", LB_STAT_IP_OPTIONS), ("encap_error", LB_STAT_ENCAP_ERROR)] {
             samples.counter("lbd_datapath_drops_total", [("reason", reason)], stat(value))
         }
+        samples.counter("lbd_datapath_drops_total", [("reason", "source_limit")], try readings.sourceRefusals())
         samples.counter("lbd_datapath_parse_errors_total", [], stat(LB_STAT_PARSE_ERROR))
         for (kind, value) in [("echo_answered", LB_STAT_ICMP_ECHO), ("error_forwarded", LB_STAT_ICMP_FORWARDED),
                               ("error_unmatched", LB_STAT_ICMP_UNMATCHED)] {

@@ -46,6 +46,13 @@ public protocol DatapathReadings: Sendable {
     func connectionTable() throws -> ConnectionTableUsage
     /// Live flows per VIP and backend, counted at most every `ActiveFlowCounter.maxAge`.
     func activeFlows() throws -> ActiveFlows
+    /// Every (VIP, client prefix) the datapath tracks, read at `now` on its clock.
+    func sources() throws -> SourceSample
+    /// New flows dropped by the per-source limit (flood.per_source_new_flows), summed over CPUs.
+    func sourceRefusals() throws -> UInt64
+    /// Counting of new flows per source, on from the first open window to the last close.
+    func openSourceWindow() throws
+    func closeSourceWindow() throws
 }
 
 /// How clients open connections to a VIP (counted only on packets that miss the table).
@@ -68,10 +75,12 @@ public struct KernelDatapathReadings: DatapathReadings {
     public let interface: String
     private let tableCounter: ConnectionTableCounter
     private let flowCounter: ActiveFlowCounter
+    private let sourceCounting: SourceCounting
 
     public init(datapath: BalancerDatapath, interface: String) {
         self.datapath = datapath
         self.interface = interface
+        sourceCounting = SourceCounting(datapath: datapath)
         tableCounter = ConnectionTableCounter(capacity: Int(datapath.limits.connectionTable)) {
             try datapath.connectionTableEntries()
         }
@@ -107,6 +116,22 @@ public struct KernelDatapathReadings: DatapathReadings {
 
     public func connectionTable() throws -> ConnectionTableUsage {
         try tableCounter.usage()
+    }
+
+    public func sources() throws -> SourceSample {
+        SourceSample(entries: try datapath.sourceEntries(), now: BalancerDatapath.coarseMonotonicNanoseconds())
+    }
+
+    public func sourceRefusals() throws -> UInt64 {
+        try datapath.sourceRefusals()
+    }
+
+    public func openSourceWindow() throws {
+        try sourceCounting.openWindow()
+    }
+
+    public func closeSourceWindow() throws {
+        try sourceCounting.closeWindow()
     }
 
     /// Our program's mode on the interface; nil if another program, or none, is attached

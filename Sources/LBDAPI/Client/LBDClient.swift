@@ -121,6 +121,19 @@ public struct LBDClient: Sendable {
         return try Self.decode(ReloadResponse.self, from: body, endpoint: "/v1/reload")
     }
 
+    /// `GET /v1/sources?query`: the client prefixes opening the most new flows, as JSON.
+    /// lbd counts `seconds` between its two reads: the deadline grows by as much.
+    public func sources(query: String, seconds: Int) throws(LBDClientError) -> [UInt8] {
+        try LBDClient(socketPath: socketPath, timeout: timeout + .seconds(seconds)).call(.get("/v1/sources?" + query))
+    }
+
+    /// `POST /v1/capture?query`: a pcap file. lbd captures up to `seconds`: the deadline
+    /// grows by as much.
+    public func capture(query: String, seconds: Int) throws(LBDClientError) -> [UInt8] {
+        try LBDClient(socketPath: socketPath, timeout: timeout + .seconds(seconds))
+            .call(.post("/v1/capture?" + query, contentType: "application/json", body: []))
+    }
+
     /// `body` as `type`, or `.unreadable` naming the endpoint and what did not fit.
     public static func decode<T: Decodable>(_ type: T.Type, from body: [UInt8], endpoint: String) throws(LBDClientError) -> T {
         do {

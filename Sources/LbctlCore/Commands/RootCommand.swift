@@ -36,7 +36,8 @@ struct RootCommand: ParsableCommand {
             """,
         version: BuildInfo.versionLine(of: "lbctl"),
         subcommands: [VIPCommand.self, BackendCommand.self, StatusCommand.self, ApplyCommand.self, ExportCommand.self,
-                      ReloadCommand.self, NodeCommand.self])
+                      ReloadCommand.self, NodeCommand.self, TopCommand.self,
+                      CaptureCommand.self])
 
     @OptionGroup var connection: ConnectionOptions
 }

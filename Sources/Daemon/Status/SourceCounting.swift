@@ -1,0 +1,31 @@
+import Datapath
+import Foundation
+
+/// Counting new flows per source on demand: the datapath updates source_flows only
+/// while flood_config has a per-source limit or says `counting`, which is on while at
+/// least one sources window (`GET /v1/sources?seconds=`) is open.
+final class SourceCounting: @unchecked Sendable {
+    private let lock = NSLock()
+    private var openWindows = 0
+    private let datapath: BalancerDatapath
+
+    init(datapath: BalancerDatapath) {
+        self.datapath = datapath
+    }
+
+    /// Turns counting on if no other window has.
+    func openWindow() throws {
+        try lock.withLock {
+            if openWindows == 0 { try datapath.setSourceCounting(true) }
+            openWindows += 1
+        }
+    }
+
+    /// Turns counting off when this was the last open window.
+    func closeWindow() throws {
+        try lock.withLock {
+            openWindows -= 1
+            if openWindows == 0 { try datapath.setSourceCounting(false) }
+        }
+    }
+}
