@@ -235,15 +235,19 @@ final class APITests: XCTestCase {
         let version = try savedVersion
         let dry = try await client.send(.post("/v1/apply?dry_run=1", yaml: file))
         XCTAssertEqual(dry.status, 200)
-        XCTAssertEqual(try json(dry.body), ["plan": plan, "applied": false, "kept": [], "version": version])
+        XCTAssertEqual(try json(dry.body), ["plan": plan, "added": ["10.0.0.40:80/tcp"], "removed": ["10.0.0.10:53/udp"],
+                                            "changed": ["10.0.0.10:80/tcp"], "applied": false, "kept": [], "version": version])
         XCTAssertEqual(try harness.stateFile, before, "a dry run saves nothing")
 
         let applied = try await client.send(.post("/v1/apply?dry_run=0", yaml: file))
-        XCTAssertEqual(try json(applied.body), ["plan": plan, "applied": true, "kept": [], "version": try savedVersion])
+        XCTAssertEqual(try json(applied.body), ["plan": plan, "added": ["10.0.0.40:80/tcp"], "removed": ["10.0.0.10:53/udp"],
+                                                "changed": ["10.0.0.10:80/tcp"], "applied": true, "kept": [],
+                                                "version": try savedVersion])
         XCTAssertNotEqual(try savedVersion, version)
         let export = try await client.send(.get("/v1/export"))
         let again = try await client.send(.post("/v1/apply?dry_run=1", yaml: export.text))
-        XCTAssertEqual(try json(again.body), ["plan": "no changes", "applied": false, "kept": [], "version": try savedVersion],
+        XCTAssertEqual(try json(again.body), ["plan": "no changes", "added": [], "removed": [], "changed": [],
+                                              "applied": false, "kept": [], "version": try savedVersion],
                        "export is accepted by apply")
         XCTAssertEqual(try DesiredState(json: try harness.stateFile, limits: APIHarness.limits),
                        try DesiredState(yaml: file, limits: APIHarness.limits))
@@ -256,6 +260,7 @@ final class APITests: XCTestCase {
         let applied = try await client.send(.post("/v1/apply?dry_run=0&prune=0", yaml: file))
         XCTAssertEqual(try json(applied.body), ["plan": "+ 10.0.0.40:80/tcp hash 5tuple\n    + 192.0.2.41 weight 100\n"
                                                     + "1 VIP added, 0 removed, 0 changed",
+                                                "added": ["10.0.0.40:80/tcp"], "removed": [], "changed": [],
                                                 "applied": true, "kept": ["10.0.0.10:53/udp", "10.0.0.10:80/tcp"],
                                                 "version": try savedVersion])
         let saved = try DesiredState(json: try harness.stateFile, limits: APIHarness.limits)

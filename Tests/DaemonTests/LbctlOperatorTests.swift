@@ -183,11 +183,20 @@ final class LbctlOperatorTests: XCTestCase {
         let applied = try lbctl(["apply", "-f", file, "--json"], terminal: terminal) { terminal.type("y\n") }
         XCTAssertEqual(applied, Output(status: 0, stdout: """
             {
+              "added" : [
+
+              ],
               "applied" : true,
+              "changed" : [
+                "10.0.0.10:80/tcp"
+              ],
               "kept" : [
                 "10.0.0.20:443/tcp"
               ],
               "plan" : "~ 10.0.0.10:80/tcp\\n    + 192.0.2.13 weight 100\\n    - 192.0.2.12\\n0 VIPs added, 0 removed, 1 changed",
+              "removed" : [
+
+              ],
               "version" : "\(try version())"
             }
 

@@ -25,7 +25,7 @@ final class DrainWaitTests: LbctlTestCase {
     }
 
     func testWaitReturnsOnceTheBackendHasNoActiveFlowAndSaysHowLongItTook() throws {
-        daemon.answer("POST", "/v1/edit", .json(200, "{}"))
+        daemon.answer("POST", "/v1/edit", .json(200, #"{"changed":true,"ok":true}"#))
         daemon.answer("GET", "/v1/status", status(activeFlows: 3), status(activeFlows: 1), status(activeFlows: 0))
         let result = lbctl("backend", "drain", "10.0.0.10:80/tcp", "192.0.2.11", "--wait")
         XCTAssertEqual(result.exitCode, 0, result.standardError)
@@ -41,14 +41,14 @@ final class DrainWaitTests: LbctlTestCase {
     /// lbd reuses a count for half a second: a zero counted before the drain took effect
     /// proves nothing, and is asked again.
     func testACountTakenBeforeTheDrainIsNotTrusted() {
-        daemon.answer("POST", "/v1/edit", .json(200, "{}"))
+        daemon.answer("POST", "/v1/edit", .json(200, #"{"changed":true,"ok":true}"#))
         daemon.answer("GET", "/v1/status", status(activeFlows: 0, stale: true), status(activeFlows: 4), status(activeFlows: 0))
         XCTAssertEqual(lbctl("backend", "drain", "10.0.0.10:80/tcp", "192.0.2.11", "--wait").exitCode, 0)
         XCTAssertEqual(daemon.requests, [drainRequest, statusRequest, statusRequest, statusRequest])
     }
 
     func testWaitTimesOutWithExitSevenAndWhatIsLeft() {
-        daemon.answer("POST", "/v1/edit", .json(200, "{}"))
+        daemon.answer("POST", "/v1/edit", .json(200, #"{"changed":true,"ok":true}"#))
         daemon.answer("GET", "/v1/status", status(activeFlows: 2))
         XCTAssertEqual(lbctl("backend", "drain", "10.0.0.10:80/tcp", "192.0.2.11", "--wait", "--timeout", "1s"),
                        LbctlResult(exitCode: 7, standardOutput: "drained 192.0.2.11 in 10.0.0.10:80/tcp\n",
@@ -58,7 +58,7 @@ final class DrainWaitTests: LbctlTestCase {
     }
 
     func testWithoutWaitNothingIsAskedAfterTheDrain() {
-        daemon.answer("POST", "/v1/edit", .json(200, "{}"))
+        daemon.answer("POST", "/v1/edit", .json(200, #"{"changed":true,"ok":true}"#))
         XCTAssertEqual(lbctl("backend", "drain", "10.0.0.10:80/tcp", "192.0.2.11"),
                        success("drained 192.0.2.11 in 10.0.0.10:80/tcp\n"))
         XCTAssertEqual(daemon.requests, [drainRequest])
@@ -79,7 +79,7 @@ final class DrainWaitTests: LbctlTestCase {
 
     /// The backend removed meanwhile, or an lbd that does not count flows: exit 1, with why.
     func testWaitStopsWhenLbdCannotAnswerIt() {
-        daemon.answer("POST", "/v1/edit", .json(200, "{}"))
+        daemon.answer("POST", "/v1/edit", .json(200, #"{"changed":true,"ok":true}"#))
         daemon.answer("GET", "/v1/status", .json(200, """
             {"services":[],"datapath":{"attached":"native","interface":"eth0","adopted":false}}
             """))

@@ -156,7 +156,10 @@ public struct APIRouter: Sendable {
         do {
             let outcome = try await coordinator.apply(services, dryRun: dryRun, force: force, prune: prune,
                                                       expectedVersion: query["if_version"])
-            return .json(ApplyResponse(plan: outcome.plan.description, applied: !dryRun,
+            let plan = outcome.plan
+            return .json(ApplyResponse(plan: plan.description, added: plan.added.map(\.vip.description),
+                                       removed: plan.removed.map(\.vip.description),
+                                       changed: plan.changed.map(\.vip.description), applied: !dryRun,
                                        kept: outcome.kept.map(\.description), version: outcome.version))
         } catch {
             throw Self.apiError(error)

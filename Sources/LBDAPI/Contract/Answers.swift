@@ -2,6 +2,11 @@
 public struct ApplyResponse: Codable, Equatable, Sendable {
     /// `ServicePlan`'s text: one line per change, then a count; "no changes" when none.
     public var plan: String
+    /// The plan for scripts: VIPs added, removed and changed (backends, weights, settings),
+    /// each in VIP order; nil from an older lbd.
+    public var added: [String]?
+    public var removed: [String]?
+    public var changed: [String]?
     /// False for a dry run.
     public var applied: Bool
     /// VIPs not in the file, left as they are (`prune=0`), in VIP order.
@@ -9,8 +14,12 @@ public struct ApplyResponse: Codable, Equatable, Sendable {
     /// The services' version the plan was made against (dry run), or after the apply.
     public var version: String?
 
-    public init(plan: String, applied: Bool, kept: [String]? = nil, version: String? = nil) {
+    public init(plan: String, added: [String]? = nil, removed: [String]? = nil, changed: [String]? = nil,
+                applied: Bool, kept: [String]? = nil, version: String? = nil) {
         self.plan = plan
+        self.added = added
+        self.removed = removed
+        self.changed = changed
         self.applied = applied
         self.kept = kept
         self.version = version
