@@ -46,10 +46,7 @@ final class CaptureAPITests: XCTestCase {
         // off after; a second request meanwhile is refused.
         let socket = sandbox.socket
         let first = Task { try await LBDClient(socketPath: socket).send(.post("/v1/capture?seconds=2&vip=10.0.0.10:80/tcp", json: "")) }
-        let started = ContinuousClock.now
-        while !daemon.output.contains("capture started"), ContinuousClock.now - started < .seconds(10) {
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await daemon.waitForOutput("capture started", count: 1)
         let flag = try XCTUnwrap(try datapath.captureConfig.lookup(key: 0))
         XCTAssertEqual([flag.enabled, flag.vip, flag.verdicts, flag.sample, flag.snaplen], [1, 0, 31, 1, 256])
         let second = try await client.send(.post("/v1/capture?seconds=1", json: ""))

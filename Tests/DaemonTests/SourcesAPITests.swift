@@ -131,10 +131,7 @@ final class SourcesAPITests: XCTestCase {
         XCTAssertEqual(try datapath.program.testRun(frame: uncounted).action, 3, "XDP_TX")
         let socket = sandbox.socket
         let window = Task { try await LBDClient(socketPath: socket).send(.get("/v1/sources?seconds=3")) }
-        let deadline = Date().addingTimeInterval(10)
-        while try datapath.floodConfig.lookup(key: 0)?.counting == 0, Date() < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try? await waitFor("counting on", every: .milliseconds(20)) { try datapath.floodConfig.lookup(key: 0)?.counting != 0 }
         XCTAssertEqual(try datapath.floodConfig.lookup(key: 0)?.counting, 1, "counting on while the window is open")
         for sport in UInt16(40001)...40002 {
             let counted = frame(client: "203.0.113.2", to: "10.0.0.10", port: 80, proto: Packet.tcp, sport: sport)

@@ -13,22 +13,15 @@ final class PacketCaptureTests: XCTestCase {
         let lbd = try await LBD(self, on: topology, services: [Service(vip, port: port, "tcp", backends: [(backend, 100)])])
         let file = try topology.value("TOPOLOGY_DIR") + "/capture.pcap"
 
-        let capture = Process()
-        capture.executableURL = URL(fileURLWithPath: try LbctlBinary.path)
-        capture.arguments = ["--socket", try topology.value("TOPOLOGY_DIR") + "/lbd.sock", "capture", "\(vip):\(port)/tcp",
-                             "--count", "4", "--seconds", "30", "--verdict", "tx", "-w", file]
-        let output = Pipe()
-        capture.standardOutput = output
-        try capture.run()
-        let started = ContinuousClock.now
-        while !lbd.output.contains("capture started"), ContinuousClock.now - started < .seconds(10) {
-            try await Task.sleep(for: .milliseconds(50))
+        let capture = try lbd.lbctlInBackground("capture", "\(vip):\(port)/tcp", "--count", "4", "--seconds", "30",
+                                                "--verdict", "tx", "-w", file)
+        try await waitFor("lbd starting the capture:\n\(lbd.output)", every: .milliseconds(50)) {
+            lbd.output.contains("capture started")
         }
         XCTAssertEqual(try topology.http(count: 2, topology.url(vip)), Tally(answers: [topology.backendName(1): 2]))
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        capture.waitUntilExit()
-        XCTAssertEqual(capture.terminationStatus, 0)
-        XCTAssertEqual(printed, "8 frames written to \(file)\n")
+        let (output, _) = try capture.finish()
+        XCTAssertEqual(output.status, 0)
+        XCTAssertEqual(output.stdout, "8 frames written to \(file)\n")
 
         let read = try runProcess("/usr/bin/tcpdump", ["-r", file, "-nn", "-e", "-t"])
         XCTAssertEqual(read.status, 0, read.stderr)
