@@ -11,6 +11,12 @@ public struct ProcessOutput: Equatable, Sendable {
         self.stderr = stderr
         self.status = status
     }
+
+    /// The status first and the streams it did not print left out: how a test writes what
+    /// it expects.
+    public init(status: Int32, stdout: String = "", stderr: String = "") {
+        self.init(stdout: stdout, stderr: stderr, status: status)
+    }
 }
 
 /// Runs `executable` with `arguments` to completion. `input`: its standard input (else it

@@ -205,11 +205,7 @@ final class LbctlOperatorTests: XCTestCase {
 
     // MARK: Running lbctl
 
-    private struct Output: Equatable {
-        var status: Int32
-        var stdout = ""
-        var stderr = ""
-    }
+    private typealias Output = ProcessOutput
 
     /// The services' version, as `vip list --json` shows it.
     private func version() throws -> String {
@@ -220,43 +216,29 @@ final class LbctlOperatorTests: XCTestCase {
 
     /// lbctl with `input` on a pipe as its standard input.
     private func lbctl(_ arguments: [String], input: String = "") throws -> Output {
-        let stdin = Pipe()
-        let process = try start(arguments, standardInput: stdin)
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        return try finish(process)
+        try runProcess(try LbctlBinary.path, ["--socket", sandbox.socket] + arguments, input: input)
     }
 
     /// lbctl on `terminal`; once it has asked its question, `atPrompt` runs (and answers).
+    /// Hand-rolled, unlike `runProcess`: its standard input is the terminal, and its stderr
+    /// is read up to the question before the rest.
     private func lbctl(_ arguments: [String], terminal: PseudoTerminal, atPrompt: () throws -> Void) throws -> Output {
-        let process = try start(arguments, standardInput: FileHandle(fileDescriptor: terminal.replica, closeOnDealloc: false))
+        let process = Process(), out = Pipe(), err = Pipe()
+        process.executableURL = URL(fileURLWithPath: try LbctlBinary.path)
+        process.arguments = ["--socket", sandbox.socket] + arguments
+        process.standardInput = FileHandle(fileDescriptor: terminal.replica, closeOnDealloc: false)
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
         var stderr = Data()
-        let errors = process.standardError as! Pipe
         while !String(decoding: stderr, as: UTF8.self).hasSuffix("[y/N] ") {
-            let chunk = errors.fileHandleForReading.availableData
+            let chunk = err.fileHandleForReading.availableData
             guard !chunk.isEmpty else { break }
             stderr += chunk
         }
         try atPrompt()
-        var output = try finish(process)
-        output.stderr = String(decoding: stderr, as: UTF8.self) + output.stderr
-        return output
-    }
-
-    private func start(_ arguments: [String], standardInput: Any) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try LbctlBinary.path)
-        process.arguments = ["--socket", sandbox.socket] + arguments
-        process.standardInput = standardInput
-        process.standardOutput = Pipe()
-        process.standardError = Pipe()
-        try process.run()
-        return process
-    }
-
-    private func finish(_ process: Process) throws -> Output {
-        let stdout = (process.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
-        let stderr = (process.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        stderr += err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
                       stderr: String(decoding: stderr, as: UTF8.self))
