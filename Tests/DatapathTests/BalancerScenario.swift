@@ -96,13 +96,6 @@ class BalancerTestCase: XCTestCase {
     }
 
     func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
-
-    /// The clock of bpf_ktime_get_coarse_ns.
-    func coarseMonotonicNs() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-    }
 }
 
 let XDP_ABORTED_: UInt32 = 0, XDP_DROP_: UInt32 = 1, XDP_PASS_: UInt32 = 2, XDP_TX_: UInt32 = 3

@@ -9,7 +9,7 @@ final class FlowCensusTests: BalancerTestCase {
     private func age(sport: UInt16, dport: UInt16 = 80, proto: UInt8 = Packet.tcp, by seconds: UInt64) throws {
         let key = lb.flowKey(src: client4, dst: vip4, sport: sport, dport: dport, proto: proto)
         var entry = try XCTUnwrap(try lb.datapath.connTable.lookup(key: key))
-        entry.last_seen_ns = coarseMonotonicNs() - seconds * 1_000_000_000
+        entry.last_seen_ns = BalancerDatapath.coarseMonotonicNanoseconds() - seconds * 1_000_000_000
         try lb.datapath.connTable.update(key: key, value: entry)
     }
 

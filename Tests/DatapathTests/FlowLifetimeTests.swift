@@ -23,7 +23,7 @@ final class FlowLifetimeTests: BalancerTestCase {
     /// Moves the entry's last packet `seconds` into the past.
     private func age(by seconds: UInt64) throws {
         var aged = try entry()
-        aged.last_seen_ns = coarseMonotonicNs() - seconds * second
+        aged.last_seen_ns = BalancerDatapath.coarseMonotonicNanoseconds() - seconds * second
         try lb.datapath.connTable.update(key: key, value: aged)
     }
 
@@ -37,12 +37,12 @@ final class FlowLifetimeTests: BalancerTestCase {
     }
 
     func testANewTCPEntryRecordsWhenItWasSeenAndIsNotClosing() throws {
-        let start = coarseMonotonicNs()
+        let start = BalancerDatapath.coarseMonotonicNanoseconds()
         try establishThenMoveRing()
         let created = try entry()
         XCTAssertEqual(created.flags, 0)
         XCTAssertGreaterThanOrEqual(created.last_seen_ns, start)
-        XCTAssertLessThanOrEqual(created.last_seen_ns, coarseMonotonicNs())
+        XCTAssertLessThanOrEqual(created.last_seen_ns, BalancerDatapath.coarseMonotonicNanoseconds())
     }
 
     func testTheClientsFINMarksTheEntryClosingAndTheFlowStaysOnItsBackend() throws {
@@ -52,7 +52,8 @@ final class FlowLifetimeTests: BalancerTestCase {
         try assertSent(fin, to: backendA, counting: [LB_STAT_CONN_HIT: 1])
         let closing = try entry()
         XCTAssertEqual(closing.flags, UInt8(LB_FLOW_F_CLOSING))
-        XCTAssertGreaterThan(closing.last_seen_ns, coarseMonotonicNs() - second, "the FIN restarts the clock")
+        XCTAssertGreaterThan(closing.last_seen_ns, BalancerDatapath.coarseMonotonicNanoseconds() - second,
+                             "the FIN restarts the clock")
     }
 
     func testTheClientsRSTMarksTheEntryClosingAndReachesTheBackend() throws {
@@ -115,7 +116,7 @@ final class FlowLifetimeTests: BalancerTestCase {
         for _ in 0..<3 {
             try age(by: 8)
             try assertSent(tcp4(flags: Packet.TCPFlag.ack), to: backendA, counting: [LB_STAT_CONN_HIT: 1])
-            XCTAssertGreaterThan(try entry().last_seen_ns, coarseMonotonicNs() - second)
+            XCTAssertGreaterThan(try entry().last_seen_ns, BalancerDatapath.coarseMonotonicNanoseconds() - second)
         }
         XCTAssertEqual(try entry().flags, UInt8(LB_FLOW_F_CLOSING), "a later packet never reopens it")
     }
@@ -125,7 +126,7 @@ final class FlowLifetimeTests: BalancerTestCase {
     func testAFreshEntryIsNotRewrittenByEveryPacket() throws {
         try establishThenMoveRing()
         var recent = try entry()
-        recent.last_seen_ns = coarseMonotonicNs() - LB_FLOW_REFRESH_NS / 2
+        recent.last_seen_ns = BalancerDatapath.coarseMonotonicNanoseconds() - LB_FLOW_REFRESH_NS / 2
         try lb.datapath.connTable.update(key: key, value: recent)
         try assertSent(tcp4(flags: Packet.TCPFlag.ack), to: backendA, counting: [LB_STAT_CONN_HIT: 1])
         XCTAssertEqual(try entry().last_seen_ns, recent.last_seen_ns)
@@ -136,7 +137,7 @@ final class FlowLifetimeTests: BalancerTestCase {
         try establishThenMoveRing()
         try age(by: 3599)
         try assertSent(tcp4(flags: Packet.TCPFlag.ack), to: backendA, counting: [LB_STAT_CONN_HIT: 1])
-        XCTAssertGreaterThan(try entry().last_seen_ns, coarseMonotonicNs() - second)
+        XCTAssertGreaterThan(try entry().last_seen_ns, BalancerDatapath.coarseMonotonicNanoseconds() - second)
     }
 
     /// Idle 3601 s: the entry is stale; the packet misses and follows the ring.
