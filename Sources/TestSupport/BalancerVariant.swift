@@ -10,8 +10,7 @@ public struct BalancerVariant: Sendable {
     /// Applies each sed expression to its file under bpf/ (each must change the file) and
     /// compiles. `remove()` deletes the copy.
     public init(edits: [(file: String, sed: String)]) throws {
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().path
+        let repo = SourceTree.root
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent(uniqueName("lbd-variant-")).path
         object = directory + "/balancer.bpf.o"

@@ -6,8 +6,7 @@ import XCTest
 /// so, pins there and serves. The run is in a private mount namespace (scripts/fresh-bpffs),
 /// so the test's own bpffs is neither seen nor touched.
 final class BPFFSMountTests: XCTestCase {
-    private let freshBPFFS = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("scripts/fresh-bpffs").path
+    private let freshBPFFS = SourceTree.root + "/scripts/fresh-bpffs"
 
     func testLbdMountsBPFFSWhenNoneIsMountedAndLogsIt() async throws {
         let sandbox = try DaemonSandbox(self)

@@ -131,8 +131,7 @@ final class CheckCommandTests: XCTestCase {
 
     /// The example shipped with the package (config/lbd.yaml) is accepted as it is.
     func testTheShippedExampleIsValid() throws {
-        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("config/lbd.yaml").path
+        let example = SourceTree.root + "/config/lbd.yaml"
         let output = try runProcess(try LBDBinary.path, ["check", "--config", example])
         XCTAssertEqual(output, ProcessOutput(stdout: "\(example): ok\n", stderr: "", status: 0))
     }

@@ -6,8 +6,7 @@ import XCTest
 /// their recipes run takes the options it is given. SwiftPM checks options before it looks
 /// for a package, so each command is run where there is none: nothing is built.
 final class MakeTargetTests: XCTestCase {
-    private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
+    private let root = SourceTree.root
 
     func testEverySwiftCommandOfTheDocumentedBenchTargetsTakesItsOptions() throws {
         let benchmarks = try String(contentsOfFile: root + "/docs/benchmarks.md", encoding: .utf8)

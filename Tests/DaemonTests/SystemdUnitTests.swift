@@ -5,8 +5,7 @@ import XCTest
 /// systemd/lbd.service as shipped: systemd accepts it, and it starts lbd the way this
 /// package's lbd expects (notify, the config path the example documents).
 final class SystemdUnitTests: XCTestCase {
-    private let unit = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("systemd/lbd.service").path
+    private let unit = SourceTree.root + "/systemd/lbd.service"
 
     func testSystemdAcceptsTheUnit() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") else {

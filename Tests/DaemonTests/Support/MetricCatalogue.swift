@@ -1,9 +1,9 @@
 import Foundation
+import TestSupport
 
 /// A file of this repository, by its path from the top (e.g. "docs/metrics.md").
 func repositoryPath(_ relative: String) -> String {
-    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent(relative).path
+    SourceTree.root + "/" + relative
 }
 
 /// docs/metrics.md read as data, so that what lbd exports, the dashboard and the alert

@@ -9,9 +9,7 @@ final class Topology {
     enum XDPMode: String { case native, generic }
     enum Family: String { case v4 = "4", v6 = "6" }
 
-    static let script = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("scripts/lbd-topology").path
+    static let script = SourceTree.root + "/scripts/lbd-topology"
 
     let name: String
     let backendCount: Int
