@@ -37,7 +37,7 @@ final class AttachTests: XCTestCase {
     }
 
     override func tearDown() {
-        _ = try? shell("/bin/sh", "-c", "ip netns del \(namespace)")
+        _ = try? shell("ip", "netns", "del", namespace)
     }
 
     func testBalancerAttachesNativeAndGenericAndDetaches() throws {
@@ -51,7 +51,7 @@ final class AttachTests: XCTestCase {
                 XCTAssertEqual(attached?.mode, mode)
                 XCTAssertEqual(attached?.programID, datapath.program.id)
             }
-            let link = try shell("/bin/sh", "-c", "ip -n \(namespace) -d link show lbd0")
+            let link = try shell("ip", "-n", namespace, "-d", "link", "show", "lbd0")
             XCTAssertTrue(link.contains(mode == .native ? " xdp qdisc" : " xdpgeneric qdisc"), link)
             XCTAssertTrue(link.contains("prog/xdp id \(datapath.program.id) name balancer"), link)
             try inNetworkNamespace(namespace) {
@@ -73,7 +73,7 @@ final class AttachTests: XCTestCase {
     /// `auto` where the driver refuses native XDP (a veth whose peer's MTU is too large
     /// for it): generic mode, and the reason heard by the log.
     func testAutoModeFallsBackToGenericWhereNativeFails() throws {
-        try shell("/bin/sh", "-c", "ip -n \(namespace) link set lbd1 mtu 9000")
+        try shell("ip", "-n", namespace, "link", "set", "lbd1", "mtu", "9000")
         let pins = uniquePinDirectory("attach-fallback")
         defer { _ = try? BalancerDatapath.removePins(pinDirectory: pins) }
         let datapath = try BalancerDatapath.open(pinDirectory: pins, limits: BalancerFixture.limits)
@@ -106,7 +106,7 @@ final class AttachTests: XCTestCase {
         try inNetworkNamespace(namespace) {
             XCTAssertEqual(try decap.attach(interface: "lbd1", mode: .generic), .generic)
         }
-        let link = try shell("/bin/sh", "-c", "ip -n \(namespace) -d link show lbd1")
+        let link = try shell("ip", "-n", namespace, "-d", "link", "show", "lbd1")
         XCTAssertTrue(link.contains(" xdpgeneric qdisc") && link.contains("prog/xdp id \(decap.program.id) name decap"), link)
     }
 }

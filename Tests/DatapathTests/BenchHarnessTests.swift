@@ -73,7 +73,7 @@ final class BenchHarnessTests: XCTestCase {
             ip -n \(namespace) link add gen0 type veth peer name gen1 && \
             ip -n \(namespace) link set gen0 up && ip -n \(namespace) link set gen1 up
             """)
-        defer { _ = try? shell("/bin/sh", "-c", "ip netns del \(namespace)") }
+        defer { _ = try? shell("ip", "netns", "del", namespace) }
         let harness = try BenchHarness.load()
         let trivial = try BenchHarness.loadTrivialEncap()
         try harness.setTarget(trivial)

@@ -22,12 +22,12 @@ final class NamespaceForwardingTests: XCTestCase {
     override func tearDown() {
         server?.terminate()
         server?.waitUntilExit()
-        for name in namespaces { _ = try? shell("/bin/sh", "-c", "ip netns del \(name)") }
+        for name in namespaces { _ = try? shell("ip", "netns", "del", name) }
     }
 
     /// client 10.99.1.2 — router — LB 10.99.2.2; router — backend 10.99.3.2; VIP 10.99.100.10.
     private func buildTopology() throws {
-        for name in namespaces { try shell("/bin/sh", "-c", "ip netns add \(name)") }
+        for name in namespaces { try shell("ip", "netns", "add", name) }
         try link("client", "c0", "10.99.1.2/24", "router", "rc", "10.99.1.1/24")
         try link("lb", "l0", "10.99.2.2/24", "router", "rl", "10.99.2.1/24")
         try link("backend", "b0", "10.99.3.2/24", "router", "rb", "10.99.3.1/24")
@@ -63,7 +63,7 @@ final class NamespaceForwardingTests: XCTestCase {
     }
 
     private func configure(_ datapath: BalancerDatapath) throws {
-        let gateway = try shell("/bin/sh", "-c", "ip netns exec \(ns("router")) cat /sys/class/net/rl/address")
+        let gateway = try shell("ip", "netns", "exec", ns("router"), "cat", "/sys/class/net/rl/address")
             .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ":").map { UInt8($0, radix: 16)! }
         var cfg = lb_config()
         withUnsafeMutableBytes(of: &cfg.gateway_mac) { $0.copyBytes(from: gateway) }
@@ -106,11 +106,12 @@ final class NamespaceForwardingTests: XCTestCase {
             // A decapsulator with no addresses passes everything: the peer's program.
             let passThrough = try DecapDatapath.loadUnpinned()
             try inNetworkNamespace(ns("router")) { _ = try passThrough.attach(interface: "rl", mode: .native) }
-            try shell("/bin/sh", "-c", "ip netns exec \(ns("router")) ethtool -K rl tx off >/dev/null")
+            try shell("ip", "netns", "exec", ns("router"), "ethtool", "-K", "rl", "tx", "off")
         }
         try startServer()
         for _ in 0..<5 {
-            let body = try shell("/bin/sh", "-c", "ip netns exec \(ns("client")) curl -s --max-time 5 http://10.99.100.10/hello")
+            let body = try shell("ip", "netns", "exec", ns("client"), "curl", "-s", "--max-time", "5",
+                                 "http://10.99.100.10/hello")
             XCTAssertEqual(body, "served by backend 10.99.3.2\n")
         }
         XCTAssertGreaterThan(try balancer.counter(LB_STAT_XDP_TX), 10, "client packets were encapsulated by the LB")

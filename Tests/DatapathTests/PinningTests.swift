@@ -103,19 +103,22 @@ final class PinningTests: BalancerTestCase {
     /// maps pinned before records existed count as ABI 1 and get one.
     func testMapsOfAnotherABIVersionAreRefused() throws {
         let record = lb.pinDirectory + "/abi"
-        let ours = try shell("/bin/sh", "-c", "bpftool -j map lookup pinned \(record) key 0 0 0 0")
+        let lookup = ["bpftool", "-j", "map", "lookup", "pinned", record, "key", "0", "0", "0", "0"]
+        let ours = try shell(lookup)
         XCTAssertTrue(ours.contains(#""value":["# + String(format: #""0x%02x","0x00","0x00","0x00""#, LB_ABI_VERSION)), ours)
-        try shell("/bin/sh", "-c", "bpftool map update pinned \(record) key 0 0 0 0 value 0x63 0 0 0  0 0 0 0  0 0 0 0 0 0 0 0")
+        // Version 99; the reserved word and the layout digest 0.
+        try shell(["bpftool", "map", "update", "pinned", record, "key", "0", "0", "0", "0", "value", "0x63"]
+                  + Array(repeating: "0", count: 15))
         XCTAssertThrowsError(try BalancerDatapath.open(pinDirectory: lb.pinDirectory, limits: BalancerFixture.limits)) { error in
             XCTAssertEqual((error as? DatapathError)?.kind, .incompatiblePins, "\(error)")
             XCTAssertTrue("\(error)".contains("created for LB_ABI_VERSION 99; this binary uses \(LB_ABI_VERSION)"), "\(error)")
         }
 
-        try shell("/bin/sh", "-c", "rm \(record)")
+        try shell("rm", record)
         if UInt32(LB_ABI_VERSION) == BalancerDatapath.unrecordedMapABI {
             let legacy = try BalancerDatapath.open(pinDirectory: lb.pinDirectory, limits: BalancerFixture.limits)
             XCTAssertTrue(legacy.adopted, "\(legacy.origin)")
-            XCTAssertEqual(try shell("/bin/sh", "-c", "bpftool -j map lookup pinned \(record) key 0 0 0 0"), ours, "recorded again")
+            XCTAssertEqual(try shell(lookup), ours, "recorded again")
         } else {
             XCTAssertThrowsError(try BalancerDatapath.open(pinDirectory: lb.pinDirectory, limits: BalancerFixture.limits)) {
                 XCTAssertTrue("\($0)".contains("pinned without an ABI record (LB_ABI_VERSION \(BalancerDatapath.unrecordedMapABI)); "

@@ -66,7 +66,7 @@ final class VIPInstallTests: BalancerTestCase {
     func testAFailedRemovalNeverLeavesTheIndexWithItsGeneration() throws {
         try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
         try lb.run(frame(tcp4(flags: Packet.TCPFlag.syn)))
-        try shell("/bin/sh", "-c", "bpftool map freeze pinned \(lb.pinDirectory)/vips")
+        try shell("bpftool", "map", "freeze", "pinned", "\(lb.pinDirectory)/vips")
 
         XCTAssertThrowsError(try lb.datapath.removeVIP(key80))
         XCTAssertEqual(try lb.datapath.vipMap.lookup(key: key80), 0, "the key stays until its index is retired")
