@@ -95,6 +95,31 @@ class BalancerTestCase: XCTestCase {
         return result.output
     }
 
+    /// Runs `packet` (from `client`, default client4; source port `sport`, default tcp4's)
+    /// and checks it went, encapsulated in IPv4, to `backend`. With `counting`: the run
+    /// moved those global counters, RX and XDP_TX, and no other.
+    func assertSent(_ packet: [UInt8], from client: [UInt8]? = nil, sport: UInt16 = 40000, to backend: [UInt8],
+                    counting expected: [lb_stat: UInt64]? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
+        let before = try lb.counters()
+        let encapsulated = ipip(packet, client: client ?? client4, sport: sport, backend: backend)
+        try assertRun(frame(packet), action: XDP_TX_, output: encapsulated, file: file, line: line)
+        if let expected {
+            CounterDelta(before, try lb.counters()).assertOnly(expected.merging([LB_STAT_RX: 1, LB_STAT_XDP_TX: 1]) { $1 },
+                                                               file: file, line: line)
+        }
+    }
+
+    // MARK: Flow entries
+
+    /// Moves the last packet of client4's flow to vip4 with these ports `seconds` into the
+    /// past, as if the flow had been idle since.
+    func age(sport: UInt16 = 40000, dport: UInt16 = 80, proto: UInt8 = Packet.tcp, by seconds: UInt64) throws {
+        let key = lb.flowKey(src: client4, dst: vip4, sport: sport, dport: dport, proto: proto)
+        var entry = try XCTUnwrap(try lb.datapath.connTable.lookup(key: key))
+        entry.last_seen_ns = BalancerDatapath.coarseMonotonicNanoseconds() - seconds * 1_000_000_000
+        try lb.datapath.connTable.update(key: key, value: entry)
+    }
+
     func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 }
 

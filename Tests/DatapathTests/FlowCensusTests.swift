@@ -6,13 +6,6 @@ import XCTest
 /// `BalancerDatapath.flowCensus`: the live entries by VIP and backend, judged as the
 /// program judges them.
 final class FlowCensusTests: BalancerTestCase {
-    private func age(sport: UInt16, dport: UInt16 = 80, proto: UInt8 = Packet.tcp, by seconds: UInt64) throws {
-        let key = lb.flowKey(src: client4, dst: vip4, sport: sport, dport: dport, proto: proto)
-        var entry = try XCTUnwrap(try lb.datapath.connTable.lookup(key: key))
-        entry.last_seen_ns = BalancerDatapath.coarseMonotonicNanoseconds() - seconds * 1_000_000_000
-        try lb.datapath.connTable.update(key: key, value: entry)
-    }
-
     func testActiveAndClosingFlowsPerVIPAndBackend() throws {
         try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
         try lb.addVIP(vip4, port: 53, proto: Packet.udp, index: 1, ring: [b])

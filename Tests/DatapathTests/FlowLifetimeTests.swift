@@ -20,22 +20,6 @@ final class FlowLifetimeTests: BalancerTestCase {
 
     private func entry() throws -> lb_flow { try XCTUnwrap(try lb.datapath.connTable.lookup(key: key)) }
 
-    /// Moves the entry's last packet `seconds` into the past.
-    private func age(by seconds: UInt64) throws {
-        var aged = try entry()
-        aged.last_seen_ns = BalancerDatapath.coarseMonotonicNanoseconds() - seconds * second
-        try lb.datapath.connTable.update(key: key, value: aged)
-    }
-
-    private func assertSent(_ packet: [UInt8], to backend: [UInt8], counting expected: [lb_stat: UInt64],
-                            file: StaticString = #filePath, line: UInt = #line) throws {
-        let before = try lb.counters()
-        try assertRun(frame(packet), action: XDP_TX_, output: ipip(packet, client: client4, sport: 40000, backend: backend),
-                      file: file, line: line)
-        CounterDelta(before, try lb.counters()).assertOnly(expected.merging([LB_STAT_RX: 1, LB_STAT_XDP_TX: 1]) { $1 },
-                                                           file: file, line: line)
-    }
-
     func testANewTCPEntryRecordsWhenItWasSeenAndIsNotClosing() throws {
         let start = BalancerDatapath.coarseMonotonicNanoseconds()
         try establishThenMoveRing()

@@ -117,10 +117,7 @@ final class FlowStateTests: BalancerTestCase {
         try lb.replaceRing(vip4, port: 53, proto: Packet.udp, ring: [b])
         let datagram = udp4()
         try assertRun(frame(datagram), action: XDP_TX_, output: ipip(datagram, client: client4, sport: 5353, backend: backendA))
-        let key = lb.flowKey(src: client4, dst: vip4, sport: 5353, dport: 53, proto: Packet.udp)
-        var entry = try XCTUnwrap(try lb.datapath.connTable.lookup(key: key))
-        entry.last_seen_ns = BalancerDatapath.coarseMonotonicNanoseconds() - idle * 1_000_000_000
-        try lb.datapath.connTable.update(key: key, value: entry)
+        try age(sport: 5353, dport: 53, proto: Packet.udp, by: idle)
         return datagram
     }
 

@@ -44,12 +44,6 @@ final class SourcesTests: BalancerTestCase {
         tcp4(from: client, sport: sport, flags: Packet.TCPFlag.syn)
     }
 
-    private func assertSent(_ packet: [UInt8], from client: [UInt8], sport: UInt16, to backend: [UInt8],
-                            file: StaticString = #filePath, line: UInt = #line) throws {
-        try assertRun(frame(packet), action: XDP_TX_, output: ipip(packet, client: client, sport: sport, backend: backend),
-                      file: file, line: line)
-    }
-
     private func syn6(from client: [UInt8], sport: UInt16) -> [UInt8] {
         let segment = Packet.tcp(src: client, dst: vip6, sport: sport, dport: 443, flags: Packet.TCPFlag.syn)
         return Packet.ipv6(src: client, dst: vip6, nextHeader: Packet.tcp, payload: segment)

@@ -11,13 +11,6 @@ final class VisibilityTests: BalancerTestCase {
         return [flows.syns, flows.new_flows, flows.misses]
     }
 
-    /// Runs `packet` and checks it went, encapsulated, to `backend`.
-    private func assertSent(_ packet: [UInt8], sport: UInt16, to backend: [UInt8],
-                            file: StaticString = #filePath, line: UInt = #line) throws {
-        try assertRun(frame(packet), action: XDP_TX_, output: ipip(packet, client: client4, sport: sport, backend: backend),
-                      file: file, line: line)
-    }
-
     func testPerVIPCountersCountSYNsNewFlowsAndMissesOfTheirVIPOnly() throws {
         try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
         try lb.addVIP(vip4, port: 53, proto: Packet.udp, index: 1, ring: [b])
