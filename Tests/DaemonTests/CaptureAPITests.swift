@@ -10,8 +10,6 @@ import XCTest
 /// off again when a capture ends and when lbd starts over one left on.
 final class CaptureAPITests: XCTestCase {
     private var sandbox: DaemonSandbox!
-    private let limits = Limits(maxVIPs: 8, maxBackends: 16, ringSize: 1009, connectionTable: 4096, backendFamilies: [.v4])
-    private let limitsYAML = "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }"
     private let services = """
           - vip: 10.0.0.10:80/tcp
             backends: [ { address: 192.0.2.11 } ]
@@ -26,8 +24,8 @@ final class CaptureAPITests: XCTestCase {
     }
 
     func testCapturesAreBoundedAloneAndAlwaysTurnedOff() async throws {
-        let daemon = try await sandbox.startDaemon(limits: limitsYAML, services: services)
-        let datapath = try BalancerDatapath.open(pinDirectory: sandbox.pins, limits: try DatapathSettings.limits(limits))
+        let daemon = try await sandbox.startDaemon(services: services)
+        let datapath = try sandbox.openPins()
         let client = LBDClient(socketPath: sandbox.socket)
         for (target, status, error) in [
             ("/v1/capture?count=10001", 400, "count must be an integer from 1 to 10000, not '10001'"),
@@ -61,7 +59,7 @@ final class CaptureAPITests: XCTestCase {
         // lbd killed with a capture on: the next lbd turns it off.
         try datapath.captureConfig.update(key: 0, value: lb_capture_config(enabled: 1, vip: 0, verdicts: 1, sample: 1, snaplen: 64))
         _ = try await daemon.stop(SIGKILL)
-        let restarted = try await sandbox.startDaemon(limits: limitsYAML, services: services)
+        let restarted = try await sandbox.startDaemon(services: services)
         XCTAssertEqual(try enabled(datapath), 0)
         let exitStatus = try await restarted.stop(SIGTERM)
         XCTAssertEqual(exitStatus, 0)

@@ -71,13 +71,8 @@ final class DaemonRestartTests: XCTestCase {
 
     /// SYNs through the pinned program (BPF_PROG_TEST_RUN): each leaves a connection entry.
     private func openFlows(_ datapath: BalancerDatapath, count: UInt16) throws {
-        let client = Packet.ipv4("198.51.100.7"), vip = Packet.ipv4("10.0.0.10")
         for port in 40000..<(40000 + count) {
-            let segment = Packet.tcp(src: client, dst: vip, sport: port, dport: 80, flags: Packet.TCPFlag.syn)
-            let frame = Packet.ethernet(dst: Packet.mac("02:00:00:00:00:01"), src: Packet.mac("02:00:00:00:00:02"),
-                                        type: Packet.ethIPv4,
-                                        payload: Packet.ipv4(src: client, dst: vip, proto: Packet.tcp, payload: segment))
-            XCTAssertEqual(try datapath.testRun(frame: frame).action, 3, "XDP_TX")
+            XCTAssertEqual(try datapath.testRun(frame: clientFrame(sport: port)).action, 3, "XDP_TX")
         }
     }
 
@@ -241,12 +236,7 @@ final class DaemonRestartTests: XCTestCase {
         XCTAssertEqual(try connectionKeys(current), flows, "connection entries intact")
         XCTAssertEqual(try current.globalCounters(), counters, "counters intact")
 
-        let client = Packet.ipv4("198.51.100.7"), vip = Packet.ipv4("10.0.0.10")
-        let ack = Packet.ipv4(src: client, dst: vip, proto: Packet.tcp,
-                              payload: Packet.tcp(src: client, dst: vip, sport: 40000, dport: 80, flags: Packet.TCPFlag.ack))
-        let frame = Packet.ethernet(dst: Packet.mac("02:00:00:00:00:01"), src: Packet.mac("02:00:00:00:00:02"),
-                                    type: Packet.ethIPv4, payload: ack)
-        let result = try current.testRun(frame: frame)
+        let result = try current.testRun(frame: clientFrame(flags: Packet.TCPFlag.ack))
         XCTAssertEqual(result.action, 3, "XDP_TX")
         XCTAssertEqual(result.output[14 + 8], 64, "outer TTL of the new build")
         XCTAssertEqual(try current.counter(LB_STAT_NEW_FLOW), counters[Int(LB_STAT_NEW_FLOW.rawValue)],

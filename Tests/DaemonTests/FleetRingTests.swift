@@ -55,12 +55,7 @@ final class FleetRingTests: XCTestCase {
 
     /// A SYN from `port` to 10.0.0.10:80: the whole frame the node transmits.
     private func syn(_ node: Node, from port: UInt16) throws -> [UInt8] {
-        let client = Packet.ipv4("198.51.100.7"), address = Packet.ipv4("10.0.0.10")
-        let segment = Packet.tcp(src: client, dst: address, sport: port, dport: 80, flags: Packet.TCPFlag.syn)
-        let frame = Packet.ethernet(dst: Packet.mac("02:00:00:00:00:01"), src: Packet.mac("02:00:00:00:00:02"),
-                                    type: Packet.ethIPv4,
-                                    payload: Packet.ipv4(src: client, dst: address, proto: Packet.tcp, payload: segment))
-        let result = try node.datapath.testRun(frame: frame)
+        let result = try node.datapath.testRun(frame: clientFrame(sport: port))
         XCTAssertEqual(result.action, 3, "XDP_TX")
         return result.output
     }

@@ -42,8 +42,7 @@ final class HealthCheckWiringTests: XCTestCase {
     /// lbd serving 10.0.0.10:80/tcp with .11 and .12 checked (`check`) and .13 not.
     private func startDaemon(check: String = "interval: 200ms, timeout: 100ms, rise: 2, fall: 2")
         async throws -> DaemonProcess {
-        try await sandbox.startDaemon(limits: "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }",
-                                      services: """
+        try await sandbox.startDaemon(services: """
                                 - vip: 10.0.0.10:80/tcp
                                   health_check: { type: http, port: 8080, \(check) }
                                   backends:
@@ -90,8 +89,7 @@ final class HealthCheckWiringTests: XCTestCase {
         try await startServer("192.0.2.11")
         try await startServer("192.0.2.12")
         let daemon = try await startDaemon()
-        let datapath = try BalancerDatapath.open(pinDirectory: sandbox.pins, limits: try DatapathSettings.limits(
-            Limits(maxVIPs: 8, maxBackends: 16, ringSize: 1009, connectionTable: 4096, backendFamilies: [.v4])))
+        let datapath = try sandbox.openPins()
         let all: Set<String> = ["192.0.2.11", "192.0.2.12", "192.0.2.13"]
         try await waitFor("both checked backends up") { try liveRingAddresses(datapath) == all }
         let up = try await backends()
@@ -123,8 +121,7 @@ final class HealthCheckWiringTests: XCTestCase {
         let check = "interval: 200ms, timeout: 100ms, rise: 10, fall: 1"
         let startedAt = Date()
         var daemon = try await startDaemon(check: check)
-        let datapath = try BalancerDatapath.open(pinDirectory: sandbox.pins, limits: try DatapathSettings.limits(
-            Limits(maxVIPs: 8, maxBackends: 16, ringSize: 1009, connectionTable: 4096, backendFamilies: [.v4])))
+        let datapath = try sandbox.openPins()
         try await waitFor("192.0.2.11 up after 10 checks") { try liveRingAddresses(datapath) == ["192.0.2.11", "192.0.2.13"] }
 
         let response = try await LBDClient(socketPath: sandbox.socket).send(.get("/v1/status"))
@@ -161,8 +158,7 @@ final class HealthCheckWiringTests: XCTestCase {
         try await startServer("192.0.2.11")
         try await startServer("192.0.2.12")
         let daemon = try await startDaemon()
-        let datapath = try BalancerDatapath.open(pinDirectory: sandbox.pins, limits: try DatapathSettings.limits(
-            Limits(maxVIPs: 8, maxBackends: 16, ringSize: 1009, connectionTable: 4096, backendFamilies: [.v4])))
+        let datapath = try sandbox.openPins()
         let all: Set<String> = ["192.0.2.11", "192.0.2.12", "192.0.2.13"]
         try await waitFor("both checked backends up") { try liveRingAddresses(datapath) == all }
 

@@ -62,11 +62,7 @@ final class KernelReconcilerTests: XCTestCase {
     }
 
     private func sendSYN(from port: UInt16) throws -> [UInt8] {
-        let client = Packet.ipv4("198.51.100.7"), address = Packet.ipv4("10.0.0.10")
-        let segment = Packet.tcp(src: client, dst: address, sport: port, dport: 80, flags: Packet.TCPFlag.syn)
-        let frame = Packet.ethernet(dst: Packet.mac("02:00:00:00:00:01"), src: Packet.mac("02:00:00:00:00:02"),
-                                    type: Packet.ethIPv4, payload: Packet.ipv4(src: client, dst: address, proto: Packet.tcp, payload: segment))
-        let result = try datapath.testRun(frame: frame)
+        let result = try datapath.testRun(frame: clientFrame(sport: port))
         XCTAssertEqual(result.action, 3)
         return Array(result.output[30..<34])
     }
@@ -115,12 +111,9 @@ final class KernelReconcilerTests: XCTestCase {
     // MARK: Reused indices
 
     private let lbMAC = Packet.mac("02:00:00:00:00:01"), gatewayMAC = Packet.mac("02:00:00:00:00:fe")
-    private let client = Packet.ipv4("198.51.100.7")
 
-    private func tcpFrame(to vip: [UInt8], sport: UInt16, flags: UInt8) -> (frame: [UInt8], inner: [UInt8]) {
-        let segment = Packet.tcp(src: client, dst: vip, sport: sport, dport: 80, flags: flags)
-        let inner = Packet.ipv4(src: client, dst: vip, proto: Packet.tcp, payload: segment)
-        return (Packet.ethernet(dst: lbMAC, src: Packet.mac("02:00:00:00:00:02"), type: Packet.ethIPv4, payload: inner), inner)
+    private func tcpFrame(sport: UInt16, flags: UInt8) -> (frame: [UInt8], inner: [UInt8]) {
+        (clientFrame(sport: sport, flags: flags), clientPacket(sport: sport, flags: flags))
     }
 
     /// The inner packet behind an outer IPv4 header from `source` to `backend`, toward the gateway.
@@ -156,7 +149,7 @@ final class KernelReconcilerTests: XCTestCase {
         _ = try await reconciler.apply(try services([(vip, [backends[0], backends[1]])]))
         // A flow that the ring gives to backends[0].
         let port = try XCTUnwrap((UInt16(30000)..<30100).first { try sendSYN(from: $0) == backends[0].bytes })
-        let syn = try datapath.testRun(frame: tcpFrame(to: Packet.ipv4("10.0.0.10"), sport: port, flags: Packet.TCPFlag.syn).frame)
+        let syn = try datapath.testRun(frame: tcpFrame(sport: port, flags: Packet.TCPFlag.syn).frame)
         let outerSource = Array(syn.output[26..<30])
         let before = await reconciler.snapshot()
         let removedIndex = try XCTUnwrap(before.backends.first { $0.address == backends[0] }?.index)
@@ -170,7 +163,7 @@ final class KernelReconcilerTests: XCTestCase {
         let reused = await reconciler.snapshot().backends.first { $0.address == newcomer }?.index
         XCTAssertEqual(reused, removedIndex, "the scenario needs the index reused")
 
-        let ack = tcpFrame(to: Packet.ipv4("10.0.0.10"), sport: port, flags: Packet.TCPFlag.ack)
+        let ack = tcpFrame(sport: port, flags: Packet.TCPFlag.ack)
         let result = try datapath.testRun(frame: ack.frame)
         XCTAssertEqual(result.action, 3)
         XCTAssertEqual(result.output, encapsulated(ack.inner, source: outerSource, backend: backends[1]))

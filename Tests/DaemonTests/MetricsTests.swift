@@ -13,7 +13,6 @@ import XCTest
 /// docs/metrics.md lists; nothing but /metrics served.
 final class MetricsTests: XCTestCase {
     private var sandbox: DaemonSandbox!
-    private let lbMAC = Packet.mac("02:00:00:00:00:01"), routerMAC = Packet.mac("02:00:00:00:c8:01")
 
     override func setUpWithError() throws {
         sandbox = try DaemonSandbox(self)
@@ -24,8 +23,7 @@ final class MetricsTests: XCTestCase {
         try await sandbox.startDaemon(extra: """
             announce: { bird_socket: \(sandbox.directory)/bird.ctl, routes_file: \(sandbox.directory)/bird/vips.conf, drain_time: 0s }
 
-            """, limits: "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }",
-                                      services: """
+            """, services: """
                                 - vip: 10.0.0.10:80/tcp
                                   backends: [ { address: 192.0.2.11 } ]
                                 - vip: 10.0.0.20:53/udp
@@ -54,23 +52,13 @@ final class MetricsTests: XCTestCase {
         return samples
     }
 
-    private func frame(client: String, to vip: String, port: UInt16, proto: UInt8, flagsAndOffset: UInt16 = 0x4000) -> [UInt8] {
-        let (src, dst) = (Packet.ipv4(client), Packet.ipv4(vip))
-        let l4 = proto == Packet.tcp
-            ? Packet.tcp(src: src, dst: dst, sport: 40000, dport: port, flags: Packet.TCPFlag.syn)
-            : Packet.udp(src: src, dst: dst, sport: 40000, dport: port, payload: Array("query".utf8))
-        return Packet.ethernet(dst: lbMAC, src: routerMAC, type: Packet.ethIPv4,
-                               payload: Packet.ipv4(src: src, dst: dst, proto: proto, payload: l4, flagsAndOffset: flagsAndOffset))
-    }
-
     func testCountersAfterAKnownPacketSequence() async throws {
         let daemon = try await startDaemon()
-        let datapath = try BalancerDatapath.open(pinDirectory: sandbox.pins, limits: try DatapathSettings.limits(
-            Limits(maxVIPs: 8, maxBackends: 16, ringSize: 1009, connectionTable: 4096, backendFamilies: [.v4])))
-        let tcp = (1...3).map { frame(client: "198.18.0.\($0)", to: "10.0.0.10", port: 80, proto: Packet.tcp) }
-        let udp = (1...2).map { frame(client: "198.18.1.\($0)", to: "10.0.0.20", port: 53, proto: Packet.udp) }
-        let other = frame(client: "198.18.2.1", to: "10.0.0.99", port: 80, proto: Packet.tcp)
-        let fragment = frame(client: "198.18.3.1", to: "10.0.0.10", port: 80, proto: Packet.tcp, flagsAndOffset: 0x2000)
+        let datapath = try sandbox.openPins()
+        let tcp = (1...3).map { clientFrame(client: "198.18.0.\($0)", to: "10.0.0.10", port: 80, proto: Packet.tcp) }
+        let udp = (1...2).map { clientFrame(client: "198.18.1.\($0)", to: "10.0.0.20", port: 53, proto: Packet.udp) }
+        let other = clientFrame(client: "198.18.2.1", to: "10.0.0.99", port: 80, proto: Packet.tcp)
+        let fragment = clientFrame(client: "198.18.3.1", to: "10.0.0.10", port: 80, proto: Packet.tcp, flagsAndOffset: 0x2000)
         for packet in tcp + udp + [other, fragment] {
             _ = try datapath.program.testRun(frame: packet)
         }

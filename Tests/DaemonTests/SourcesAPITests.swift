@@ -13,14 +13,11 @@ import XCTest
 /// `flood:` settings written to flood_config at start and by a reload.
 final class SourcesAPITests: XCTestCase {
     private var sandbox: DaemonSandbox!
-    private let lbMAC = Packet.mac("02:00:00:00:00:01"), routerMAC = Packet.mac("02:00:00:00:c8:01")
-    private let limits = Limits(maxVIPs: 8, maxBackends: 16, ringSize: 1009, connectionTable: 4096, backendFamilies: [.v4])
 
     override func setUpWithError() throws {
         sandbox = try DaemonSandbox(self)
     }
 
-    private let limitsYAML = "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }"
     private let services = """
           - vip: 10.0.0.10:80/tcp
             backends: [ { address: 192.0.2.11 } ]
@@ -29,16 +26,7 @@ final class SourcesAPITests: XCTestCase {
         """
 
     private func startDaemon(flood: String) async throws -> DaemonProcess {
-        try await sandbox.startDaemon(extra: flood, limits: limitsYAML, services: services)
-    }
-
-    private func frame(client: String, to vip: String, port: UInt16, proto: UInt8, sport: UInt16) -> [UInt8] {
-        let (src, dst) = (Packet.ipv4(client), Packet.ipv4(vip))
-        let l4 = proto == Packet.tcp
-            ? Packet.tcp(src: src, dst: dst, sport: sport, dport: port, flags: Packet.TCPFlag.syn)
-            : Packet.udp(src: src, dst: dst, sport: sport, dport: port, payload: Array("query".utf8))
-        return Packet.ethernet(dst: lbMAC, src: routerMAC, type: Packet.ethIPv4,
-                               payload: Packet.ipv4(src: src, dst: dst, proto: proto, payload: l4))
+        try await sandbox.startDaemon(extra: flood, services: services)
     }
 
     /// The body's sources without their ages (checked to be recent), and the rest of the body.
@@ -57,14 +45,14 @@ final class SourcesAPITests: XCTestCase {
 
     func testTheReportRanksPrefixesPerVIPFromThePinnedTable() async throws {
         let daemon = try await startDaemon(flood: "flood: { per_source_new_flows: 1000, source_prefix_v4: 16 }\n")
-        let datapath = try BalancerDatapath.open(pinDirectory: sandbox.pins, limits: try DatapathSettings.limits(limits))
+        let datapath = try sandbox.openPins()
         let written = try XCTUnwrap(try datapath.floodConfig.lookup(key: 0))
         XCTAssertEqual([written.per_source_new_flows, UInt32(written.prefix_v4), UInt32(written.prefix_v6)], [1000, 16, 64])
         var frames: [[UInt8]] = []
-        frames += (1...5).map { frame(client: "198.18.0.\($0)", to: "10.0.0.10", port: 80, proto: Packet.tcp, sport: 40000) }
-        frames += (1...2).map { frame(client: "198.18.200.\($0)", to: "10.0.0.10", port: 80, proto: Packet.tcp, sport: 40000) }
-        frames += (1...3).map { frame(client: "198.19.0.1", to: "10.0.0.10", port: 80, proto: Packet.tcp, sport: 40000 + UInt16($0)) }
-        frames.append(frame(client: "198.18.0.9", to: "10.0.0.20", port: 53, proto: Packet.udp, sport: 5353))
+        frames += (1...5).map { clientFrame(client: "198.18.0.\($0)", to: "10.0.0.10", port: 80, proto: Packet.tcp, sport: 40000) }
+        frames += (1...2).map { clientFrame(client: "198.18.200.\($0)", to: "10.0.0.10", port: 80, proto: Packet.tcp, sport: 40000) }
+        frames += (1...3).map { clientFrame(client: "198.19.0.1", to: "10.0.0.10", port: 80, proto: Packet.tcp, sport: 40000 + UInt16($0)) }
+        frames.append(clientFrame(client: "198.18.0.9", to: "10.0.0.20", port: 53, proto: Packet.udp, sport: 5353))
         for packet in frames {
             XCTAssertEqual(try datapath.program.testRun(frame: packet).action, 3, "XDP_TX")
         }
@@ -116,7 +104,7 @@ final class SourcesAPITests: XCTestCase {
         // A reload writes the new flood settings.
         try writeDaemonConfig(to: sandbox.directory + "/lbd.yaml", network: sandbox.network, socket: sandbox.socket,
                               directory: sandbox.directory, pins: sandbox.pins,
-                              limits: limitsYAML, services: services, extra: "flood: { source_prefix_v6: 48 }\n")
+                              limits: DaemonSandbox.limitsYAML, services: services, extra: "flood: { source_prefix_v6: 48 }\n")
         let reload = try await client.send(.post("/v1/reload", json: ""))
         XCTAssertEqual(reload.status, 200, reload.text)
         let changed = try XCTUnwrap(try json(reload.body)["changed"] as? [String])
@@ -127,14 +115,14 @@ final class SourcesAPITests: XCTestCase {
 
         // Without a limit the datapath counts only while a window is open.
         XCTAssertEqual(reloaded.counting, 0)
-        let uncounted = frame(client: "203.0.113.1", to: "10.0.0.10", port: 80, proto: Packet.tcp, sport: 40000)
+        let uncounted = clientFrame(client: "203.0.113.1", to: "10.0.0.10", port: 80, proto: Packet.tcp, sport: 40000)
         XCTAssertEqual(try datapath.program.testRun(frame: uncounted).action, 3, "XDP_TX")
         let socket = sandbox.socket
         let window = Task { try await LBDClient(socketPath: socket).send(.get("/v1/sources?seconds=3")) }
         try? await waitFor("counting on", every: .milliseconds(20)) { try datapath.floodConfig.lookup(key: 0)?.counting != 0 }
         XCTAssertEqual(try datapath.floodConfig.lookup(key: 0)?.counting, 1, "counting on while the window is open")
         for sport in UInt16(40001)...40002 {
-            let counted = frame(client: "203.0.113.2", to: "10.0.0.10", port: 80, proto: Packet.tcp, sport: sport)
+            let counted = clientFrame(client: "203.0.113.2", to: "10.0.0.10", port: 80, proto: Packet.tcp, sport: sport)
             XCTAssertEqual(try datapath.program.testRun(frame: counted).action, 3, "XDP_TX")
         }
         let response = try await window.value

@@ -1,3 +1,5 @@
+import Balancer
+import Daemon
 import Datapath
 import Foundation
 import TestSupport
@@ -14,6 +16,10 @@ final class DaemonSandbox {
     var log: String { directory + "/lbd.log" }
     private let test: XCTestCase
 
+    /// The limits most tests run lbd with: as lbd.yaml's flow mapping, and as read by `openPins`.
+    static let limitsYAML = "{ max_vips: 8, max_backends: 16, ring_size: 1009, connection_table: 4096 }"
+    static let limits = Limits(maxVIPs: 8, maxBackends: 16, ringSize: 1009, connectionTable: 4096, backendFamilies: [.v4])
+
     init(_ test: XCTestCase) throws {
         try requireRoot("the daemon's kernel tests")
         self.test = test
@@ -23,7 +29,7 @@ final class DaemonSandbox {
     }
 
     /// Writes lbd.yaml (see `writeDaemonConfig`) and starts lbd on it; returns once the API answers.
-    func startDaemon(extra: String = "", limits: String, services: String) async throws -> DaemonProcess {
+    func startDaemon(extra: String = "", limits: String = limitsYAML, services: String) async throws -> DaemonProcess {
         let config = directory + "/lbd.yaml"
         try writeDaemonConfig(to: config, network: network, socket: socket, directory: directory, pins: pins,
                               limits: limits, services: services, extra: extra)
@@ -31,5 +37,10 @@ final class DaemonSandbox {
         daemon.killAtTeardown(of: test)
         try await daemon.waitForAPI(socket)
         return daemon
+    }
+
+    /// The maps lbd pinned with `limits`, opened as the test reads them.
+    func openPins() throws -> BalancerDatapath {
+        try BalancerDatapath.open(pinDirectory: pins, limits: try DatapathSettings.limits(Self.limits))
     }
 }
