@@ -69,12 +69,7 @@ public final class Environment: @unchecked Sendable {
 
     /// lbd in the namespace: the one built next to this binary, or $LBD_BINARY.
     public func startDaemon(config: String) throws -> Process {
-        let binary = ProcessInfo.processInfo.environment["LBD_BINARY"]
-            ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("lbd").path
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            throw BenchError("lbd is not built next to \(name) (\(binary)): swift build -c release --product lbd")
-        }
+        let binary = try ProcessInfo.processInfo.environment["LBD_BINARY"] ?? LBDBinary.path
         return try start([binary, "--config", config], log: directory + "/lbd.log")
     }
 
