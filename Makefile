@@ -7,6 +7,8 @@ SWIFT_FLAGS ?=
 # Swift toolchain, and its resident memory is ~2.5 MB smaller (no shared runtime's
 # relocations and unused pages: 48.3 against 50.8 MB in bench-control).
 RELEASE     := -c release --static-swift-stdlib $(SWIFT_FLAGS)
+# Where the release products are, asked of SwiftPM when a recipe runs.
+RELEASE_BIN := $$($(SWIFT) build $(RELEASE) --show-bin-path)
 BPF_CFLAGS  := -O2 -g -target bpf -Wall -Wextra -Werror -I/usr/include/$(ARCH)-linux-gnu -Ibpf
 BPF_HEADERS := $(wildcard bpf/*.h bpf/lib/*.h)
 BPF_PROGS   := balancer decap
@@ -32,6 +34,8 @@ BENCH_E2E_PACKAGES := wrk iperf3 haproxy nginx libnginx-mod-stream
 # What `make deb` builds the package with and checks it by; installed when missing.
 DEB_BUILD_PACKAGES := dpkg-dev debhelper fakeroot lintian
 DEB_OUT := build/deb
+# The package `make deb` builds; the architecture asked only by the recipes that use it.
+DEB = $(DEB_OUT)/lbd_$(VERSION)_$(shell dpkg --print-architecture).deb
 
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc
@@ -50,8 +54,7 @@ deps:
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
-	@missing=""; for p in $(DEB_TOOL_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then echo "installing (no service started):$$missing"; scripts/install-tool-packages.sh $$missing; fi
+	@scripts/install-tool-packages.sh $(DEB_TOOL_PACKAGES)
 
 bpf: $(BPF_OBJS) $(BENCH_OBJS)
 
@@ -73,6 +76,11 @@ Sources/CBuildInfo/build_info.c: FORCE
 
 FORCE:
 
+# One release product (`release-lbd`: lbd), built by the targets that need it; always
+# run, SwiftPM knows what is stale.
+release-%: $(EMBEDDED) | deps
+	$(SWIFT) build $(RELEASE) --product $*
+
 swift: $(EMBEDDED) | deps
 	$(SWIFT) build $(SWIFT_FLAGS)
 
@@ -88,67 +96,47 @@ test: $(EMBEDDED) | deps
 # spread by weight, a backend failed and restored by the health checker, a drain, status
 # and metrics; all torn down at the end, on failure and on Ctrl-C. bpf: the backends'
 # decapsulator. Run as on a machine booted without bpffs, like the tests.
-demo: bpf $(EMBEDDED) | deps
-	$(SWIFT) build $(RELEASE) --product lbd
-	$(SWIFT) build $(RELEASE) --product lbctl
-	@LBD_BIN_DIR=$$($(SWIFT) build $(RELEASE) --show-bin-path) scripts/fresh-bpffs scripts/demo.sh
+demo: bpf release-lbd release-lbctl
+	@LBD_BIN_DIR=$(RELEASE_BIN) scripts/fresh-bpffs scripts/demo.sh
 
 # Two lbd nodes, each with BIRD 2, behind a router spreading flows over them by ECMP
 # (root): 1,000 long-lived connections through a graceful stop and an abrupt node loss,
 # `fleet ... broken=N reroute_ms=N` lines; all torn down at the end.
-demo-fleet: bpf $(EMBEDDED) | deps
-	$(SWIFT) build $(RELEASE) --product lbd
-	$(SWIFT) build $(RELEASE) --product lbctl
-	@LBD_BIN_DIR=$$($(SWIFT) build $(RELEASE) --show-bin-path) scripts/fresh-bpffs scripts/demo-fleet.sh
+demo-fleet: bpf release-lbd release-lbctl
+	@LBD_BIN_DIR=$(RELEASE_BIN) scripts/fresh-bpffs scripts/demo-fleet.sh
 
 # Built, then run: `swift run` does not take --static-swift-stdlib.
-bench-maglev: $(EMBEDDED) | deps
-	$(SWIFT) build $(RELEASE) --product maglev-bench
-	@$$($(SWIFT) build $(RELEASE) --show-bin-path)/maglev-bench
+bench-maglev: release-maglev-bench
+	@$(RELEASE_BIN)/maglev-bench
 
 # Pinned to one CPU: test-run measures on the CPU it runs on, and migrations add noise.
-bench-datapath: $(EMBEDDED) | deps
-	$(SWIFT) build $(RELEASE) --product datapath-bench
-	@taskset -c $$(($$(nproc) - 1)) $$($(SWIFT) build $(RELEASE) --show-bin-path)/datapath-bench
+bench-datapath: release-datapath-bench
+	@taskset -c $$(($$(nproc) - 1)) $(RELEASE_BIN)/datapath-bench
 
 # The real lbd in its own network namespace (root): edit and apply latencies, RSS.
-bench-control: $(EMBEDDED) | deps
-	$(SWIFT) build $(RELEASE) --product lbd
-	$(SWIFT) build $(RELEASE) --product control-bench
-	@$$($(SWIFT) build $(RELEASE) --show-bin-path)/control-bench
+bench-control: release-lbd release-control-bench
+	@$(RELEASE_BIN)/control-bench
 
 # The real lbd checking HTTP backends in a namespace (root): failover times, and CPU and
 # memory with 2,000 backends checked every second for 5 minutes.
-bench-health: $(EMBEDDED) | deps
-	$(SWIFT) build $(RELEASE) --product lbd
-	$(SWIFT) build $(RELEASE) --product health-bench
-	@$$($(SWIFT) build $(RELEASE) --show-bin-path)/health-bench
+bench-health: release-lbd release-health-bench
+	@$(RELEASE_BIN)/health-bench
 
 # A scrape of /metrics with 512 VIPs and 4,096 backends (root): time, size, lbd's CPU.
-bench-metrics: $(EMBEDDED) | deps
-	$(SWIFT) build $(RELEASE) --product lbd
-	$(SWIFT) build $(RELEASE) --product metrics-bench
-	@$$($(SWIFT) build $(RELEASE) --show-bin-path)/metrics-bench
+bench-metrics: release-lbd release-metrics-bench
+	@$(RELEASE_BIN)/metrics-bench
 
 # lbd against HAProxy, nginx (stream) and no balancer on scripts/lbd-topology (root):
 # new connections/s, requests/s, download Gbit/s, and the LB-only packet rate against a
 # trivial XDP encapsulator. About 10 minutes; docs/bench-e2e.md explains the figures.
-bench-e2e: $(EMBEDDED) | deps
-	@missing=""; for p in $(BENCH_E2E_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then echo "installing (no service started):$$missing"; scripts/install-tool-packages.sh $$missing; fi
-	$(SWIFT) build $(RELEASE) --product lbd
-	$(SWIFT) build $(RELEASE) --product lbctl
-	$(SWIFT) build $(RELEASE) --product lb-only-bench
-	$(SWIFT) build $(RELEASE) --product bench-e2e
-	@$$($(SWIFT) build $(RELEASE) --show-bin-path)/bench-e2e
+bench-e2e: release-lbd release-lbctl release-lb-only-bench release-bench-e2e
+	@scripts/install-tool-packages.sh $(BENCH_E2E_PACKAGES)
+	@$(RELEASE_BIN)/bench-e2e
 
 # lbd, lbctl, the unit and its generator (pointing at PREFIX), shell completions, man
 # pages, and the example configuration — which never overwrites one the operator already has.
-install: $(EMBEDDED) | deps
-	$(SWIFT) build $(RELEASE) --product lbd
-	$(SWIFT) build $(RELEASE) --product lbctl
-	$(SWIFT) build $(RELEASE) --product generate-manual
-	@set -e; bin=$$($(SWIFT) build $(RELEASE) --show-bin-path); \
+install: release-lbd release-lbctl release-generate-manual
+	@set -e; bin=$(RELEASE_BIN); \
 	install -D -m 0755 $$bin/lbd $(DESTDIR)$(PREFIX)/bin/lbd; \
 	install -D -m 0755 $$bin/lbctl $(DESTDIR)$(PREFIX)/bin/lbctl; \
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
@@ -169,19 +157,16 @@ install: $(EMBEDDED) | deps
 
 # build/deb/lbd_<VERSION>_<arch>.deb from the release lbd and lbctl (packaging/debian,
 # scripts/build-deb.sh), and lintian's verdict on it: any warning or error fails.
-deb: $(EMBEDDED) | deps
-	@missing=""; for p in $(DEB_BUILD_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then echo "installing (no service started):$$missing"; scripts/install-tool-packages.sh $$missing; fi
-	$(SWIFT) build $(RELEASE) --product lbd
-	$(SWIFT) build $(RELEASE) --product lbctl
-	$(SWIFT) build $(RELEASE) --product generate-manual
-	@scripts/build-deb.sh $$($(SWIFT) build $(RELEASE) --show-bin-path) $(DEB_OUT)
-	lintian --fail-on error,warning $(DEB_OUT)/lbd_$(VERSION)_*.deb
+deb: release-lbd release-lbctl release-generate-manual
+	@scripts/install-tool-packages.sh $(DEB_BUILD_PACKAGES)
+	@scripts/build-deb.sh $(RELEASE_BIN) $(DEB_OUT)
+	@ls $(DEB)
+	lintian --fail-on error,warning $(DEB)
 
 # The package installed, run, upgraded, removed and purged in a private copy of the
 # system (root; scripts/test-deb.sh).
 test-deb: deb
-	scripts/test-deb.sh $(DEB_OUT)/lbd_$(VERSION)_$$(dpkg --print-architecture).deb
+	scripts/test-deb.sh $(DEB)
 
 clean:
 	rm -rf bpf/build $(EMBEDDED) .build build

@@ -41,4 +41,3 @@ commit=$(git rev-parse --short=12 HEAD)
 # -d: SwiftPM and the toolchain are no Debian packages, so the build dependencies are
 # not checked; the package needs none of them at run time.
 (cd "$stage" && SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) dpkg-buildpackage -b -d -us -uc --no-sign >/dev/null)
-ls "$out_dir"/lbd_"$version"_*.deb

@@ -2,9 +2,17 @@
 # Installs Debian packages wanted for a command they ship, not for the server they also
 # ship (prometheus, for promtool): without recommends (prometheus-node-exporter), with no
 # service started by the install, and none enabled at boot. Each package's unit has the
-# package's name.
+# package's name. Packages already installed are left as they are.
 set -eu
-[ $# -gt 0 ] || exit 0
+
+missing=""
+for package in "$@"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
+done
+[ -n "$missing" ] || exit 0
+echo "installing (no service started):$missing"
+# shellcheck disable=SC2086 # package names are single words
+set -- $missing
 
 # invoke-rc.d and deb-systemd-invoke ask policy-rc.d; 101 means "do not start". An
 # existing policy is the admin's and is left alone (the stop below covers a lenient one).
