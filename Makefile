@@ -141,16 +141,12 @@ install: release-lbd release-lbctl release-generate-manual
 	install -D -m 0755 $$bin/lbctl $(DESTDIR)$(PREFIX)/bin/lbctl; \
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 	    $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d; \
-	$$bin/lbctl --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/lbctl; \
-	$$bin/lbctl --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_lbctl; \
-	$$bin/lbctl --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/lbctl.fish; \
+	scripts/system-files.sh completions $$bin $(DESTDIR)$(PREFIX)/share/bash-completion/completions/lbctl \
+	    $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_lbctl $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/lbctl.fish; \
 	scripts/generate-manuals.sh $$bin $(DESTDIR)$(PREFIX)/share/man; \
-	install -d $(DESTDIR)$(UNITDIR); \
-	sed 's|/usr/local/bin/|$(PREFIX)/bin/|g; s|/etc/lbd/|$(SYSCONFDIR)/lbd/|g' systemd/lbd.service > $(DESTDIR)$(UNITDIR)/lbd.service; \
-	chmod 0644 $(DESTDIR)$(UNITDIR)/lbd.service; \
-	install -d $(DESTDIR)$(GENERATORDIR); \
-	sed 's|/usr/local/bin/|$(PREFIX)/bin/|g; s|/etc/lbd/|$(SYSCONFDIR)/lbd/|g' systemd/lbd-generator > $(DESTDIR)$(GENERATORDIR)/lbd-generator; \
-	chmod 0755 $(DESTDIR)$(GENERATORDIR)/lbd-generator; \
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(GENERATORDIR); \
+	scripts/system-files.sh units $(PREFIX)/bin $(SYSCONFDIR) $(DESTDIR)$(UNITDIR)/lbd.service \
+	    $(DESTDIR)$(GENERATORDIR)/lbd-generator; \
 	if [ -e $(DESTDIR)$(SYSCONFDIR)/lbd/lbd.yaml ]; then echo "kept $(DESTDIR)$(SYSCONFDIR)/lbd/lbd.yaml"; \
 	else install -D -m 0644 config/lbd.yaml $(DESTDIR)$(SYSCONFDIR)/lbd/lbd.yaml; fi
 	@echo "installed under $(DESTDIR)$(PREFIX); create the API group once: groupadd --system lbd"

@@ -19,15 +19,13 @@ cp README.md "$stage/"
 cp docs/*.md "$stage/docs/"
 cp config/lbd.yaml "$stage/config/"
 scripts/generate-manuals.sh "$bin_dir" "$stage/man"
-# bash-completion sources the script: no #! line.
-"$bin_dir/lbctl" --generate-completion-script bash | sed '1{/^#!/d}' > "$stage/completions/lbctl"
-"$bin_dir/lbctl" --generate-completion-script zsh > "$stage/completions/_lbctl"
-"$bin_dir/lbctl" --generate-completion-script fish > "$stage/completions/lbctl.fish"
+scripts/system-files.sh completions "$bin_dir" "$stage/completions/lbctl" "$stage/completions/_lbctl" \
+    "$stage/completions/lbctl.fish"
+# bash-completion sources the script: no #! line (lintian).
+sed -i '1{/^#!/d}' "$stage/completions/lbctl"
 # The unit and its generator name the package's paths; debhelper installs the unit.
-sed 's|/usr/local/bin/lbd|/usr/sbin/lbd|g' systemd/lbd.service > "$stage/debian/lbd.service"
 mkdir "$stage/generator"
-sed 's|/usr/local/bin/lbd|/usr/sbin/lbd|g' systemd/lbd-generator > "$stage/generator/lbd-generator"
-chmod 0755 "$stage/generator/lbd-generator"
+scripts/system-files.sh units /usr/sbin /etc "$stage/debian/lbd.service" "$stage/generator/lbd-generator"
 
 # The changelog carries the version; its date is the commit's, so a rebuild of one commit
 # gives the same package.
