@@ -64,7 +64,7 @@ public struct APIRouter: Sendable {
                 services.version = version
                 return .json(services)
             case (.GET, "/v1/status"):
-                return try await statusReport(only: query["vip"])
+                return try await statusReport(only: try QueryParameter.vip(query))
             case (.POST, "/v1/edit"):
                 return try await edit(request.body)
             case (.POST, "/v1/apply"):
@@ -93,23 +93,14 @@ public struct APIRouter: Sendable {
         }
     }
 
-    private func statusReport(only vipText: String?) async throws(APIError) -> APIResponse {
-        let vip: VIPKey?
+    private func statusReport(only vip: VIPKey?) async throws(APIError) -> APIResponse {
+        let report: StatusResponse
         do {
-            vip = try vipText.map { try VIPKey($0) }
-        } catch {
-            throw .badRequest("\(error)")
-        }
-        var report: StatusResponse
-        do {
-            report = try await status.report()
+            report = try await status.report(only: vip)
         } catch {
             throw .internal("cannot read the datapath: \(error)")
         }
-        if let vip {
-            report.services = report.services.filter { $0.vip == vip.description }
-            guard !report.services.isEmpty else { throw .notFound(EditError.unknownVIP(vip).description) }
-        }
+        if let vip, report.services.isEmpty { throw .notFound(EditError.unknownVIP(vip).description) }
         return .json(report)
     }
 

@@ -24,7 +24,9 @@ public struct StatusReporter: Sendable {
         self.announcer = announcer
     }
 
-    public func report() async throws -> StatusResponse {
+    /// With `vip`, of that service only (none when the state has no such VIP): the other
+    /// services' rings and counters are not read.
+    public func report(only vip: VIPKey? = nil) async throws -> StatusResponse {
         let (state, version) = await coordinator.versionedState
         let snapshot = await reconciler.snapshot()
         let vips = Dictionary(uniqueKeysWithValues: snapshot.vips.map { ($0.key, $0) })
@@ -33,7 +35,8 @@ public struct StatusReporter: Sendable {
         let flows = try readings.activeFlows()
         let now = Date()
         var services: [StatusResponse.Service] = []
-        for service in state.sortedServices {
+        let reported = vip.map { vip in state.services[vip].map { [$0] } ?? [] } ?? state.sortedServices
+        for service in reported {
             let installed = vips[service.vip]
             let serving = installed.map { !$0.info.flags.contains(.noBackend) } ?? false
             // The live ring of a VIP without backends still holds its last table: count nothing.
