@@ -108,10 +108,10 @@ extension StatusReporter {
     /// The sources report for `query`: one read of the datapath, or two `seconds` apart
     /// with counting on between them.
     public func sources(_ query: SourcesQuery) async throws -> SourcesResponse {
-        let vips = await reconciler.snapshot().vips
-        if let vip = query.vip, !vips.contains(where: { $0.key == vip }) {
-            throw APIError.notFound("VIP \(vip) is not installed")
-        }
+        // What the last pass published: a pass in progress (a large apply) is not waited for.
+        let snapshot = reconciler.published.view.snapshot
+        if let vip = query.vip { _ = try snapshot.installed(vip) }
+        let vips = snapshot.vips
         guard query.seconds > 0 else {
             return SourcesResponse.make(query, before: nil, after: try readings.sources(), vips: vips)
         }
