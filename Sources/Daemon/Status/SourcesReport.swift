@@ -42,8 +42,8 @@ public struct SourcesQuery: Equatable, Sendable {
 
     static func parse(_ query: [String: String]) throws(APIError) -> SourcesQuery {
         try SourcesQuery(vip: QueryParameter.vip(query),
-                         prefixV4: QueryParameter.integer(query, "prefix_v4", 1...32),
-                         prefixV6: QueryParameter.integer(query, "prefix_v6", 1...128),
+                         prefixV4: QueryParameter.integer(query, "prefix_v4", FloodSettings.sourcePrefixV4Range),
+                         prefixV6: QueryParameter.integer(query, "prefix_v6", FloodSettings.sourcePrefixV6Range),
                          seconds: QueryParameter.integer(query, "seconds", secondsRange) ?? 0,
                          limit: QueryParameter.integer(query, "limit", limitRange) ?? 20)
     }
