@@ -166,14 +166,12 @@ public actor EditCoordinator {
 
     // MARK: Steps
 
-    /// VIPs of `new` not in the current state whose address is one of the host's own: a
-    /// VIP there takes the host's own traffic to its port (every port for port 0: SSH,
-    /// BGP, the API's clients), so it must be asked for with `force`.
+    /// VIPs of `new` not in the current state whose address is one of the host's own
+    /// (`HostAddresses.clashing`; the API's clients are among that traffic).
     private func refuseHostAddresses(in new: DesiredState) throws(EditFailure) {
         let added = new.services.keys.filter { state.services[$0] == nil }
         guard !added.isEmpty else { return }
-        let own = hostAddresses()
-        let clashing = added.filter { own.contains($0.address) }.sorted()
+        let clashing = HostAddresses.clashing(added, own: hostAddresses())
         if !clashing.isEmpty { throw .onHostAddress(clashing) }
     }
 
