@@ -50,9 +50,6 @@ public protocol DatapathReadings: Sendable {
     func sources() throws -> SourceSample
     /// New flows dropped by the per-source limit (flood.per_source_new_flows), summed over CPUs.
     func sourceRefusals() throws -> UInt64
-    /// Counting of new flows per source, on from the first open window to the last close.
-    func openSourceWindow() throws
-    func closeSourceWindow() throws
 }
 
 /// How clients open connections to a VIP (counted only on packets that miss the table).
@@ -75,12 +72,10 @@ public struct KernelDatapathReadings: DatapathReadings {
     public let interface: String
     private let tableCount: RecentReading<ConnectionTableUsage>
     private let flowCensus: RecentReading<ActiveFlows>
-    private let sourceCounting: SourceCounting
 
     public init(datapath: BalancerDatapath, interface: String) {
         self.datapath = datapath
         self.interface = interface
-        sourceCounting = SourceCounting(datapath: datapath)
         let capacity = Int(datapath.limits.connectionTable)
         tableCount = RecentReading(maxAge: ConnectionTableUsage.maxAge) { now in
             let counted = try datapath.connectionTableEntries()
@@ -128,14 +123,6 @@ public struct KernelDatapathReadings: DatapathReadings {
 
     public func sourceRefusals() throws -> UInt64 {
         try datapath.sourceRefusals()
-    }
-
-    public func openSourceWindow() throws {
-        try sourceCounting.openWindow()
-    }
-
-    public func closeSourceWindow() throws {
-        try sourceCounting.closeWindow()
     }
 
     /// Our program's mode on the interface; nil if another program, or none, is attached

@@ -115,15 +115,15 @@ extension StatusReporter {
         guard query.seconds > 0 else {
             return SourcesResponse.make(query, before: nil, after: try readings.sources(), vips: vips)
         }
-        try readings.openSourceWindow()
+        try sourceCounting?.openWindow()
         let samples: (before: SourceSample, after: SourceSample)
         do {
             samples = try await window(seconds: query.seconds)
         } catch {
-            try? readings.closeSourceWindow()
+            try? sourceCounting?.closeWindow()
             throw error
         }
-        try readings.closeSourceWindow()
+        try sourceCounting?.closeWindow()
         return SourcesResponse.make(query, before: samples.before, after: samples.after, vips: vips)
     }
 

@@ -13,15 +13,19 @@ public struct StatusReporter: Sendable {
     let readings: any DatapathReadings
     let ringSize: Int
     let announcer: Announcer?
+    /// Turned on for a sources window; nil: a datapath without one (tests' in-memory one).
+    let sourceCounting: (any SourceCountingSwitch)?
 
     public init(coordinator: EditCoordinator, reconciler: Reconciler, health: HealthSupervisor? = nil,
-                readings: any DatapathReadings, ringSize: Int, announcer: Announcer? = nil) {
+                readings: any DatapathReadings, ringSize: Int, announcer: Announcer? = nil,
+                sourceCounting: (any SourceCountingSwitch)? = nil) {
         self.coordinator = coordinator
         self.reconciler = reconciler
         self.health = health
         self.readings = readings
         self.ringSize = ringSize
         self.announcer = announcer
+        self.sourceCounting = sourceCounting
     }
 
     /// With `vip`, of that service only (none when the state has no such VIP): the other
