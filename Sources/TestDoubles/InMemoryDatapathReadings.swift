@@ -23,6 +23,4 @@ public struct InMemoryDatapathReadings: DatapathReadings {
     public func activeFlows() -> ActiveFlows { ActiveFlows(tallies: [:], countedAt: Date()) }
     public func sources() -> SourceSample { SourceSample(entries: [], now: 0) }
     public func sourceRefusals() -> UInt64 { 0 }
-    public func openSourceWindow() {}
-    public func closeSourceWindow() {}
 }

@@ -17,36 +17,26 @@ struct Check: ParsableCommand {
 
     func run() throws {
         let configuration = try options.load()
-        if let refusal = seedRefusal(configuration) {
+        let store = StateStore(directory: configuration.stateDirectory)
+        let saved = Result { () throws(StateStoreError) in try store.peek(limits: configuration.limits) }
+        // The file's services seed a first start only: without a state file.
+        if case .success(nil) = saved, let refusal = SeedServices.refusal(configuration) {
             FileHandle.standardError.write(Data("\(options.config): \(refusal)\n".utf8))
             throw ExitCode.failure
         }
-        if let warning = stateWarning(configuration) {
+        if let warning = stateWarning(configuration, saved: saved, statePath: store.path) {
             FileHandle.standardError.write(Data("\(options.config): warning: \(warning)\n".utf8))
         }
         print("\(options.config): ok")
     }
 
-    /// Why a first start on this host would refuse the file's services; nil when a state
-    /// file exists (the services are not used) or nothing clashes.
-    private func seedRefusal(_ configuration: Configuration) -> String? {
-        let store = StateStore(directory: configuration.stateDirectory)
-        do {
-            guard try store.peek(limits: configuration.limits) == nil else { return nil }
-        } catch {
-            return nil
-        }
-        return SeedServices.refusal(configuration)
-    }
-
     /// The saved state against the file; nothing to say on a first start.
-    private func stateWarning(_ configuration: Configuration) -> String? {
-        let store = StateStore(directory: configuration.stateDirectory)
-        do {
-            guard let saved = try store.peek(limits: configuration.limits) else { return nil }
-            return SeedServices.drift(configuration, saved: saved, statePath: store.path)
-        } catch {
-            return error.description
+    private func stateWarning(_ configuration: Configuration, saved: Result<DesiredState?, StateStoreError>,
+                              statePath: String) -> String? {
+        switch saved {
+        case .success(let state?): SeedServices.drift(configuration, saved: state, statePath: statePath)
+        case .success(nil): nil
+        case .failure(let error): error.description
         }
     }
 }

@@ -78,6 +78,21 @@ final class APITests: XCTestCase {
             """)
     }
 
+    /// Every setting of a service the state file writes is in its element, here
+    /// `on_backend_down: keep` (the default, move, is left out of both).
+    func testServicesCarryEverySettingTheStateFileWrites() async throws {
+        let client = harness.client()
+        let file = "services:\n  - vip: 10.0.0.20:80/tcp\n    on_backend_down: keep\n    backends: [ { address: 192.0.2.21 } ]\n"
+        let applied = try await client.send(.post("/v1/apply?prune=0", yaml: file))
+        XCTAssertEqual(applied.status, 200, applied.text)
+        let response = try await client.send(.get("/v1/services"))
+        XCTAssertEqual(response.status, 200)
+        let services = try XCTUnwrap(try json(response.body)["services"] as? [NSDictionary])
+        let saved = try XCTUnwrap(try json(Array(try harness.stateFile))["services"] as? [NSDictionary])
+        XCTAssertEqual(services, saved)
+        XCTAssertEqual(services.map { $0["on_backend_down"] as? String }, [nil, nil, "keep"])
+    }
+
     func testStatusShowsRingSharesStatesAndTheDatapath() async throws {
         let response = try await harness.client().send(.get("/v1/status"))
         XCTAssertEqual(response.status, 200)

@@ -13,6 +13,9 @@ import Yams
 public struct FloodSettings: Equatable, Sendable {
     public static let defaultPrefixV4 = 24
     public static let defaultPrefixV6 = 64
+    /// Source prefix lengths, also those `GET /v1/sources` can group by.
+    public static let sourcePrefixV4Range = 1...32
+    public static let sourcePrefixV6Range = 1...128
     /// Above a million a second per prefix the table itself is the limit.
     public static let newFlowsRange = 0...1_000_000
 
@@ -35,28 +38,16 @@ enum FloodYAML {
     static func read(_ node: Node, into reader: inout YAMLReader) -> FloodSettings {
         var settings = FloodSettings()
         guard let fields = reader.mapping(node, name: "flood", allowed: keys) else { return settings }
-        if let node = fields["per_source_new_flows"], let value = reader.value(node, key: "flood.per_source_new_flows", {
-            text throws(ParseError) in try number(text, in: FloodSettings.newFlowsRange, what: "new flows per second")
-        }) {
-            settings.perSourceNewFlows = value
-        }
-        if let node = fields["source_prefix_v4"], let value = reader.value(node, key: "flood.source_prefix_v4", {
-            text throws(ParseError) in try number(text, in: 1...32, what: "IPv4 prefix length")
-        }) {
-            settings.sourcePrefixV4 = value
-        }
-        if let node = fields["source_prefix_v6"], let value = reader.value(node, key: "flood.source_prefix_v6", {
-            text throws(ParseError) in try number(text, in: 1...128, what: "IPv6 prefix length")
-        }) {
-            settings.sourcePrefixV6 = value
+        let numbers: [(String, WritableKeyPath<FloodSettings, Int>, ClosedRange<Int>, String)] = [
+            ("per_source_new_flows", \.perSourceNewFlows, FloodSettings.newFlowsRange, "new flows per second"),
+            ("source_prefix_v4", \.sourcePrefixV4, FloodSettings.sourcePrefixV4Range, "IPv4 prefix length"),
+            ("source_prefix_v6", \.sourcePrefixV6, FloodSettings.sourcePrefixV6Range, "IPv6 prefix length"),
+        ]
+        for (key, path, range, what) in numbers {
+            if let node = fields[key], let value = reader.integer(node, key: "flood.\(key)", in: range, what: what) {
+                settings[keyPath: path] = value
+            }
         }
         return settings
-    }
-
-    static func number(_ text: String, in range: ClosedRange<Int>, what: String) throws(ParseError) -> Int {
-        guard text.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(text), range.contains(value) else {
-            throw ParseError("bad \(what) '\(text)': expected an integer from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return value
     }
 }

@@ -99,12 +99,27 @@ struct YAMLReader {
     /// A decimal integer, sign allowed (ranges are checked where the meaning is known).
     mutating func integer(_ node: Node, key: String) -> Int? {
         guard let text = text(node, key: key) else { return nil }
-        let digits = text.hasPrefix("-") ? text.dropFirst() : text[...]
-        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(text) else {
+        guard let value = Self.decimal(text) else {
             report("\(key): expected an integer, got '\(text)'", at: node)
             return nil
         }
         return value
+    }
+
+    /// A decimal integer in `range`; anything else is reported as a bad `what`.
+    mutating func integer(_ node: Node, key: String, in range: ClosedRange<Int>, what: String) -> Int? {
+        value(node, key: key) { text throws(ParseError) in
+            guard let value = Self.decimal(text), range.contains(value) else {
+                throw ParseError("bad \(what) '\(text)': expected an integer from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return value
+        }
+    }
+
+    private static func decimal(_ text: String) -> Int? {
+        let digits = text.hasPrefix("-") ? text.dropFirst() : text[...]
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        return Int(text)
     }
 
     /// `true` or `false`, nothing else (not YAML 1.1's yes/no/on/off).

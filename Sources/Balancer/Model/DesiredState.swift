@@ -72,15 +72,7 @@ extension DesiredState {
     /// is unchanged since the cache's last use: an edit then encodes one service, not
     /// ten thousand backends.
     public func jsonData(reusing cache: EncodedServices = EncodedServices()) -> Data {
-        let fragments = cache.fragments(for: sortedServices)
-        var data = Data("{\n  \"services\" : [\n".utf8)
-        data.reserveCapacity(fragments.reduce(64) { $0 + $1.count + 2 })
-        for (position, fragment) in fragments.enumerated() {
-            if position > 0 { data.append(contentsOf: ",\n".utf8) }
-            data.append(contentsOf: fragment)
-        }
-        data.append(contentsOf: "\n  ],\n  \"version\" : \(Self.formatVersion)\n}".utf8)
-        return data
+        Self.json(cache.encode(sortedServices).fragments)
     }
 
     /// The state's version as the API shows it: 16 hex digits digesting each service's
@@ -89,10 +81,29 @@ extension DesiredState {
     /// (`lbctl apply`'s guard). With `cache`, only services changed since its last use are
     /// encoded and digested again.
     public func version(reusing cache: EncodedServices = EncodedServices()) -> String {
-        let digests = cache.digests(for: sortedServices).flatMap { digest in
-            withUnsafeBytes(of: digest.littleEndian, Array.init)
+        Self.version(cache.encode(sortedServices).digests)
+    }
+
+    /// `jsonData()` and `version()` from one encoding of the services.
+    func jsonDataAndVersion(reusing cache: EncodedServices) -> (json: Data, version: String) {
+        let (fragments, digests) = cache.encode(sortedServices)
+        return (Self.json(fragments), Self.version(digests))
+    }
+
+    private static func json(_ fragments: [[UInt8]]) -> Data {
+        var data = Data("{\n  \"services\" : [\n".utf8)
+        data.reserveCapacity(fragments.reduce(64) { $0 + $1.count + 2 })
+        for (position, fragment) in fragments.enumerated() {
+            if position > 0 { data.append(contentsOf: ",\n".utf8) }
+            data.append(contentsOf: fragment)
         }
-        let hex = String(EncodedServices.digestHash.hash(digests), radix: 16)
+        data.append(contentsOf: "\n  ],\n  \"version\" : \(formatVersion)\n}".utf8)
+        return data
+    }
+
+    private static func version(_ digests: [UInt64]) -> String {
+        let bytes = digests.flatMap { digest in withUnsafeBytes(of: digest.littleEndian, Array.init) }
+        let hex = String(EncodedServices.digestHash.hash(bytes), radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 

@@ -11,14 +11,11 @@ public final class EncodedServices: @unchecked Sendable {
 
     public init() {}
 
-    /// The fragments of `services`, in order; the cache then holds exactly these.
-    func fragments(for services: [ServiceSpec]) -> [[UInt8]] {
-        entries(for: services).map(\.json)
-    }
-
-    /// The digests of the fragments of `services`, in order; the cache then holds exactly these.
-    func digests(for services: [ServiceSpec]) -> [UInt64] {
-        entries(for: services).map(\.digest)
+    /// The fragment and its digest of each of `services`, in order; the cache then holds
+    /// exactly these.
+    func encode(_ services: [ServiceSpec]) -> (fragments: [[UInt8]], digests: [UInt64]) {
+        let entries = entries(for: services)
+        return (entries.map(\.json), entries.map(\.digest))
     }
 
     /// A fixed key: digests are the same on every node and across restarts.

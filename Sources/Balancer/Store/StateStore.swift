@@ -90,15 +90,17 @@ public struct StateStore: Sendable {
     }
 
     /// Replaces the saved state with `state`, atomically and durably (see the type).
-    /// Creates the directory if needed.
-    public func save(_ state: DesiredState) throws(StateStoreError) {
+    /// Creates the directory if needed. The saved state's version, from the same encoding.
+    @discardableResult
+    public func save(_ state: DesiredState) throws(StateStoreError) -> String {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
             throw .io(operation: "create directory", path: directory, detail: error.localizedDescription)
         }
-        try AtomicFile.replace(path, with: state.jsonData(reusing: encoded), temporaryPrefix: Self.temporaryPrefix,
-                               beforeRename: keepCurrentAsPrevious)
+        let (json, version) = state.jsonDataAndVersion(reusing: encoded)
+        try AtomicFile.replace(path, with: json, temporaryPrefix: Self.temporaryPrefix, beforeRename: keepCurrentAsPrevious)
+        return version
     }
 
     /// Makes `state.json.prev` the file about to be replaced, in one rename: a hard link

@@ -64,7 +64,7 @@ public struct APIRouter: Sendable {
                 services.version = version
                 return .json(services)
             case (.GET, "/v1/status"):
-                return try await statusReport(only: query["vip"])
+                return try await statusReport(only: try QueryParameter.vip(query))
             case (.POST, "/v1/edit"):
                 return try await edit(request.body)
             case (.POST, "/v1/apply"):
@@ -93,23 +93,14 @@ public struct APIRouter: Sendable {
         }
     }
 
-    private func statusReport(only vipText: String?) async throws(APIError) -> APIResponse {
-        let vip: VIPKey?
+    private func statusReport(only vip: VIPKey?) async throws(APIError) -> APIResponse {
+        let report: StatusResponse
         do {
-            vip = try vipText.map { try VIPKey($0) }
-        } catch {
-            throw .badRequest("\(error)")
-        }
-        var report: StatusResponse
-        do {
-            report = try await status.report()
+            report = try await status.report(only: vip)
         } catch {
             throw .internal("cannot read the datapath: \(error)")
         }
-        if let vip {
-            report.services = report.services.filter { $0.vip == vip.description }
-            guard !report.services.isEmpty else { throw .notFound(EditError.unknownVIP(vip).description) }
-        }
+        if let vip, report.services.isEmpty { throw .notFound(EditError.unknownVIP(vip).description) }
         return .json(report)
     }
 
@@ -143,9 +134,9 @@ public struct APIRouter: Sendable {
     }
 
     private func apply(_ body: Data, query: [String: String]) async throws(APIError) -> APIResponse {
-        let dryRun = try Self.flag("dry_run", in: query, default: false)
-        let force = try Self.flag("force", in: query, default: false)
-        let prune = try Self.flag("prune", in: query, default: true)
+        let dryRun = try QueryParameter.flag(query, "dry_run", default: false)
+        let force = try QueryParameter.flag(query, "force", default: false)
+        let prune = try QueryParameter.flag(query, "prune", default: true)
         guard let text = String(data: body, encoding: .utf8) else { throw .badRequest("the body is not UTF-8 text") }
         let services: DesiredState
         do {
@@ -163,16 +154,6 @@ public struct APIRouter: Sendable {
                                        kept: outcome.kept.map(\.description), version: outcome.version))
         } catch {
             throw Self.apiError(error)
-        }
-    }
-
-    /// A `0|1` query parameter, `fallback` when absent.
-    private static func flag(_ name: String, in query: [String: String], default fallback: Bool) throws(APIError) -> Bool {
-        switch query[name] {
-        case nil: fallback
-        case "0": false
-        case "1": true
-        case let other?: throw .badRequest("\(name) must be 0 or 1, not '\(other)'")
         }
     }
 

@@ -22,10 +22,7 @@ extension EditRequest {
             throw .badRequest("\(error)")
         }
         let op = request.op
-        guard let allowed = Operation.keys[op] else {
-            let known = Operation.keys.keys.map(\.rawValue).sorted().joined(separator: ", ")
-            throw .badRequest("unknown op '\(op.rawValue)' (expected one of: \(known))")
-        }
+        guard let allowed = Operation.keys[op] else { throw unknown(op) }
         let taken = Set(allowed.required.union(allowed.optional).map(\.rawValue))
         for key in keys.sorted() where key != CodingKeys.op.rawValue && !taken.contains(key) {
             throw .badRequest("'\(key)' does not apply to \(op.rawValue) (it takes: \(taken.sorted().joined(separator: ", ")))")
@@ -53,9 +50,17 @@ extension EditRequest {
             return .setWeight(try Self.vip(vip), try Self.address(address), weight: weight ?? 0)
         case .drain:
             return .drain(try Self.address(address), vip: try vip.map(Self.vip))
-        default:
+        case .undrain:
             return .undrain(try Self.address(address), vip: try vip.map(Self.vip))
+        default:
+            // An operation in `Operation.keys` that this switch does not know yet.
+            throw Self.unknown(op)
         }
+    }
+
+    private static func unknown(_ op: Operation) -> APIError {
+        let known = Operation.keys.keys.map(\.rawValue).sorted().joined(separator: ", ")
+        return .badRequest("unknown op '\(op.rawValue)' (expected one of: \(known))")
     }
 
     private static func vip(_ text: String?) throws(APIError) -> VIPKey {

@@ -11,6 +11,16 @@ enum QueryParameter {
         return value
     }
 
+    /// `query[name]`, `0` or `1`; `fallback` when absent.
+    static func flag(_ query: [String: String], _ name: String, default fallback: Bool) throws(APIError) -> Bool {
+        switch query[name] {
+        case nil: fallback
+        case "0": false
+        case "1": true
+        case let other?: throw .badRequest("\(name) must be 0 or 1, not '\(other)'")
+        }
+    }
+
     /// `query["vip"]` as a VIP; nil when absent.
     static func vip(_ query: [String: String]) throws(APIError) -> VIPKey? {
         guard let text = query["vip"] else { return nil }

@@ -8,6 +8,8 @@ extension ServicesResponse {
         self.init(services: try services.map { service in
             Service(vip: service.vip.description, hash: service.hash.rawValue,
                     udpIdleTimeout: service.udpIdleTimeout.map(DurationText.format),
+                    // As the state file: only when not the default.
+                    onBackendDown: service.onBackendDown == .move ? nil : service.onBackendDown.rawValue,
                     backends: try service.backends.map { backend in
                         Backend(address: backend.address.description, weight: backend.weight, drained: backend.drained,
                                 healthCheck: try backend.healthCheck.map(JSONValue.init(encoding:)))

@@ -78,7 +78,7 @@ public actor PacketCapture {
         guard !running else { throw APIError.conflict("a capture is already running; one at a time") }
         running = true
         defer { running = false }
-        let vipIndex = try await index(of: request.vip)
+        let vipIndex = try index(of: request.vip)
         let ring = try datapath.openCaptureRing()
         _ = try ring.consume()  // a previous capture's leftovers
         try datapath.captureStats.update(key: 0, value: lb_capture_stats())
@@ -113,12 +113,10 @@ public actor PacketCapture {
     }
 
     /// The VIP's index, LB_CAPTURE_ANY_VIP for nil; 404 when it is not installed.
-    private func index(of vip: VIPKey?) async throws -> UInt32 {
+    private func index(of vip: VIPKey?) throws(APIError) -> UInt32 {
         guard let vip else { return LB_CAPTURE_ANY_VIP }
-        guard let installed = await reconciler.snapshot().vips.first(where: { $0.key == vip }) else {
-            throw APIError.notFound("VIP \(vip) is not installed")
-        }
-        return installed.index
+        // What the last pass published: a pass in progress (a large apply) is not waited for.
+        return try reconciler.published.view.snapshot.installed(vip).index
     }
 
     /// The frames of the first `count` packets: each received frame, and the sent one that

@@ -23,9 +23,7 @@ public actor EditCoordinator {
     /// Under the current encapsulation sources (a reload may add or remove a family).
     public private(set) var limits: Limits
     /// What was last saved: the truth, even when the reconciler has yet to catch up.
-    public private(set) var state: DesiredState {
-        didSet { version = store.version(of: state) }
-    }
+    public private(set) var state: DesiredState
     /// `state`'s version (`DesiredState.version`), shown by the API; an apply can ask
     /// for it to be unchanged since its plan.
     public private(set) var version: String
@@ -168,14 +166,12 @@ public actor EditCoordinator {
 
     // MARK: Steps
 
-    /// VIPs of `new` not in the current state whose address is one of the host's own: a
-    /// VIP there takes the host's own traffic to its port (every port for port 0: SSH,
-    /// BGP, the API's clients), so it must be asked for with `force`.
+    /// VIPs of `new` not in the current state whose address is one of the host's own
+    /// (`HostAddresses.clashing`; the API's clients are among that traffic).
     private func refuseHostAddresses(in new: DesiredState) throws(EditFailure) {
         let added = new.services.keys.filter { state.services[$0] == nil }
         guard !added.isEmpty else { return }
-        let own = hostAddresses()
-        let clashing = added.filter { own.contains($0.address) }.sorted()
+        let clashing = HostAddresses.clashing(added, own: hostAddresses())
         if !clashing.isEmpty { throw .onHostAddress(clashing) }
     }
 
@@ -184,8 +180,9 @@ public actor EditCoordinator {
     @discardableResult
     private func commit(_ new: DesiredState, reason: String, detail: String) async throws(EditFailure) -> Bool {
         guard new != state else { return false }
+        let newVersion: String
         do {
-            try store.save(new)
+            newVersion = try store.save(new)
             metrics?.stateWrites.ok.increment()
         } catch {
             metrics?.stateWrites.failed.increment()
@@ -193,6 +190,7 @@ public actor EditCoordinator {
             throw .notSaved(error)
         }
         state = new
+        version = newVersion
         logger.info("\(reason) saved", metadata: ["change": "\(detail)", "vips": "\(new.services.count)"])
         var failure: ReconcileError?
         do {

@@ -101,7 +101,8 @@ public struct LBDaemon {
             }
         }
         let status = StatusReporter(coordinator: coordinator, reconciler: reconciler, health: health,
-                                    readings: readings, ringSize: configuration.limits.ringSize, announcer: announcer)
+                                    readings: readings, ringSize: configuration.limits.ringSize, announcer: announcer,
+                                    sourceCounting: SourceCounting(datapath: datapath))
         let reloader = Reloader(configurationPath: configurationPath, datapath: datapath, coordinator: coordinator,
                                 logger: logger, started: configuration, settings: settings, metrics: events)
         let capture = PacketCapture(datapath: datapath, reconciler: reconciler)

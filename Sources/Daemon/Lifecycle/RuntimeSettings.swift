@@ -4,28 +4,22 @@ import CLBABI
 /// The daemon settings that live in `lb_config` and `flood_config` and that a reload (SIGHUP) applies
 /// without a restart; every other key of the configuration takes effect at the next start.
 struct RuntimeSettings: Equatable {
-    var gateway: MACAddress
-    var mtu: Int
-    var encapSourceV4: IPPrefix?
-    var encapSourceV6: IPPrefix?
-    var udpIdleTimeout: Duration
-    var tcpIdleTimeout: Duration
-    var tcpLinger: Duration
-    var flood: FloodSettings
-    /// Source for the `lb_config` written.
-    private var configuration: Configuration
+    let gateway: MACAddress
+    /// Source of every other setting and of the `lb_config` written.
+    private let configuration: Configuration
 
     init(_ configuration: Configuration, gateway: MACAddress) {
         self.gateway = gateway
-        mtu = configuration.mtu
-        encapSourceV4 = configuration.encapSourceV4
-        encapSourceV6 = configuration.encapSourceV6
-        udpIdleTimeout = configuration.udpIdleTimeout
-        tcpIdleTimeout = configuration.tcpIdleTimeout
-        tcpLinger = configuration.tcpLinger
-        flood = configuration.flood
         self.configuration = configuration
     }
+
+    var mtu: Int { configuration.mtu }
+    var encapSourceV4: IPPrefix? { configuration.encapSourceV4 }
+    var encapSourceV6: IPPrefix? { configuration.encapSourceV6 }
+    var udpIdleTimeout: Duration { configuration.udpIdleTimeout }
+    var tcpIdleTimeout: Duration { configuration.tcpIdleTimeout }
+    var tcpLinger: Duration { configuration.tcpLinger }
+    var flood: FloodSettings { configuration.flood }
 
     static func == (lhs: RuntimeSettings, rhs: RuntimeSettings) -> Bool {
         lhs.changes(to: rhs).isEmpty

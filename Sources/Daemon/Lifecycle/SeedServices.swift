@@ -13,12 +13,12 @@ public enum SeedServices {
     }
 
     /// Why the file's services cannot seed a first start on this host, or nil: a VIP on
-    /// one of the host's own addresses takes the host's traffic to its port (every port
-    /// for port 0: SSH, BGP), so, as through the API, it must be asked for with `force`,
-    /// which only `lbctl` can say (a seed stays a plain services list).
+    /// one of the host's own addresses (`HostAddresses.clashing`) must, as through the
+    /// API, be asked for with `force`, which only `lbctl` can say (a seed stays a plain
+    /// services list).
     public static func refusal(_ configuration: Configuration,
                                hostAddresses: Set<IPAddress> = HostAddresses.current()) -> String? {
-        let clashing = configuration.services.services.keys.filter { hostAddresses.contains($0.address) }.sorted()
+        let clashing = HostAddresses.clashing(configuration.services.services.keys, own: hostAddresses)
         guard !clashing.isEmpty else { return nil }
         return "services: \(EditFailure.onHostAddress(clashing)); a seed cannot force: nothing seeded. "
             + "Remove it from services: and add it after the start with lbctl vip add --force"

@@ -20,6 +20,13 @@ public enum HostAddresses {
         return addresses
     }
 
+    /// The VIPs of `vips` on one of `own` addresses, in VIP order: a VIP there takes the
+    /// host's own traffic to its port (every port for port 0: SSH, BGP), so it must be
+    /// asked for with `force`.
+    public static func clashing(_ vips: some Sequence<VIPKey>, own: Set<IPAddress>) -> [VIPKey] {
+        vips.filter { own.contains($0.address) }.sorted()
+    }
+
     private static func address(_ socketAddress: UnsafeMutablePointer<sockaddr>) -> IPAddress? {
         switch Int32(socketAddress.pointee.sa_family) {
         case AF_INET:

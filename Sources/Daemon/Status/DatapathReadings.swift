@@ -44,15 +44,12 @@ public protocol DatapathReadings: Sendable {
     func vipFlows(index: UInt32) throws -> VIPFlows
     /// Entries in use in the connection table, counted at most every 10 s.
     func connectionTable() throws -> ConnectionTableUsage
-    /// Live flows per VIP and backend, counted at most every `ActiveFlowCounter.maxAge`.
+    /// Live flows per VIP and backend, counted at most every `ActiveFlows.maxAge`.
     func activeFlows() throws -> ActiveFlows
     /// Every (VIP, client prefix) the datapath tracks, read at `now` on its clock.
     func sources() throws -> SourceSample
     /// New flows dropped by the per-source limit (flood.per_source_new_flows), summed over CPUs.
     func sourceRefusals() throws -> UInt64
-    /// Counting of new flows per source, on from the first open window to the last close.
-    func openSourceWindow() throws
-    func closeSourceWindow() throws
 }
 
 /// How clients open connections to a VIP (counted only on packets that miss the table).
@@ -73,22 +70,24 @@ public struct VIPFlows: Equatable, Sendable {
 public struct KernelDatapathReadings: DatapathReadings {
     public let datapath: BalancerDatapath
     public let interface: String
-    private let tableCounter: ConnectionTableCounter
-    private let flowCounter: ActiveFlowCounter
-    private let sourceCounting: SourceCounting
+    private let tableCount: RecentReading<ConnectionTableUsage>
+    private let flowCensus: RecentReading<ActiveFlows>
 
     public init(datapath: BalancerDatapath, interface: String) {
         self.datapath = datapath
         self.interface = interface
-        sourceCounting = SourceCounting(datapath: datapath)
-        tableCounter = ConnectionTableCounter(capacity: Int(datapath.limits.connectionTable)) {
-            try datapath.connectionTableEntries()
+        let capacity = Int(datapath.limits.connectionTable)
+        tableCount = RecentReading(maxAge: ConnectionTableUsage.maxAge) { now in
+            let counted = try datapath.connectionTableEntries()
+            return ConnectionTableUsage(entries: counted.entries, exact: counted.exact, capacity: capacity, countedAt: now)
         }
-        flowCounter = ActiveFlowCounter { try datapath.flowCensus() }
+        flowCensus = RecentReading(maxAge: ActiveFlows.maxAge) { now in
+            ActiveFlows(tallies: try datapath.flowCensus(), countedAt: now)
+        }
     }
 
     public func activeFlows() throws -> ActiveFlows {
-        try flowCounter.flows()
+        try flowCensus.value()
     }
 
     public func vipTraffic(index: UInt32) throws -> Traffic {
@@ -115,7 +114,7 @@ public struct KernelDatapathReadings: DatapathReadings {
     }
 
     public func connectionTable() throws -> ConnectionTableUsage {
-        try tableCounter.usage()
+        try tableCount.value()
     }
 
     public func sources() throws -> SourceSample {
@@ -124,14 +123,6 @@ public struct KernelDatapathReadings: DatapathReadings {
 
     public func sourceRefusals() throws -> UInt64 {
         try datapath.sourceRefusals()
-    }
-
-    public func openSourceWindow() throws {
-        try sourceCounting.openWindow()
-    }
-
-    public func closeSourceWindow() throws {
-        try sourceCounting.closeWindow()
     }
 
     /// Our program's mode on the interface; nil if another program, or none, is attached

@@ -42,8 +42,8 @@ public struct SourcesQuery: Equatable, Sendable {
 
     static func parse(_ query: [String: String]) throws(APIError) -> SourcesQuery {
         try SourcesQuery(vip: QueryParameter.vip(query),
-                         prefixV4: QueryParameter.integer(query, "prefix_v4", 1...32),
-                         prefixV6: QueryParameter.integer(query, "prefix_v6", 1...128),
+                         prefixV4: QueryParameter.integer(query, "prefix_v4", FloodSettings.sourcePrefixV4Range),
+                         prefixV6: QueryParameter.integer(query, "prefix_v6", FloodSettings.sourcePrefixV6Range),
                          seconds: QueryParameter.integer(query, "seconds", secondsRange) ?? 0,
                          limit: QueryParameter.integer(query, "limit", limitRange) ?? 20)
     }
@@ -108,22 +108,22 @@ extension StatusReporter {
     /// The sources report for `query`: one read of the datapath, or two `seconds` apart
     /// with counting on between them.
     public func sources(_ query: SourcesQuery) async throws -> SourcesResponse {
-        let vips = await reconciler.snapshot().vips
-        if let vip = query.vip, !vips.contains(where: { $0.key == vip }) {
-            throw APIError.notFound("VIP \(vip) is not installed")
-        }
+        // What the last pass published: a pass in progress (a large apply) is not waited for.
+        let snapshot = reconciler.published.view.snapshot
+        if let vip = query.vip { _ = try snapshot.installed(vip) }
+        let vips = snapshot.vips
         guard query.seconds > 0 else {
             return SourcesResponse.make(query, before: nil, after: try readings.sources(), vips: vips)
         }
-        try readings.openSourceWindow()
+        try sourceCounting?.openWindow()
         let samples: (before: SourceSample, after: SourceSample)
         do {
             samples = try await window(seconds: query.seconds)
         } catch {
-            try? readings.closeSourceWindow()
+            try? sourceCounting?.closeWindow()
             throw error
         }
-        try readings.closeSourceWindow()
+        try sourceCounting?.closeWindow()
         return SourcesResponse.make(query, before: samples.before, after: samples.after, vips: vips)
     }
 

@@ -13,18 +13,24 @@ public struct StatusReporter: Sendable {
     let readings: any DatapathReadings
     let ringSize: Int
     let announcer: Announcer?
+    /// Turned on for a sources window; nil: a datapath without one (tests' in-memory one).
+    let sourceCounting: (any SourceCountingSwitch)?
 
     public init(coordinator: EditCoordinator, reconciler: Reconciler, health: HealthSupervisor? = nil,
-                readings: any DatapathReadings, ringSize: Int, announcer: Announcer? = nil) {
+                readings: any DatapathReadings, ringSize: Int, announcer: Announcer? = nil,
+                sourceCounting: (any SourceCountingSwitch)? = nil) {
         self.coordinator = coordinator
         self.reconciler = reconciler
         self.health = health
         self.readings = readings
         self.ringSize = ringSize
         self.announcer = announcer
+        self.sourceCounting = sourceCounting
     }
 
-    public func report() async throws -> StatusResponse {
+    /// With `vip`, of that service only (none when the state has no such VIP): the other
+    /// services' rings and counters are not read.
+    public func report(only vip: VIPKey? = nil) async throws -> StatusResponse {
         let (state, version) = await coordinator.versionedState
         let snapshot = await reconciler.snapshot()
         let vips = Dictionary(uniqueKeysWithValues: snapshot.vips.map { ($0.key, $0) })
@@ -33,7 +39,8 @@ public struct StatusReporter: Sendable {
         let flows = try readings.activeFlows()
         let now = Date()
         var services: [StatusResponse.Service] = []
-        for service in state.sortedServices {
+        let reported = vip.map { vip in state.services[vip].map { [$0] } ?? [] } ?? state.sortedServices
+        for service in reported {
             let installed = vips[service.vip]
             let serving = installed.map { !$0.info.flags.contains(.noBackend) } ?? false
             // The live ring of a VIP without backends still holds its last table: count nothing.

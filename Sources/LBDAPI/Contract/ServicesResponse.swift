@@ -6,6 +6,8 @@ public struct ServicesResponse: Codable, Equatable, Sendable {
         public var hash: String
         /// A duration as the configuration writes it (`30s`); nil: lbd's global one.
         public var udpIdleTimeout: String?
+        /// `keep`: established flows stay on a backend that goes down; nil: `move`, the default.
+        public var onBackendDown: String?
         public var backends: [Backend]
         /// The service's `health_check:` block, as in the configuration file.
         public var healthCheck: JSONValue?
@@ -13,13 +15,16 @@ public struct ServicesResponse: Codable, Equatable, Sendable {
         private enum CodingKeys: String, CodingKey {
             case vip, hash, backends
             case udpIdleTimeout = "udp_idle_timeout"
+            case onBackendDown = "on_backend_down"
             case healthCheck = "health_check"
         }
 
-        public init(vip: String, hash: String, udpIdleTimeout: String?, backends: [Backend], healthCheck: JSONValue?) {
+        public init(vip: String, hash: String, udpIdleTimeout: String?, onBackendDown: String? = nil, backends: [Backend],
+                    healthCheck: JSONValue?) {
             self.vip = vip
             self.hash = hash
             self.udpIdleTimeout = udpIdleTimeout
+            self.onBackendDown = onBackendDown
             self.backends = backends
             self.healthCheck = healthCheck
         }
