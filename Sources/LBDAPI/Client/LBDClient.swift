@@ -2,8 +2,8 @@ import Foundation
 
 /// lbd's control API (`/v1/...`) over its unix socket, one call per endpoint, each
 /// request on its own connection with one deadline for the whole exchange. A response
-/// other than 2xx is `LBDClientError.refused` with lbd's `{"error": ...}` text. Every
-/// call has an async face that runs the blocking exchange off the caller's executor.
+/// other than 2xx is `LBDClientError.refused` with lbd's `{"error": ...}` text. `send`
+/// has an async face that runs the blocking exchange off the caller's executor.
 public struct LBDClient: Sendable {
     /// How long lbd has to answer one request, connection included.
     public static let defaultTimeout: Duration = .seconds(10)
@@ -166,39 +166,6 @@ public struct LBDClient: Sendable {
 extension LBDClient {
     public func send(_ request: HTTPRequest) async throws(LBDClientError) -> HTTPResponse {
         try await offload { () throws(LBDClientError) in try send(request) }
-    }
-
-    public func call(_ request: HTTPRequest) async throws(LBDClientError) -> [UInt8] {
-        try await offload { () throws(LBDClientError) in try call(request) }
-    }
-
-    public func services() async throws(LBDClientError) -> ServicesResponse {
-        try await offload { () throws(LBDClientError) in try services() }
-    }
-
-    public func status() async throws(LBDClientError) -> StatusResponse {
-        try await offload { () throws(LBDClientError) in try status() }
-    }
-
-    @discardableResult
-    public func edit(_ request: EditRequest) async throws(LBDClientError) -> EditResponse {
-        try await offload { () throws(LBDClientError) in try edit(request) }
-    }
-
-    public func apply(yaml: [UInt8], _ options: ApplyOptions) async throws(LBDClientError) -> ApplyResponse {
-        try await offload { () throws(LBDClientError) in try apply(yaml: yaml, options) }
-    }
-
-    public func export() async throws(LBDClientError) -> [UInt8] {
-        try await offload { () throws(LBDClientError) in try export() }
-    }
-
-    public func node(drain: Bool) async throws(LBDClientError) -> NodeResponse {
-        try await offload { () throws(LBDClientError) in try node(drain: drain) }
-    }
-
-    public func reload() async throws(LBDClientError) -> ReloadResponse {
-        try await offload { () throws(LBDClientError) in try reload() }
     }
 }
 
