@@ -94,9 +94,7 @@ final class Session {
 
     /// lbd's answer to `request` as `type`, and as it sent it (for `--json`).
     func answer<T: Decodable>(_ type: T.Type, to request: HTTPRequest) throws(Failure) -> (value: T, body: [UInt8]) {
-        let body = try call { try $0.call(request) }
-        let endpoint = String(request.target.prefix { $0 != "?" })
-        return (try call { _ in try LBDClient.decode(type, from: body, endpoint: endpoint) }, body)
+        try call { try $0.answer(type, to: request) }
     }
 
     /// Sends an edit and reports it: lbd's answer with `--json`; else `done` when the edit

@@ -50,7 +50,7 @@ struct DrainWait {
 
     /// The backend's active flows in the VIP, and when lbd counted them.
     private func activeFlows(_ session: Session) throws(Failure) -> (Int, Date) {
-        let status = try session.call { try $0.status() }
+        let status = try session.answer(StatusResponse.self, to: LBDClient.statusRequest()).value
         guard let service = status.services.first(where: { $0.vip == vip.description }),
               let backend = service.backends.first(where: { $0.address == address.description }) else {
             throw .daemon("\(vip) has no backend \(address) any more")

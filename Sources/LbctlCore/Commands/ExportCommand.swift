@@ -1,4 +1,5 @@
 import ArgumentParser
+import LBDAPI
 
 /// `lbctl export`: the services as a file `apply -f` takes back.
 struct ExportCommand: DaemonCommand {
@@ -8,6 +9,6 @@ struct ExportCommand: DaemonCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func execute(in session: Session) throws(Failure) {
-        session.passThrough(String(decoding: try session.call { try $0.export() }, as: UTF8.self))
+        session.passThrough(String(decoding: try session.call { try $0.call(LBDClient.exportRequest()) }, as: UTF8.self))
     }
 }
