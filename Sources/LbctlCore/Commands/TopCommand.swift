@@ -48,12 +48,10 @@ struct TopCommand: ParsableCommand {
             let vip = try vip.map { text throws(Failure) in try ArgumentValues.vip(text).description }
             let (prefixV4, prefixV6) = try Self.prefixLengths(prefixes)
             let request = LBDClient.sourcesRequest(seconds: seconds, limit: limit, vip: vip, prefixV4: prefixV4, prefixV6: prefixV6)
-            let body = try session.call { try $0.call(request) }
+            let (response, body) = try session.answer(SourcesResponse.self, to: request)
             if json {
-                // lbd writes its answers indented with sorted keys: what scripts get, byte for byte.
-                session.passThrough(String(decoding: body, as: UTF8.self))
+                session.printJSON(body)
             } else {
-                let response = try session.call { _ in try LBDClient.decode(SourcesResponse.self, from: body, endpoint: "/v1/sources") }
                 session.print(SourcesView.render(response))
             }
         }
