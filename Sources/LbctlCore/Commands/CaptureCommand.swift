@@ -54,7 +54,7 @@ struct CaptureCommand: DaemonCommand {
         guard FileManager.default.isWritableFile(atPath: directory) else {
             throw .usage("cannot write \(file): \(directory) is not a writable directory")
         }
-        let pcap = try session.call { try $0.call(request) }
+        let pcap = try session.call { api throws(LBDClientError) in try api.call(request) }
         do {
             try Data(pcap).write(to: URL(fileURLWithPath: file), options: .atomic)
         } catch {

@@ -9,6 +9,7 @@ struct ExportCommand: DaemonCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func execute(in session: Session) throws(Failure) {
-        session.passThrough(String(decoding: try session.call { try $0.call(LBDClient.exportRequest()) }, as: UTF8.self))
+        let yaml = try session.call { api throws(LBDClientError) in try api.call(LBDClient.exportRequest()) }
+        session.passThrough(String(decoding: yaml, as: UTF8.self))
     }
 }
