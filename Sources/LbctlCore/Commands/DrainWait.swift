@@ -55,14 +55,11 @@ struct DrainWait {
               let backend = service.backends.first(where: { $0.address == address.description }) else {
             throw .daemon("\(vip) has no backend \(address) any more")
         }
-        guard let flows = backend.activeFlows,
-              let countedAt = try? status.flowsCountedAt.map({ try Date($0, strategy: Self.timestamps) }) else {
+        guard let flows = backend.activeFlows, let countedAt = status.flowsCountedDate else {
             throw .daemon("lbd does not report active flows (an older lbd?): cannot wait for the drain")
         }
         return (flows, countedAt)
     }
-
-    private static let timestamps = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     private static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
