@@ -10,7 +10,7 @@ struct DrainWait {
     /// How often lbd is asked: lbd counts the flows at most every 0.5 s, so "drained" is
     /// known within about a second of the last flow closing.
     static let pollInterval: Duration = .milliseconds(200)
-    static let defaultTimeout = "10m"
+    static let defaultTimeout: Duration = .seconds(600)
 
     let vip: VIPKey
     let address: IPAddress
@@ -44,7 +44,7 @@ struct DrainWait {
                 throw .timedOut("timed out after \(DurationText.format(timeout)): \(left) active "
                     + "flow\(left == 1 ? "" : "s") left on \(address) in \(vip)")
             }
-            Thread.sleep(forTimeInterval: Self.seconds(min(Self.pollInterval, timeout - waited)))
+            Thread.sleep(forTimeInterval: min(Self.pollInterval, timeout - waited) / .seconds(1))
         }
     }
 
@@ -61,11 +61,7 @@ struct DrainWait {
         return (flows, countedAt)
     }
 
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-
     private static func text(_ duration: Duration) -> String {
-        String(format: "%.1fs", seconds(duration))
+        String(format: "%.1fs", duration / .seconds(1))
     }
 }
