@@ -89,7 +89,7 @@ public struct StatusReporter: Sendable {
                             connectionTable: .init(entries: table.entries, exact: table.exact, capacity: table.capacity,
                                                    utilization: table.utilization,
                                                    countedAt: table.countedAt.formatted(.iso8601)),
-                            flowsCountedAt: flows.countedAt.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)),
+                            flowsCountedAt: flows.countedAt.formatted(StatusResponse.timestampStyle),
                             announce: announce.map(StatusResponse.Announce.init), version: version)
     }
 }

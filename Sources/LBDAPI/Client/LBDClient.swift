@@ -1,9 +1,10 @@
 import Foundation
 
-/// lbd's control API (`/v1/...`) over its unix socket, one call per endpoint, each
-/// request on its own connection with one deadline for the whole exchange. A response
-/// other than 2xx is `LBDClientError.refused` with lbd's `{"error": ...}` text. Every
-/// call has an async face that runs the blocking exchange off the caller's executor.
+/// lbd's control API (`/v1/...`) over its unix socket: each endpoint's request is built
+/// here (`…Request`), and sent on its own connection with one deadline for the whole
+/// exchange. A response other than 2xx is `LBDClientError.refused` with lbd's
+/// `{"error": ...}` text. `send` has an async face that runs the blocking exchange off
+/// the caller's executor.
 public struct LBDClient: Sendable {
     /// How long lbd has to answer one request, connection included.
     public static let defaultTimeout: Duration = .seconds(10)
@@ -18,6 +19,7 @@ public struct LBDClient: Sendable {
 
     /// `request` on a connection of its own, and lbd's response whatever its status.
     public func send(_ request: HTTPRequest) throws(LBDClientError) -> HTTPResponse {
+        let timeout = timeout + request.window
         let deadline = ContinuousClock.now + timeout
         let connection = try UnixSocketConnection(path: socketPath, timeout: timeout, deadline: deadline)
         return try connection.exchange(request, keepAlive: false, deadline: deadline)
@@ -40,32 +42,36 @@ public struct LBDClient: Sendable {
         return response.body
     }
 
-    // MARK: Endpoints
-
-    /// `GET /v1/services`: the desired state.
-    public func services() throws(LBDClientError) -> ServicesResponse {
-        try Self.decode(ServicesResponse.self, from: try call(.get("/v1/services")), endpoint: "/v1/services")
+    /// lbd's 2xx answer to `request` as `type`, and as it sent it (what `lbctl --json` prints).
+    public func answer<T: Decodable>(_ type: T.Type, to request: HTTPRequest) throws(LBDClientError) -> (value: T, body: [UInt8]) {
+        let body = try call(request)
+        return (try Self.decode(type, from: body, endpoint: String(request.target.prefix { $0 != "?" })), body)
     }
 
-    /// `GET /v1/status`: services with health, ring shares and counters.
-    public func status() throws(LBDClientError) -> StatusResponse {
-        try Self.decode(StatusResponse.self, from: try call(Self.statusRequest()), endpoint: "/v1/status")
+    // MARK: Requests, one per endpoint
+
+    /// `GET /v1/services`: the desired state (`ServicesResponse`).
+    public static func servicesRequest() -> HTTPRequest {
+        .get("/v1/services")
     }
 
-    /// `POST /v1/edit`: returns once the edit is saved and in the maps.
-    @discardableResult
-    public func edit(_ request: EditRequest) throws(LBDClientError) -> EditResponse {
-        try Self.decode(EditResponse.self, from: try call(Self.editRequest(request)), endpoint: "/v1/edit")
+    /// `GET /v1/status`: services with health, ring shares and counters (`StatusResponse`),
+    /// of one VIP's service with `vip`.
+    public static func statusRequest(vip: String? = nil) -> HTTPRequest {
+        .get("/v1/status" + (vip.map { "?vip=" + queryValue($0) } ?? ""))
     }
 
-    /// The plan of making the services those of `yaml`, applied unless `options.dryRun`.
-    public func apply(yaml: [UInt8], _ options: ApplyOptions) throws(LBDClientError) -> ApplyResponse {
-        try Self.decode(ApplyResponse.self, from: try call(Self.applyRequest(yaml: yaml, options)), endpoint: "/v1/apply")
+    /// `GET /v1/export`: the services as YAML that `/v1/apply` takes back.
+    public static func exportRequest() -> HTTPRequest {
+        .get("/v1/export")
     }
 
-    // MARK: Requests (for a caller that wants the answer's bytes too, as `lbctl --json`)
+    /// `POST /v1/edit`: answered (`EditResponse`) once the edit is saved and in the maps.
+    public static func editRequest(_ request: EditRequest) -> HTTPRequest {
+        .post("/v1/edit", contentType: "application/json", body: APIEncoding.request(request))
+    }
 
-    /// What `apply` sends besides the file.
+    /// What `/v1/apply` is told besides the file.
     public struct ApplyOptions: Sendable {
         public var dryRun: Bool
         /// Accept new VIPs on the addresses of lbd's host.
@@ -83,55 +89,61 @@ public struct LBDClient: Sendable {
         }
     }
 
-    /// `GET /v1/status`, of one VIP's service with `vip`.
-    public static func statusRequest(vip: String? = nil) -> HTTPRequest {
-        .get("/v1/status" + (vip.map { "?vip=" + queryValue($0) } ?? ""))
-    }
-
-    public static func editRequest(_ request: EditRequest) -> HTTPRequest {
-        .post("/v1/edit", contentType: "application/json", body: APIEncoding.request(request))
-    }
-
+    /// `POST /v1/apply`: the plan (`ApplyResponse`) of making the services those of `yaml`,
+    /// applied unless `options.dryRun`.
     public static func applyRequest(yaml: [UInt8], _ options: ApplyOptions) -> HTTPRequest {
         let target = "/v1/apply?dry_run=\(options.dryRun ? 1 : 0)&prune=\(options.prune ? 1 : 0)"
             + (options.force ? "&force=1" : "") + (options.ifVersion.map { "&if_version=" + queryValue($0) } ?? "")
         return .post(target, contentType: "application/yaml", body: yaml)
     }
 
+    /// `POST /v1/node/drain` or `/v1/node/undrain`: the node's state after it (`NodeResponse`).
+    public static func nodeRequest(drain: Bool) -> HTTPRequest {
+        .post(drain ? "/v1/node/drain" : "/v1/node/undrain", contentType: "application/json", body: [])
+    }
+
+    /// `POST /v1/reload`: what the reload changed, once in force (`ReloadResponse`).
+    public static func reloadRequest() -> HTTPRequest {
+        .post("/v1/reload", contentType: "application/json", body: [])
+    }
+
+    /// `GET /v1/sources`: the client prefixes opening the most new flows (`SourcesResponse`),
+    /// of one VIP with `vip`, grouped by `prefixV4`/`prefixV6` when given. lbd counts
+    /// `seconds` between its two reads: the deadline grows by as much.
+    public static func sourcesRequest(seconds: Int, limit: Int, vip: String? = nil,
+                                      prefixV4: Int? = nil, prefixV6: Int? = nil) -> HTTPRequest {
+        var query = ["seconds=\(seconds)", "limit=\(limit)"]
+        if let vip { query.append("vip=" + vipQueryValue(vip)) }
+        if let prefixV4 { query.append("prefix_v4=\(prefixV4)") }
+        if let prefixV6 { query.append("prefix_v6=\(prefixV6)") }
+        var request = HTTPRequest.get("/v1/sources?" + query.joined(separator: "&"))
+        request.window = .seconds(seconds)
+        return request
+    }
+
+    /// `POST /v1/capture`: a pcap file of the packets with `verdicts` (every one when
+    /// empty), of one VIP with `vip`. lbd captures up to `seconds`: the deadline grows by as much.
+    public static func captureRequest(count: Int, seconds: Int, sample: Int, snaplen: Int,
+                                      verdicts: [String] = [], vip: String? = nil) -> HTTPRequest {
+        var query = ["count=\(count)", "seconds=\(seconds)", "sample=\(sample)", "snaplen=\(snaplen)"]
+        if !verdicts.isEmpty { query.append("verdict=" + verdicts.joined(separator: ",")) }
+        if let vip { query.append("vip=" + vipQueryValue(vip)) }
+        var request = HTTPRequest.post("/v1/capture?" + query.joined(separator: "&"), contentType: "application/json", body: [])
+        request.window = .seconds(seconds)
+        return request
+    }
+
+    // Two escapes of a query value, each what lbctl has always sent on its endpoints (lbd
+    // decodes both): status and apply keep `:` as it is, sources and capture escape it.
+
     /// `text` percent-encoded for a query parameter's value (a VIP has brackets and a slash).
     private static func queryValue(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ".:-"))) ?? text
     }
 
-    /// `GET /v1/export`: the services as YAML that `apply` takes back.
-    public func export() throws(LBDClientError) -> [UInt8] {
-        try call(.get("/v1/export"))
-    }
-
-    /// `POST /v1/node/drain` or `/v1/node/undrain`.
-    public func node(drain: Bool) throws(LBDClientError) -> NodeResponse {
-        let endpoint = drain ? "/v1/node/drain" : "/v1/node/undrain"
-        let body = try call(.post(endpoint, contentType: "application/json", body: []))
-        return try Self.decode(NodeResponse.self, from: body, endpoint: endpoint)
-    }
-
-    /// `POST /v1/reload`: what the reload changed, once in force.
-    public func reload() throws(LBDClientError) -> ReloadResponse {
-        let body = try call(.post("/v1/reload", contentType: "application/json", body: []))
-        return try Self.decode(ReloadResponse.self, from: body, endpoint: "/v1/reload")
-    }
-
-    /// `GET /v1/sources?query`: the client prefixes opening the most new flows, as JSON.
-    /// lbd counts `seconds` between its two reads: the deadline grows by as much.
-    public func sources(query: String, seconds: Int) throws(LBDClientError) -> [UInt8] {
-        try LBDClient(socketPath: socketPath, timeout: timeout + .seconds(seconds)).call(.get("/v1/sources?" + query))
-    }
-
-    /// `POST /v1/capture?query`: a pcap file. lbd captures up to `seconds`: the deadline
-    /// grows by as much.
-    public func capture(query: String, seconds: Int) throws(LBDClientError) -> [UInt8] {
-        try LBDClient(socketPath: socketPath, timeout: timeout + .seconds(seconds))
-            .call(.post("/v1/capture?" + query, contentType: "application/json", body: []))
+    /// `vip` with every character but RFC 3986's unreserved ones percent-encoded (`[`, `:`, `/`).
+    private static func vipQueryValue(_ vip: String) -> String {
+        vip.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? vip
     }
 
     /// `body` as `type`, or `.unreadable` naming the endpoint and what did not fit.
@@ -166,39 +178,6 @@ public struct LBDClient: Sendable {
 extension LBDClient {
     public func send(_ request: HTTPRequest) async throws(LBDClientError) -> HTTPResponse {
         try await offload { () throws(LBDClientError) in try send(request) }
-    }
-
-    public func call(_ request: HTTPRequest) async throws(LBDClientError) -> [UInt8] {
-        try await offload { () throws(LBDClientError) in try call(request) }
-    }
-
-    public func services() async throws(LBDClientError) -> ServicesResponse {
-        try await offload { () throws(LBDClientError) in try services() }
-    }
-
-    public func status() async throws(LBDClientError) -> StatusResponse {
-        try await offload { () throws(LBDClientError) in try status() }
-    }
-
-    @discardableResult
-    public func edit(_ request: EditRequest) async throws(LBDClientError) -> EditResponse {
-        try await offload { () throws(LBDClientError) in try edit(request) }
-    }
-
-    public func apply(yaml: [UInt8], _ options: ApplyOptions) async throws(LBDClientError) -> ApplyResponse {
-        try await offload { () throws(LBDClientError) in try apply(yaml: yaml, options) }
-    }
-
-    public func export() async throws(LBDClientError) -> [UInt8] {
-        try await offload { () throws(LBDClientError) in try export() }
-    }
-
-    public func node(drain: Bool) async throws(LBDClientError) -> NodeResponse {
-        try await offload { () throws(LBDClientError) in try node(drain: drain) }
-    }
-
-    public func reload() async throws(LBDClientError) -> ReloadResponse {
-        try await offload { () throws(LBDClientError) in try reload() }
     }
 }
 

@@ -14,12 +14,4 @@ public enum LBDClientError: Error, Equatable, Sendable {
     case datapathPending(String)
     /// An apply's plan is out of date: the services changed since (`ErrorCode.stateChanged`).
     case stateChanged(String)
-
-    public var message: String {
-        switch self {
-        case .refused(_, let message), .unreadable(let message), .badSocketPath(let message), .unreachable(let message),
-             .datapathPending(let message), .stateChanged(let message):
-            message
-        }
-    }
 }

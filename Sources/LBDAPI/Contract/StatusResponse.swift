@@ -1,3 +1,5 @@
+import Foundation
+
 /// `GET /v1/status`: every VIP with its backends, what the datapath does with them and
 /// their counters, then where the program runs.
 public struct StatusResponse: Codable, Equatable, Sendable {
@@ -222,5 +224,16 @@ public struct StatusResponse: Codable, Equatable, Sendable {
         self.flowsCountedAt = flowsCountedAt
         self.announce = announce
         self.version = version
+    }
+}
+
+extension StatusResponse {
+    /// How `flows_counted_at` is written: ISO 8601 with milliseconds, as a drain's wait
+    /// compares it with the drain's own time.
+    public static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
+    /// `flowsCountedAt` as a date; nil when lbd does not report it or it is not in `timestampStyle`.
+    public var flowsCountedDate: Date? {
+        flowsCountedAt.flatMap { try? Date($0, strategy: Self.timestampStyle) }
     }
 }

@@ -6,6 +6,9 @@ public struct HTTPRequest: Equatable, Sendable {
     /// Sent with a body only.
     public var contentType: String?
     public var body: [UInt8]
+    /// How long lbd holds its answer on purpose (it counts or captures for that long): the
+    /// client's deadline grows by as much. Not sent.
+    public var window: Duration = .zero
 
     public init(method: String, target: String, contentType: String? = nil, body: [UInt8] = []) {
         self.method = method

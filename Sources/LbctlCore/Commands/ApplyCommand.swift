@@ -45,7 +45,7 @@ struct ApplyCommand: DaemonCommand {
     @Flag(help: "Accept new VIPs on the addresses of lbd's own host (they take the host's own traffic to their ports).")
     var force = false
 
-    /// Balancer's text for a plan without changes.
+    /// Balancer's text for a plan without changes: what an lbd without the plan's lists says.
     private static let noChanges = DesiredState().plan(to: DesiredState()).description
 
     func validate() throws {
@@ -60,7 +60,7 @@ struct ApplyCommand: DaemonCommand {
             throw .usage("cannot read \(file == "-" ? "standard input" : file): not UTF-8 text")
         }
         let (plan, planBody) = try apply(yaml, dryRun: true, session: session)
-        let hasChanges = plan.plan != Self.noChanges
+        let hasChanges = Self.hasChanges(plan)
         if !output.json { session.print(Self.describe(plan)) }
         guard !dryRun, hasChanges else {
             if output.json { session.printJSON(planBody) }
@@ -74,6 +74,14 @@ struct ApplyCommand: DaemonCommand {
         } else {
             session.print("applied")
         }
+    }
+
+    /// Whether the plan adds, removes or changes a VIP: by its lists, else (an older lbd) its text.
+    private static func hasChanges(_ plan: ApplyResponse) -> Bool {
+        guard let added = plan.added, let removed = plan.removed, let changed = plan.changed else {
+            return plan.plan != noChanges
+        }
+        return !(added.isEmpty && removed.isEmpty && changed.isEmpty)
     }
 
     /// The plan, and how many VIPs not in the file it keeps.

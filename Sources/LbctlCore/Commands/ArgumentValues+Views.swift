@@ -1,5 +1,3 @@
-import Foundation
-
 /// Values of the view commands (`top sources`, `capture`).
 extension ArgumentValues {
     /// `value` of `option` if in `range`, else a usage error naming both.
@@ -9,13 +7,4 @@ extension ArgumentValues {
         }
         return value
     }
-
-    /// `vip=…` for a query string, the VIP checked and escaped (`[`, `:`, `/`).
-    static func vipParameter(_ text: String) throws(Failure) -> String {
-        let vip = try ArgumentValues.vip(text).description
-        return "vip=" + (vip.addingPercentEncoding(withAllowedCharacters: unreserved) ?? vip)
-    }
-
-    /// RFC 3986's unreserved characters.
-    private static let unreserved = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
 }

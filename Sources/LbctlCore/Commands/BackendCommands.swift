@@ -1,5 +1,6 @@
 import ArgumentParser
 import Balancer
+import HealthCheck
 import LBDAPI
 
 /// `lbctl backend add|remove|set|drain|undrain`.
@@ -139,13 +140,14 @@ struct BackendCommand: ParsableCommand {
         @Flag(help: "Wait until the backend has no active flow in the VIP.")
         var wait = false
 
-        @Option(help: ArgumentHelp("How long --wait waits (default \(DrainWait.defaultTimeout)).", valueName: "duration"))
+        @Option(help: ArgumentHelp("How long --wait waits (default \(DurationText.format(DrainWait.defaultTimeout))).",
+                                   valueName: "duration"))
         var timeout: String?
 
         func execute(in session: Session) throws(Failure) {
             let (vip, address) = try target.parsed(command: "drain")
             if timeout != nil && !wait { throw .usage("--timeout needs --wait") }
-            let waitTimeout = try DrainWait.timeout(timeout ?? DrainWait.defaultTimeout)
+            let waitTimeout = try timeout.map { text throws(Failure) in try DrainWait.timeout(text) } ?? DrainWait.defaultTimeout
             if wait && vip == nil { throw .usage("--wait needs a VIP: the drain is waited for in one VIP") }
             let scope = ScopedTarget.scope(vip)
             try session.edit(EditRequest(op: .drain, vip: vip?.description, address: address.description),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LBDAPI
 
 /// `lbctl capture`: packets the balancer handles, as a pcap file.
 struct CaptureCommand: DaemonCommand {
@@ -43,20 +44,17 @@ struct CaptureCommand: DaemonCommand {
     static let verdictNames = ["tx", "pass", "drop", "miss", "icmp"]
 
     func execute(in session: Session) throws(Failure) {
-        var query = ["count=\(try ArgumentValues.inRange(count, "--count", 1...10_000))",
-                     "seconds=\(try ArgumentValues.inRange(seconds, "--seconds", 1...60))",
-                     "sample=\(try ArgumentValues.inRange(sample, "--sample", 1...1_000_000))",
-                     "snaplen=\(try ArgumentValues.inRange(snaplen, "--snaplen", 64...512))"]
-        if let unknown = verdicts.first(where: { !Self.verdictNames.contains($0) }) {
-            throw .usage("unknown verdict '\(unknown)': expected tx, pass, drop, miss or icmp")
-        }
-        if !verdicts.isEmpty { query.append("verdict=" + verdicts.joined(separator: ",")) }
-        if let vip { query.append(try ArgumentValues.vipParameter(vip)) }
+        let request = LBDClient.captureRequest(count: try ArgumentValues.inRange(count, "--count", 1...10_000),
+                                               seconds: try ArgumentValues.inRange(seconds, "--seconds", 1...60),
+                                               sample: try ArgumentValues.inRange(sample, "--sample", 1...1_000_000),
+                                               snaplen: try ArgumentValues.inRange(snaplen, "--snaplen", 64...512),
+                                               verdicts: try checkedVerdicts(),
+                                               vip: try vip.map { text throws(Failure) in try ArgumentValues.vip(text).description })
         let directory = URL(fileURLWithPath: file).deletingLastPathComponent().path
         guard FileManager.default.isWritableFile(atPath: directory) else {
             throw .usage("cannot write \(file): \(directory) is not a writable directory")
         }
-        let pcap = try session.call { try $0.capture(query: query.joined(separator: "&"), seconds: seconds) }
+        let pcap = try session.call { api throws(LBDClientError) in try api.call(request) }
         do {
             try Data(pcap).write(to: URL(fileURLWithPath: file), options: .atomic)
         } catch {
@@ -64,6 +62,14 @@ struct CaptureCommand: DaemonCommand {
         }
         let frames = Self.frames(in: pcap)
         session.print("\(frames) frame\(frames == 1 ? "" : "s") written to \(file)")
+    }
+
+    /// The `--verdict` values, each one lbd knows.
+    private func checkedVerdicts() throws(Failure) -> [String] {
+        if let unknown = verdicts.first(where: { !Self.verdictNames.contains($0) }) {
+            throw .usage("unknown verdict '\(unknown)': expected tx, pass, drop, miss or icmp")
+        }
+        return verdicts
     }
 
     /// Records of a little-endian pcap file: a 24-byte header, then 16 bytes and the data each.

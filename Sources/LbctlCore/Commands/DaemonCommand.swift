@@ -65,13 +65,13 @@ final class Session {
         return word == "y" || word == "yes"
     }
 
-    /// One call to lbd, its errors as lbctl's failures (the client throws only
-    /// `LBDClientError`; a closure's error type is not inferred).
-    func call<T>(_ body: (LBDClient) throws -> T) throws(Failure) -> T {
+    /// One call to lbd, its errors as lbctl's failures. Swift does not infer a closure's
+    /// thrown type: `body` spells it (`{ api throws(LBDClientError) in … }`).
+    func call<T>(_ body: (LBDClient) throws(LBDClientError) -> T) throws(Failure) -> T {
         do {
             return try body(api)
         } catch {
-            throw Failure(error as? LBDClientError ?? .unreadable("\(error)"))
+            throw Failure(error)
         }
     }
 
@@ -94,9 +94,7 @@ final class Session {
 
     /// lbd's answer to `request` as `type`, and as it sent it (for `--json`).
     func answer<T: Decodable>(_ type: T.Type, to request: HTTPRequest) throws(Failure) -> (value: T, body: [UInt8]) {
-        let body = try call { try $0.call(request) }
-        let endpoint = String(request.target.prefix { $0 != "?" })
-        return (try call { _ in try LBDClient.decode(type, from: body, endpoint: endpoint) }, body)
+        try call { api throws(LBDClientError) in try api.answer(type, to: request) }
     }
 
     /// Sends an edit and reports it: lbd's answer with `--json`; else `done` when the edit

@@ -10,7 +10,7 @@ struct DrainWait {
     /// How often lbd is asked: lbd counts the flows at most every 0.5 s, so "drained" is
     /// known within about a second of the last flow closing.
     static let pollInterval: Duration = .milliseconds(200)
-    static let defaultTimeout = "10m"
+    static let defaultTimeout: Duration = .seconds(600)
 
     let vip: VIPKey
     let address: IPAddress
@@ -44,31 +44,24 @@ struct DrainWait {
                 throw .timedOut("timed out after \(DurationText.format(timeout)): \(left) active "
                     + "flow\(left == 1 ? "" : "s") left on \(address) in \(vip)")
             }
-            Thread.sleep(forTimeInterval: Self.seconds(min(Self.pollInterval, timeout - waited)))
+            Thread.sleep(forTimeInterval: min(Self.pollInterval, timeout - waited) / .seconds(1))
         }
     }
 
     /// The backend's active flows in the VIP, and when lbd counted them.
     private func activeFlows(_ session: Session) throws(Failure) -> (Int, Date) {
-        let status = try session.call { try $0.status() }
+        let status = try session.answer(StatusResponse.self, to: LBDClient.statusRequest()).value
         guard let service = status.services.first(where: { $0.vip == vip.description }),
               let backend = service.backends.first(where: { $0.address == address.description }) else {
             throw .daemon("\(vip) has no backend \(address) any more")
         }
-        guard let flows = backend.activeFlows,
-              let countedAt = try? status.flowsCountedAt.map({ try Date($0, strategy: Self.timestamps) }) else {
+        guard let flows = backend.activeFlows, let countedAt = status.flowsCountedDate else {
             throw .daemon("lbd does not report active flows (an older lbd?): cannot wait for the drain")
         }
         return (flows, countedAt)
     }
 
-    private static let timestamps = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-
     private static func text(_ duration: Duration) -> String {
-        String(format: "%.1fs", seconds(duration))
+        String(format: "%.1fs", duration / .seconds(1))
     }
 }

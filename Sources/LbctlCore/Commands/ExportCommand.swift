@@ -1,4 +1,5 @@
 import ArgumentParser
+import LBDAPI
 
 /// `lbctl export`: the services as a file `apply -f` takes back.
 struct ExportCommand: DaemonCommand {
@@ -8,6 +9,7 @@ struct ExportCommand: DaemonCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func execute(in session: Session) throws(Failure) {
-        session.passThrough(String(decoding: try session.call { try $0.export() }, as: UTF8.self))
+        let yaml = try session.call { api throws(LBDClientError) in try api.call(LBDClient.exportRequest()) }
+        session.passThrough(String(decoding: yaml, as: UTF8.self))
     }
 }

@@ -39,9 +39,7 @@ struct NodeCommand: ParsableCommand {
 
     /// Drains or undrains the node and prints `node <state>`, or lbd's answer with `--json`.
     fileprivate static func report(drain: Bool, output: OutputOptions, in session: Session) throws(Failure) {
-        let endpoint = drain ? "/v1/node/drain" : "/v1/node/undrain"
-        let (response, body) = try session.answer(NodeResponse.self,
-                                                  to: .post(endpoint, contentType: "application/json", body: []))
+        let (response, body) = try session.answer(NodeResponse.self, to: LBDClient.nodeRequest(drain: drain))
         if output.json {
             session.printJSON(body)
         } else {

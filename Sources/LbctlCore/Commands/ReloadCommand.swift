@@ -17,8 +17,7 @@ struct ReloadCommand: DaemonCommand {
     @OptionGroup var output: OutputOptions
 
     func execute(in session: Session) throws(Failure) {
-        let (outcome, body) = try session.answer(ReloadResponse.self,
-                                                 to: .post("/v1/reload", contentType: "application/json", body: []))
+        let (outcome, body) = try session.answer(ReloadResponse.self, to: LBDClient.reloadRequest())
         guard !output.json else { return session.printJSON(body) }
         session.print(outcome.changed.isEmpty ? "reloaded: nothing changed" : "reloaded: " + outcome.changed.joined(separator: "; "))
         for note in outcome.notes { session.print("note: " + note) }

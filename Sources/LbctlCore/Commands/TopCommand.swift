@@ -43,34 +43,34 @@ struct TopCommand: ParsableCommand {
         var json = false
 
         func execute(in session: Session) throws(Failure) {
-            var query = ["seconds=\(try ArgumentValues.inRange(seconds, "--seconds", 0...10))",
-                         "limit=\(try ArgumentValues.inRange(limit, "--limit", 1...1000))"]
-            if let vip { query.append(try ArgumentValues.vipParameter(vip)) }
-            query += try Self.prefixParameters(prefixes)
-            let body = try session.call { try $0.sources(query: query.joined(separator: "&"), seconds: seconds) }
+            let seconds = try ArgumentValues.inRange(seconds, "--seconds", 0...10)
+            let limit = try ArgumentValues.inRange(limit, "--limit", 1...1000)
+            let vip = try vip.map { text throws(Failure) in try ArgumentValues.vip(text).description }
+            let (prefixV4, prefixV6) = try Self.prefixLengths(prefixes)
+            let request = LBDClient.sourcesRequest(seconds: seconds, limit: limit, vip: vip, prefixV4: prefixV4, prefixV6: prefixV6)
+            let (response, body) = try session.answer(SourcesResponse.self, to: request)
             if json {
-                // lbd writes its answers indented with sorted keys: what scripts get, byte for byte.
-                session.passThrough(String(decoding: body, as: UTF8.self))
+                session.printJSON(body)
             } else {
-                let response = try session.call { _ in try LBDClient.decode(SourcesResponse.self, from: body, endpoint: "/v1/sources") }
                 session.print(SourcesView.render(response))
             }
         }
 
-        /// `prefix_v4=N` / `prefix_v6=N` from `/N` values, at most one per family.
-        static func prefixParameters(_ values: [String]) throws(Failure) -> [String] {
-            var byFamily: [String: Int] = [:]
+        /// The IPv4 and IPv6 prefix lengths of `/N` values, at most one per family.
+        static func prefixLengths(_ values: [String]) throws(Failure) -> (v4: Int?, v6: Int?) {
+            var lengths: (v4: Int?, v6: Int?) = (nil, nil)
             for value in values {
                 let digits = value.hasPrefix("/") ? value.dropFirst() : Substring(value)
                 guard digits.allSatisfy({ $0.isASCII && $0.isNumber }), let length = Int(digits), (1...128).contains(length) else {
                     throw .usage("bad prefix length '\(value)': expected /1 to /128")
                 }
-                let family = length <= 32 ? "prefix_v4" : "prefix_v6"
-                guard byFamily.updateValue(length, forKey: family) == nil else {
-                    throw .usage("--prefix given twice for IPv\(family == "prefix_v4" ? 4 : 6): /1 to /32 is IPv4, /33 to /128 IPv6")
+                let isV4 = length <= 32
+                guard (isV4 ? lengths.v4 : lengths.v6) == nil else {
+                    throw .usage("--prefix given twice for IPv\(isV4 ? 4 : 6): /1 to /32 is IPv4, /33 to /128 IPv6")
                 }
+                if isV4 { lengths.v4 = length } else { lengths.v6 = length }
             }
-            return byFamily.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            return lengths
         }
     }
 }

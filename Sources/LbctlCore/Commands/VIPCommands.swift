@@ -75,7 +75,7 @@ struct VIPCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func execute(in session: Session) throws(Failure) {
-            let (services, body) = try session.answer(ServicesResponse.self, to: .get("/v1/services"))
+            let (services, body) = try session.answer(ServicesResponse.self, to: LBDClient.servicesRequest())
             if output.json {
                 session.printJSON(body)
             } else {
