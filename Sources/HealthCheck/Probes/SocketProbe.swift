@@ -27,7 +27,9 @@ import NIOCore
 final class SocketProbe: ReactorSocket, InFlightProbe, @unchecked Sendable {
     private let reactor: ProbeReactor
     private let check: SocketCheck
-    private let timeouts: TimeoutQueue
+    /// The reactor's queue for this check's timeout, found on the reactor's thread at the
+    /// first check: a probe may be made on another thread, and the queues are the reactor's.
+    private var timeouts: TimeoutQueue?
     /// Keep the socket for the next check (a loop's probe), or close it after one.
     private let reusable: Bool
     /// The socket is kept (counted in the reactor's budget of kept sockets).
@@ -54,7 +56,6 @@ final class SocketProbe: ReactorSocket, InFlightProbe, @unchecked Sendable {
         self.check = check
         self.reusable = reusable
         self.completion = completion
-        timeouts = reactor.timeoutQueue(check.timeoutNanoseconds)
         parser = StatusLineParser(expectStatus: check.expectStatus)
     }
 
@@ -89,7 +90,9 @@ final class SocketProbe: ReactorSocket, InFlightProbe, @unchecked Sendable {
         }
         guard check.connect(fd) == 0 || errno == EINPROGRESS else { return fail(errno: errno) }
         // Connected at once or not, the registration reports writable when it is.
-        timeouts.add(self, run: activeRun, started: started)
+        let queue = timeouts ?? reactor.timeoutQueue(check.timeoutNanoseconds)
+        timeouts = queue
+        queue.add(self, run: activeRun, started: started)
     }
 
     /// Stops the check in flight, if any: its result is `cancelled`.

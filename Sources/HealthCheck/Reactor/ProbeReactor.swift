@@ -209,6 +209,7 @@ final class ProbeReactor: EventLoop, @unchecked Sendable {
 
     /// The queue of the timeouts of `nanoseconds`.
     func timeoutQueue(_ nanoseconds: UInt64) -> TimeoutQueue {
+        assert(inEventLoop, "timeout queues are the reactor thread's")
         if let queue = timeoutQueues[nanoseconds] { return queue }
         let queue = TimeoutQueue(duration: nanoseconds)
         timeoutQueues[nanoseconds] = queue
