@@ -19,13 +19,13 @@ public struct SourceFlows: Equatable, Sendable {
 }
 
 extension BalancerDatapath {
-    /// Every (VIP, client prefix) the program tracks, read key by key: an entry evicted
-    /// or created during the walk may be missed, never invented. At most
-    /// LB_SOURCE_ENTRIES entries, two syscalls each.
+    /// Every (VIP, client prefix) the program tracks, in one batch walk
+    /// (`BPFMap.forEachEntry`): an entry evicted or created during the walk may be
+    /// missed, never invented. At most LB_SOURCE_ENTRIES entries.
     public func sourceEntries() throws -> [SourceFlows] {
-        try sourceFlows.keys().compactMap { key in
-            try sourceFlows.lookup(key: key).map { SourceFlows(key: key, flows: $0) }
-        }
+        var entries: [SourceFlows] = []
+        try sourceFlows.forEachEntry { key, flows in entries.append(SourceFlows(key: key, flows: flows)) }
+        return entries
     }
 
     /// `flood_config[0]`'s grouping and limit := `settings`'s when they differ, its

@@ -73,12 +73,14 @@ extension BalancerDatapath {
         return wrote
     }
 
-    /// Every key of `vip_map` with its index and that index's `vips` entry, as installed.
+    /// Every key of `vip_map` (one batch walk) with its index and that index's `vips`
+    /// entry, as installed.
     public func installedVIPs() throws -> [(key: lb_vip_key, index: UInt32, info: lb_vip_info)] {
-        try vipMap.keys().compactMap { key in
-            guard let index = try vipMap.lookup(key: key), let info = try vips.lookup(key: index) else { return nil }
-            return (key, index, info)
+        var installed: [(key: lb_vip_key, index: UInt32, info: lb_vip_info)] = []
+        try vipMap.forEachEntry { key, index in
+            if let info = try vips.lookup(key: index) { installed.append((key, index, info)) }
         }
+        return installed
     }
 
     /// `vips[index]`; nil past the end of the map.
