@@ -13,8 +13,7 @@ public struct SourceFlows: Equatable, Sendable {
     }
 
     public static func == (lhs: SourceFlows, rhs: SourceFlows) -> Bool {
-        withUnsafeBytes(of: lhs.key) { a in withUnsafeBytes(of: rhs.key) { b in a.elementsEqual(b) } }
-            && withUnsafeBytes(of: lhs.flows) { a in withUnsafeBytes(of: rhs.flows) { b in a.elementsEqual(b) } }
+        sameBytes(lhs.key, rhs.key) && sameBytes(lhs.flows, rhs.flows)
     }
 }
 
@@ -56,7 +55,7 @@ extension BalancerDatapath {
             let old = try floodConfig.lookup(key: 0) ?? lb_flood_config()
             var new = old
             edit(&new)
-            if withUnsafeBytes(of: old, { a in withUnsafeBytes(of: new) { b in a.elementsEqual(b) } }) { return false }
+            if sameBytes(old, new) { return false }
             try floodConfig.update(key: 0, value: new)
             return true
         }

@@ -66,8 +66,7 @@ extension BalancerDatapath {
             wrote = true
         }
         let filter = VIPFilter.filter(for: Array(wanted.keys))
-        if try vipFilter.lookup(key: 0).map(Self.filterBytes) != Self.filterBytes(filter) {
-            try vipFilter.update(key: 0, value: filter)
+        if try vipFilter.updateIfChanged(key: 0, value: filter) {
             wrote = true
         }
         return wrote
@@ -106,9 +105,5 @@ extension BalancerDatapath {
     private static func addressBytes(_ key: lb_vip_addr_key) -> [UInt8] {
         let all = withUnsafeBytes(of: key.addr) { Array($0) }
         return key.family == UInt8(LB_FAMILY_V4) ? Array(all[0..<4]) : all
-    }
-
-    private static func filterBytes(_ filter: lb_vip_filter) -> [UInt8] {
-        withUnsafeBytes(of: filter) { Array($0) }
     }
 }
