@@ -289,6 +289,12 @@ public final class BPFMap<Key: BitwiseCopyable, Value: BitwiseCopyable>: Sendabl
         return sums
     }
 
+    /// The counter struct at `key` summed across CPUs, field by field (`counters`: every
+    /// field a 64-bit counter); throws as `counters` does.
+    public func summed(key: Key) throws -> Value {
+        try counters(key: key).withUnsafeBytes { $0.loadUnaligned(as: Value.self) }
+    }
+
     public func counter(key: Key, index: UInt32) throws -> UInt64 {
         let all = try counters(key: key)
         guard Int(index) < all.count else {

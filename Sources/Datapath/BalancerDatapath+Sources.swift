@@ -63,7 +63,7 @@ extension BalancerDatapath {
 
     /// New flows dropped by the per-source limit, summed across CPUs.
     public func sourceRefusals() throws -> UInt64 {
-        try floodStats.counter(key: 0, index: 0)
+        try floodStats.summed(key: 0).refused
     }
 
     /// The clock of the program's timestamps (bpf_ktime_get_coarse_ns), in nanoseconds.
