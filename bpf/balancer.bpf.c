@@ -224,15 +224,16 @@ int balancer(struct xdp_md *ctx)
 	struct lb_capture_config *capture = capture_settings();
 	bool capturing = capture && capture->enabled;
 	struct capture_note note = { .vip = LB_CAPTURE_ANY_VIP };
+	struct lb_capture_record *received = NULL;
 	int action;
 
 	if (capturing)
-		capture_received(ctx, capture);
+		received = capture_received(ctx, capture);
 	action = process(ctx, stats, &note);
 	count(stats, LB_STAT_RX);
 	count(stats, action_stat(action));
 	if (capturing)
-		capture_packet(ctx, capture, action, &note);
+		capture_packet(ctx, capture, received, action, &note);
 	return action;
 }
 

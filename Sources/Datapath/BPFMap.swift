@@ -11,6 +11,12 @@ public enum BPFUpdateFlags: UInt64, Sendable {
     case exist = 2
 }
 
+/// Whether two values hold the same bytes: how map keys and values (C structs of
+/// `lb_abi.h`, which Swift cannot compare) are compared.
+func sameBytes<T: BitwiseCopyable>(_ a: T, _ b: T) -> Bool {
+    withUnsafeBytes(of: a) { a in withUnsafeBytes(of: b) { b in a.elementsEqual(b) } }
+}
+
 /// A BPF map with typed keys and values.
 ///
 /// `Key` and `Value` are the C structs of `lb_abi.h` (or fixed-width integers): their
@@ -100,6 +106,15 @@ public final class BPFMap<Key: BitwiseCopyable, Value: BitwiseCopyable>: Sendabl
     public func update(key: Key, value: Value, flags: BPFUpdateFlags = .any) throws {
         let values = [Value](repeating: value, count: possibleCPUs)
         try store(key: key, values: values, flags: flags)
+    }
+
+    /// `key` := `value` unless the entry holds these very bytes already (an absent key is
+    /// written); returns whether it wrote. Shared maps only, as `lookup`.
+    @discardableResult
+    public func updateIfChanged(key: Key, value: Value) throws -> Bool {
+        if let old = try lookup(key: key), sameBytes(old, value) { return false }
+        try update(key: key, value: value)
+        return true
     }
 
     /// Writes one value per possible CPU (`values.count == possibleCPUs`) at `key`.
@@ -272,6 +287,12 @@ public final class BPFMap<Key: BitwiseCopyable, Value: BitwiseCopyable>: Sendabl
             throw DatapathError.invalid("read counters of map \(name)", "the map has no such entry")
         }
         return sums
+    }
+
+    /// The counter struct at `key` summed across CPUs, field by field (`counters`: every
+    /// field a 64-bit counter); throws as `counters` does.
+    public func summed(key: Key) throws -> Value {
+        try counters(key: key).withUnsafeBytes { $0.loadUnaligned(as: Value.self) }
     }
 
     public func counter(key: Key, index: UInt32) throws -> UInt64 {

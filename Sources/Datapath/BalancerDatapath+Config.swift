@@ -8,12 +8,6 @@ extension BalancerDatapath {
     /// zeroes); returns whether it wrote.
     @discardableResult
     public func writeConfig(_ new: lb_config) throws -> Bool {
-        if let old = try config.lookup(key: 0), Self.bytes(old) == Self.bytes(new) { return false }
-        try config.update(key: 0, value: new)
-        return true
-    }
-
-    private static func bytes(_ config: lb_config) -> [UInt8] {
-        withUnsafeBytes(of: config) { Array($0) }
+        try config.updateIfChanged(key: 0, value: new)
     }
 }

@@ -13,19 +13,18 @@ public struct SourceFlows: Equatable, Sendable {
     }
 
     public static func == (lhs: SourceFlows, rhs: SourceFlows) -> Bool {
-        withUnsafeBytes(of: lhs.key) { a in withUnsafeBytes(of: rhs.key) { b in a.elementsEqual(b) } }
-            && withUnsafeBytes(of: lhs.flows) { a in withUnsafeBytes(of: rhs.flows) { b in a.elementsEqual(b) } }
+        sameBytes(lhs.key, rhs.key) && sameBytes(lhs.flows, rhs.flows)
     }
 }
 
 extension BalancerDatapath {
-    /// Every (VIP, client prefix) the program tracks, read key by key: an entry evicted
-    /// or created during the walk may be missed, never invented. At most
-    /// LB_SOURCE_ENTRIES entries, two syscalls each.
+    /// Every (VIP, client prefix) the program tracks, in one batch walk
+    /// (`BPFMap.forEachEntry`): an entry evicted or created during the walk may be
+    /// missed, never invented. At most LB_SOURCE_ENTRIES entries.
     public func sourceEntries() throws -> [SourceFlows] {
-        try sourceFlows.keys().compactMap { key in
-            try sourceFlows.lookup(key: key).map { SourceFlows(key: key, flows: $0) }
-        }
+        var entries: [SourceFlows] = []
+        try sourceFlows.forEachEntry { key, flows in entries.append(SourceFlows(key: key, flows: flows)) }
+        return entries
     }
 
     /// `flood_config[0]`'s grouping and limit := `settings`'s when they differ, its
@@ -56,7 +55,7 @@ extension BalancerDatapath {
             let old = try floodConfig.lookup(key: 0) ?? lb_flood_config()
             var new = old
             edit(&new)
-            if withUnsafeBytes(of: old, { a in withUnsafeBytes(of: new) { b in a.elementsEqual(b) } }) { return false }
+            if sameBytes(old, new) { return false }
             try floodConfig.update(key: 0, value: new)
             return true
         }
@@ -64,7 +63,7 @@ extension BalancerDatapath {
 
     /// New flows dropped by the per-source limit, summed across CPUs.
     public func sourceRefusals() throws -> UInt64 {
-        try floodStats.counter(key: 0, index: 0)
+        try floodStats.summed(key: 0).refused
     }
 
     /// The clock of the program's timestamps (bpf_ktime_get_coarse_ns), in nanoseconds.

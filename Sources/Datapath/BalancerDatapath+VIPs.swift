@@ -66,19 +66,20 @@ extension BalancerDatapath {
             wrote = true
         }
         let filter = VIPFilter.filter(for: Array(wanted.keys))
-        if try vipFilter.lookup(key: 0).map(Self.filterBytes) != Self.filterBytes(filter) {
-            try vipFilter.update(key: 0, value: filter)
+        if try vipFilter.updateIfChanged(key: 0, value: filter) {
             wrote = true
         }
         return wrote
     }
 
-    /// Every key of `vip_map` with its index and that index's `vips` entry, as installed.
+    /// Every key of `vip_map` (one batch walk) with its index and that index's `vips`
+    /// entry, as installed.
     public func installedVIPs() throws -> [(key: lb_vip_key, index: UInt32, info: lb_vip_info)] {
-        try vipMap.keys().compactMap { key in
-            guard let index = try vipMap.lookup(key: key), let info = try vips.lookup(key: index) else { return nil }
-            return (key, index, info)
+        var installed: [(key: lb_vip_key, index: UInt32, info: lb_vip_info)] = []
+        try vipMap.forEachEntry { key, index in
+            if let info = try vips.lookup(key: index) { installed.append((key, index, info)) }
         }
+        return installed
     }
 
     /// `vips[index]`; nil past the end of the map.
@@ -104,9 +105,5 @@ extension BalancerDatapath {
     private static func addressBytes(_ key: lb_vip_addr_key) -> [UInt8] {
         let all = withUnsafeBytes(of: key.addr) { Array($0) }
         return key.family == UInt8(LB_FAMILY_V4) ? Array(all[0..<4]) : all
-    }
-
-    private static func filterBytes(_ filter: lb_vip_filter) -> [UInt8] {
-        withUnsafeBytes(of: filter) { Array($0) }
     }
 }

@@ -241,10 +241,7 @@ public final class BalancerDatapath: Sendable {
 
     /// SYNs, new flows and misses of the VIP with index `index`, summed across CPUs.
     public func vipFlows(index: UInt32) throws -> lb_vip_flows {
-        guard let sums = try vipFlowStats.sumPerCPU(key: index), sums.count == 3 else {
-            throw DatapathError.invalid("read flows of vip_flow_stats", "index \(index) out of range (\(limits.maxVIPs) entries)")
-        }
-        return lb_vip_flows(syns: sums[0], new_flows: sums[1], misses: sums[2])
+        try vipFlowStats.summed(key: index)
     }
 
     /// The connection table's entries: counted up to `tableCountSample`, estimated from
@@ -262,9 +259,7 @@ public final class BalancerDatapath: Sendable {
     }
 
     private func traffic(_ map: BPFMap<UInt32, lb_traffic>, _ index: UInt32) throws -> (packets: UInt64, bytes: UInt64) {
-        guard let sums = try map.sumPerCPU(key: index), sums.count == 2 else {
-            throw DatapathError.invalid("read traffic of \(map.name)", "index \(index) out of range (\(map.maxEntries) entries)")
-        }
-        return (sums[0], sums[1])
+        let traffic = try map.summed(key: index)
+        return (traffic.packets, traffic.bytes)
     }
 }

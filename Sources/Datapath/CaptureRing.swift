@@ -86,7 +86,6 @@ extension BalancerDatapath {
 
     /// The running capture's counters summed across CPUs: matched, copied, lost.
     public func captureCounters() throws -> lb_capture_stats {
-        let sums = try captureStats.counters(key: 0)
-        return lb_capture_stats(matched: sums[0], copied: sums[1], lost: sums[2])
+        try captureStats.summed(key: 0)
     }
 }

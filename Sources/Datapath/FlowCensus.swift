@@ -81,9 +81,13 @@ extension BalancerDatapath {
         return timeout != 0 && now &- entry.last_seen_ns > timeout
     }
 
-    /// Every entry of an array map (vips, backends) by index, read before the walk: one
-    /// lookup each, against one per connection entry.
+    /// Every entry of an array map (vips, backends) by index, read before the census in
+    /// one batch walk, not one lookup per connection entry.
     private static func entries<Value>(_ map: BPFMap<UInt32, Value>) throws -> [Value?] {
-        try (0..<map.maxEntries).map { try map.lookup(key: $0) }
+        var all = [Value?](repeating: nil, count: Int(map.maxEntries))
+        try map.forEachEntry { index, value in
+            if Int(index) < all.count { all[Int(index)] = value }
+        }
+        return all
     }
 }

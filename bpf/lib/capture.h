@@ -33,7 +33,10 @@ static __always_inline void note_vip(struct capture_note *note, __u32 vip)
 	note->for_vip = true;
 }
 
-/* Copies the first snaplen bytes of the frame into scratch record `which`. */
+/*
+ * Copies the first snaplen bytes of the frame into scratch record `which`. A frame that
+ * could not be copied leaves the record empty (copied 0), never with an older frame's bytes.
+ */
 static __always_inline struct lb_capture_record *capture_copy(struct xdp_md *ctx,
 							      const struct lb_capture_config *cfg,
 							      __u32 which)
@@ -44,6 +47,7 @@ static __always_inline struct lb_capture_record *capture_copy(struct xdp_md *ctx
 
 	if (!record)
 		return NULL;
+	record->copied = 0;
 	if (copied > LB_CAPTURE_SNAPLEN_MAX)
 		copied = LB_CAPTURE_SNAPLEN_MAX;
 	if (copied == 0 || bpf_xdp_load_bytes(ctx, 0, record->data, copied))
@@ -55,18 +59,11 @@ static __always_inline struct lb_capture_record *capture_copy(struct xdp_md *ctx
 	return record;
 }
 
-static __always_inline void capture_received(struct xdp_md *ctx, const struct lb_capture_config *cfg)
+/* The frame as received, in its scratch record; NULL when it could not be copied. */
+static __always_inline struct lb_capture_record *capture_received(struct xdp_md *ctx,
+								  const struct lb_capture_config *cfg)
 {
-	struct lb_capture_record *record = capture_copy(ctx, cfg, LB_CAPTURE_STAGE_RECEIVED);
-
-	/* A frame that could not be copied must not be written with an older one's bytes. */
-	if (!record) {
-		__u32 which = LB_CAPTURE_STAGE_RECEIVED;
-
-		record = bpf_map_lookup_elem(&capture_scratch, &which);
-		if (record)
-			record->copied = 0;
-	}
+	return capture_copy(ctx, cfg, LB_CAPTURE_STAGE_RECEIVED);
 }
 
 static __always_inline __u32 action_verdict(int action)
@@ -96,13 +93,16 @@ static __always_inline void capture_write(struct lb_capture_record *record, cons
 		stats->copied++;
 }
 
-/* After the balancer decided `action`: the packet's records, if the capture wants it. */
+/*
+ * After the balancer decided `action`: the packet's records, if the capture wants it;
+ * `received` is capture_received's record (NULL when the frame was not copied).
+ */
 static __always_inline void capture_packet(struct xdp_md *ctx, const struct lb_capture_config *cfg,
-					   int action, const struct capture_note *note)
+					   struct lb_capture_record *received, int action,
+					   const struct capture_note *note)
 {
 	__u32 zero = 0, verdicts = action_verdict(action) | note->verdicts;
 	struct lb_capture_stats *stats = bpf_map_lookup_elem(&capture_stats, &zero);
-	struct lb_capture_record *record;
 
 	if (!stats || !note->for_vip || !(verdicts & cfg->verdicts))
 		return;
@@ -111,13 +111,13 @@ static __always_inline void capture_packet(struct xdp_md *ctx, const struct lb_c
 	stats->matched++;
 	if (cfg->sample > 1 && stats->matched % cfg->sample)
 		return;
-	record = bpf_map_lookup_elem(&capture_scratch, &zero);
-	if (record)
-		capture_write(record, note, verdicts, stats);
+	if (received)
+		capture_write(received, note, verdicts, stats);
 	if (action == XDP_TX) {
-		record = capture_copy(ctx, cfg, LB_CAPTURE_STAGE_SENT);
-		if (record)
-			capture_write(record, note, verdicts, stats);
+		struct lb_capture_record *sent = capture_copy(ctx, cfg, LB_CAPTURE_STAGE_SENT);
+
+		if (sent)
+			capture_write(sent, note, verdicts, stats);
 	}
 }
 

@@ -199,16 +199,16 @@ static __always_inline __u32 ring_backend(const struct lb_flow_key *flow,
 	return chunk ? chunk->slots[slot % LB_RING_CHUNK_SLOTS] : LB_BACKEND_NONE;
 }
 
-/* A new entry; a FIN that finds none (its flow's entry lost) creates it closing. */
+/* A new entry, seen at `now`; a FIN that finds none (its flow's entry lost) creates it closing. */
 static __always_inline void remember_flow(const struct lb_flow_key *flow, __u8 tcp_flags,
-					  const struct route *route, __u32 generation,
+					  const struct route *route, __u32 generation, __u64 now,
 					  struct lb_global_stats *stats, struct lb_vip_flows *flows)
 {
 	struct lb_flow entry = {
 		.backend = route->backend,
 		.vip = route->vip,
 		.vip_generation = generation,
-		.last_seen_ns = bpf_ktime_get_coarse_ns(),
+		.last_seen_ns = now,
 		.backend_generation = route->target->generation,
 		.flags = tcp_flags & TCP_FLAG_FIN ? LB_FLOW_F_CLOSING : 0,
 	};
@@ -265,9 +265,12 @@ static __always_inline bool route_flow(const struct lb_flow_key *flow, __u8 tcp_
 		return true;
 	}
 	if (remember && !(tcp_flags & TCP_FLAG_RST)) {
-		route->refused = !admit_source(flow, route->vip, vip->generation);
+		/* One clock read for the source's window and the new entry. */
+		__u64 now = bpf_ktime_get_coarse_ns();
+
+		route->refused = !admit_source(flow, route->vip, vip->generation, now);
 		if (!route->refused)
-			remember_flow(flow, tcp_flags, route, vip->generation, stats, flows);
+			remember_flow(flow, tcp_flags, route, vip->generation, now, stats, flows);
 	}
 	return true;
 }

@@ -63,27 +63,35 @@ static __always_inline void count_refused_source(void)
 }
 
 /*
- * Counts a new flow of `flow`'s client prefix to VIP `vip` (of `generation`) while counting is on;
+ * Counts a new flow of `flow`'s client prefix to VIP `vip` (of `generation`), arriving at `now`,
+ * while counting is on;
  * false when the prefix is over its limit in the current one-second window: the flow is refused and counted.
  * CPUs share an entry: the adds are atomic; a window restarted by two CPUs at once
  * can admit up to one window's worth more per CPU.
  */
-static __always_inline bool admit_source(const struct lb_flow_key *flow, __u32 vip, __u32 generation)
+static __always_inline bool admit_source(const struct lb_flow_key *flow, __u32 vip, __u32 generation,
+					__u64 now)
 {
 	struct lb_flood_config *cfg = flood_settings();
-	struct lb_source_key key = {};
-	struct lb_source_flows *entry, first = {};
-	__u64 now = bpf_ktime_get_coarse_ns();
+	struct lb_source_key key;
+	struct lb_source_flows *entry;
 	__u32 limit;
 
 	if (!cfg || (!cfg->per_source_new_flows && !cfg->counting))
 		return true;
 	limit = cfg->per_source_new_flows;
+	__builtin_memset(&key, 0, sizeof(key));
 	source_key(flow, vip, generation, cfg, &key);
 	entry = bpf_map_lookup_elem(&source_flows, &key);
 	if (!entry) {
-		first.new_flows = first.window_flows = 1;
-		first.first_seen_ns = first.last_seen_ns = first.window_start_ns = now;
+		struct lb_source_flows first = {
+			.new_flows = 1,
+			.window_flows = 1,
+			.first_seen_ns = now,
+			.last_seen_ns = now,
+			.window_start_ns = now,
+		};
+
 		if (bpf_map_update_elem(&source_flows, &key, &first, BPF_NOEXIST) == 0)
 			return true;
 		/* Another CPU created it meanwhile: count on its entry. */
