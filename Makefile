@@ -11,7 +11,7 @@ RELEASE     := -c release --static-swift-stdlib $(SWIFT_FLAGS)
 RELEASE_BIN := $$($(SWIFT) build $(RELEASE) --show-bin-path)
 BPF_CFLAGS  := -O2 -g -target bpf -Wall -Wextra -Werror -I/usr/include/$(ARCH)-linux-gnu -Ibpf
 BPF_HEADERS := $(wildcard bpf/*.h bpf/lib/*.h)
-BPF_PROGS   := balancer decap
+BPF_PROGS   := balancer decap healthcheck
 BPF_OBJS    := $(BPF_PROGS:%=bpf/build/%.bpf.o)
 # The benchmark harness and the trivial encapsulator (bpf/bench/): embedded for the
 # benchmarks and the tests, not in lbd.

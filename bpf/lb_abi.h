@@ -121,6 +121,15 @@ struct lb_backend {
 	__u16 generation;
 };
 
+/*
+ * Health checks through the tunnel (bpf/healthcheck.bpf.c): lbd marks a probe socket
+ * with LB_PROBE_MARK_BASE | backend index (SO_MARK); the egress program encapsulates
+ * the probe toward backends[index] as the balancer would a client's packet. The high
+ * bits tell lbd's probes from every other marked packet, which passes untouched.
+ */
+#define LB_PROBE_MARK_BASE 0x1bd00000U
+#define LB_PROBE_MARK_MASK 0xfff00000U
+
 /* Connection table key: the client's view of the flow (src = client, dst = VIP). */
 struct lb_flow_key {
 	__be32 src[4];

@@ -37,7 +37,9 @@ public final class BPFProgram: Sendable {
     /// For XDP the kernel runs the repetitions on the same buffer, so a program that
     /// grows the frame (encapsulation) sees its own output again from the second run on;
     /// use `repeat` > 1 only with programs that restore the frame (the bench wrapper).
-    public func testRun(frame: [UInt8], repeat repetitions: UInt32 = 1) throws -> TestRunResult {
+    ///
+    /// `skbMark`: for a tc program, the socket buffer's mark (`__sk_buff.mark`).
+    public func testRun(frame: [UInt8], repeat repetitions: UInt32 = 1, skbMark: UInt32? = nil) throws -> TestRunResult {
         let operation = "test-run program \(name)"
         guard !frame.isEmpty, frame.count <= Int(UInt32.max) else {
             throw DatapathError.invalid(operation, "frame of \(frame.count) bytes")
@@ -54,11 +56,19 @@ public final class BPFProgram: Sendable {
             opts.data_size_in = UInt32(frame.count)
             opts.data_size_out = UInt32(capacity)
             opts.repeat = Int32(repetitions)
+            var context = __sk_buff()
+            context.mark = skbMark ?? 0
             let result = frame.withUnsafeBytes { input in
                 output.withUnsafeMutableBytes { out in
-                    opts.data_in = input.baseAddress
-                    opts.data_out = out.baseAddress
-                    return bpf_prog_test_run_opts(fd.raw, opts.pointer)
+                    withUnsafeMutableBytes(of: &context) { skb in
+                        opts.data_in = input.baseAddress
+                        opts.data_out = out.baseAddress
+                        if skbMark != nil {
+                            opts.ctx_in = UnsafeRawPointer(skb.baseAddress)
+                            opts.ctx_size_in = UInt32(skb.count)
+                        }
+                        return bpf_prog_test_run_opts(fd.raw, opts.pointer)
+                    }
                 }
             }
             if result == -ENOSPC, attempt == 0, Int(opts.data_size_out) > capacity {

@@ -61,6 +61,10 @@ struct ObjectSpec {
     /// Maps whose entries hold indices of other maps (connection entries name VIP and
     /// backend indices): when those are replaced, so are they.
     var references: [String: [String]] = [:]
+    /// Maps of another loaded object, by name, used instead of creating them: the object's
+    /// other maps are not created at all, so its programs must use these only. For
+    /// objects loaded unpinned.
+    var sharedMaps: [String: FileDescriptor] = [:]
 }
 
 /// Programs and maps by name, as descriptors, and how they were obtained.
@@ -537,6 +541,7 @@ private final class OpenedObject {
                           "set the pin path of map \(map.name)")
             }
         }
+        try share(spec.sharedMaps)
         log[0] = 0
         let result = bpf_object__load(handle)
         if result < 0 {
@@ -556,6 +561,19 @@ private final class OpenedObject {
             try BPFFS.pinReplacing(fd: program.rawFD, directory: pinDirectory, name: programName)
         }
         return LoadedObject(programs: programs, maps: maps, origin: origin)
+    }
+
+    /// Reuses `shared` maps and creates none of the others.
+    private func share(_ shared: [String: FileDescriptor]) throws {
+        guard !shared.isEmpty else { return }
+        for map in pinnableMaps {
+            let handle = try self.map(map.name)
+            if let fd = shared[map.name] {
+                try check(bpf_map__reuse_fd(handle, fd.raw), "share map \(map.name) with \(name)")
+            } else {
+                try check(bpf_map__set_autocreate(handle, false), "leave map \(map.name) of \(name) uncreated")
+            }
+        }
     }
 
     /// The last lines of the kernel's log of the failed load (the verifier's verdict is at the end).

@@ -8,4 +8,6 @@ const void *lb_balancer_object_bytes(void);
 unsigned long lb_balancer_object_size(void);
 const void *lb_decap_object_bytes(void);
 unsigned long lb_decap_object_size(void);
+const void *lb_healthcheck_object_bytes(void);
+unsigned long lb_healthcheck_object_size(void);
 #endif
