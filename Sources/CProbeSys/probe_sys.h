@@ -62,6 +62,15 @@ static inline int probe_sys_tcp_socket(int family) {
     return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 }
 
+/* A probe through the tunnel: the mark names its backend to the LB's egress program, and
+ * the interface is the one that program is attached to (routes through other interfaces
+ * would send the probe to the VIP unencapsulated). 0, or -1 with errno. */
+static inline int probe_sys_route_through(int fd, uint32_t mark, uint32_t ifindex) {
+    int index = (int)ifindex;
+    if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) return -1;
+    return setsockopt(fd, SOL_SOCKET, SO_BINDTOIFINDEX, &index, sizeof index);
+}
+
 /* connect(AF_UNSPEC): resets a TCP connection (a RST when it was established or
  * being set up, so no TIME_WAIT) and returns the socket to the closed state, from which
  * it can connect again. */

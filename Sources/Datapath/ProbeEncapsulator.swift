@@ -35,10 +35,12 @@ public final class ProbeEncapsulator: Sendable {
     /// The program attached at tcx egress of an interface; detached when released.
     public final class Attachment: Sendable {
         public let interface: String
+        public let interfaceIndex: UInt32
         private let link: FileDescriptor
 
-        fileprivate init(interface: String, link: FileDescriptor) {
+        fileprivate init(interface: String, interfaceIndex: UInt32, link: FileDescriptor) {
             self.interface = interface
+            self.interfaceIndex = interfaceIndex
             self.link = link
         }
     }
@@ -48,7 +50,7 @@ public final class ProbeEncapsulator: Sendable {
         let ifindex = try XDP.interfaceIndex(interface)
         let fd = bpf_link_create(program.rawFD, Int32(bitPattern: ifindex), Self.tcxEgress, nil)
         try check(fd, "attach \(Self.programName) to the egress of \(interface) (tcx)")
-        return Attachment(interface: interface, link: try FileDescriptor(owning: fd))
+        return Attachment(interface: interface, interfaceIndex: ifindex, link: try FileDescriptor(owning: fd))
     }
 
     /// BPF_TCX_EGRESS (Linux 6.6): the UAPI headers this builds against predate it.

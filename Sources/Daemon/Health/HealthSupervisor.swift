@@ -17,10 +17,15 @@ import ServiceLifecycle
 /// each time it has, the supervisor resynchronises every backend from the checks'
 /// current states, so a lost transition never leaves a backend in or out of its ring.
 ///
+/// A check `via: tunnel` (the default) probes the service's VIP through the tunnel to
+/// the backend (`TunnelRoutes`); without routes (a supervisor with no datapath) such
+/// checks are not run, and say so in the log.
+///
 /// `run()` runs the monitor and consumes its events until graceful shutdown.
 public actor HealthSupervisor: Service {
     private let monitor: HealthMonitor
     private let reconciler: Reconciler
+    private let tunnels: TunnelRoutes?
     private let logger: Logger
     private var subscriptions: [BackendRef: HealthTarget] = [:]
     private var refsByTarget: [HealthTarget: Set<BackendRef>] = [:]
@@ -30,9 +35,11 @@ public actor HealthSupervisor: Service {
     /// The monitor's `droppedEvents` at the last resynchronisation.
     private var droppedSeen = 0
 
-    public init(monitor: HealthMonitor, reconciler: Reconciler, logger: Logger = Logger(label: "lbd.health")) {
+    public init(monitor: HealthMonitor, reconciler: Reconciler, tunnels: TunnelRoutes? = nil,
+                logger: Logger = Logger(label: "lbd.health")) {
         self.monitor = monitor
         self.reconciler = reconciler
+        self.tunnels = tunnels
         self.logger = logger
     }
 
@@ -135,12 +142,25 @@ public actor HealthSupervisor: Service {
     /// One target per checked backend of `services`.
     private func targets(of services: [ServiceSpec]) -> [BackendRef: HealthTarget] {
         var targets: [BackendRef: HealthTarget] = [:]
+        let indices = tunnels?.indices() ?? [:]
         for service in services {
             for backend in service.backends {
                 guard let check = service.check(for: backend) else { continue }
+                var tunnel: ProbeTunnel?
+                if check.via == .tunnel && check.type != .none {
+                    tunnel = tunnels?.tunnel(vip: service.vip, backendIndex: indices[backend.address])
+                    guard tunnel != nil else {
+                        logger.error("backend not checked: no tunnel to it", metadata: [
+                            "vip": "\(service.vip)", "backend": "\(backend.address)",
+                            "reason": "\(tunnels == nil ? "no datapath" : "no backend index")",
+                        ])
+                        continue
+                    }
+                }
                 do {
                     targets[BackendRef(vip: service.vip, address: backend.address)] = try HealthTarget(
-                        address: backend.address.description, servicePort: service.vip.port, definition: check)
+                        address: backend.address.description, servicePort: service.vip.port, definition: check,
+                        tunnel: tunnel)
                 } catch {
                     // Validation refuses these; a state file edited by hand is the only way here.
                     logger.error("backend not checked", metadata: [

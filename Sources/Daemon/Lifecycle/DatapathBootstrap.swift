@@ -94,4 +94,20 @@ public enum DatapathBootstrap {
             throw StartupFailure("cannot attach to \(configuration.interface): \(error)")
         }
     }
+
+    /// The health checks' tunnel on `interface`'s egress (`ProbeEncapsulator`), over the
+    /// balancer's maps: held for the daemon's life, detached by the kernel when it ends.
+    static func attachProbeTunnel(_ datapath: BalancerDatapath, _ configuration: Configuration,
+                                  logger: Logger) throws(StartupFailure) -> ProbeEncapsulator.Attachment {
+        do {
+            let attachment = try ProbeEncapsulator(sharing: datapath).attachEgress(interface: configuration.interface)
+            logger.info("health-check tunnel attached", metadata: [
+                "interface": "\(configuration.interface)", "hook": "tcx egress",
+            ])
+            return attachment
+        } catch {
+            throw StartupFailure("cannot attach the health checks' tunnel to \(configuration.interface) "
+                + "(tcx egress, Linux 6.6 or later): \(error)")
+        }
+    }
 }

@@ -21,7 +21,9 @@ import ServiceLifecycle
 /// 6. XDP attached to `interface` (already attached when adopted: nothing happens;
 ///    another build of the program attached: replaced atomically), so a fresh datapath
 ///    is complete before the first packet reaches it;
-/// 7. the API socket; then `READY=1` to systemd.
+/// 7. the health checks' tunnel attached to `interface`'s egress (bpf/healthcheck.bpf.c),
+///    for checks `via: tunnel`; it lives as long as this process;
+/// 8. the API socket; then `READY=1` to systemd.
 ///
 /// Then the services run under a ServiceGroup until SIGTERM or SIGINT: the API, the
 /// SIGHUP reload, the reconcile retry, the systemd watchdog, the BGP announcements
@@ -83,9 +85,12 @@ public struct LBDaemon {
         } catch {
             throw StartupFailure("the initial reconcile failed: \(error)")
         }
+        let probeTunnel = try DatapathBootstrap.attachProbeTunnel(datapath, configuration, logger: logger)
         let events = ControlPlaneMetrics()
         let health = HealthSupervisor(monitor: HealthMonitor(logger: Logger(label: "lbd.health"), onResult: events.recordCheck),
-                                      reconciler: reconciler)
+                                      reconciler: reconciler,
+                                      tunnels: TunnelRoutes(interfaceIndex: probeTunnel.interfaceIndex,
+                                                            published: reconciler.published))
         await health.sync(state)
         let mode = try DatapathBootstrap.attach(datapath, configuration, logger: logger)
 
@@ -158,7 +163,7 @@ public struct LBDaemon {
         logger.notice("stopped; the datapath keeps forwarding (program attached, maps pinned)", metadata: [
             "interface": "\(configuration.interface)", "pin_dir": "\(configuration.bpfPinDirectory)",
         ])
-        withExtendedLifetime((lock, datapath)) {}
+        withExtendedLifetime((lock, datapath, probeTunnel)) {}
     }
 
     /// The saved state; on the first start (no state file), the configuration's

@@ -49,6 +49,14 @@ struct ConfigFields {
         return state
     }
 
+    func route(_ field: String) throws -> HealthCheckDefinition.Route? {
+        guard let text = try string(field) else { return nil }
+        guard let route = HealthCheckDefinition.Route(rawValue: text) else {
+            throw HealthCheckConfigError(field, "\(field) \"\(text)\" is not one of tunnel, direct")
+        }
+        return route
+    }
+
     func method(_ field: String) throws -> HTTPCheckMethod? {
         guard let text = try string(field) else { return nil }
         guard let method = HTTPCheckMethod(rawValue: text.uppercased()) else {

@@ -2,6 +2,7 @@
 ///
 /// ```yaml
 /// type: https            # none | tcp | http | https (required)
+/// via: tunnel            # tunnel (to the VIP, encapsulated to the backend) | direct
 /// port: 8443             # default: the service's port
 /// interval: 2s           # durations need a unit: ms, s, m
 /// timeout: 1s            # less than interval
@@ -24,7 +25,7 @@
 /// `HealthCheckConfigError` naming the field.
 extension HealthCheckDefinition: Codable {
     enum Field: String, CaseIterable {
-        case type, port, interval, timeout, rise, fall, jitter, startState = "start_state"
+        case type, via, port, interval, timeout, rise, fall, jitter, startState = "start_state"
         case method, path, host, headers, expectStatus = "expect_status", bodyContains = "body_contains"
         case verifyTLS = "verify_tls", sni
 
@@ -88,7 +89,7 @@ extension HealthCheckDefinition: Codable {
             fall: try fields.integer(Field.fall.rawValue) ?? Self.defaultFall,
             jitter: try fields.number(Field.jitter.rawValue) ?? Self.defaultJitter,
             startState: try fields.startState(Field.startState.rawValue) ?? .down,
-            http: http)
+            http: http, via: try fields.route(Field.via.rawValue) ?? .tunnel)
     }
 
     /// Writes every setting explicitly, so a dumped configuration shows the defaults in
@@ -100,6 +101,7 @@ extension HealthCheckDefinition: Codable {
         }
         try put(.type, type.rawValue)
         guard type != .none else { return }
+        try put(.via, via.rawValue)
         if let port { try put(.port, port) }
         try put(.interval, DurationText.format(interval))
         try put(.timeout, DurationText.format(timeout))

@@ -15,7 +15,20 @@ public struct HealthCheckDefinition: Sendable, Hashable {
         case https
     }
 
+    /// Where a probe goes.
+    public enum Route: String, Sendable, Hashable, CaseIterable {
+        /// To the VIP and port, encapsulated toward this one backend as client traffic is
+        /// (`HealthTarget.tunnel`): the check crosses the backend's decapsulation, its VIP
+        /// on lo, the service and the direct reply path, where client flows go.
+        case tunnel
+        /// To the backend's own address: a backend whose tunnel is broken still passes.
+        case direct
+    }
+
     public let type: CheckType
+    /// Through the tunnel, the default: a check that bypasses the path client traffic
+    /// takes can pass while every flow sent to the backend is lost.
+    public let via: Route
     /// The port probed; without it, the service's port.
     public private(set) var port: UInt16?
     /// From the start of one check to the start of the next.
@@ -50,7 +63,7 @@ public struct HealthCheckDefinition: Sendable, Hashable {
     public init(
         type: CheckType, port: UInt16? = nil, interval: Duration = defaultInterval, timeout: Duration = defaultTimeout,
         rise: Int = defaultRise, fall: Int = defaultFall, jitter: Double = defaultJitter,
-        startState: HealthStatus = .down, http: HTTPCheck? = nil
+        startState: HealthStatus = .down, http: HTTPCheck? = nil, via: Route = .tunnel
     ) throws(HealthCheckConfigError) {
         if type != .http && type != .https && http != nil {
             throw HealthCheckConfigError(
@@ -59,6 +72,7 @@ public struct HealthCheckDefinition: Sendable, Hashable {
         }
         if type == .none {
             guard port == nil else { throw HealthCheckConfigError("port", "port does not apply to type none") }
+            guard via == .tunnel else { throw HealthCheckConfigError("via", "via does not apply to type none") }
             self = .none
             return
         }
@@ -84,6 +98,7 @@ public struct HealthCheckDefinition: Sendable, Hashable {
         }
         if type == .http, http?.sni != nil { throw HealthCheckConfigError("sni", "sni applies only to https checks") }
         self.type = type
+        self.via = via
         self.port = port
         self.interval = interval
         self.timeout = timeout
@@ -97,6 +112,7 @@ public struct HealthCheckDefinition: Sendable, Hashable {
     /// Every `none` definition is this one value, so their hashes agree.
     private init(uncheckedType type: CheckType) {
         self.type = type
+        self.via = .tunnel
         self.port = nil
         self.interval = Self.defaultInterval
         self.timeout = Self.defaultTimeout

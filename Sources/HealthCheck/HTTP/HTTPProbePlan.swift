@@ -10,6 +10,7 @@ struct HTTPProbePlan: ProbePlan {
     let request: HTTPRequestHead
     let requestBytes: ByteBuffer
     let sslContext: NIOSSLContext?
+    let tunnel: ProbeTunnel?
 
     /// Without `body_contains` the answer is the status line alone, which
     /// `HTTPStatusHandler` reads from the bytes; with it, the full HTTP/1 decoder frames
@@ -22,7 +23,7 @@ struct HTTPProbePlan: ProbePlan {
         if channelLoop !== loop {
             report = { result in loop.execute { completion(result) } }
         }
-        return ChannelProbe.start(on: channelLoop, address: address, timeout: timeout, initialize: { channel, verdict in
+        return ChannelProbe.start(on: channelLoop, address: address, timeout: timeout, tunnel: tunnel, initialize: { channel, verdict in
             let pipeline = channel.pipeline.syncOperations
             if let sslContext {
                 try pipeline.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: check.serverName))

@@ -44,11 +44,12 @@ public struct HTTPProber: Prober, EventLoopProber {
         if sslContext == nil && check.bodyContains == nil {
             return SocketProbePlan(reactor: .shared, check: SocketCheck(
                 address: target.socketAddress, timeout: definition.timeout,
-                request: Array(Self.encode(request).readableBytesView), expectStatus: check.expectStatus))
+                request: Array(Self.encode(request).readableBytesView), expectStatus: check.expectStatus,
+                tunnel: target.tunnel))
         }
         return HTTPProbePlan(
             group: channelGroup, address: target.socketAddress, timeout: definition.timeout, check: check,
-            request: request, requestBytes: Self.encode(request), sslContext: sslContext)
+            request: request, requestBytes: Self.encode(request), sslContext: sslContext, tunnel: target.tunnel)
     }
 
     /// The request as it goes on the wire, encoded once per target.
@@ -63,7 +64,7 @@ public struct HTTPProber: Prober, EventLoopProber {
 
     static func request(_ check: HTTPCheck, target: HealthTarget) -> HTTPRequestHead {
         var headers = HTTPHeaders()
-        headers.add(name: "Host", value: check.host ?? target.hostPort)
+        headers.add(name: "Host", value: check.host ?? target.destinationHostPort)
         headers.add(name: "Connection", value: "close")
         for (name, value) in check.headers.sorted(by: { $0.key < $1.key }) {
             headers.add(name: name, value: value)

@@ -20,7 +20,7 @@ enum ChannelProbe {
     /// Connects to `address` and lets `initialize` install the handlers that reach the
     /// verdict. `completion` gets the result on `loop`.
     static func start(
-        on loop: any EventLoop, address: SocketAddress, timeout: Duration,
+        on loop: any EventLoop, address: SocketAddress, timeout: Duration, tunnel: ProbeTunnel? = nil,
         initialize: @escaping @Sendable (any Channel, ProbeVerdict) throws -> Void,
         completion: @escaping @Sendable (ProbeResult) -> Void
     ) -> ProbeVerdict {
@@ -38,8 +38,13 @@ enum ChannelProbe {
         }
         verdict.promise.futureResult.whenComplete { _ in deadline.cancel() }
 
-        ClientBootstrap(group: loop)
-            .connectTimeout(limit)
+        var bootstrap = ClientBootstrap(group: loop).connectTimeout(limit)
+        if let tunnel {
+            bootstrap = bootstrap
+                .channelOption(Self.markOption, value: Int(tunnel.mark))
+                .channelOption(Self.interfaceOption, value: Int(tunnel.interfaceIndex))
+        }
+        bootstrap
             .channelInitializer { channel in
                 // Registered before connecting, so a verdict reached while the connect is
                 // still pending (deadline, cancellation) closes the socket at once too.
@@ -64,4 +69,8 @@ enum ChannelProbe {
             }
         return verdict
     }
+
+    /// A probe through the tunnel: as `SocketCheck.prepare` sets them for the reactor's.
+    private static let markOption = ChannelOptions.socketOption(.init(rawValue: SO_MARK))
+    private static let interfaceOption = ChannelOptions.socketOption(.init(rawValue: SO_BINDTOIFINDEX))
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CProbeSys
 import NIOCore
 
 /// What a tcp check, or an http check judged by its status alone, needs on every run:
@@ -15,8 +16,11 @@ final class SocketCheck: Sendable {
     /// `nil` for tcp: success is the handshake.
     let request: [UInt8]?
     let expectStatus: StatusRanges
+    /// Set on the socket before it connects: the probe goes through the tunnel.
+    let tunnel: ProbeTunnel?
 
-    init(address: SocketAddress, timeout: Duration, request: [UInt8]?, expectStatus: StatusRanges = .default) {
+    init(address: SocketAddress, timeout: Duration, request: [UInt8]?, expectStatus: StatusRanges = .default,
+         tunnel: ProbeTunnel? = nil) {
         var storage = sockaddr_storage()
         addressLength = address.withSockAddr { pointer, length in
             withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: UnsafeRawBufferPointer(start: pointer, count: length)) }
@@ -28,6 +32,13 @@ final class SocketCheck: Sendable {
         timeoutNanoseconds = UInt64(TimeAmount(timeout).nanoseconds)
         self.request = request
         self.expectStatus = expectStatus
+        self.tunnel = tunnel
+    }
+
+    /// Readies a new socket for this check's connects: 0, or -1 with errno.
+    func prepare(_ fd: CInt) -> CInt {
+        guard let tunnel else { return 0 }
+        return probe_sys_route_through(fd, tunnel.mark, tunnel.interfaceIndex)
     }
 
     func connect(_ fd: CInt) -> CInt {

@@ -78,6 +78,11 @@ final class SocketProbe: ReactorSocket, InFlightProbe, @unchecked Sendable {
         if fd < 0 {
             fd = probe_sys_tcp_socket(check.family)
             guard fd >= 0 else { return fail(errno: errno) }
+            guard check.prepare(fd) == 0 else {
+                let error = errno
+                closeSocket()
+                return fail(errno: error)
+            }
             // The answer's arrival time, for its latency whenever the reactor reads it.
             if check.request != nil { _ = probe_sys_timestamp_arrivals(fd) }
             kept = reusable && reactor.keepSocket()

@@ -10,6 +10,7 @@ public struct TCPProber: Prober, EventLoopProber {
     func plan(for target: HealthTarget) -> any ProbePlan {
         SocketProbePlan(
             reactor: .shared,
-            check: SocketCheck(address: target.socketAddress, timeout: target.definition.timeout, request: nil))
+            check: SocketCheck(address: target.socketAddress, timeout: target.definition.timeout, request: nil,
+                               tunnel: target.tunnel))
     }
 }
