@@ -51,16 +51,7 @@ static __always_inline int encapsulate_probe(struct __sk_buff *skb, const struct
 	outer = l3_header(data, data_end, pkt->l3_off, overhead);
 	if (!outer)
 		return -1;
-	if (backend->family == LB_FAMILY_V4) {
-		if (outer + sizeof(struct iphdr) > data_end)
-			return -1;
-		write_outer_ipv4(outer, pkt, backend, cfg, client_hash(&pkt->flow));
-	} else {
-		if (outer + sizeof(struct ipv6hdr) > data_end)
-			return -1;
-		write_outer_ipv6(outer, pkt, backend, cfg, client_hash(&pkt->flow));
-	}
-	return 0;
+	return write_outer(outer, data_end, pkt, backend, cfg);
 }
 
 SEC("tc")

@@ -44,7 +44,7 @@ final class HealthCheckWiringTests: XCTestCase {
         async throws -> DaemonProcess {
         try await sandbox.startDaemon(services: """
                                 - vip: 10.0.0.10:80/tcp
-                                  health_check: { type: http, port: 8080, \(check) }
+                                  health_check: { type: http, port: 8080, via: direct, \(check) }
                                   backends:
                                     - address: 192.0.2.11
                                     - address: 192.0.2.12

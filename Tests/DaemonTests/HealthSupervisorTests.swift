@@ -25,7 +25,7 @@ final class HealthSupervisorTests: XCTestCase {
 
     private func service(_ vip: VIPKey, _ addresses: [String], checked: Bool = true) throws -> ServiceSpec {
         let check = try ServiceHealthCheck(check: HealthCheckDefinition(
-            type: .tcp, interval: .milliseconds(50), timeout: .milliseconds(20), rise: 1, fall: 1, jitter: 0))
+            type: .tcp, interval: .milliseconds(50), timeout: .milliseconds(20), rise: 1, fall: 1, jitter: 0, via: .direct))
         return ServiceSpec(vip: vip, backends: try addresses.map { BackendSpec(address: try IPAddress($0)) },
                            healthCheck: checked ? check : nil)
     }

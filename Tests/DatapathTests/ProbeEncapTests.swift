@@ -47,22 +47,24 @@ final class ProbeEncapTests: BalancerTestCase {
         return result.output
     }
 
+    /// `inner` marked for `backend` leaves as `expected`, the balancer's frame for it.
+    private func assertSentLikeTheBalancer(_ inner: [UInt8], to backend: UInt32, as expected: [UInt8],
+                                           file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try run(probe(inner), mark: mark(backend))
+        XCTAssertEqual(result.action, tcOK, file: file, line: line)
+        XCTAssertEqual(hex(result.output), hex(expected), file: file, line: line)
+        XCTAssertEqual(hex(result.output), hex(try balancerOutput(inner, backend: backend)), file: file, line: line)
+    }
+
     func testIPv4ProbeLeavesInIPIPAsTheBalancerWouldSendIt() throws {
         let syn = tcp4(flags: Packet.TCPFlag.syn, tos: 0x10)
-        let result = try run(probe(syn), mark: mark(a))
-        XCTAssertEqual(result.action, tcOK)
-        let expected = ipip(syn, client: client4, sport: 40000, backend: backendA, tos: 0x10)
-        XCTAssertEqual(hex(result.output), hex(expected))
-        XCTAssertEqual(hex(result.output), hex(try balancerOutput(syn, backend: a)))
+        try assertSentLikeTheBalancer(syn, to: a, as: ipip(syn, client: client4, sport: 40000, backend: backendA, tos: 0x10))
     }
 
     func testIPv6ProbeLeavesInIP6IP6() throws {
         let syn = tcp6(flags: Packet.TCPFlag.syn, trafficClass: 0xb8)
-        let result = try run(probe(syn), mark: mark(c6))
-        XCTAssertEqual(result.action, tcOK)
-        let expected = ip6ip6(syn, client: client6, sport: 40000, backend: backendC6, trafficClass: 0xb8)
-        XCTAssertEqual(hex(result.output), hex(expected))
-        XCTAssertEqual(hex(result.output), hex(try balancerOutput(syn, backend: c6)))
+        try assertSentLikeTheBalancer(syn, to: c6, as: ip6ip6(syn, client: client6, sport: 40000, backend: backendC6,
+                                                            trafficClass: 0xb8))
     }
 
     func testIPv4ProbeToAnIPv6BackendLeavesFourInSix() throws {

@@ -54,6 +54,9 @@ final class DefinitionValidationTests: XCTestCase {
         (#"{"type": "http", "headers": {"X-A": "1\r\nX-B: 2"}}"#, "header \"X-A\": the value contains a line break"),
         (#"{"type": "http", "headers": {"Bad Name": "1"}}"#, "header \"Bad Name\" is not a valid header name"),
         (#"{"type": "http", "headers": ["X-A"]}"#, "headers: expected a map of header names to values"),
+        (#"{"type": "tcp", "via": "vip"}"#, "via \"vip\" is not one of tunnel, direct"),
+        (#"{"type": "tcp", "via": true}"#, "via: expected a string"),
+        (#"{"type": "none", "via": "direct"}"#, "via does not apply to type none"),
     ]
 
     func testEachBadDefinitionIsRefusedWithItsMessage() {
@@ -79,6 +82,7 @@ final class DefinitionValidationTests: XCTestCase {
         XCTAssertEqual(tcp.startState, .down)
         XCTAssertNil(tcp.port)
         XCTAssertNil(tcp.http)
+        XCTAssertEqual(tcp.via, .tunnel, "checks go through the tunnel unless told otherwise")
 
         let http = try XCTUnwrap(try decode(#"{"type": "http"}"#).http)
         XCTAssertEqual(http.method, .get)
@@ -93,7 +97,7 @@ final class DefinitionValidationTests: XCTestCase {
             {"type": "https", "port": 8443, "interval": "1500ms", "timeout": "250ms", "rise": 4, "fall": 1,
              "jitter": 0, "start_state": "up", "method": "get", "path": "/healthz?full=1", "host": "www.example:8443",
              "headers": {"X-Check": "lbd"}, "expect_status": [200, "204-205", "300-302,304"],
-             "body_contains": "ready", "verify_tls": true, "sni": "www.example"}
+             "body_contains": "ready", "verify_tls": true, "sni": "www.example", "via": "direct"}
             """#
         let definition = try decode(json)
         XCTAssertEqual(definition.type, .https)
@@ -101,6 +105,7 @@ final class DefinitionValidationTests: XCTestCase {
         XCTAssertEqual(definition.interval, .milliseconds(1500))
         XCTAssertEqual(definition.timeout, .milliseconds(250))
         XCTAssertEqual(definition.startState, .up)
+        XCTAssertEqual(definition.via, .direct)
         let http = try XCTUnwrap(definition.http)
         XCTAssertEqual(http.method, .get)
         XCTAssertEqual(http.host, "www.example:8443")
@@ -114,7 +119,7 @@ final class DefinitionValidationTests: XCTestCase {
         XCTAssertEqual(try JSONDecoder().decode(HealthCheckDefinition.self, from: encoded), definition)
         let keys = try XCTUnwrap(JSONSerialization.jsonObject(with: encoded) as? [String: Any]).keys.sorted()
         XCTAssertEqual(keys, ["body_contains", "expect_status", "fall", "headers", "host", "interval", "jitter", "method",
-                              "path", "port", "rise", "sni", "start_state", "timeout", "type", "verify_tls"])
+                              "path", "port", "rise", "sni", "start_state", "timeout", "type", "verify_tls", "via"])
     }
 
     /// Equal checks spelt differently are equal values, so they share one checker.

@@ -68,12 +68,30 @@ static __always_inline void write_outer_ipv6(struct ipv6hdr *ip6, const struct p
 	__builtin_memcpy(&ip6->daddr, backend->addr, sizeof(ip6->daddr));
 }
 
+/* The outer header at `outer`, in front of the inner packet; -1 if the frame ends first. */
+static __always_inline int write_outer(void *outer, void *data_end, const struct packet *pkt,
+				       const struct lb_backend *backend,
+				       const struct lb_config *cfg)
+{
+	__u32 client = client_hash(&pkt->flow);
+
+	if (backend->family == LB_FAMILY_V4) {
+		if (outer + sizeof(struct iphdr) > data_end)
+			return -1;
+		write_outer_ipv4(outer, pkt, backend, cfg, client);
+		return 0;
+	}
+	if (outer + sizeof(struct ipv6hdr) > data_end)
+		return -1;
+	write_outer_ipv6(outer, pkt, backend, cfg, client);
+	return 0;
+}
+
 /* Grows the frame by the outer header and writes it; the caller transmits. */
 static __always_inline int encapsulate(struct xdp_md *ctx, const struct packet *pkt,
 				       const struct lb_backend *backend,
 				       const struct lb_config *cfg)
 {
-	__u32 client = client_hash(&pkt->flow);
 	__u32 overhead = encap_overhead(backend);
 	void *data, *data_end, *outer;
 
@@ -88,16 +106,7 @@ static __always_inline int encapsulate(struct xdp_md *ctx, const struct packet *
 	outer = l3_header(data, data_end, pkt->l3_off, overhead);
 	if (!outer)
 		return -1;
-	if (backend->family == LB_FAMILY_V4) {
-		if (outer + sizeof(struct iphdr) > data_end)
-			return -1;
-		write_outer_ipv4(outer, pkt, backend, cfg, client);
-	} else {
-		if (outer + sizeof(struct ipv6hdr) > data_end)
-			return -1;
-		write_outer_ipv6(outer, pkt, backend, cfg, client);
-	}
-	return 0;
+	return write_outer(outer, data_end, pkt, backend, cfg);
 }
 
 #endif

@@ -9,9 +9,11 @@ public struct ControlPlaneMetrics: Sendable {
     let edits: Outcomes
     let reloads: Outcomes
     let stateWrites: Outcomes
-    /// One per check type (`none` has none); picked with a switch, not looked up in a
-    /// dictionary whose String-backed keys would be hashed thousands of times a second.
-    private let tcpCheckDurations, httpCheckDurations, httpsCheckDurations: DurationHistogram
+    /// One set per path a check takes (`via`: through the tunnel or to the backend's own
+    /// address), one per check type in each (`none` has none); picked with a switch, not
+    /// looked up in a dictionary whose String-backed keys would be hashed thousands of
+    /// times a second.
+    private let tunnelCheckDurations, directCheckDurations: CheckDurations
     /// Checks not run for an error of the LB host's own (never counted against a backend).
     private let checkerErrors: Counter
 
@@ -30,6 +32,32 @@ public struct ControlPlaneMetrics: Sendable {
         }
     }
 
+    /// The latency histograms of the checks of one path, by type.
+    struct CheckDurations: Sendable {
+        let tcp, http, https: DurationHistogram
+
+        init(_ registry: PrometheusCollectorRegistry, via route: HealthCheckDefinition.Route) {
+            let descriptor = MetricNameDescriptor(metricName: "lbd_health_check_duration_seconds", unitName: "",
+                                                  helpText: "Latency of every health check, failed ones included.")
+            let histogram = { (type: HealthCheckDefinition.CheckType) in
+                registry.makeDurationHistogram(descriptor: descriptor, labels: [("type", type.rawValue), ("via", route.rawValue)],
+                                               buckets: ControlPlaneMetrics.checkBuckets)
+            }
+            tcp = histogram(.tcp)
+            http = histogram(.http)
+            https = histogram(.https)
+        }
+
+        func record(_ type: HealthCheckDefinition.CheckType, _ latency: Duration) {
+            switch type {
+            case .tcp: tcp.record(latency)
+            case .http: http.record(latency)
+            case .https: https.record(latency)
+            case .none: break
+            }
+        }
+    }
+
     /// Check latency buckets, in seconds: loopback answers in well under a millisecond,
     /// a timeout is at most the interval.
     static let checkBuckets: [Duration] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
@@ -43,15 +71,8 @@ public struct ControlPlaneMetrics: Sendable {
                            failed: "refused")
         stateWrites = Outcomes(registry, "lbd_state_writes_total", help: "Saves of the state file, by result.",
                                failed: "error")
-        let descriptor = MetricNameDescriptor(metricName: "lbd_health_check_duration_seconds", unitName: "",
-                                              helpText: "Latency of every health check, failed ones included.")
-        let histogram = { (type: HealthCheckDefinition.CheckType) in
-            registry.makeDurationHistogram(descriptor: descriptor, labels: [("type", type.rawValue)],
-                                           buckets: Self.checkBuckets)
-        }
-        tcpCheckDurations = histogram(.tcp)
-        httpCheckDurations = histogram(.http)
-        httpsCheckDurations = histogram(.https)
+        tunnelCheckDurations = CheckDurations(registry, via: .tunnel)
+        directCheckDurations = CheckDurations(registry, via: .direct)
         checkerErrors = registry.makeCounter(descriptor: MetricNameDescriptor(
             metricName: "lbd_health_checker_errors_total", unitName: "",
             helpText: "Checks not run for an error of the LB host's own (descriptors, buffers, ports); "
@@ -65,11 +86,7 @@ public struct ControlPlaneMetrics: Sendable {
             checkerErrors.increment()
             return
         }
-        switch target.definition.type {
-        case .tcp: tcpCheckDurations.record(result.latency)
-        case .http: httpCheckDurations.record(result.latency)
-        case .https: httpsCheckDurations.record(result.latency)
-        case .none: break
-        }
+        let durations = target.tunnel == nil ? directCheckDurations : tunnelCheckDurations
+        durations.record(target.definition.type, result.latency)
     }
 }
