@@ -28,6 +28,8 @@
  *       open (setSourceCounting). One lock orders the two.
  *   capture_config
  *       lbd while a capture runs (PacketCapture); all zero otherwise.
+ * The health checks' tunnel (healthcheck.bpf.c) reads backends and config, through the
+ * balancer's descriptors, and writes nothing.
  * The loader writes lb_limits and lb_object_hash before load, and pins the maps' ABI
  * record (`abi`) before it creates the first map. Tests and benchmarks also write
  * maps directly, as fixtures.
