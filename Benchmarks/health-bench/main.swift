@@ -7,7 +7,8 @@ import LBDAPI
 import TestSupport
 
 // Health checking end to end, with the real lbd in its own namespace (generic XDP) and
-// an HTTP responder on every address of the namespace's loopback:
+// an HTTP responder on every address of the namespace's loopback (checked `via: direct`:
+// the responder's addresses are no DSR backends, there is no tunnel to them):
 //
 //  - failover: one VIP, two backends checked over HTTP every 200 ms (timeout 100 ms,
 //    rise 2, fall 2). A backend's address is removed (its checks then time out, as for
@@ -50,7 +51,7 @@ func failoverServices() -> String {
     """
     services:
       - vip: 10.0.0.10:80/tcp
-        health_check: { type: http, port: 8080, interval: \(Int(interval))ms, timeout: \(Int(timeout))ms, rise: \(Int(rise)), fall: \(Int(fall)) }
+        health_check: { type: http, via: direct, port: 8080, interval: \(Int(interval))ms, timeout: \(Int(timeout))ms, rise: \(Int(rise)), fall: \(Int(fall)) }
         backends: [ { address: 192.0.2.11 }, { address: 192.0.2.12 } ]
     """
 }
@@ -61,7 +62,7 @@ func soakServices() -> String {
     var lines = ["services:"]
     for vip in 0..<soakVIPs {
         lines.append("  - vip: 10.1.\(vip).1:80/tcp")
-        lines.append("    health_check: { type: http, port: 8080, interval: 1s, timeout: 500ms, rise: 2, fall: 2 }")
+        lines.append("    health_check: { type: http, via: direct, port: 8080, interval: 1s, timeout: 500ms, rise: 2, fall: 2 }")
         lines.append("    backends:")
         for backend in 0..<soakBackendsPerVIP { lines.append("      - { address: \(soakAddress(vip, backend)) }") }
     }

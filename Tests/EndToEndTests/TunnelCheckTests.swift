@@ -21,6 +21,9 @@ final class TunnelCheckTests: XCTestCase {
 
     private func checkVIPRemoval(_ family: Topology.Family) async throws {
         let topology = try Topology(self, backends: 2)
+        // Strict reverse-path filtering on the LB: the checks' replies come from a VIP, and
+        // the LB's route back to it (its default route) leaves by the interface they arrive on.
+        try topology.exec("lb", ["sysctl", "-qw", "net.ipv4.conf.all.rp_filter=1", "net.ipv4.conf.eth0.rp_filter=1"])
         let port = try topology.httpPort
         let addresses = try (1...2).map { try topology.backendAddress($0, family) }
         let tunnelled = Service(try topology.vip(family, 10), port: port, "tcp", backends: addresses.map { ($0, 100) },
