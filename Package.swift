@@ -83,7 +83,8 @@ let package = Package(
 
         // What the test suites and the benchmarks share: processes, unique names, the root
         // guard, waiting on a condition, a seeded generator, the built lbd and lbctl.
-        .target(name: "TestSupport"),
+        .systemLibrary(name: "CAffinity"),
+        .target(name: "TestSupport", dependencies: ["CAffinity"]),
         // Test doubles of the datapath (the reconciler's writer, the daemon's readings), for
         // logic tests without a kernel; lbd and lbctl do not link them.
         .target(name: "TestDoubles", dependencies: ["Balancer", "Daemon", "CLBABI"]),
