@@ -99,6 +99,10 @@ let package = Package(
         .target(name: "DatapathBench", dependencies: ["Datapath", "CLBABI", "CBenchObjects"], path: "Benchmarks/DatapathBench"),
         .executableTarget(name: "datapath-bench", dependencies: ["Datapath", "DatapathBench", "CLBABI", "PacketCraft", "TestSupport"],
                           path: "Benchmarks/datapath-bench"),
+        // The SYN-flood drill (`make bench-flood`): established flows through a spoofed SYN flood and a ring change.
+        .executableTarget(name: "flood-bench", dependencies: ["Balancer", "Daemon", "Datapath", "DatapathBench", "CLBABI",
+                                                              "PacketCraft", "TestSupport"],
+                          path: "Benchmarks/flood-bench"),
         // The LB-only packet rate of `make bench-e2e`: live frames (BPF_F_TEST_XDP_LIVE_FRAMES) into a veth.
         .executableTarget(name: "lb-only-bench", dependencies: ["Datapath", "DatapathBench", "CLBABI", "PacketCraft"],
                           path: "Benchmarks/lb-only-bench"),

@@ -359,6 +359,12 @@ struct lb_decap_stats {
  * outside the mask keep the template's value (a port can vary, the next one not).
  */
 #define LB_BENCH_F_VARY (1U << 0)
+/*
+ * With LB_BENCH_F_VARY and no vary_mask: write the counter times an odd constant, so the
+ * runs' values are still distinct but spread over all 32 bits (a spoofed flood's sources).
+ */
+#define LB_BENCH_F_SCRAMBLE (1U << 1)
+#define LB_BENCH_SCRAMBLE_FACTOR 0x9e3779b1U
 
 struct lb_bench_frame {
 	__u32 len;
