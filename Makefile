@@ -44,7 +44,7 @@ UNITDIR    ?= /etc/systemd/system
 GENERATORDIR ?= /etc/systemd/system-generators
 DESTDIR    ?=
 
-.PHONY: all deps bpf swift test test-deb deb demo demo-fleet install bench-maglev bench-datapath bench-control bench-health bench-metrics bench-e2e clean
+.PHONY: all deps bpf swift test test-deb deb demo demo-fleet install bench-maglev bench-datapath bench-flood bench-control bench-health bench-metrics bench-e2e clean
 
 all: swift
 
@@ -112,6 +112,12 @@ bench-maglev: release-maglev-bench
 # Pinned to one CPU: test-run measures on the CPU it runs on, and migrations add noise.
 bench-datapath: release-datapath-bench
 	@taskset -c $$(($$(nproc) - 1)) $(RELEASE_BIN)/datapath-bench
+
+# The SYN-flood drill (root): 10,000 established flows through a spoofed SYN flood while a
+# backend is added, with flood.new_flows_per_cpu at its default and off; one CPU, as the
+# limit is per CPU.
+bench-flood: release-flood-bench
+	@taskset -c $$(($$(nproc) - 1)) $(RELEASE_BIN)/flood-bench
 
 # The real lbd in its own network namespace (root): edit and apply latencies, RSS.
 bench-control: release-lbd release-control-bench

@@ -83,7 +83,8 @@ let package = Package(
 
         // What the test suites and the benchmarks share: processes, unique names, the root
         // guard, waiting on a condition, a seeded generator, the built lbd and lbctl.
-        .target(name: "TestSupport"),
+        .systemLibrary(name: "CAffinity"),
+        .target(name: "TestSupport", dependencies: ["CAffinity"]),
         // Test doubles of the datapath (the reconciler's writer, the daemon's readings), for
         // logic tests without a kernel; lbd and lbctl do not link them.
         .target(name: "TestDoubles", dependencies: ["Balancer", "Daemon", "CLBABI"]),
@@ -98,6 +99,10 @@ let package = Package(
         .target(name: "DatapathBench", dependencies: ["Datapath", "CLBABI", "CBenchObjects"], path: "Benchmarks/DatapathBench"),
         .executableTarget(name: "datapath-bench", dependencies: ["Datapath", "DatapathBench", "CLBABI", "PacketCraft", "TestSupport"],
                           path: "Benchmarks/datapath-bench"),
+        // The SYN-flood drill (`make bench-flood`): established flows through a spoofed SYN flood and a ring change.
+        .executableTarget(name: "flood-bench", dependencies: ["Balancer", "Daemon", "Datapath", "DatapathBench", "CLBABI",
+                                                              "PacketCraft", "TestSupport"],
+                          path: "Benchmarks/flood-bench"),
         // The LB-only packet rate of `make bench-e2e`: live frames (BPF_F_TEST_XDP_LIVE_FRAMES) into a veth.
         .executableTarget(name: "lb-only-bench", dependencies: ["Datapath", "DatapathBench", "CLBABI", "PacketCraft"],
                           path: "Benchmarks/lb-only-bench"),

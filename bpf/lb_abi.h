@@ -13,7 +13,7 @@
 
 #include <linux/types.h>
 
-#define LB_ABI_VERSION 4
+#define LB_ABI_VERSION 5
 
 /* Address families as stored in keys and values (not AF_*, to stay libc-free). */
 #define LB_FAMILY_V4 4
@@ -230,6 +230,32 @@ struct lb_flood_config {
 	__u8 prefix_v4;             /* 1..32; 0: 24 */
 	__u8 prefix_v6;             /* 1..128; 0: 64 */
 	__u16 counting;             /* nonzero: count without a limit (lbd sets it while a sources window is open) */
+	__u32 new_flows_per_cpu;    /* connection entries a CPU creates per second, SYNs and other
+				     * new flows each; above it they go by the ring (bpf/lib/flood.h); 0: unlimited */
+};
+
+/*
+ * flood_window[0] (per CPU, the program's own state): this CPU's current one-second
+ * window of the per-CPU new-flow limit (flood_config.new_flows_per_cpu).
+ */
+struct lb_flood_window {
+	__u64 start_ns; /* bpf_ktime_get_coarse_ns() when the window began */
+	__u32 syns;     /* TCP SYNs that asked for an entry in it */
+	__u32 others;   /* other packets that asked for one: a UDP flow, a TCP packet without an entry */
+	__u32 flooded;  /* the previous window ended over the limit in SYNs: no SYN gets an entry */
+	__u32 pad;
+};
+
+/*
+ * flood_rings[vip] (per CPU, the program's own state, read only by over-limit SYNs): the
+ * VIP's live ring as this CPU last saw it, and when it saw it change.
+ */
+struct lb_flood_ring {
+	__u64 changed_ns; /* bpf_ktime_get_coarse_ns() when this CPU saw `ring` flip; 0: never */
+	__u32 generation; /* vips[vip].generation it was seen under */
+	__u8 ring;        /* vips[vip].ring */
+	__u8 seen;        /* nonzero once recorded */
+	__u16 pad;
 };
 
 /* flood_stats[0] (per CPU): what the per-source limit did. */
@@ -302,6 +328,8 @@ enum lb_stat {
 	LB_STAT_XDP_TX,
 	LB_STAT_XDP_DROP,
 	LB_STAT_ENCAP_ERROR,      /* headroom or family mismatch: dropped */
+	LB_STAT_FLOOD_SYN,        /* SYN over flood_config.new_flows_per_cpu: sent by the ring, no entry */
+	LB_STAT_FLOOD_OTHER,      /* other new flow over it (UDP, TCP without an entry): the same */
 	LB_STAT_COUNT,
 };
 
@@ -340,6 +368,12 @@ struct lb_decap_stats {
  * outside the mask keep the template's value (a port can vary, the next one not).
  */
 #define LB_BENCH_F_VARY (1U << 0)
+/*
+ * With LB_BENCH_F_VARY and no vary_mask: write the counter times an odd constant, so the
+ * runs' values are still distinct but spread over all 32 bits (a spoofed flood's sources).
+ */
+#define LB_BENCH_F_SCRAMBLE (1U << 1)
+#define LB_BENCH_SCRAMBLE_FACTOR 0x9e3779b1U
 
 struct lb_bench_frame {
 	__u32 len;

@@ -57,7 +57,9 @@ public final class BenchHarness: Sendable {
     /// With `varyMask` (2^k − 1) as well, they get the template's bytes XOR (counter &
     /// mask): the runs cycle through mask + 1 flows, bytes outside the mask untouched.
     /// The counter is a little-endian word: mask 0x0000ffff varies the first two bytes.
-    public func setFrame(_ bytes: [UInt8], varyOffset: UInt32? = nil, varyMask: UInt32 = 0) throws {
+    /// With `scramble` (and no mask) they get the counter times an odd constant: distinct
+    /// per run, spread over every bit (LB_BENCH_F_SCRAMBLE).
+    public func setFrame(_ bytes: [UInt8], varyOffset: UInt32? = nil, varyMask: UInt32 = 0, scramble: Bool = false) throws {
         let operation = "set the benchmark frame"
         guard !bytes.isEmpty, bytes.count <= Int(LB_BENCH_FRAME_MAX) else {
             throw DatapathError.invalid(operation, "\(bytes.count) bytes; 1...\(LB_BENCH_FRAME_MAX) allowed")
@@ -67,7 +69,7 @@ public final class BenchHarness: Sendable {
         }
         var value = lb_bench_frame()
         value.len = UInt32(bytes.count)
-        value.flags = varyOffset == nil ? 0 : UInt32(LB_BENCH_F_VARY)
+        value.flags = varyOffset == nil ? 0 : UInt32(LB_BENCH_F_VARY) | (scramble ? UInt32(LB_BENCH_F_SCRAMBLE) : 0)
         value.vary_offset = varyOffset ?? 0
         value.counter = 0
         value.vary_mask = varyOffset == nil ? 0 : varyMask

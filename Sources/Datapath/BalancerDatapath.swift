@@ -56,6 +56,8 @@ public final class BalancerDatapath: Sendable {
     package let floodConfig: BPFMap<UInt32, lb_flood_config>
     /// Per-CPU counters of the per-source limit (key 0).
     package let floodStats: BPFMap<UInt32, lb_flood_stats>
+    /// Per-CPU window of the per-CPU new-flow limit (key 0), the program's own state.
+    package let floodWindow: BPFMap<UInt32, lb_flood_window>
     /// What a running capture copies (key 0); all zero when none runs.
     package let captureConfig: BPFMap<UInt32, lb_capture_config>
     /// Per-CPU counters of the running capture (key 0).
@@ -123,7 +125,8 @@ public final class BalancerDatapath: Sendable {
 
     static let mapNames = ["vip_map", "vips", "vip_filter", "vip_addrs", "backends", "rings", "conn_table", "config",
                            "vip_stats", "vip_flow_stats", "backend_stats", "global_stats", "source_flows", "flood_config",
-                           "flood_stats", "capture_config", "capture_scratch", "capture_stats", "capture_ring"]
+                           "flood_stats", "flood_window", "flood_rings", "capture_config", "capture_scratch", "capture_stats",
+                           "capture_ring"]
 
     private static func spec(_ limits: DatapathLimits) -> ObjectSpec {
         var abi = limits.abi
@@ -139,12 +142,14 @@ public final class BalancerDatapath: Sendable {
                 "vip_addrs": limits.maxVIPs, "vip_stats": limits.maxVIPs, "vip_flow_stats": limits.maxVIPs,
                 "backends": limits.maxBackends, "backend_stats": limits.maxBackends,
                 "rings": limits.ringChunks, "conn_table": limits.connectionTable,
-                "config": 1, "global_stats": 1, "flood_config": 1, "flood_stats": 1,
+                "config": 1, "global_stats": 1, "flood_config": 1, "flood_stats": 1, "flood_window": 1,
+                "flood_rings": limits.maxVIPs,
             ],
             requiredStructs: ["lb_limits", "lb_vip_key", "lb_vip_info", "lb_vip_addr_key", "lb_backend",
                               "lb_flow_key", "lb_flow", "lb_config", "lb_traffic", "lb_vip_flows", "lb_global_stats",
                               "lb_vip_filter", "lb_ring_chunk", "lb_source_key", "lb_source_flows", "lb_flood_config",
-                              "lb_flood_stats", "lb_capture_config", "lb_capture_record", "lb_capture_stats"],
+                              "lb_flood_stats", "lb_flood_window", "lb_flood_ring", "lb_capture_config", "lb_capture_record",
+                              "lb_capture_stats"],
             rodata: [("lb_limits", rodata)],
             buildHashVariable: "lb_object_hash",
             references: ["conn_table": ["vip_map", "vips", "backends"], "source_flows": ["vips"]])
@@ -170,6 +175,7 @@ public final class BalancerDatapath: Sendable {
         sourceFlows = try loaded.map("source_flows")
         floodConfig = try loaded.map("flood_config")
         floodStats = try loaded.map("flood_stats")
+        floodWindow = try loaded.map("flood_window")
         captureConfig = try loaded.map("capture_config")
         captureStats = try loaded.map("capture_stats")
         captureRing = try loaded.descriptor("capture_ring")

@@ -110,6 +110,8 @@ let sharedStructSizes: [(name: String, size: Int)] = [
     ("lb_source_flows", MemoryLayout<lb_source_flows>.size),
     ("lb_flood_config", MemoryLayout<lb_flood_config>.size),
     ("lb_flood_stats", MemoryLayout<lb_flood_stats>.size),
+    ("lb_flood_window", MemoryLayout<lb_flood_window>.size),
+    ("lb_flood_ring", MemoryLayout<lb_flood_ring>.size),
     ("lb_capture_config", MemoryLayout<lb_capture_config>.size),
     ("lb_capture_record", MemoryLayout<lb_capture_record>.size),
     ("lb_capture_stats", MemoryLayout<lb_capture_stats>.size),

@@ -83,6 +83,8 @@ final class MetricsTests: XCTestCase {
             #"lbd_xdp_actions_total{action="pass"}"#: 1,
             #"lbd_xdp_actions_total{action="drop"}"#: 1,
             "lbd_conntrack_new_flows_total": 5,
+            #"lbd_conntrack_flood_limited_total{packet="syn"}"#: 0,
+            #"lbd_conntrack_flood_limited_total{packet="other"}"#: 0,
             "lbd_conntrack_entries": 5,
             "lbd_conntrack_capacity": 4096,
             #"lbd_vip_syns_total{vip="10.0.0.10:80/tcp"}"#: 3,

@@ -47,7 +47,8 @@ final class SourcesAPITests: XCTestCase {
         let daemon = try await startDaemon(flood: "flood: { per_source_new_flows: 1000, source_prefix_v4: 16 }\n")
         let datapath = try sandbox.openPins()
         let written = try XCTUnwrap(try datapath.floodConfig.lookup(key: 0))
-        XCTAssertEqual([written.per_source_new_flows, UInt32(written.prefix_v4), UInt32(written.prefix_v6)], [1000, 16, 64])
+        XCTAssertEqual([written.per_source_new_flows, UInt32(written.prefix_v4), UInt32(written.prefix_v6),
+                        written.new_flows_per_cpu], [1000, 16, 64, 125_000])
         var frames: [[UInt8]] = []
         frames += (1...5).map { clientFrame(client: "198.18.0.\($0)", to: "10.0.0.10", port: 80, proto: Packet.tcp, sport: 40000) }
         frames += (1...2).map { clientFrame(client: "198.18.200.\($0)", to: "10.0.0.10", port: 80, proto: Packet.tcp, sport: 40000) }
@@ -104,14 +105,15 @@ final class SourcesAPITests: XCTestCase {
         // A reload writes the new flood settings.
         try writeDaemonConfig(to: sandbox.directory + "/lbd.yaml", network: sandbox.network, socket: sandbox.socket,
                               directory: sandbox.directory, pins: sandbox.pins,
-                              limits: DaemonSandbox.limitsYAML, services: services, extra: "flood: { source_prefix_v6: 48 }\n")
+                              limits: DaemonSandbox.limitsYAML, services: services, extra: "flood: { source_prefix_v6: 48, new_flows_per_cpu: 0 }\n")
         let reload = try await client.send(.post("/v1/reload", json: ""))
         XCTAssertEqual(reload.status, 200, reload.text)
         let changed = try XCTUnwrap(try json(reload.body)["changed"] as? [String])
         XCTAssertEqual(changed, ["flood.per_source_new_flows 1000 -> 0", "flood.source_prefix_v4 16 -> 24",
-                                 "flood.source_prefix_v6 64 -> 48"])
+                                 "flood.source_prefix_v6 64 -> 48", "flood.new_flows_per_cpu 125000 -> 0"])
         let reloaded = try XCTUnwrap(try datapath.floodConfig.lookup(key: 0))
-        XCTAssertEqual([reloaded.per_source_new_flows, UInt32(reloaded.prefix_v4), UInt32(reloaded.prefix_v6)], [0, 24, 48])
+        XCTAssertEqual([reloaded.per_source_new_flows, UInt32(reloaded.prefix_v4), UInt32(reloaded.prefix_v6),
+                        reloaded.new_flows_per_cpu], [0, 24, 48, 0])
 
         // Without a limit the datapath counts only while a window is open.
         XCTAssertEqual(reloaded.counting, 0)

@@ -63,6 +63,19 @@ final class BenchHarnessTests: XCTestCase {
         XCTAssertEqual(ports, [1, 2, 3, 0, 1, 2].map { base ^ (UInt16($0) << 8) })
     }
 
+    /// Scrambled, the varied word is the counter times LB_BENCH_SCRAMBLE_FACTOR (mod 2^32):
+    /// a distinct source address per run, spread over all its bits.
+    func testScrambleSpreadsTheCounter() throws {
+        let harness = try BenchHarness.load()
+        try harness.setTarget(harness.noop)
+        try harness.setFrame(tcpFrame(), varyOffset: 26, scramble: true)
+        for run in UInt32(1)...3 {
+            let output = try harness.run(repeat: 1).output
+            let written = (run &* LB_BENCH_SCRAMBLE_FACTOR).littleEndian
+            XCTAssertEqual(Array(output[26..<30]), withUnsafeBytes(of: written) { Array($0) }, "run \(run)")
+        }
+    }
+
     /// Live frames through the wrapper and the trivial encapsulator really leave the veth:
     /// every one arrives at bench_sink on the peer.
     func testLiveFramesArriveAtTheSink() throws {

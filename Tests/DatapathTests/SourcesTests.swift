@@ -37,7 +37,8 @@ final class SourcesTests: BalancerTestCase {
 
     private func setFlood(limit: UInt32 = 0, v4: UInt8 = 0, v6: UInt8 = 0, counting: UInt16 = 1) throws {
         try lb.datapath.floodConfig.update(key: 0, value: lb_flood_config(per_source_new_flows: limit, prefix_v4: v4,
-                                                                          prefix_v6: v6, counting: counting))
+                                                                          prefix_v6: v6, counting: counting,
+                                                                          new_flows_per_cpu: 0))
     }
 
     private func syn(from client: [UInt8], sport: UInt16) -> [UInt8] {

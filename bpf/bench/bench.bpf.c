@@ -52,6 +52,8 @@ int bench_wrapper(struct xdp_md *ctx)
 				return XDP_ABORTED;
 			__builtin_memcpy(&value, frame->data + offset, sizeof(value));
 			value ^= frame->counter & frame->vary_mask;
+		} else if (frame->flags & LB_BENCH_F_SCRAMBLE) {
+			value *= LB_BENCH_SCRAMBLE_FACTOR;
 		}
 		if (bpf_xdp_store_bytes(ctx, offset, &value, sizeof(value)))
 			return XDP_ABORTED;

@@ -6,6 +6,7 @@
 #ifndef LB_FLOW_H
 #define LB_FLOW_H
 
+#include "flood.h"
 #include "hash.h"
 #include "parse.h"
 #include "sources.h"
@@ -229,7 +230,8 @@ static __always_inline void remember_flow(const struct lb_flow_key *flow, __u8 t
  * outcome: hit, rescheduled, or a UDP or TCP miss; one that may remember it also
  * counts its SYN or miss for the VIP (vip_flow_stats). A packet that would create an
  * entry is counted for its client prefix (source_flows), and refused (route->refused)
- * when that prefix is over its new-flow limit.
+ * when that prefix is over its new-flow limit; one its CPU is over the per-CPU limit
+ * for (flood.h) goes by the ring without an entry.
  */
 static __always_inline bool route_flow(const struct lb_flow_key *flow, __u8 tcp_flags,
 				       bool remember, const struct lb_config *cfg,
@@ -269,7 +271,7 @@ static __always_inline bool route_flow(const struct lb_flow_key *flow, __u8 tcp_
 		__u64 now = bpf_ktime_get_coarse_ns();
 
 		route->refused = !admit_source(flow, route->vip, vip->generation, now);
-		if (!route->refused)
+		if (!route->refused && flood_admits_entry(syn, route->vip, vip, now, stats))
 			remember_flow(flow, tcp_flags, route, vip->generation, now, stats, flows);
 	}
 	return true;

@@ -22,8 +22,10 @@
  *       passes to another VIP or backend (its generation changes).
  *   global_stats, source_flows, flood_stats, capture_stats, capture_scratch, capture_ring
  *       the program (source_flows only while flood_config asks for counts).
+ *   flood_window, flood_rings
+ *       the program, while flood_config.new_flows_per_cpu is set; nobody reads them.
  *   flood_config
- *       lbd: its grouping and limit at start and on reload, like config
+ *       lbd: its grouping and limits at start and on reload, like config
  *       (BalancerDatapath.writeFloodSettings); `counting` while a sources window is
  *       open (setSourceCounting). One lock orders the two.
  *   capture_config
@@ -159,6 +161,21 @@ struct {
 	__type(value, struct lb_flood_stats);
 	__uint(max_entries, 1);
 } flood_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_flood_window);
+	__uint(max_entries, 1);
+} flood_window SEC(".maps");
+
+/* One entry per VIP index, sized like vips. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_flood_ring);
+	__uint(max_entries, 1);
+} flood_rings SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -31,10 +31,11 @@ public enum DatapathSettings {
         return cfg
     }
 
-    /// `lb_flood_config`: the source prefix lengths and the per-source limit; counting
-    /// off (`SourceCounting` turns it on for a sources window).
+    /// `lb_flood_config`: the source prefix lengths, the per-source and the per-CPU limits;
+    /// counting off (`SourceCounting` turns it on for a sources window).
     public static func floodConfig(_ flood: FloodSettings) -> lb_flood_config {
         lb_flood_config(per_source_new_flows: UInt32(flood.perSourceNewFlows), prefix_v4: UInt8(flood.sourcePrefixV4),
-                        prefix_v6: UInt8(flood.sourcePrefixV6), counting: 0)
+                        prefix_v6: UInt8(flood.sourcePrefixV6), counting: 0,
+                        new_flows_per_cpu: UInt32(flood.newFlowsPerCPU))
     }
 }

@@ -48,7 +48,7 @@ struct RuntimeSettings: Equatable {
         }
         let floodKeys: [(String, KeyPath<FloodSettings, Int>)] = [
             ("per_source_new_flows", \.perSourceNewFlows), ("source_prefix_v4", \.sourcePrefixV4),
-            ("source_prefix_v6", \.sourcePrefixV6),
+            ("source_prefix_v6", \.sourcePrefixV6), ("new_flows_per_cpu", \.newFlowsPerCPU),
         ]
         for (key, path) in floodKeys where flood[keyPath: path] != new.flood[keyPath: path] {
             changes.append("flood.\(key) \(flood[keyPath: path]) -> \(new.flood[keyPath: path])")
