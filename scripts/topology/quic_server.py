@@ -6,8 +6,10 @@ rest random). Every stream it receives is answered, when the client ends it, wit
 "NAME HOST:PORT": this backend's name and the client address the server sees, so a test
 knows who answered and from which client port.
 
-usage: quic_server.py NAME PORT SERVER_ID [--server-id-length 2] [--cid-length 8]
-Prints "NAME ready" once listening, and once more for every line read on stdin.
+usage: quic_server.py NAME PORT SERVER_ID ADDRESS... [--server-id-length 2] [--cid-length 8]
+Listens on each ADDRESS (the VIPs: answers must come from the address the client
+sent to, and aioquic sends without choosing its source). Prints "NAME ready" once
+listening, and once more for every line read on stdin.
 """
 import argparse
 import asyncio
@@ -84,6 +86,7 @@ async def main():
     parser.add_argument("name")
     parser.add_argument("port", type=int)
     parser.add_argument("server_id", type=int)
+    parser.add_argument("addresses", nargs="+")
     parser.add_argument("--server-id-length", type=int, default=2)
     parser.add_argument("--cid-length", type=int, default=8)
     args = parser.parse_args()
@@ -94,13 +97,14 @@ async def main():
                                       alpn_protocols=["lbd-test"])
     with tempfile.TemporaryDirectory() as directory:
         configuration.load_cert_chain(*self_signed(directory))
-        server = await serve("::", args.port, configuration=configuration,
-                             create_protocol=answering_protocol(args.name))
+        servers = [await serve(address, args.port, configuration=configuration,
+                               create_protocol=answering_protocol(args.name)) for address in args.addresses]
         loop = asyncio.get_running_loop()
         print(f"{args.name} ready", flush=True)
         while await loop.run_in_executor(None, sys.stdin.readline):
             print(f"{args.name} ready", flush=True)
-        server.close()
+        for server in servers:
+            server.close()
 
 
 if __name__ == "__main__":
