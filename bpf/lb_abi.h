@@ -98,7 +98,6 @@ struct lb_vip_info {
  * server id, big-endian. Server ids of up to 4 octets fit the map key.
  */
 #define LB_QUIC_SERVER_ID_MAX 4
-#define LB_QUIC_CID_MAX 20
 #define LB_QUIC_UNROUTABLE 7
 
 /* quic_servers: (VIP index, server id) -> the backend that issued the id's connection IDs. */

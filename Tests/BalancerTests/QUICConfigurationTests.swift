@@ -150,6 +150,17 @@ final class QUICConfigurationTests: XCTestCase {
         XCTAssertEqual(datapath.violations, [])
     }
 
+    func testARemovedQUICVIPTakesItsServerIDsAlong() async throws {
+        let datapath = InMemoryDatapath(limits: testLimits)
+        let reconciler = Reconciler(writer: datapath, limits: testLimits)
+        try await reconciler.apply(DesiredState(validating: [quicService(ids: ["192.0.2.11": 5])], limits: testLimits))
+        datapath.clearLog()
+        try await reconciler.apply(DesiredState(validating: [], limits: testLimits))
+        XCTAssertEqual(datapath.log, [.removeVIP(quicVIP), .writeQUICServers(vipIndex: 0, servers: [:]),
+                                      .clearBackend(index: 1)])
+        XCTAssertEqual(datapath.violations, [])
+    }
+
     func testAPlainVIPNeverWritesServerIDs() async throws {
         let datapath = InMemoryDatapath(limits: testLimits)
         let reconciler = Reconciler(writer: datapath, limits: testLimits)

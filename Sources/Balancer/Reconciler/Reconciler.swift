@@ -410,8 +410,6 @@ public actor Reconciler {
             }
             vipIndices[vip] = nil
             var slot = vipSlots[index] ?? VIPSlot()
-            // Stale by the generation already: deleted so the map does not fill up.
-            try writeQUICServers([:], of: &slot, vip: vip, index: index, &summary)
             slot.keyInstalled = false
             slot.infoUncertain = false
             slot.liveInputs = nil
@@ -422,6 +420,10 @@ public actor Reconciler {
             vipSlots[index] = slot
             vipPool.release(index)
             logger.info("VIP removed", metadata: ["vip": "\(vip)", "index": "\(index)"])
+            // Its server ids are stale by the generation already: deleted so the map does not
+            // fill up. Should this fail, the index's next VIP deletes them with its first write.
+            defer { vipSlots[index] = slot }
+            try writeQUICServers([:], of: &slot, vip: vip, index: index, &summary)
         }
     }
 
