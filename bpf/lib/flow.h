@@ -224,9 +224,11 @@ static __always_inline void remember_flow(const struct lb_flow_key *flow, __u8 t
 /*
  * A QUIC short header that missed the connection table goes to the backend its
  * connection ID names while that backend is up (draining included), and is never
- * remembered: the ID routes every packet. Anything else goes by the ring.
+ * remembered: the ID routes every packet. Anything else goes by the ring. A function
+ * of its own (a BPF-to-BPF call): only QUIC VIPs' misses pay for it, and the hot paths
+ * inlined around it keep their registers.
  */
-static __always_inline bool route_by_connection_id(const struct quic_packet *quic,
+static __noinline bool route_by_connection_id(const struct quic_packet *quic,
 						   const struct lb_vip_info *vip,
 						   struct lb_global_stats *stats, struct route *route)
 {
