@@ -27,6 +27,9 @@ DEB_PACKAGES := clang libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 pkg-conf
 # without their server running, by scripts/install-tool-packages.sh.
 DEB_TOOL_PACKAGES := prometheus bird2
 
+# The QUIC end-to-end tests' Python with aioquic (a venv; Debian's package or PyPI's).
+QUIC_PYTHON := build/python
+
 # What `make bench-e2e` drives and compares lbd with; installed (no service started) when
 # missing, by that target only.
 BENCH_E2E_PACKAGES := wrk iperf3 haproxy nginx libnginx-mod-stream
@@ -55,6 +58,7 @@ deps:
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 	@scripts/install-tool-packages.sh $(DEB_TOOL_PACKAGES)
+	@scripts/install-aioquic.sh $(QUIC_PYTHON)
 
 bpf: $(BPF_OBJS) $(BENCH_OBJS)
 

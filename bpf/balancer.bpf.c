@@ -71,9 +71,10 @@ static __always_inline int balance(struct xdp_md *ctx, const struct packet *pkt,
 				   struct lb_global_stats *stats, struct capture_note *note)
 {
 	struct lb_config *cfg = runtime_config();
+	struct quic_packet quic = { .ctx = ctx, .pkt = pkt };
 	struct route route;
 
-	if (!cfg || !route_flow(&pkt->flow, pkt->tcp_flags, true, cfg, stats, &route))
+	if (!cfg || !route_flow(&pkt->flow, pkt->tcp_flags, true, &quic, cfg, stats, &route))
 		return XDP_PASS;
 	note_vip(note, route.vip);
 	if (route.from_ring)
@@ -103,7 +104,7 @@ static __always_inline int forward_icmp_error(struct xdp_md *ctx, struct packet 
 	int action;
 
 	if (!cfg || quoted_flow(data, data_end, pkt, &flow) ||
-	    !route_flow(&flow, 0, false, cfg, stats, &route)) {
+	    !route_flow(&flow, 0, false, NULL, cfg, stats, &route)) {
 		count(stats, LB_STAT_ICMP_UNMATCHED);
 		return XDP_PASS;
 	}

@@ -69,6 +69,12 @@ struct lb_vip_key {
  * instead of being re-picked from the ring (`on_backend_down: keep`).
  */
 #define LB_VIP_F_KEEP_FLOWS_ON_DOWN (1U << 2)
+/*
+ * A QUIC VIP (UDP): short-header packets go to the backend whose server id their
+ * destination connection ID carries (QUIC-LB plaintext layout, bpf/lib/quic.h), so a
+ * connection that migrates to another client address or port keeps its backend.
+ */
+#define LB_VIP_F_QUIC (1U << 3)
 
 /*
  * vips[index]. `flags` and `ring` come first so that one aligned 8-byte store flips
@@ -81,6 +87,29 @@ struct lb_vip_info {
 	__u32 ring;               /* 0 or 1: which of the VIP's two rings is live */
 	__u32 udp_idle_timeout_s; /* 0: lb_config.udp_idle_timeout_s */
 	__u32 generation;
+	__u8 quic_cid_len;        /* LB_VIP_F_QUIC: length of the connection IDs its backends issue */
+	__u8 quic_server_id_len;  /* ... and of the server id after their first octet (1..LB_QUIC_SERVER_ID_MAX) */
+	__u16 pad;
+};
+
+/*
+ * QUIC-LB plaintext connection IDs: octet 0 holds the config rotation bits (top three;
+ * LB_QUIC_UNROUTABLE marks a CID the load balancer cannot route) and octets 1.. the
+ * server id, big-endian. Server ids of up to 4 octets fit the map key.
+ */
+#define LB_QUIC_SERVER_ID_MAX 4
+#define LB_QUIC_UNROUTABLE 7
+
+/* quic_servers: (VIP index, server id) -> the backend that issued the id's connection IDs. */
+struct lb_quic_server_key {
+	__u32 vip;
+	__u32 server_id;
+};
+
+struct lb_quic_server {
+	__u32 backend;
+	__u16 vip_generation;     /* vips[vip].generation (low 16 bits) when written: a reused VIP index never matches */
+	__u16 backend_generation; /* backends[backend].generation when written: a reused backend index never matches */
 };
 
 /*
@@ -330,6 +359,9 @@ enum lb_stat {
 	LB_STAT_ENCAP_ERROR,      /* headroom or family mismatch: dropped */
 	LB_STAT_FLOOD_SYN,        /* SYN over flood_config.new_flows_per_cpu: sent by the ring, no entry */
 	LB_STAT_FLOOD_OTHER,      /* other new flow over it (UDP, TCP without an entry): the same */
+	LB_STAT_QUIC_ROUTED,      /* QUIC short header sent to the backend its connection ID names */
+	LB_STAT_QUIC_FALLBACK,    /* ... naming no server id of the VIP, or a backend down: by the ring */
+	LB_STAT_QUIC_MALFORMED,   /* ... shorter than the VIP's connection ID: by the ring */
 	LB_STAT_COUNT,
 };
 

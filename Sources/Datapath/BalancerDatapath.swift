@@ -36,6 +36,8 @@ public final class BalancerDatapath: Sendable {
     package let vipAddrs: BPFMap<lb_vip_addr_key, UInt32>
     /// Backend index → address, flags. Index 0 is LB_BACKEND_NONE, never a backend.
     package let backends: BPFMap<UInt32, lb_backend>
+    /// (VIP index, QUIC server id) → backend index, for QUIC VIPs.
+    package let quicServers: BPFMap<lb_quic_server_key, lb_quic_server>
     /// Maglev slots → backend index, 16 to a chunk; see `writeRing` and `readRing`.
     package let rings: BPFMap<UInt32, lb_ring_chunk>
     /// LRU, one list for all CPUs: client flow → VIP index and backend, written by the program.
@@ -126,7 +128,7 @@ public final class BalancerDatapath: Sendable {
     static let mapNames = ["vip_map", "vips", "vip_filter", "vip_addrs", "backends", "rings", "conn_table", "config",
                            "vip_stats", "vip_flow_stats", "backend_stats", "global_stats", "source_flows", "flood_config",
                            "flood_stats", "flood_window", "flood_rings", "capture_config", "capture_scratch", "capture_stats",
-                           "capture_ring"]
+                           "capture_ring", "quic_servers"]
 
     private static func spec(_ limits: DatapathLimits) -> ObjectSpec {
         var abi = limits.abi
@@ -140,7 +142,7 @@ public final class BalancerDatapath: Sendable {
             maxEntries: [
                 "vip_map": limits.maxVIPs, "vips": limits.maxVIPs, "vip_filter": 1,
                 "vip_addrs": limits.maxVIPs, "vip_stats": limits.maxVIPs, "vip_flow_stats": limits.maxVIPs,
-                "backends": limits.maxBackends, "backend_stats": limits.maxBackends,
+                "backends": limits.maxBackends, "backend_stats": limits.maxBackends, "quic_servers": limits.maxBackends,
                 "rings": limits.ringChunks, "conn_table": limits.connectionTable,
                 "config": 1, "global_stats": 1, "flood_config": 1, "flood_stats": 1, "flood_window": 1,
                 "flood_rings": limits.maxVIPs,
@@ -149,10 +151,11 @@ public final class BalancerDatapath: Sendable {
                               "lb_flow_key", "lb_flow", "lb_config", "lb_traffic", "lb_vip_flows", "lb_global_stats",
                               "lb_vip_filter", "lb_ring_chunk", "lb_source_key", "lb_source_flows", "lb_flood_config",
                               "lb_flood_stats", "lb_flood_window", "lb_flood_ring", "lb_capture_config", "lb_capture_record",
-                              "lb_capture_stats"],
+                              "lb_capture_stats", "lb_quic_server_key", "lb_quic_server"],
             rodata: [("lb_limits", rodata)],
             buildHashVariable: "lb_object_hash",
-            references: ["conn_table": ["vip_map", "vips", "backends"], "source_flows": ["vips"]])
+            references: ["conn_table": ["vip_map", "vips", "backends"], "source_flows": ["vips"],
+                         "quic_servers": ["vips", "backends"]])
     }
 
     private init(_ loaded: LoadedObject, limits: DatapathLimits, pinDirectory: String?) throws {
@@ -166,6 +169,7 @@ public final class BalancerDatapath: Sendable {
         vipAddrs = try loaded.map("vip_addrs")
         backends = try loaded.map("backends")
         rings = try loaded.map("rings")
+        quicServers = try loaded.map("quic_servers")
         connTable = try loaded.map("conn_table")
         config = try loaded.map("config")
         vipStats = try loaded.map("vip_stats")

@@ -23,6 +23,7 @@ public final class InMemoryDatapath: DatapathWriter, @unchecked Sendable {
         case writeRing(vipIndex: UInt32, ring: UInt32, changedSlots: [Int]?)
         case installVIP(VIPKey, index: UInt32, info: VIPInfo)
         case removeVIP(VIPKey)
+        case writeQUICServers(vipIndex: UInt32, servers: [UInt32: QUICServer])
 
         public var description: String {
             switch self {
@@ -33,6 +34,9 @@ public final class InMemoryDatapath: DatapathWriter, @unchecked Sendable {
             case .installVIP(let vip, let index, let info):
                 "installVIP \(vip) index \(index) ring \(info.liveRing) gen \(info.generation) flags \(info.flags.rawValue)"
             case .removeVIP(let vip): "removeVIP \(vip)"
+            case .writeQUICServers(let vip, let servers):
+                "writeQUICServers vip \(vip) " + servers.sorted { $0.key < $1.key }
+                    .map { "\($0.key)->\($0.value.backendIndex)" }.joined(separator: ",")
             }
         }
     }
@@ -64,6 +68,8 @@ public final class InMemoryDatapath: DatapathWriter, @unchecked Sendable {
         /// The last address set at each backend index, for the generation check.
         var backendOwners: [UInt32: IPAddress] = [:]
         var rings: [UInt32: [[UInt32]]] = [:]
+        /// quic_servers: VIP index → server id → entry, with the VIP generation written.
+        var quicServers: [UInt32: (generation: UInt32, servers: [UInt32: QUICServer])] = [:]
         /// The last VIP installed at each index, for the generation check.
         var owners: [UInt32: (key: VIPKey, generation: UInt32)] = [:]
         var log: [Operation] = []
@@ -100,6 +106,13 @@ public final class InMemoryDatapath: DatapathWriter, @unchecked Sendable {
     public func backend(index: UInt32) -> (address: IPAddress, up: Bool)? { locked { $0.backends[index] } }
     public func backendGeneration(index: UInt32) -> UInt16? { locked { $0.backendGenerations[index] } }
     public func ring(vipIndex: UInt32, ring: UInt32) -> [UInt32] { locked { self.ring(in: $0, vipIndex, ring) } }
+    /// The VIP index's server ids, while they carry its current generation.
+    public func quicServers(vipIndex: UInt32) -> [UInt32: QUICServer] {
+        locked { maps in
+            guard let entry = maps.quicServers[vipIndex], entry.generation == maps.vips[vipIndex]?.generation else { return [:] }
+            return entry.servers
+        }
+    }
 
     /// What the packet path would pick for a new flow of `vip` hashing to `slot`: the
     /// backend's address, or nil when the VIP is absent or has no backend.
@@ -203,6 +216,15 @@ public final class InMemoryDatapath: DatapathWriter, @unchecked Sendable {
                 info.flags = .noBackend
                 maps.vips[index] = info
             }
+        }
+    }
+
+    public func writeQUICServers(vipIndex: UInt32, vipGeneration: UInt32, servers: [UInt32: QUICServer]) throws {
+        try write(.writeQUICServers(vipIndex: vipIndex, servers: servers)) { maps in
+            for (id, server) in servers where maps.backends[server.backendIndex] == nil {
+                maps.violations.append("QUIC server id \(id) of VIP index \(vipIndex) names backend \(server.backendIndex), not set")
+            }
+            maps.quicServers[vipIndex] = servers.isEmpty ? nil : (vipGeneration, servers)
         }
     }
 

@@ -169,13 +169,14 @@ final class ConfigurationTests: XCTestCase {
         ("services: { vip: 10.0.0.10:80/tcp }", ["4:11: services: expected a list, found a mapping"]),
         ("services:\n  - hash: source", ["5:5: services[0]: 'vip' is required"]),
         ("services:\n  - vip: 10.0.0.10:80/tcp\n    backend: []", ["6:5: unknown key 'backend' in services[0] "
-            + "(expected one of: vip, hash, udp_idle_timeout, on_backend_down, backends, health_check)"]),
+            + "(expected one of: vip, hash, udp_idle_timeout, on_backend_down, quic, quic_server_id_length, "
+            + "quic_connection_id_length, backends, health_check)"]),
         ("services:\n  - vip: 10.0.0.10:80/tcp\n    backends: 192.0.2.1", ["6:15: services[0].backends: expected a list, "
             + "found a single value"]),
         ("services:\n  - vip: 10.0.0.10:80/tcp\n    backends: [ { weight: 5 } ]", ["6:17: services[0].backends[0]: "
             + "'address' is required"]),
         ("services:\n  - vip: 10.0.0.10:80/tcp\n    backends: [ { address: 192.0.2.1, port: 80 } ]", ["6:39: unknown key "
-            + "'port' in services[0].backends[0] (expected one of: address, weight, drained, health_check)"]),
+            + "'port' in services[0].backends[0] (expected one of: address, weight, drained, health_check, quic_server_id)"]),
         // Services: values
         ("services:\n  - vip: 10.0.0.10:80/tcp\n    on_backend_down: stay", ["6:22: on_backend_down: bad on_backend_down "
             + "'stay': expected move or keep"]),

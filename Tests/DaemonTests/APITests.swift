@@ -139,6 +139,8 @@ final class APITests: XCTestCase {
             #"{"op":"drain","address":"192.0.2.11"}"#,
             #"{"op":"remove_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.12"}"#,
             #"{"op":"remove_vip","vip":"10.0.0.10:53/udp"}"#,
+            #"{"op":"add_vip","vip":"10.0.0.20:443/udp","quic":true,"quic_server_id_length":1}"#,
+            #"{"op":"add_backend","vip":"10.0.0.20:443/udp","address":"192.0.2.31","quic_server_id":9}"#,
         ] {
             let response = try await client.send(.post("/v1/edit", json: body))
             XCTAssertEqual(response.status, 200, "\(body): \(response.text)")
@@ -165,6 +167,17 @@ final class APITests: XCTestCase {
                   - address: 192.0.2.31
                     weight: 5
                     drained: true
+              - vip: 10.0.0.20:443/udp
+                hash: 5tuple
+                on_backend_down: move
+                quic: true
+                quic_server_id_length: 1
+                quic_connection_id_length: 8
+                backends:
+                  - address: 192.0.2.31
+                    weight: 100
+                    drained: false
+                    quic_server_id: 9
 
             """)
         XCTAssertEqual(harness.datapath.violations, [])
@@ -180,7 +193,7 @@ final class APITests: XCTestCase {
             (#"{"op":"rename_vip","vip":"10.0.0.10:80/tcp"}"#, 400,
              "unknown op 'rename_vip' (expected one of: add_backend, add_vip, drain, remove_backend, remove_vip, set_weight, undrain)"),
             (#"{"op":"add_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.14","wieght":5}"#, 400,
-             "'wieght' does not apply to add_backend (it takes: address, vip, weight)"),
+             "'wieght' does not apply to add_backend (it takes: address, quic_server_id, vip, weight)"),
             (#"{"op":"add_backend","vip":"10.0.0.10:80/tcp"}"#, 400, "add_backend needs 'address'"),
             (#"{"op":"set_weight","vip":"10.0.0.10:80/tcp","address":"192.0.2.11","weight":"5"}"#, 400,
              "'weight': expected an integer"),
@@ -195,6 +208,12 @@ final class APITests: XCTestCase {
             (#"{"op":"add_vip","vip":"10.0.0.10:80/tcp"}"#, 409, "VIP 10.0.0.10:80/tcp already exists"),
             (#"{"op":"add_vip","vip":"10.0.0.30:80/tcp","udp_idle_timeout":"5s"}"#, 400,
              "VIP 10.0.0.30:80/tcp: udp_idle_timeout applies to UDP VIPs only"),
+            (#"{"op":"add_vip","vip":"10.0.0.30:443/tcp","quic":true}"#, 400,
+             "VIP 10.0.0.30:443/tcp: quic applies to UDP VIPs only"),
+            (#"{"op":"add_vip","vip":"10.0.0.30:443/udp","quic_server_id_length":3}"#, 400,
+             "'quic': quic_server_id_length and quic_connection_id_length need quic: true"),
+            (#"{"op":"add_backend","vip":"10.0.0.10:53/udp","address":"192.0.2.14","quic_server_id":3}"#, 400,
+             "VIP 10.0.0.10:53/udp: backend 192.0.2.14 has a quic_server_id but the VIP is not quic: true"),
             (#"{"op":"add_vip","vip":"10.0.0.30:53/udp","hash":"random"}"#, 400,
              "'hash': Cannot initialize HashMode from invalid String value random"),
             (#"{"op":"add_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.11","weight":5}"#, 409,

@@ -135,14 +135,15 @@ final class InvalidInputTests: XCTestCase {
                 colour: blue
             """, exitCode: 1,
                 message: "$FILE:3:5: unknown key 'colour' in services[0] "
-                    + "(expected one of: vip, hash, udp_idle_timeout, on_backend_down, backends, health_check)"),
+                    + "(expected one of: vip, hash, udp_idle_timeout, on_backend_down, quic, quic_server_id_length, "
+                    + "quic_connection_id_length, backends, health_check)"),
         Refusal(command: "apply -f $FILE", file: """
             services:
               - vip: 10.0.0.10:80/tcp
                 backends: [ { address: 192.0.2.11, wieght: 5 } ]
             """, exitCode: 1,
                 message: "$FILE:3:40: unknown key 'wieght' in services[0].backends[0] "
-                    + "(expected one of: address, weight, drained, health_check)"),
+                    + "(expected one of: address, weight, drained, health_check, quic_server_id)"),
         Refusal(command: "apply -f $FILE", file: "services: []\nlimits: { max_vips: 8 }\n", exitCode: 1,
                 message: "$FILE:2:1: unknown key 'limits' in services file (expected one of: services)"),
         Refusal(command: "apply -f $FILE", file: """

@@ -175,4 +175,8 @@ private final class WriteGate: DatapathWriter, @unchecked Sendable {
     }
 
     func removeVIP(_ vip: VIPKey) throws { try base.removeVIP(vip) }
+
+    func writeQUICServers(vipIndex: UInt32, vipGeneration: UInt32, servers: [UInt32: QUICServer]) throws {
+        try base.writeQUICServers(vipIndex: vipIndex, vipGeneration: vipGeneration, servers: servers)
+    }
 }

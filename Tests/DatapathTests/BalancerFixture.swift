@@ -73,9 +73,14 @@ final class BalancerFixture {
 
     /// A VIP whose live ring repeats `ring` (backend indices) over its slots.
     func addVIP(_ address: [UInt8], port: UInt16, proto: UInt8, index: UInt32, ring: [UInt32],
-                flags: UInt32 = 0, udpIdleTimeout: UInt32 = 0, generation: UInt32 = 0) throws {
+                flags: UInt32 = 0, udpIdleTimeout: UInt32 = 0, generation: UInt32 = 0,
+                quic: (connectionIDLength: UInt8, serverIDLength: UInt8)? = nil) throws {
         try writeRing(vip: index, ring: ring, live: 0)
         var info = lb_vip_info()
+        if let quic {
+            info.quic_cid_len = quic.connectionIDLength
+            info.quic_server_id_len = quic.serverIDLength
+        }
         info.flags = flags | (ring.isEmpty ? UInt32(LB_VIP_F_NO_BACKEND) : 0)
         info.ring = 0
         info.udp_idle_timeout_s = udpIdleTimeout

@@ -149,7 +149,7 @@ final class PinningTests: BalancerTestCase {
 
         let moreBackends = try DatapathLimits(maxVIPs: 8, maxBackends: 32, ringSize: 13, connectionTable: 8192)
         XCTAssertEqual(try BalancerDatapath.removeIncompatiblePins(pinDirectory: lb.pinDirectory, limits: moreBackends),
-                       ["backends", "backend_stats", "conn_table"])
+                       ["backends", "quic_servers", "backend_stats", "conn_table"])
         let again = try BalancerDatapath.open(pinDirectory: lb.pinDirectory, limits: moreBackends)
         XCTAssertEqual(again.vipMap.id, old.vipMap.id)
         XCTAssertEqual(try BalancerDatapath.removeIncompatiblePins(pinDirectory: lb.pinDirectory, limits: moreBackends), [],

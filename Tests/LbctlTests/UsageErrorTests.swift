@@ -20,6 +20,12 @@ final class UsageErrorTests: LbctlTestCase {
              "bad duration '30': expected a whole number and a unit (ms, s, m, h), e.g. 30s"),
             (["vip", "add", "10.0.0.10:53/udp", "--udp-idle-timeout", "500ms"],
              "VIP 10.0.0.10:53/udp: udp_idle_timeout 500ms must be whole seconds from 1s to 24h"),
+            (["vip", "add", "10.0.0.10:443/tcp", "--quic"], "VIP 10.0.0.10:443/tcp: quic applies to UDP VIPs only"),
+            (["vip", "add", "10.0.0.10:443/udp", "--quic-server-id-length", "2"],
+             "--quic-server-id-length and --quic-connection-id-length need --quic"),
+            (["vip", "add", "10.0.0.10:443/udp", "--quic", "--quic-server-id-length", "5"],
+             "VIP 10.0.0.10:443/udp: quic_server_id_length 5 must be 1...4 and quic_connection_id_length 8 from "
+                + "quic_server_id_length + 1 to 20"),
             (["vip", "add", "127.0.0.1:80/tcp"],
              "VIP 127.0.0.1:80/tcp: 127.0.0.1 is a loopback address; a VIP needs a unicast address"),
             (["vip", "add"], "missing expected argument '<vip>' (see 'lbctl vip add --help')"),

@@ -9,6 +9,7 @@
 #include "flood.h"
 #include "hash.h"
 #include "parse.h"
+#include "quic.h"
 #include "sources.h"
 #include "stats.h"
 
@@ -222,6 +223,34 @@ static __always_inline void remember_flow(const struct lb_flow_key *flow, __u8 t
 }
 
 /*
+ * A QUIC short header that missed the connection table goes to the backend its
+ * connection ID names while that backend is up (draining included), and is never
+ * remembered: the ID routes every packet. Anything else goes by the ring. A function
+ * of its own (a BPF-to-BPF call): only QUIC VIPs' misses pay for it, and the hot paths
+ * inlined around it keep their registers.
+ */
+static __noinline bool route_by_connection_id(const struct quic_packet *quic,
+						   const struct lb_vip_info *vip,
+						   struct lb_global_stats *stats, struct route *route)
+{
+	const struct lb_quic_server *server = quic_server(quic, vip, route->vip, stats);
+	struct lb_backend *backend;
+
+	if (!server)
+		return false;
+	backend = usable_backend(server->backend);
+	if (!backend || backend->generation != server->backend_generation) {
+		count(stats, LB_STAT_QUIC_FALLBACK);
+		return false;
+	}
+	route->backend = server->backend;
+	route->target = backend;
+	route->from_ring = false;
+	count(stats, LB_STAT_QUIC_ROUTED);
+	return true;
+}
+
+/*
  * Routes a packet of `flow`; false when its destination is no VIP. A TCP SYN always
  * consults the ring, so a reused 5-tuple follows the current ring; an RST, or a
  * packet that only looks a flow up (remember = false), never creates an entry.
@@ -231,10 +260,12 @@ static __always_inline void remember_flow(const struct lb_flow_key *flow, __u8 t
  * counts its SYN or miss for the VIP (vip_flow_stats). A packet that would create an
  * entry is counted for its client prefix (source_flows), and refused (route->refused)
  * when that prefix is over its new-flow limit; one its CPU is over the per-CPU limit
- * for (flood.h) goes by the ring without an entry.
+ * for (flood.h) goes by the ring without an entry. `quic` (NULL for a quoted flow) is
+ * the packet a QUIC VIP may route by connection ID.
  */
 static __always_inline bool route_flow(const struct lb_flow_key *flow, __u8 tcp_flags,
-				       bool remember, const struct lb_config *cfg,
+				       bool remember, const struct quic_packet *quic,
+				       const struct lb_config *cfg,
 				       struct lb_global_stats *stats, struct route *route)
 {
 	bool syn = flow->proto == IPPROTO_TCP && (tcp_flags & TCP_FLAG_SYN);
@@ -256,6 +287,8 @@ static __always_inline bool route_flow(const struct lb_flow_key *flow, __u8 tcp_
 	if (!vip)
 		return false;
 	count(stats, lookup);
+	if (quic && (vip->flags & LB_VIP_F_QUIC) && route_by_connection_id(quic, vip, stats, route))
+		return true;
 	if (remember) {
 		flows = vip_flow_counters(route->vip);
 		count_vip_arrival(flows, syn, lookup);

@@ -7,6 +7,8 @@
  *   vip_map, vips, rings, backends
  *       lbd's reconciler, and nothing else: its DatapathWriter calls, carried out by
  *       the daemon's KernelDatapathWriter through BalancerDatapath.
+ *   quic_servers
+ *       the reconciler too (DatapathWriter.writeQUICServers), after the backends it names.
  *   vip_addrs, vip_filter
  *       derived from vip_map (BalancerDatapath.syncVIPAddresses): by the reconciler's
  *       VIP installs and removals, and once when lbd starts, to repair what a daemon
@@ -118,6 +120,14 @@ struct {
 	__type(value, struct lb_flow);
 	__uint(max_entries, 1);
 } conn_table SEC(".maps");
+
+/* QUIC VIPs' server ids; sized like `backends` (one id per backend of each QUIC VIP). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct lb_quic_server_key);
+	__type(value, struct lb_quic_server);
+	__uint(max_entries, 1);
+} quic_servers SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -11,10 +11,14 @@ import Yams
 ///     hash: 5tuple                    # 5tuple (default) | source
 ///     udp_idle_timeout: 30s           # UDP VIPs only; default: the global udp_idle_timeout
 ///     on_backend_down: move           # move (default) | keep: established flows of a down backend
+///     quic: false                     # UDP VIPs: route QUIC short headers by connection ID
+///     quic_server_id_length: 2        # quic only: octets of the server id (1...4), default 2
+///     quic_connection_id_length: 8    # quic only: the backends' connection ID length, default 8
 ///     backends:
 ///       - address: 192.0.2.11
 ///         weight: 100                 # 0...65535, default 100
 ///         drained: false              # default false
+///         quic_server_id: 1           # quic VIPs: the id its connection IDs carry
 ///         health_check: { type: tcp, port: 8080 }   # this backend's own check
 ///     health_check:                   # default: not checked (always up)
 ///       type: http                    # none | tcp | http | https
@@ -25,8 +29,9 @@ import Yams
 ///     backends: []
 /// ```
 enum ServicesYAML {
-    static let serviceKeys = ["vip", "hash", "udp_idle_timeout", "on_backend_down", "backends", "health_check"]
-    static let backendKeys = ["address", "weight", "drained", "health_check"]
+    static let serviceKeys = ["vip", "hash", "udp_idle_timeout", "on_backend_down", "quic", "quic_server_id_length",
+                              "quic_connection_id_length", "backends", "health_check"]
+    static let backendKeys = ["address", "weight", "drained", "health_check", "quic_server_id"]
 
     /// Where each service and backend came from, to place validation errors.
     struct Marks {
@@ -57,6 +62,12 @@ enum ServicesYAML {
                 // The entry with a weight written (there may be duplicates of the address).
                 let entries = services[vip]?.first?.backends[address] ?? []
                 return entries.first(where: { $0.weight != nil })?.weight ?? entries.first?.address
+            case .quicOnTCP(let vip), .quicLengthsOutOfRange(let vip, _, _):
+                return services[vip]?.first.flatMap { $0.quic ?? $0.vip }
+            case .quicServerIDWithoutQUIC(let vip, let address), .quicServerIDOutOfRange(let vip, let address, _, _),
+                 .duplicateQUICServerID(let vip, let address, _):
+                let entries = services[vip]?.first?.backends[address] ?? []
+                return entries.first(where: { $0.quicServerID != nil })?.quicServerID ?? entries.first?.address
             case .checkWithoutPort(let vip, nil):
                 return services[vip]?.first.flatMap { $0.healthCheck ?? $0.vip }
             case .checkWithoutPort(let vip, let address?):
@@ -73,6 +84,7 @@ enum ServicesYAML {
         var vip: Mark?
         var udpIdleTimeout: Mark?
         var healthCheck: Mark?
+        var quic: Mark?
         var backends: [IPAddress: [BackendMarks]] = [:]
     }
 
@@ -80,6 +92,7 @@ enum ServicesYAML {
         var address: Mark?
         var weight: Mark?
         var healthCheck: Mark?
+        var quicServerID: Mark?
     }
 
     /// The services of the `services:` list `node`; entries with errors are reported and left out.
@@ -101,13 +114,14 @@ enum ServicesYAML {
         var complete = true
         let vip = reader.value(vipNode, key: "vip", VIPKey.init)
         var service = ServiceMarks(vip: vipNode.mark, udpIdleTimeout: fields["udp_idle_timeout"]?.mark,
-                                   healthCheck: fields["health_check"]?.mark)
+                                   healthCheck: fields["health_check"]?.mark, quic: fields["quic"]?.mark)
         let hash = fields["hash"].map { reader.value($0, key: "hash", HashMode.init) } ?? .fiveTuple
         let timeout = fields["udp_idle_timeout"].map { reader.value($0, key: "udp_idle_timeout", DurationText.parse) }
         let onDown = fields["on_backend_down"].map { reader.value($0, key: "on_backend_down", BackendDownPolicy.init) }
             ?? .move
         let check = fields["health_check"].map { reader.healthCheck($0, name: "\(name).health_check", ServiceHealthCheck.self) }
-        if hash == nil || onDown == nil || timeout == .some(nil) || check == .some(nil) { complete = false }
+        let quic = readQUIC(fields, name: name, into: &reader)
+        if hash == nil || onDown == nil || timeout == .some(nil) || check == .some(nil) || quic == nil { complete = false }
         var backends: [BackendSpec] = []
         if let list = fields["backends"], let entries = reader.sequence(list, name: "\(name).backends") {
             for (index, entry) in entries.enumerated() {
@@ -124,8 +138,29 @@ enum ServicesYAML {
         }
         guard let vip, let hash, let onDown, complete else { return nil }
         marks.services[vip, default: []].append(service)
-        return ServiceSpec(vip: vip, hash: hash, udpIdleTimeout: timeout ?? nil, onBackendDown: onDown, backends: backends,
-                           healthCheck: check ?? nil)
+        return ServiceSpec(vip: vip, hash: hash, udpIdleTimeout: timeout ?? nil, onBackendDown: onDown, quic: quic ?? nil,
+                           backends: backends, healthCheck: check ?? nil)
+    }
+
+    /// `quic` and its lengths: .some(nil) for a VIP that is not QUIC, nil after an error
+    /// (a length without `quic: true` included).
+    private static func readQUIC(_ fields: Fields, name: String,
+                                 into reader: inout YAMLReader) -> QUICSettings?? {
+        let enabled = fields["quic"].map { reader.boolean($0, key: "quic") } ?? false
+        let serverIDLength = fields["quic_server_id_length"].map { reader.integer($0, key: "quic_server_id_length") }
+        let connectionIDLength = fields["quic_connection_id_length"].map {
+            reader.integer($0, key: "quic_connection_id_length")
+        }
+        guard let enabled, serverIDLength != .some(nil), connectionIDLength != .some(nil) else { return nil }
+        guard enabled else {
+            for key in ["quic_server_id_length", "quic_connection_id_length"] {
+                if let node = fields[key] { reader.report("\(name): \(key) needs quic: true", at: node) }
+            }
+            let notQUIC: QUICSettings?? = .some(nil)
+            return serverIDLength == nil && connectionIDLength == nil ? notQUIC : nil
+        }
+        return QUICSettings(serverIDLength: serverIDLength.flatMap { $0 } ?? QUICSettings.defaultServerIDLength,
+                            connectionIDLength: connectionIDLength.flatMap { $0 } ?? QUICSettings.defaultConnectionIDLength)
     }
 
     private static func readBackend(_ node: Node, name: String,
@@ -141,10 +176,12 @@ enum ServicesYAML {
         let check = fields["health_check"].map {
             reader.healthCheck($0, name: "\(name).health_check", HealthCheckDefinition.self)
         }
-        guard let address, let weight, let drained, check != .some(nil) else { return nil }
-        return (BackendSpec(address: address, weight: weight, drained: drained, healthCheck: check ?? nil),
+        let serverID = fields["quic_server_id"].map { reader.integer($0, key: "quic_server_id") }
+        guard let address, let weight, let drained, check != .some(nil), serverID != .some(nil) else { return nil }
+        return (BackendSpec(address: address, weight: weight, drained: drained, healthCheck: check ?? nil,
+                            quicServerID: serverID ?? nil),
                 BackendMarks(address: addressNode.mark, weight: fields["weight"]?.mark,
-                             healthCheck: fields["health_check"]?.mark))
+                             healthCheck: fields["health_check"]?.mark, quicServerID: fields["quic_server_id"]?.mark))
     }
 
     /// Validates `services` under `limits`, reporting each problem at its node.
@@ -174,11 +211,17 @@ enum ServicesYAML {
                 lines.append("    udp_idle_timeout: \(DurationText.format(timeout))")
             }
             lines.append("    on_backend_down: \(service.onBackendDown.rawValue)")
+            if let quic = service.quic {
+                lines.append("    quic: true")
+                lines.append("    quic_server_id_length: \(quic.serverIDLength)")
+                lines.append("    quic_connection_id_length: \(quic.connectionIDLength)")
+            }
             lines.append("    backends:" + (service.backends.isEmpty ? " []" : ""))
             for backend in service.backends {
                 lines.append("      - address: \(quoted(backend.address.description, if: backend.address.family == .v6))")
                 lines.append("        weight: \(backend.weight)")
                 lines.append("        drained: \(backend.drained)")
+                if let serverID = backend.quicServerID { lines.append("        quic_server_id: \(serverID)") }
                 if let check = backend.healthCheck { lines.append("        health_check: \(flowMapping(check))") }
             }
             if let check = service.healthCheck { lines.append("    health_check: \(flowMapping(check))") }

@@ -19,13 +19,18 @@ public struct BackendSpec: Hashable, Sendable {
     public var drained: Bool
     /// This backend's own check, instead of its service's (another port, path or type).
     public var healthCheck: HealthCheckDefinition?
+    /// The server id its QUIC stack writes into the connection IDs it issues (`quic:
+    /// true` VIPs only; unique in the service, within `QUICSettings.serverIDRange`).
+    /// nil: short headers reach it by the ring only.
+    public var quicServerID: Int?
 
     public init(address: IPAddress, weight: Int = BackendSpec.defaultWeight, drained: Bool = false,
-                healthCheck: HealthCheckDefinition? = nil) {
+                healthCheck: HealthCheckDefinition? = nil, quicServerID: Int? = nil) {
         self.address = address
         self.weight = weight
         self.drained = drained
         self.healthCheck = healthCheck
+        self.quicServerID = quicServerID
     }
 }
 
@@ -33,14 +38,16 @@ extension BackendSpec: Codable {
     private enum CodingKeys: String, CodingKey {
         case address, weight, drained
         case healthCheck = "health_check"
+        case quicServerID = "quic_server_id"
     }
 
-    /// `weight` and `drained` may be left out (default weight, not drained).
+    /// `weight`, `drained` and `quic_server_id` may be left out (default weight, not drained, none).
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         address = try container.decode(IPAddress.self, forKey: .address)
         weight = try container.decodeIfPresent(Int.self, forKey: .weight) ?? Self.defaultWeight
         drained = try container.decodeIfPresent(Bool.self, forKey: .drained) ?? false
         healthCheck = try container.decodeIfPresent(HealthCheckDefinition.self, forKey: .healthCheck)
+        quicServerID = try container.decodeIfPresent(Int.self, forKey: .quicServerID)
     }
 }

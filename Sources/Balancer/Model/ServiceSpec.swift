@@ -14,6 +14,8 @@ public struct ServiceSpec: Hashable, Sendable {
     public var udpIdleTimeout: Duration?
     /// Whether established flows leave a backend that goes down (`on_backend_down`).
     public var onBackendDown: BackendDownPolicy
+    /// QUIC connection-ID routing (`quic: true`), UDP VIPs only; nil: plain UDP.
+    public var quic: QUICSettings?
     /// In the operator's order; addresses are unique within a service.
     public var backends: [BackendSpec]
     /// How its backends are checked (each may override the definition) and its quorum;
@@ -21,12 +23,13 @@ public struct ServiceSpec: Hashable, Sendable {
     public var healthCheck: ServiceHealthCheck?
 
     public init(vip: VIPKey, hash: HashMode = .fiveTuple, udpIdleTimeout: Duration? = nil,
-                onBackendDown: BackendDownPolicy = .move, backends: [BackendSpec] = [],
+                onBackendDown: BackendDownPolicy = .move, quic: QUICSettings? = nil, backends: [BackendSpec] = [],
                 healthCheck: ServiceHealthCheck? = nil) {
         self.vip = vip
         self.hash = hash
         self.udpIdleTimeout = udpIdleTimeout
         self.onBackendDown = onBackendDown
+        self.quic = quic
         self.backends = backends
         self.healthCheck = healthCheck
     }
@@ -54,10 +57,14 @@ extension ServiceSpec: Codable {
         case udpIdleTimeout = "udp_idle_timeout"
         case onBackendDown = "on_backend_down"
         case healthCheck = "health_check"
+        case quic
+        case quicServerIDLength = "quic_server_id_length"
+        case quicConnectionIDLength = "quic_connection_id_length"
     }
 
-    /// `hash`, `udp_idle_timeout`, `on_backend_down` and `backends` may be left out; the
-    /// timeout is text (`30s`), as in the configuration file.
+    /// `hash`, `udp_idle_timeout`, `on_backend_down`, the `quic` keys and `backends` may
+    /// be left out; the timeout is text (`30s`), as in the configuration file. QUIC
+    /// lengths without `quic: true` are refused, as in the services file.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         vip = try container.decode(VIPKey.self, forKey: .vip)
@@ -65,6 +72,7 @@ extension ServiceSpec: Codable {
         onBackendDown = try container.decodeIfPresent(BackendDownPolicy.self, forKey: .onBackendDown) ?? .move
         backends = try container.decodeIfPresent([BackendSpec].self, forKey: .backends) ?? []
         healthCheck = try container.decodeIfPresent(ServiceHealthCheck.self, forKey: .healthCheck)
+        quic = try Self.decodeQUIC(container)
         if let text = try container.decodeIfPresent(String.self, forKey: .udpIdleTimeout) {
             do {
                 udpIdleTimeout = try DurationText.parse(text)
@@ -87,5 +95,24 @@ extension ServiceSpec: Codable {
         try container.encodeIfPresent(onBackendDown == .move ? nil : onBackendDown, forKey: .onBackendDown)
         try container.encode(backends, forKey: .backends)
         try container.encodeIfPresent(healthCheck, forKey: .healthCheck)
+        if let quic {
+            try container.encode(true, forKey: .quic)
+            try container.encode(quic.serverIDLength, forKey: .quicServerIDLength)
+            try container.encode(quic.connectionIDLength, forKey: .quicConnectionIDLength)
+        }
+    }
+
+    private static func decodeQUIC(_ container: KeyedDecodingContainer<CodingKeys>) throws -> QUICSettings? {
+        let serverIDLength = try container.decodeIfPresent(Int.self, forKey: .quicServerIDLength)
+        let connectionIDLength = try container.decodeIfPresent(Int.self, forKey: .quicConnectionIDLength)
+        guard try container.decodeIfPresent(Bool.self, forKey: .quic) == true else {
+            guard serverIDLength == nil, connectionIDLength == nil else {
+                throw DecodingError.dataCorruptedError(forKey: .quic, in: container,
+                    debugDescription: "quic_server_id_length and quic_connection_id_length need quic: true")
+            }
+            return nil
+        }
+        return QUICSettings(serverIDLength: serverIDLength ?? QUICSettings.defaultServerIDLength,
+                            connectionIDLength: connectionIDLength ?? QUICSettings.defaultConnectionIDLength)
     }
 }

@@ -38,4 +38,11 @@ public protocol DatapathWriter: Sendable {
     /// deletes `vip_map[vip]`, then derives the addresses and filter bits from `vip_map`
     /// (`BalancerDatapath.removeVIP`); with the key absent, only the last step.
     func removeVIP(_ vip: VIPKey) throws
+
+    /// The server ids of VIP index `vipIndex` := exactly `servers` (server id → backend),
+    /// each entry stamped with the low 16 bits of `vipGeneration`: new and changed
+    /// entries written, the index's others deleted (`BalancerDatapath.writeQUICServers`).
+    /// Every backend named is set before; entries of a VIP index since given to another
+    /// VIP never match its generation, so a leftover entry routes nothing.
+    func writeQUICServers(vipIndex: UInt32, vipGeneration: UInt32, servers: [UInt32: QUICServer]) throws
 }

@@ -14,7 +14,8 @@ import Maglev
 /// 1. backends that are new or come up, before any ring names them;
 /// 2. VIPs no longer wanted, removed (their index's generation moves on, so their
 ///    connection entries go stale when the index is reused);
-/// 3. per changed VIP: standby ring, then the VIP entry (flip, flags, timeout);
+/// 3. per changed VIP: standby ring, its QUIC server ids, then the VIP entry (flip,
+///    flags, timeout);
 /// 4. backends that went down, once no live ring names them (their flows re-pick);
 /// 5. backends no service uses, cleared last. Their indices are quarantined: not handed
 ///    out again for `quarantine` (one second by default, while the pool has others),
@@ -265,6 +266,7 @@ public actor Reconciler {
             slot.info = vip.info
             slot.rings[Int(vip.info.liveRing)] = vip.liveSlots
             slot.rings[1 - Int(vip.info.liveRing)] = vip.standbySlots
+            if vip.info.flags.contains(.quic) { slot.quicServers = nil }
             vipSlots[vip.index] = slot
             vipIndices[vip.key] = vip.index
             vipPool.reserve(vip.index)
@@ -418,6 +420,10 @@ public actor Reconciler {
             vipSlots[index] = slot
             vipPool.release(index)
             logger.info("VIP removed", metadata: ["vip": "\(vip)", "index": "\(index)"])
+            // Its server ids are stale by the generation already: deleted so the map does not
+            // fill up. Should this fail, the index's next VIP deletes them with its first write.
+            defer { vipSlots[index] = slot }
+            try writeQUICServers([:], of: &slot, vip: vip, index: index, &summary)
         }
     }
 
@@ -463,12 +469,16 @@ public actor Reconciler {
         slot.liveAddresses = inputs.map(\.address)
         slot.backendsUp = inputs.filter { !unhealthy.contains(BackendRef(vip: vip, address: $0.address)) }.count
         slot.panic = panicking.contains(vip)
+        try writeQUICServers(quicServers(of: service), of: &slot, vip: vip, index: index, &summary)
         var flags: VIPFlags = service.hash == .source ? .hashSourceOnly : []
         if service.onBackendDown == .keep { flags.insert(.keepFlowsOnDown) }
         if inputs.isEmpty { flags.insert(.noBackend) }
+        if service.quic != nil { flags.insert(.quic) }
         let timeout = UInt32(clamping: service.udpIdleTimeout?.components.seconds ?? 0)
         let info = VIPInfo(flags: flags, liveRing: UInt32(live), udpIdleTimeoutSeconds: timeout,
-                           generation: slot.info.generation)
+                           generation: slot.info.generation,
+                           quicConnectionIDLength: UInt8(clamping: service.quic?.connectionIDLength ?? 0),
+                           quicServerIDLength: UInt8(clamping: service.quic?.serverIDLength ?? 0))
         guard info != slot.info || !slot.keyInstalled else { return }
         let isNew = !slot.keyInstalled
         slot.info = info
@@ -484,6 +494,32 @@ public actor Reconciler {
             "vip": "\(vip)", "index": "\(index)", "ring": "\(live)", "generation": "\(info.generation)",
             "backends": "\(inputs.count)", "flags": "\(info.flags.rawValue)",
         ])
+    }
+
+    /// The server ids of a QUIC service's backends, whatever their health or drain: the
+    /// datapath routes to a backend only while it is up, and a draining one keeps its
+    /// connections. Step 1 gave every backend an index.
+    private func quicServers(of service: ServiceSpec) -> [UInt32: QUICServer] {
+        guard service.quic != nil else { return [:] }
+        var servers: [UInt32: QUICServer] = [:]
+        for backend in service.backends {
+            guard let id = backend.quicServerID, let index = backendIndices[backend.address] else { continue }
+            servers[UInt32(id)] = QUICServer(backendIndex: index, backendGeneration: backendGenerations[index] ?? 0)
+        }
+        return servers
+    }
+
+    /// Makes the VIP index's server ids `servers` under its current generation, unless
+    /// they are known to be so already.
+    private func writeQUICServers(_ servers: [UInt32: QUICServer], of slot: inout VIPSlot, vip: VIPKey, index: UInt32,
+                                  _ summary: inout ReconcileSummary) throws(ReconcileError) {
+        let wanted = QUICServerSet(generation: slot.info.generation, servers: servers)
+        guard slot.quicServers != wanted, !(slot.quicServers?.servers.isEmpty == true && servers.isEmpty) else { return }
+        slot.quicServers = nil
+        try perform("QUIC server ids of VIP \(vip) (index \(index), \(servers.count))", \.quicServersWritten, &summary) {
+            try writer.writeQUICServers(vipIndex: index, vipGeneration: wanted.generation, servers: servers)
+        }
+        slot.quicServers = wanted
     }
 
     /// The VIP's index; a free one, with the next generation, for a VIP that has none.
@@ -640,6 +676,18 @@ struct VIPSlot {
     var liveAddresses: [IPAddress] = []
     var backendsUp = 0
     var panic = false
+    /// The index's `quic_servers` entries as written; nil when unknown (a QUIC VIP
+    /// adopted, or a failed write): written whole, deleting the others, next time. An
+    /// index of no QUIC VIP is taken to have none: a leftover entry matches no VIP
+    /// generation, or is never read (the VIP is not QUIC), and the index's next QUIC VIP
+    /// deletes it with its first write.
+    var quicServers: QUICServerSet? = QUICServerSet(generation: 0, servers: [:])
+}
+
+/// A VIP index's server ids and the VIP generation they were written with.
+struct QUICServerSet: Equatable {
+    var generation: UInt32
+    var servers: [UInt32: QUICServer]
 }
 
 /// A backend entry as last written; `up` nil when a write to it failed.

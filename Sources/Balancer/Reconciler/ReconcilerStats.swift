@@ -35,9 +35,13 @@ public struct ReconcileSummary: Equatable, Sendable {
     public var ringsWritten = 0
     public var vipsInstalled = 0
     public var vipsRemoved = 0
+    /// QUIC VIPs whose server ids were written.
+    public var quicServersWritten = 0
 
     /// The number of `DatapathWriter` calls made.
-    public var writes: Int { backendsSet + backendsCleared + ringsWritten + vipsInstalled + vipsRemoved }
+    public var writes: Int {
+        backendsSet + backendsCleared + ringsWritten + vipsInstalled + vipsRemoved + quicServersWritten
+    }
 }
 
 /// What the reconciler has installed: index assignments (the metrics endpoint labels the

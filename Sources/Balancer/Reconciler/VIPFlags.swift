@@ -13,4 +13,6 @@ public struct VIPFlags: OptionSet, Hashable, Sendable {
     /// LB_VIP_F_KEEP_FLOWS_ON_DOWN: established flows stay on a backend that is down
     /// (`on_backend_down: keep`).
     public static let keepFlowsOnDown = VIPFlags(rawValue: 1 << 2)
+    /// LB_VIP_F_QUIC: QUIC short headers go to the backend their connection ID names (`quic: true`).
+    public static let quic = VIPFlags(rawValue: 1 << 3)
 }

@@ -8,12 +8,18 @@ public struct VIPInfo: Hashable, Sendable {
     /// Changes whenever the index passes to another VIP: connection entries of the
     /// previous VIP (which store its low 16 bits) stop matching.
     public var generation: UInt32
+    /// `VIPFlags.quic` only: the connection ID and server id lengths (`QUICSettings`).
+    public var quicConnectionIDLength: UInt8
+    public var quicServerIDLength: UInt8
 
-    public init(flags: VIPFlags, liveRing: UInt32, udpIdleTimeoutSeconds: UInt32, generation: UInt32) {
+    public init(flags: VIPFlags, liveRing: UInt32, udpIdleTimeoutSeconds: UInt32, generation: UInt32,
+                quicConnectionIDLength: UInt8 = 0, quicServerIDLength: UInt8 = 0) {
         self.flags = flags
         self.liveRing = liveRing
         self.udpIdleTimeoutSeconds = udpIdleTimeoutSeconds
         self.generation = generation
+        self.quicConnectionIDLength = quicConnectionIDLength
+        self.quicServerIDLength = quicServerIDLength
     }
 
     /// An index never written: the zero-filled array entry.

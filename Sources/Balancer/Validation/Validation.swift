@@ -62,6 +62,7 @@ enum Validation {
         if vip.port == 0, let check = service.healthCheck?.check, Self.lacksPort(check) {
             errors.append(.checkWithoutPort(vip, backend: nil))
         }
+        errors += quicErrors(service)
         var seen = Set<IPAddress>()
         for backend in service.backends {
             let address = backend.address
@@ -88,6 +89,36 @@ enum Validation {
         if checkRing, limits.ringSize < minimum {
             errors.append(.ringTooSmall(vip, .tableSizeTooSmall(size: limits.ringSize, backendCount: seen.count,
                                                                 minimum: minimum)))
+        }
+        return errors
+    }
+
+    /// `quic` on a UDP VIP, with lengths the datapath routes on; server ids on quic VIPs
+    /// only, unique in the VIP and held by the configured length.
+    private static func quicErrors(_ service: ServiceSpec) -> [ValidationError] {
+        let vip = service.vip
+        var errors: [ValidationError] = []
+        if let quic = service.quic {
+            if vip.proto != .udp { errors.append(.quicOnTCP(vip)) }
+            if !quic.lengthsAreValid {
+                errors.append(.quicLengthsOutOfRange(vip, serverIDLength: quic.serverIDLength,
+                                                     connectionIDLength: quic.connectionIDLength))
+            }
+        }
+        var owners: [Int: IPAddress] = [:]
+        for backend in service.backends {
+            guard let id = backend.quicServerID else { continue }
+            guard let quic = service.quic else {
+                errors.append(.quicServerIDWithoutQUIC(vip, backend.address))
+                continue
+            }
+            if quic.lengthsAreValid, !quic.serverIDRange.contains(id) {
+                errors.append(.quicServerIDOutOfRange(vip, backend.address, id: id, length: quic.serverIDLength))
+            } else if let owner = owners[id], owner != backend.address {
+                errors.append(.duplicateQUICServerID(vip, backend.address, id: id))
+            } else {
+                owners[id] = backend.address
+            }
         }
         return errors
     }

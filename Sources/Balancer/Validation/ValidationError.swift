@@ -33,6 +33,17 @@ public enum ValidationError: Error, Equatable, Sendable, CustomStringConvertible
     case checkWithoutPort(VIPKey, backend: IPAddress?)
     /// More backends than the ring size allows (Maglev's 100 slots per backend).
     case ringTooSmall(VIPKey, MaglevError)
+    /// `quic: true` on a TCP VIP.
+    case quicOnTCP(VIPKey)
+    /// A server id length outside 1...4, or a connection ID length that cannot hold it
+    /// after the first octet, or past QUIC's 20.
+    case quicLengthsOutOfRange(VIPKey, serverIDLength: Int, connectionIDLength: Int)
+    /// `quic_server_id` on a backend of a VIP without `quic: true`.
+    case quicServerIDWithoutQUIC(VIPKey, IPAddress)
+    /// A server id the VIP's `quic_server_id_length` octets cannot hold.
+    case quicServerIDOutOfRange(VIPKey, IPAddress, id: Int, length: Int)
+    /// Two backends of one VIP with the same server id: its connection IDs would name both.
+    case duplicateQUICServerID(VIPKey, IPAddress, id: Int)
 
     public var description: String {
         switch self {
@@ -73,6 +84,21 @@ public enum ValidationError: Error, Equatable, Sendable, CustomStringConvertible
                 + "\(DurationText.format(range.lowerBound)) to \(DurationText.format(range.upperBound))"
         case .ringTooSmall(let vip, let error):
             return "VIP \(vip): \(Self.maglevText(error)); raise limits.ring_size"
+        case .quicOnTCP(let vip):
+            return "VIP \(vip): quic applies to UDP VIPs only"
+        case .quicLengthsOutOfRange(let vip, let serverIDLength, let connectionIDLength):
+            let range = QUICSettings.serverIDLengthRange
+            return "VIP \(vip): quic_server_id_length \(serverIDLength) must be \(range.lowerBound)...\(range.upperBound) "
+                + "and quic_connection_id_length \(connectionIDLength) from quic_server_id_length + 1 to "
+                + "\(QUICSettings.maxConnectionIDLength)"
+        case .quicServerIDWithoutQUIC(let vip, let address):
+            return "VIP \(vip): backend \(address) has a quic_server_id but the VIP is not quic: true"
+        case .quicServerIDOutOfRange(let vip, let address, let id, let length):
+            let range = QUICSettings(serverIDLength: length).serverIDRange
+            return "VIP \(vip): backend \(address) has quic_server_id \(id); \(length)-octet server ids are "
+                + "\(range.lowerBound)...\(range.upperBound)"
+        case .duplicateQUICServerID(let vip, let address, let id):
+            return "VIP \(vip): backend \(address) has quic_server_id \(id), already another backend's"
         case .checkWithoutPort(let vip, let backend):
             let owner = backend.map { "backend \($0)'s health_check" } ?? "health_check"
             return "VIP \(vip): \(owner) names no port; a VIP of port 0 takes every port, so its checks need one "

@@ -43,7 +43,8 @@ extension EditRequest {
             return .removeVIP(try Self.vip(vip))
         case .addBackend:
             return .addBackend(try Self.vip(vip),
-                               BackendSpec(address: try Self.address(address), weight: weight ?? BackendSpec.defaultWeight))
+                               BackendSpec(address: try Self.address(address), weight: weight ?? BackendSpec.defaultWeight,
+                                           quicServerID: quicServerID))
         case .removeBackend:
             return .removeBackend(try Self.vip(vip), try Self.address(address))
         case .setWeight:
@@ -81,9 +82,13 @@ extension EditRequest {
 
     /// `add_vip`'s fields read as a service of the state file: same keys, same texts.
     private func service() throws(APIError) -> ServiceSpec {
-        let fields = ["vip": vip, "hash": hash, "udp_idle_timeout": udpIdleTimeout].compactMapValues { $0 }
+        let optional: [String: Any?] = [
+            "vip": vip, "hash": hash, "udp_idle_timeout": udpIdleTimeout, "quic": quic,
+            "quic_server_id_length": quicServerIDLength, "quic_connection_id_length": quicConnectionIDLength,
+        ]
+        let fields = optional.compactMapValues { $0 }
         do {
-            return try JSONDecoder().decode(ServiceSpec.self, from: try JSONEncoder().encode(fields))
+            return try JSONDecoder().decode(ServiceSpec.self, from: try JSONSerialization.data(withJSONObject: fields))
         } catch let error as DecodingError {
             throw .badRequest(Self.describe(error))
         } catch {

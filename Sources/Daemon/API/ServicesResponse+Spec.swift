@@ -10,9 +10,11 @@ extension ServicesResponse {
                     udpIdleTimeout: service.udpIdleTimeout.map(DurationText.format),
                     // As the state file: only when not the default.
                     onBackendDown: service.onBackendDown == .move ? nil : service.onBackendDown.rawValue,
+                    quic: service.quic.map { ($0.serverIDLength, $0.connectionIDLength) },
                     backends: try service.backends.map { backend in
                         Backend(address: backend.address.description, weight: backend.weight, drained: backend.drained,
-                                healthCheck: try backend.healthCheck.map(JSONValue.init(encoding:)))
+                                healthCheck: try backend.healthCheck.map(JSONValue.init(encoding:)),
+                                quicServerID: backend.quicServerID)
                     },
                     healthCheck: try service.healthCheck.map(JSONValue.init(encoding:)))
         })

@@ -15,12 +15,19 @@ enum ABIConversion {
 
     static func info(_ info: VIPInfo) -> lb_vip_info {
         lb_vip_info(flags: info.flags.rawValue, ring: info.liveRing,
-                    udp_idle_timeout_s: info.udpIdleTimeoutSeconds, generation: info.generation)
+                    udp_idle_timeout_s: info.udpIdleTimeoutSeconds, generation: info.generation,
+                    quic_cid_len: info.quicConnectionIDLength, quic_server_id_len: info.quicServerIDLength, pad: 0)
     }
 
     static func info(_ info: lb_vip_info) -> VIPInfo {
         VIPInfo(flags: VIPFlags(rawValue: info.flags), liveRing: info.ring,
-                udpIdleTimeoutSeconds: info.udp_idle_timeout_s, generation: info.generation)
+                udpIdleTimeoutSeconds: info.udp_idle_timeout_s, generation: info.generation,
+                quicConnectionIDLength: info.quic_cid_len, quicServerIDLength: info.quic_server_id_len)
+    }
+
+    static func quicServer(_ server: QUICServer, vipGeneration: UInt32) -> lb_quic_server {
+        lb_quic_server(backend: server.backendIndex, vip_generation: UInt16(truncatingIfNeeded: vipGeneration),
+                       backend_generation: server.backendGeneration)
     }
 
     /// The address of an ABI address tuple, nil for family 0 (an unused entry).

@@ -35,4 +35,10 @@ public struct KernelDatapathWriter: DatapathWriter {
     public func removeVIP(_ vip: VIPKey) throws {
         try datapath.removeVIP(ABIConversion.key(vip))
     }
+
+    public func writeQUICServers(vipIndex: UInt32, vipGeneration: UInt32, servers: [UInt32: QUICServer]) throws {
+        try datapath.writeQUICServers(vipIndex: vipIndex, servers: servers.mapValues {
+            ABIConversion.quicServer($0, vipGeneration: vipGeneration)
+        })
+    }
 }

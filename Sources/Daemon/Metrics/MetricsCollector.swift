@@ -62,6 +62,7 @@ public struct MetricsCollector: Sendable {
         "lbd_datapath_parse_errors_total": "Truncated or malformed packets, passed to the kernel.",
         "lbd_icmp_total": "ICMP for VIPs handled, by kind.",
         "lbd_icmp_too_big_sent_total": "Fragmentation-needed / packet-too-big messages generated for clients.",
+        "lbd_quic_short_headers_total": "QUIC short headers to quic VIPs missing the connection table, by how they were routed.",
         "lbd_vip_packets_total": "Packets sent to the VIP's backends.",
         "lbd_vip_bytes_total": "Bytes sent to the VIP's backends.",
         "lbd_vip_syns_total": "TCP SYNs to the VIP.",
@@ -139,6 +140,10 @@ public struct MetricsCollector: Sendable {
             samples.counter("lbd_icmp_total", [("kind", kind)], stat(value))
         }
         samples.counter("lbd_icmp_too_big_sent_total", [], stat(LB_STAT_TOO_BIG_SENT))
+        for (result, value) in [("routed", LB_STAT_QUIC_ROUTED), ("fallback", LB_STAT_QUIC_FALLBACK),
+                                ("malformed", LB_STAT_QUIC_MALFORMED)] {
+            samples.counter("lbd_quic_short_headers_total", [("result", result)], stat(value))
+        }
     }
 
     private func traffic(_ snapshot: ReconcilerSnapshot, into samples: inout ScrapeSamples) throws {

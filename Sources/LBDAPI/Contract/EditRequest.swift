@@ -2,7 +2,9 @@
 ///
 ///     {"op":"add_vip","vip":"10.0.0.10:80/tcp","hash":"5tuple","udp_idle_timeout":"30s","force":false}
 ///     {"op":"remove_vip","vip":"10.0.0.10:80/tcp"}
+///     {"op":"add_vip","vip":"10.0.0.10:443/udp","quic":true,"quic_server_id_length":2,"quic_connection_id_length":8}
 ///     {"op":"add_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.11","weight":100}
+///     {"op":"add_backend","vip":"10.0.0.10:443/udp","address":"192.0.2.11","quic_server_id":1}
 ///     {"op":"remove_backend","vip":"10.0.0.10:80/tcp","address":"192.0.2.11"}
 ///     {"op":"set_weight","vip":"10.0.0.10:80/tcp","address":"192.0.2.11","weight":50}
 ///     {"op":"drain","vip":"10.0.0.10:80/tcp","address":"192.0.2.11"}   (also undrain)
@@ -30,9 +32,9 @@ public struct EditRequest: Codable, Equatable, Sendable {
 
         /// Every operation lbd performs, with the keys it requires and the ones it also takes.
         public static let keys: [Operation: (required: Set<CodingKeys>, optional: Set<CodingKeys>)] = [
-            .addVIP: ([.vip], [.hash, .udpIdleTimeout, .force]),
+            .addVIP: ([.vip], [.hash, .udpIdleTimeout, .force, .quic, .quicServerIDLength, .quicConnectionIDLength]),
             .removeVIP: ([.vip], []),
-            .addBackend: ([.vip, .address], [.weight]),
+            .addBackend: ([.vip, .address], [.weight, .quicServerID]),
             .removeBackend: ([.vip, .address], []),
             .setWeight: ([.vip, .address, .weight], []),
             .drain: ([.address], [.vip]),
@@ -43,6 +45,10 @@ public struct EditRequest: Codable, Equatable, Sendable {
     public enum CodingKeys: String, CodingKey, CaseIterable, Sendable {
         case op, vip, hash, address, weight, force
         case udpIdleTimeout = "udp_idle_timeout"
+        case quic
+        case quicServerIDLength = "quic_server_id_length"
+        case quicConnectionIDLength = "quic_connection_id_length"
+        case quicServerID = "quic_server_id"
     }
 
     public var op: Operation
@@ -55,9 +61,16 @@ public struct EditRequest: Codable, Equatable, Sendable {
     public var weight: Int?
     /// add_vip on an address of lbd's host; sent only when true.
     public var force: Bool?
+    /// add_vip: QUIC connection-ID routing (UDP VIPs), and its lengths (octets).
+    public var quic: Bool?
+    public var quicServerIDLength: Int?
+    public var quicConnectionIDLength: Int?
+    /// add_backend to a QUIC VIP: the server id the backend's connection IDs carry.
+    public var quicServerID: Int?
 
     public init(op: Operation, vip: String? = nil, hash: String? = nil, udpIdleTimeout: String? = nil,
-                address: String? = nil, weight: Int? = nil, force: Bool? = nil) {
+                address: String? = nil, weight: Int? = nil, force: Bool? = nil, quic: Bool? = nil,
+                quicServerIDLength: Int? = nil, quicConnectionIDLength: Int? = nil, quicServerID: Int? = nil) {
         self.op = op
         self.vip = vip
         self.hash = hash
@@ -65,6 +78,10 @@ public struct EditRequest: Codable, Equatable, Sendable {
         self.address = address
         self.weight = weight
         self.force = force
+        self.quic = quic
+        self.quicServerIDLength = quicServerIDLength
+        self.quicConnectionIDLength = quicConnectionIDLength
+        self.quicServerID = quicServerID
     }
 }
 
@@ -79,6 +96,10 @@ extension EditRequest {
         hash = try container.decodeIfPresent(String.self, forKey: .hash)
         udpIdleTimeout = try container.decodeIfPresent(String.self, forKey: .udpIdleTimeout)
         force = try container.decodeIfPresent(Bool.self, forKey: .force)
+        quic = try container.decodeIfPresent(Bool.self, forKey: .quic)
+        quicServerIDLength = try container.decodeIfPresent(Int.self, forKey: .quicServerIDLength)
+        quicConnectionIDLength = try container.decodeIfPresent(Int.self, forKey: .quicConnectionIDLength)
+        quicServerID = try container.decodeIfPresent(Int.self, forKey: .quicServerID)
         if let number = try container.decodeIfPresent(Double.self, forKey: .weight) {
             guard number.rounded() == number, let whole = Int(exactly: number) else {
                 throw DecodingError.typeMismatch(Int.self, .init(codingPath: [CodingKeys.weight],

@@ -31,13 +31,25 @@ enum ArgumentValues {
     }
 
     /// A new service: its address must be usable, and a UDP idle timeout must be whole
-    /// seconds in range, on a UDP VIP.
-    static func checkNewService(_ vip: VIPKey, udpIdleTimeout: String?) throws(Failure) {
-        var service = ServiceSpec(vip: vip)
+    /// seconds in range, on a UDP VIP; QUIC settings on a UDP VIP, with lengths in range.
+    static func checkNewService(_ vip: VIPKey, udpIdleTimeout: String?, quic: QUICSettings? = nil) throws(Failure) {
+        var service = ServiceSpec(vip: vip, quic: quic)
         if let udpIdleTimeout {
             service.udpIdleTimeout = try duration(udpIdleTimeout, of: vip)
         }
         try check(service)
+    }
+
+    /// `--quic` and its lengths: nil without `--quic`, where a length is refused.
+    static func quic(_ enabled: Bool, serverIDLength: Int?, connectionIDLength: Int?) throws(Failure) -> QUICSettings? {
+        guard enabled else {
+            if serverIDLength != nil || connectionIDLength != nil {
+                throw .usage("--quic-server-id-length and --quic-connection-id-length need --quic")
+            }
+            return nil
+        }
+        return QUICSettings(serverIDLength: serverIDLength ?? QUICSettings.defaultServerIDLength,
+                            connectionIDLength: connectionIDLength ?? QUICSettings.defaultConnectionIDLength)
     }
 
     /// A backend of `vip` as `weight` would make it: a unicast address, not the VIP's

@@ -69,12 +69,17 @@ struct BackendCommand: ParsableCommand {
                                    valueName: "n"))
         var weight: Int?
 
+        @Option(name: .customLong("quic-server-id"), parsing: .unconditional,
+                help: ArgumentHelp("QUIC VIPs: the server id the backend writes into its connection IDs, unique in "
+                                   + "the VIP.", valueName: "n"))
+        var quicServerID: Int?
+
         func execute(in session: Session) throws(Failure) {
             let (vip, address) = try target.parsed()
             let weight = weight ?? BackendSpec.defaultWeight
             try ArgumentValues.checkBackend(address, weight: weight, of: vip)
             try session.edit(EditRequest(op: .addBackend, vip: vip.description, address: address.description,
-                                         weight: self.weight), output: output,
+                                         weight: self.weight, quicServerID: quicServerID), output: output,
                              done: "added backend \(address) to \(vip)",
                              unchanged: "\(vip) already has backend \(address) with weight \(weight)")
         }

@@ -39,12 +39,27 @@ struct VIPCommand: ParsableCommand {
                                  + "to its port (every port for port 0, SSH and BGP included)."))
         var force = false
 
+        @Flag(help: ArgumentHelp("UDP VIPs: route QUIC short headers by the server id in their connection ID, so a "
+                                 + "client that changes address or port keeps its backend (quic: true)."))
+        var quic = false
+
+        @Option(name: .customLong("quic-server-id-length"),
+                help: ArgumentHelp("With --quic: octets of the server id, 1...4 (default 2).", valueName: "n"))
+        var quicServerIDLength: Int?
+
+        @Option(name: .customLong("quic-connection-id-length"),
+                help: ArgumentHelp("With --quic: length of the backends' connection IDs (default 8).", valueName: "n"))
+        var quicConnectionIDLength: Int?
+
         func execute(in session: Session) throws(Failure) {
             let vip = try ArgumentValues.vip(vip)
             let hash = try hash.map { text throws(Failure) in try ArgumentValues.hash(text) }
-            try ArgumentValues.checkNewService(vip, udpIdleTimeout: udpIdleTimeout)
+            let quic = try ArgumentValues.quic(quic, serverIDLength: quicServerIDLength,
+                                               connectionIDLength: quicConnectionIDLength)
+            try ArgumentValues.checkNewService(vip, udpIdleTimeout: udpIdleTimeout, quic: quic)
             try session.edit(EditRequest(op: .addVIP, vip: vip.description, hash: hash?.rawValue, udpIdleTimeout: udpIdleTimeout,
-                                         force: force ? true : nil),
+                                         force: force ? true : nil, quic: quic.map { _ in true },
+                                         quicServerIDLength: quicServerIDLength, quicConnectionIDLength: quicConnectionIDLength),
                              output: output, done: "added VIP \(vip)", unchanged: "VIP \(vip) already exists so")
         }
     }

@@ -2,7 +2,8 @@ import Foundation
 import XCTest
 
 /// A scripts/topology/client.py command that answers one JSON line on stdout for every
-/// line it reads on stdin (`session`, `stream`), kept running between the test's steps.
+/// line it reads on stdin (`session`, `stream`), kept running between the test's steps;
+/// or any such command (`init(_:command:)`: the QUIC client and servers).
 final class InteractiveClient {
     private let process = Process()
     private let input = Pipe()
@@ -10,8 +11,11 @@ final class InteractiveClient {
     private let errors = Pipe()
     private var received = Data()
 
-    init(_ test: XCTestCase, _ topology: Topology, _ arguments: [String]) throws {
-        let command = topology.clientCommand(arguments)
+    convenience init(_ test: XCTestCase, _ topology: Topology, _ arguments: [String]) throws {
+        try self.init(test, command: topology.clientCommand(arguments))
+    }
+
+    init(_ test: XCTestCase, command: (executable: String, arguments: [String])) throws {
         process.executableURL = URL(fileURLWithPath: command.executable)
         process.arguments = command.arguments
         process.standardInput = input
@@ -27,6 +31,11 @@ final class InteractiveClient {
     func ask(_ line: String = "") throws -> String {
         input.fileHandleForWriting.write(Data((line + "\n").utf8))
         return try readLine()
+    }
+
+    /// The next line it writes, without sending one (what it prints as it starts).
+    func next() throws -> String {
+        try readLine()
     }
 
     /// Closes the client's stdin and waits for its exit; the lines it wrote meanwhile.

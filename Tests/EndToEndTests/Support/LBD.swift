@@ -110,12 +110,16 @@ struct Service {
     var backends: [(address: String, weight: Int)]
     /// The service's `health_check:` as a YAML flow mapping; none: backends always up.
     var healthCheck: String?
+    /// `quic: true` with these `quic_server_id`s, one per backend in order; nil: not QUIC.
+    var quicServerIDs: [Int]?
 
     /// `address:port/proto`, the IPv6 address in brackets.
-    init(_ address: String, port: Int, _ proto: String, backends: [(address: String, weight: Int)], healthCheck: String? = nil) {
+    init(_ address: String, port: Int, _ proto: String, backends: [(address: String, weight: Int)], healthCheck: String? = nil,
+         quicServerIDs: [Int]? = nil) {
         vip = (address.contains(":") ? "[\(address)]" : address) + ":\(port)/\(proto)"
         self.backends = backends
         self.healthCheck = healthCheck
+        self.quicServerIDs = quicServerIDs
     }
 
     /// The `services:` key of lbd's configuration and of apply files.
@@ -124,9 +128,13 @@ struct Service {
     }
 
     private var yaml: String {
-        let list = backends.map { "{ address: \"\($0.address)\", weight: \($0.weight) }" }.joined(separator: ", ")
+        let list = backends.enumerated().map { position, backend in
+            let id = quicServerIDs.map { ", quic_server_id: \($0[position])" } ?? ""
+            return "{ address: \"\(backend.address)\", weight: \(backend.weight)\(id) }"
+        }.joined(separator: ", ")
         let check = healthCheck.map { "    health_check: \($0)\n" } ?? ""
-        return "  - vip: \"\(vip)\"\n" + check + "    backends: [ \(list) ]\n"
+        let quic = quicServerIDs == nil ? "" : "    quic: true\n"
+        return "  - vip: \"\(vip)\"\n" + check + quic + "    backends: [ \(list) ]\n"
     }
 }
 
