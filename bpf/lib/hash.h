@@ -64,6 +64,19 @@ static __always_inline __u32 flow_hash(const struct lb_flow_key *flow, bool sour
 	return hash_final(h);
 }
 
+/*
+ * The connection table's bucket key: the whole flow key, with a seed of its own so
+ * the bucket and the ring slot of a flow are independent.
+ */
+static __always_inline __u32 flow_key_hash(const struct lb_flow_key *flow)
+{
+	__u32 h = hash_addr(LB_HASH_SEED ^ 0x9e3779b9U, flow->src, flow->family);
+
+	h = hash_addr(h, flow->dst, flow->family);
+	h = hash_mix(h, ((__u32)flow->sport << 16) | flow->dport);
+	return hash_final(hash_mix(h, (__u32)flow->proto | (__u32)flow->family << 8));
+}
+
 /* The client's address and port: stable per flow, spread across flows. */
 static __always_inline __u32 client_hash(const struct lb_flow_key *flow)
 {
