@@ -80,6 +80,24 @@ static __always_inline bool flow_key_equal(const struct lb_flow_key *a, const st
 	return diff == 0;
 }
 
+/*
+ * Bit i set when way i is in use. Read before the ways are compared: the eight loads
+ * are independent, so the CPU fetches the bucket's eight cache lines at once instead
+ * of one after the other as each comparison fails.
+ */
+static __always_inline __u32 flow_ways_used(const struct lb_flow_bucket *bucket)
+{
+	__u32 used = 0, i;
+
+#pragma unroll
+	for (i = 0; i < LB_FLOW_WAYS; i++) {
+		__u32 check = bucket->ways[i].flow.check;
+
+		used |= ((check | -check) >> 31) << i;
+	}
+	return used;
+}
+
 static __always_inline struct lb_flow_bucket *flow_bucket(__u32 key_hash)
 {
 	__u32 index = hash_reduce(key_hash, LB_FLOW_BUCKETS(lb_limits.connection_table));
@@ -98,6 +116,8 @@ static __always_inline struct lb_flow *flow_lookup(const struct lb_flow_key *flo
 	__u32 i;
 
 	if (!bucket)
+		return NULL;
+	if (!flow_ways_used(bucket))
 		return NULL;
 #pragma unroll
 	for (i = 0; i < LB_FLOW_WAYS; i++) {
@@ -204,6 +224,8 @@ static __always_inline int flow_victim(const struct lb_flow_bucket *bucket, cons
 		.best_rank = ~0ULL,
 	};
 
+	if (!flow_ways_used(bucket))
+		return 0;
 	bpf_loop(LB_FLOW_WAYS, flow_victim_step, &scan, 0);
 	if (!scan.own && syn && scan.best_rank >> FLOW_WAY_CLASS_SHIFT == FLOW_WAY_ESTABLISHED)
 		return -1;
