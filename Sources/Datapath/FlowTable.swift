@@ -27,12 +27,9 @@ public final class FlowTable: Sendable {
 
     /// flow_key_hash() of bpf/lib/hash.h: the words as the program loads them.
     public static func keyHash(_ key: lb_flow_key) -> UInt32 {
-        let v6 = key.family == UInt8(LB_FAMILY_V6)
-        func address(_ h: UInt32, _ a: (UInt32, UInt32, UInt32, UInt32)) -> UInt32 {
-            v6 ? [a.1, a.2, a.3].reduce(Murmur.mix(h, a.0), Murmur.mix) : Murmur.mix(h, a.0)
-        }
-        var h = address(Murmur.seed ^ 0x9e3779b9, key.src)
-        h = address(h, key.dst)
+        func fold(_ a: (UInt32, UInt32, UInt32, UInt32)) -> UInt32 { a.0 ^ a.1 ^ a.2 ^ a.3 }
+        var h = Murmur.mix(Murmur.seed ^ 0x9e3779b9, fold(key.src))
+        h = Murmur.mix(h, fold(key.dst))
         h = Murmur.mix(h, UInt32(key.sport) << 16 | UInt32(key.dport))
         return Murmur.final(Murmur.mix(h, UInt32(key.proto) | UInt32(key.family) << 8))
     }

@@ -69,11 +69,15 @@ static __always_inline __u32 flow_check(__u32 key_hash, const struct lb_flow *en
 	return h ? h : 1;
 }
 
+/* The ports and the client address's last word first: they tell most flows apart. */
 static __always_inline bool flow_key_equal(const struct lb_flow_key *a, const struct lb_flow_key *b)
 {
 	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
-	__u32 diff = 0, i;
+	__u32 diff, i;
 
+	if ((x[8] ^ y[8]) | (x[3] ^ y[3]) | (x[0] ^ y[0]))
+		return false;
+	diff = 0;
 #pragma unroll
 	for (i = 0; i < sizeof(*a) / 4; i++)
 		diff |= x[i] ^ y[i];
