@@ -35,7 +35,7 @@ struct lb_limits {
 	__u32 max_vips;
 	__u32 max_backends;
 	__u32 ring_size;        /* prime; every VIP owns two rings of this size */
-	__u32 connection_table; /* entries of the connection table */
+	__u32 connection_table; /* flows the connection table holds (LB_FLOW_BUCKETS) */
 };
 
 /*
@@ -172,6 +172,11 @@ struct lb_flow_key {
 
 /* The client sent a FIN or an RST: the entry lives lb_config.tcp_linger_s past its last packet. */
 #define LB_FLOW_F_CLOSING (1U << 0)
+/*
+ * Created by a SYN and not seen since with another packet: a handshake that may never
+ * complete (a spoofed SYN), the first entry a full bucket gives up (bpf/lib/flow_table.h).
+ */
+#define LB_FLOW_F_EMBRYONIC (1U << 1)
 
 /*
  * last_seen_ns is rewritten only when it is older than this: an established flow's
@@ -187,7 +192,30 @@ struct lb_flow {
 	__u64 last_seen_ns;       /* bpf_ktime_get_coarse_ns() of the last packet (LB_FLOW_REFRESH_NS) */
 	__u16 backend_generation; /* backends[backend].generation when the flow was given to it */
 	__u8 flags;               /* LB_FLOW_F_* */
-	__u8 pad[5];
+	__u8 pad;
+	__u32 check;              /* 0: the way is empty; else flow_check() of the key and the routing fields */
+};
+
+/*
+ * The connection table (conn_table): an array of buckets of LB_FLOW_WAYS ways, one
+ * 64-byte cache line each, holding a flow's key and entry. A flow lives in the bucket
+ * its key hashes to (flow_key_hash, bpf/lib/hash.h; bucket = hash_reduce(hash,
+ * buckets)), in any of its ways. The table has LB_FLOW_SLOTS_PER_FLOW ways per flow of
+ * lb_limits.connection_table, so that a full table's buckets rarely overflow:
+ * LB_FLOW_BUCKETS(capacity) buckets. Who takes which way: bpf/lib/flow_table.h.
+ */
+#define LB_FLOW_WAYS 8
+#define LB_FLOW_SLOTS_PER_FLOW 2
+#define LB_FLOW_BUCKETS(capacity) \
+	((__u32)(((__u64)(capacity) * LB_FLOW_SLOTS_PER_FLOW + LB_FLOW_WAYS - 1) / LB_FLOW_WAYS))
+
+struct lb_flow_slot {
+	struct lb_flow_key key;
+	struct lb_flow flow;
+};
+
+struct lb_flow_bucket {
+	struct lb_flow_slot ways[LB_FLOW_WAYS];
 };
 
 /* Runtime settings, one entry in the config map; changed without reloading. */

@@ -234,7 +234,7 @@ public final class BPFMap<Key: BitwiseCopyable, Value: BitwiseCopyable>: Sendabl
     /// `BPF_MAP_LOOKUP_BATCH` from the start: `body` gets each batch's keys, values (all
     /// CPUs' for a per-CPU map), entry count, and the position after it (the buckets
     /// walked, hash maps; nil otherwise), and returns false to stop early.
-    private func walkBatches(batchSize: Int, operation: String,
+    func walkBatches(batchSize: Int, operation: String,
                              _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, Int, UInt32?) throws -> Bool) throws {
         guard batchSize > 0 else { throw DatapathError.invalid(operation, "batch size \(batchSize)") }
         let entryBytes = isPerCPU ? perCPUStride * possibleCPUs : valueSize

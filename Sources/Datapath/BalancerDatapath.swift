@@ -40,8 +40,8 @@ public final class BalancerDatapath: Sendable {
     package let quicServers: BPFMap<lb_quic_server_key, lb_quic_server>
     /// Maglev slots → backend index, 16 to a chunk; see `writeRing` and `readRing`.
     package let rings: BPFMap<UInt32, lb_ring_chunk>
-    /// LRU, one list for all CPUs: client flow → VIP index and backend, written by the program.
-    package let connTable: BPFMap<lb_flow_key, lb_flow>
+    /// Client flow → VIP index and backend, written by the program (bpf/lib/flow_table.h).
+    package let connTable: FlowTable
     /// The single runtime configuration entry (key 0).
     package let config: BPFMap<UInt32, lb_config>
     /// Per-CPU traffic per VIP index.
@@ -143,12 +143,12 @@ public final class BalancerDatapath: Sendable {
                 "vip_map": limits.maxVIPs, "vips": limits.maxVIPs, "vip_filter": 1,
                 "vip_addrs": limits.maxVIPs, "vip_stats": limits.maxVIPs, "vip_flow_stats": limits.maxVIPs,
                 "backends": limits.maxBackends, "backend_stats": limits.maxBackends, "quic_servers": limits.maxBackends,
-                "rings": limits.ringChunks, "conn_table": limits.connectionTable,
+                "rings": limits.ringChunks, "conn_table": limits.flowBuckets,
                 "config": 1, "global_stats": 1, "flood_config": 1, "flood_stats": 1, "flood_window": 1,
                 "flood_rings": limits.maxVIPs,
             ],
             requiredStructs: ["lb_limits", "lb_vip_key", "lb_vip_info", "lb_vip_addr_key", "lb_backend",
-                              "lb_flow_key", "lb_flow", "lb_config", "lb_traffic", "lb_vip_flows", "lb_global_stats",
+                              "lb_flow_key", "lb_flow", "lb_flow_slot", "lb_flow_bucket", "lb_config", "lb_traffic", "lb_vip_flows", "lb_global_stats",
                               "lb_vip_filter", "lb_ring_chunk", "lb_source_key", "lb_source_flows", "lb_flood_config",
                               "lb_flood_stats", "lb_flood_window", "lb_flood_ring", "lb_capture_config", "lb_capture_record",
                               "lb_capture_stats", "lb_quic_server_key", "lb_quic_server"],
@@ -170,7 +170,7 @@ public final class BalancerDatapath: Sendable {
         backends = try loaded.map("backends")
         rings = try loaded.map("rings")
         quicServers = try loaded.map("quic_servers")
-        connTable = try loaded.map("conn_table")
+        connTable = FlowTable(try loaded.map("conn_table"))
         config = try loaded.map("config")
         vipStats = try loaded.map("vip_stats")
         vipFlowStats = try loaded.map("vip_flow_stats")
@@ -255,7 +255,7 @@ public final class BalancerDatapath: Sendable {
     }
 
     /// The connection table's entries: counted up to `tableCountSample`, estimated from
-    /// that sample beyond (`BPFMap.count`: 0.2% standard error), so one call costs at most
+    /// that sample beyond (`FlowTable.count`: 0.2% standard error), so one call costs at most
     /// the walk of that many entries (docs/metrics.md gives the figures).
     public func connectionTableEntries() throws -> EntryCount {
         try connTable.count(sample: Self.tableCountSample)

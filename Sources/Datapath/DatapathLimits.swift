@@ -9,8 +9,12 @@ public struct DatapathLimits: Sendable, Equatable, CustomStringConvertible {
     public let maxBackends: UInt32
     /// Slots of each Maglev ring; every VIP owns two. Primality is the Maglev module's job.
     public let ringSize: UInt32
-    /// Entries of the connection table (an LRU hash: the oldest flows are evicted).
+    /// Flows the connection table holds (bpf/lib/flow_table.h; `flowBuckets` buckets).
     public let connectionTable: UInt32
+
+    /// The largest `connectionTable`: the kernel allocates an array map below 4 GiB, and
+    /// the table spends LB_FLOW_SLOTS_PER_FLOW 64-byte ways per flow.
+    public static let maxConnectionTable: UInt32 = 32_000_000
 
     /// Throws `.invalidArgument` for a zero size or a ring map larger than UInt32 entries.
     public init(maxVIPs: UInt32, maxBackends: UInt32, ringSize: UInt32, connectionTable: UInt32) throws {
@@ -29,6 +33,9 @@ public struct DatapathLimits: Sendable, Equatable, CustomStringConvertible {
                 "maxVIPs * 2 * ringSize (\(UInt64(maxVIPs) * 2 * UInt64(ringSize))) exceeds \(UInt32.max) ring entries")
         }
         _ = entries
+        if connectionTable > Self.maxConnectionTable {
+            throw DatapathError.invalid(operation, "connectionTable \(connectionTable) exceeds \(Self.maxConnectionTable) flows")
+        }
         self.maxVIPs = maxVIPs
         self.maxBackends = maxBackends
         self.ringSize = ringSize
@@ -37,6 +44,9 @@ public struct DatapathLimits: Sendable, Equatable, CustomStringConvertible {
 
     /// Chunks (`lb_ring_chunk`) one ring takes.
     public var chunksPerRing: UInt32 { (ringSize + UInt32(LB_RING_CHUNK_SLOTS) - 1) / UInt32(LB_RING_CHUNK_SLOTS) }
+
+    /// Entries (buckets) of the `conn_table` map.
+    public var flowBuckets: UInt32 { FlowTable.bucketCount(capacity: connectionTable) }
 
     /// Entries of the `rings` map: two rings per VIP.
     public var ringChunks: UInt32 { maxVIPs * 2 * chunksPerRing }

@@ -103,6 +103,8 @@ let sharedStructSizes: [(name: String, size: Int)] = [
     ("lb_backend", MemoryLayout<lb_backend>.size),
     ("lb_flow_key", MemoryLayout<lb_flow_key>.size),
     ("lb_flow", MemoryLayout<lb_flow>.size),
+    ("lb_flow_slot", MemoryLayout<lb_flow_slot>.size),
+    ("lb_flow_bucket", MemoryLayout<lb_flow_bucket>.size),
     ("lb_config", MemoryLayout<lb_config>.size),
     ("lb_traffic", MemoryLayout<lb_traffic>.size),
     ("lb_vip_flows", MemoryLayout<lb_vip_flows>.size),

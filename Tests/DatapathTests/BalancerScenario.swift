@@ -120,6 +120,17 @@ class BalancerTestCase: XCTestCase {
         try lb.datapath.connTable.update(key: key, value: entry)
     }
 
+    /// `count` client4 ports other than `sport` whose TCP flows to vip4:80 share the
+    /// connection table bucket of `sport`'s.
+    func sameBucketPorts(as sport: UInt16, count: Int) -> [UInt16] {
+        let bucket = { (port: UInt16) in
+            self.lb.datapath.connTable.bucketIndex(of: self.lb.flowKey(src: self.client4, dst: self.vip4, sport: port,
+                                                                        dport: 80, proto: Packet.tcp))
+        }
+        let target = bucket(sport)
+        return Array((UInt16(1024)...UInt16.max).lazy.filter { $0 != sport && bucket($0) == target }.prefix(count))
+    }
+
     func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 }
 

@@ -1,58 +1,35 @@
+import Datapath
+
 /// The balancer's flow hash (bpf/lib/hash.h), re-derived here so the tests can predict
 /// the ring slot of a flow and the outer source and flow label of its encapsulation.
 /// BPF reads big-endian header words as little-endian integers; so does this code.
 enum FlowHash {
-    static let seed: UInt32 = 0x6c62640a
-
-    static func rotl(_ x: UInt32, _ r: UInt32) -> UInt32 { (x << r) | (x >> (32 - r)) }
-
-    static func mix(_ h: UInt32, _ word: UInt32) -> UInt32 {
-        var w = word &* 0xcc9e2d51
-        w = rotl(w, 15)
-        w = w &* 0x1b873593
-        var h = h ^ w
-        h = rotl(h, 13)
-        return h &* 5 &+ 0xe6546b64
-    }
-
-    static func final(_ h: UInt32) -> UInt32 {
-        var h = h
-        h ^= h >> 16
-        h = h &* 0x85ebca6b
-        h ^= h >> 13
-        h = h &* 0xc2b2ae35
-        h ^= h >> 16
-        return h
-    }
-
     /// A network-order field as the BPF program sees it on a little-endian CPU.
     static func word(_ bytes: ArraySlice<UInt8>) -> UInt32 {
         bytes.reversed().reduce(0) { $0 << 8 | UInt32($1) }
     }
 
     static func addressHash(_ h: UInt32, _ addr: [UInt8]) -> UInt32 {
-        stride(from: 0, to: addr.count, by: 4).reduce(h) { mix($0, word(addr[$1..<$1 + 4])) }
+        stride(from: 0, to: addr.count, by: 4).reduce(h) { Murmur.mix($0, word(addr[$1..<$1 + 4])) }
     }
 
     static func port(_ p: UInt16) -> UInt32 { UInt32(p >> 8) | UInt32(p & 0xff) << 8 }
 
     static func flow(src: [UInt8], dst: [UInt8], sport: UInt16, dport: UInt16, proto: UInt8, sourceOnly: Bool = false) -> UInt32 {
-        var h = addressHash(seed, src)
+        var h = addressHash(Murmur.seed, src)
         if !sourceOnly {
             h = addressHash(h, dst)
-            h = mix(h, port(sport) << 16 | port(dport))
-            h = mix(h, UInt32(proto))
+            h = Murmur.mix(h, port(sport) << 16 | port(dport))
+            h = Murmur.mix(h, UInt32(proto))
         }
-        return final(h)
+        return Murmur.final(h)
     }
 
     static func client(src: [UInt8], sport: UInt16) -> UInt32 {
-        final(mix(addressHash(seed ^ 0x5bd1e995, src), port(sport)))
+        Murmur.final(Murmur.mix(addressHash(Murmur.seed ^ 0x5bd1e995, src), port(sport)))
     }
 
-    static func slot(_ hash: UInt32, ringSize: UInt32) -> UInt32 {
-        UInt32((UInt64(hash) * UInt64(ringSize)) >> 32)
-    }
+    static func slot(_ hash: UInt32, ringSize: UInt32) -> UInt32 { Murmur.reduce(hash, ringSize) }
 
     static func littleEndianBytes(_ v: UInt32) -> [UInt8] {
         [UInt8(v & 0xff), UInt8((v >> 8) & 0xff), UInt8((v >> 16) & 0xff), UInt8(v >> 24)]
@@ -67,7 +44,7 @@ enum FlowHash {
     static func outerSourceV6(prefix: [UInt8], mask: [UInt8], client: UInt32) -> [UInt8] {
         (0..<4).flatMap { i -> [UInt8] in
             let p = word(prefix[i * 4..<i * 4 + 4]), m = word(mask[i * 4..<i * 4 + 4])
-            let host = i == 0 ? client : rotl(client, UInt32(8 * i))
+            let host = i == 0 ? client : Murmur.rotl(client, UInt32(8 * i))
             return littleEndianBytes((p & m) | (host & ~m))
         }
     }

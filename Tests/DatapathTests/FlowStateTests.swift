@@ -157,41 +157,36 @@ final class FlowStateTests: BalancerTestCase {
         }
     }
 
-    /// Flows inserted from one CPU fill the whole table: none is evicted before it holds
-    /// `connectionTable` of them.
+    /// `connectionTable` distinct flows from one CPU (the client port varies over them):
+    /// 4,068 of the 4,096 are held (99.3%); the others found their bucket's 8 ways taken
+    /// by flows of the same run (a full table is half its ways: 0.84% of flows expected).
     func testTheConnectionTableHoldsItsSizeInFlowsFromOneCPU() throws {
         let size = BalancerFixture.limits.connectionTable
         try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a, b])
         let harness = try BenchHarness.load()
         try harness.setTarget(lb.datapath.program)
         // The client port (offset 34) varies over `size` values; one test run repeats on one CPU.
-        try harness.setFrame(frame(tcp4(flags: Packet.TCPFlag.syn)), varyOffset: 34, varyMask: size - 1)
-        let before = try lb.counters()
+        // ACKs: a SYN's embryonic entry would give way to the later SYNs of its bucket.
+        try harness.setFrame(frame(tcp4(flags: Packet.TCPFlag.ack)), varyOffset: 34, varyMask: size - 1)
         _ = try harness.run(repeat: size)
-        XCTAssertEqual(CounterDelta(before, try lb.counters())[LB_STAT_NEW_FLOW], UInt64(size))
-        XCTAssertEqual(try lb.datapath.connTable.keys().count, Int(size))
+        let held = try lb.datapath.connTable.keys()
+        XCTAssertEqual(Set(held.map { $0.sport }).count, held.count, "one way per flow")
+        XCTAssertEqual(held.count, 4068)
     }
 
-    /// A live flow pushed out of a full table by newer ones is counted as a TCP miss with its
-    /// next packet, which creates its entry again from the ring.
-    func testALiveFlowEvictedFromAFullTableCountsAsATCPMiss() throws {
-        let size = BalancerFixture.limits.connectionTable
-        let client = Packet.ipv4("198.51.100.99")
+    /// A live flow pushed out of its full bucket by newer flows is counted as a TCP miss
+    /// with its next packet, which creates its entry again from the ring.
+    func testALiveFlowEvictedFromAFullBucketCountsAsATCPMiss() throws {
         try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
-        let harness = try BenchHarness.load()
-        try harness.setTarget(lb.datapath.program)
-        // One test run (one CPU) inserts the flow, then `size` newer ones. Inserted from
-        // two CPUs, the flow could wait in its CPU's own LRU list, out of reach of the
-        // other CPU's evictions. The run's first counter, 1, flips the lowest bit of the
-        // source port's first byte.
-        try harness.setFrame(frame(tcp4(from: client, flags: Packet.TCPFlag.syn)), varyOffset: 34, varyMask: 2 * size - 1)
-        _ = try harness.run(repeat: size + 1)
-        let sport: UInt16 = 40000 ^ 0x0100
-        let key = lb.flowKey(src: client, dst: vip4, sport: sport, dport: 80, proto: Packet.tcp)
+        let ports = sameBucketPorts(as: 40000, count: Int(LB_FLOW_WAYS))
+        try lb.run(frame(tcp4(flags: Packet.TCPFlag.ack)))
+        try age(by: 10) // the least recently seen of its bucket
+        for sport in ports { try lb.run(frame(tcp4(sport: sport, flags: Packet.TCPFlag.ack))) }
+        let key = lb.flowKey(src: client4, dst: vip4, sport: 40000, dport: 80, proto: Packet.tcp)
         XCTAssertEqual(try lb.connectionBackends(key), [], "the oldest flow was evicted")
-        let ack = tcp4(from: client, sport: sport, flags: Packet.TCPFlag.ack)
+        let ack = tcp4(flags: Packet.TCPFlag.ack)
         let before = try lb.counters()
-        try assertRun(frame(ack), action: XDP_TX_, output: ipip(ack, client: client, sport: sport, backend: backendA))
+        try assertRun(frame(ack), action: XDP_TX_, output: ipip(ack, client: client4, sport: 40000, backend: backendA))
         CounterDelta(before, try lb.counters()).assertOnly([
             LB_STAT_RX: 1, LB_STAT_CONN_MISS_TCP: 1, LB_STAT_NEW_FLOW: 1, LB_STAT_XDP_TX: 1,
         ])

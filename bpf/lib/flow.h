@@ -7,13 +7,12 @@
 #define LB_FLOW_H
 
 #include "flood.h"
+#include "flow_table.h"
 #include "hash.h"
 #include "parse.h"
 #include "quic.h"
 #include "sources.h"
 #include "stats.h"
-
-#define NSEC_PER_SEC 1000000000ULL
 
 /* Where a flow goes: its VIP's index and the backend chosen, with its entry. */
 struct route {
@@ -39,11 +38,6 @@ static __always_inline bool is_vip_address(const __be32 addr[4], __u8 family)
 
 	__builtin_memcpy(key.addr, addr, sizeof(key.addr));
 	return bpf_map_lookup_elem(&vip_addrs, &key) != NULL;
-}
-
-static __always_inline struct lb_vip_info *vip_at(__u32 index)
-{
-	return bpf_map_lookup_elem(&vips, &index);
 }
 
 /* The VIP for (destination, port, protocol); a port-0 VIP catches every port. */
@@ -106,41 +100,15 @@ static __always_inline struct lb_backend *entry_backend(const struct lb_flow *en
 }
 
 /*
- * How long the entry stays valid without packets: the VIP's (or the global) UDP idle
- * timeout; for TCP the linger once the client sent a FIN or an RST, else the TCP idle
- * timeout. 0: no limit.
- */
-static __always_inline __u64 entry_timeout_ns(const struct lb_flow *entry, __u8 proto,
-					      const struct lb_vip_info *vip,
-					      const struct lb_config *cfg)
-{
-	__u32 timeout_s;
-
-	if (proto == IPPROTO_UDP)
-		timeout_s = vip->udp_idle_timeout_s ? vip->udp_idle_timeout_s : cfg->udp_idle_timeout_s;
-	else if ((entry->flags & LB_FLOW_F_CLOSING) && cfg->tcp_linger_s)
-		timeout_s = cfg->tcp_linger_s;
-	else
-		timeout_s = cfg->tcp_idle_timeout_s;
-	return timeout_s * NSEC_PER_SEC;
-}
-
-static __always_inline bool entry_expired(const struct lb_flow *entry, __u8 proto,
-					  const struct lb_vip_info *vip,
-					  const struct lb_config *cfg, __u64 now)
-{
-	__u64 timeout = entry_timeout_ns(entry, proto, vip, cfg);
-
-	return timeout && now - entry->last_seen_ns > timeout;
-}
-
-/*
- * Records a packet of the flow in its entry: the client's FIN or RST starts the linger
+ * Records a packet of the flow in its entry: any packet of it (never a SYN) makes it
+ * established, not embryonic; the client's FIN or RST starts the linger
  * (DSR shows only the client's half of the close); otherwise the time is refreshed at
  * most every LB_FLOW_REFRESH_NS, so traffic that continues keeps the entry alive.
  */
 static __always_inline void note_packet(struct lb_flow *entry, __u8 tcp_flags, __u64 now)
 {
+	if (entry->flags & LB_FLOW_F_EMBRYONIC)
+		entry->flags &= ~LB_FLOW_F_EMBRYONIC;
 	if ((tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)) && !(entry->flags & LB_FLOW_F_CLOSING)) {
 		entry->flags |= LB_FLOW_F_CLOSING;
 		entry->last_seen_ns = now;
@@ -157,29 +125,31 @@ static __always_inline void note_packet(struct lb_flow *entry, __u8 tcp_flags, _
  * passed to another backend (a later generation), is rescheduled. A draining backend
  * is still up.
  */
-static __always_inline enum lb_stat established_route(const struct lb_flow_key *flow, __u8 tcp_flags,
-						      const struct lb_config *cfg, struct route *route)
+static __always_inline enum lb_stat established_route(const struct lb_flow_key *flow, __u32 key_hash,
+						      __u8 tcp_flags, const struct lb_config *cfg,
+						      struct route *route)
 {
 	enum lb_stat miss = flow->proto == IPPROTO_TCP ? LB_STAT_CONN_MISS_TCP : LB_STAT_CONN_MISS_UDP;
-	struct lb_flow *entry = bpf_map_lookup_elem(&conn_table, flow);
+	struct lb_flow entry;
+	struct lb_flow *way = flow_lookup(flow, key_hash, &entry);
 	struct lb_vip_info *vip;
 	struct lb_backend *backend;
 	__u64 now;
 
-	if (!entry || entry->backend == LB_BACKEND_NONE)
+	if (!way || entry.backend == LB_BACKEND_NONE)
 		return miss;
-	vip = vip_at(entry->vip);
-	if (!vip || (__u16)vip->generation != entry->vip_generation)
+	vip = vip_at(entry.vip);
+	if (!vip || (__u16)vip->generation != entry.vip_generation)
 		return miss;
 	now = bpf_ktime_get_coarse_ns();
-	if (entry_expired(entry, flow->proto, vip, cfg, now))
+	if (entry_expired(&entry, flow->proto, vip, cfg, now))
 		return miss;
-	backend = entry_backend(entry, vip);
+	backend = entry_backend(&entry, vip);
 	if (!backend)
 		return LB_STAT_CONN_RESCHEDULED;
-	note_packet(entry, tcp_flags, now);
-	route->vip = entry->vip;
-	route->backend = entry->backend;
+	note_packet(way, tcp_flags, now);
+	route->vip = entry.vip;
+	route->backend = entry.backend;
 	route->target = backend;
 	return LB_STAT_CONN_HIT;
 }
@@ -201,21 +171,27 @@ static __always_inline __u32 ring_backend(const struct lb_flow_key *flow,
 	return chunk ? chunk->slots[slot % LB_RING_CHUNK_SLOTS] : LB_BACKEND_NONE;
 }
 
-/* A new entry, seen at `now`; a FIN that finds none (its flow's entry lost) creates it closing. */
-static __always_inline void remember_flow(const struct lb_flow_key *flow, __u8 tcp_flags,
-					  const struct route *route, __u32 generation, __u64 now,
+/*
+ * A new entry, seen at `now`: embryonic for a SYN; a FIN that finds none (its flow's
+ * entry lost) creates it closing. A SYN whose bucket holds only established flows
+ * creates none (flow_insert).
+ */
+static __always_inline void remember_flow(const struct lb_flow_key *flow, __u32 key_hash, __u8 tcp_flags,
+					  const struct route *route, __u32 generation,
+					  const struct lb_config *cfg, __u64 now,
 					  struct lb_global_stats *stats, struct lb_vip_flows *flows)
 {
+	bool syn = flow->proto == IPPROTO_TCP && (tcp_flags & TCP_FLAG_SYN);
 	struct lb_flow entry = {
 		.backend = route->backend,
 		.vip = route->vip,
 		.vip_generation = generation,
 		.last_seen_ns = now,
 		.backend_generation = route->target->generation,
-		.flags = tcp_flags & TCP_FLAG_FIN ? LB_FLOW_F_CLOSING : 0,
+		.flags = syn ? LB_FLOW_F_EMBRYONIC : tcp_flags & TCP_FLAG_FIN ? LB_FLOW_F_CLOSING : 0,
 	};
 
-	if (bpf_map_update_elem(&conn_table, flow, &entry, BPF_ANY))
+	if (!flow_insert(flow, key_hash, &entry, syn, cfg, now))
 		return;
 	count(stats, LB_STAT_NEW_FLOW);
 	if (flows)
@@ -271,12 +247,13 @@ static __always_inline bool route_flow(const struct lb_flow_key *flow, __u8 tcp_
 	bool syn = flow->proto == IPPROTO_TCP && (tcp_flags & TCP_FLAG_SYN);
 	enum lb_stat lookup = LB_STAT_COUNT; /* a SYN looks nothing up */
 	struct lb_vip_flows *flows = NULL;
+	__u32 key_hash = flow_key_hash(flow);
 	struct lb_vip_info *vip;
 
 	route->refused = false;
 	route->from_ring = false;
 	if (!syn) {
-		lookup = established_route(flow, tcp_flags, cfg, route);
+		lookup = established_route(flow, key_hash, tcp_flags, cfg, route);
 		if (lookup == LB_STAT_CONN_HIT) {
 			count(stats, lookup);
 			return true;
@@ -305,7 +282,7 @@ static __always_inline bool route_flow(const struct lb_flow_key *flow, __u8 tcp_
 
 		route->refused = !admit_source(flow, route->vip, vip->generation, now);
 		if (!route->refused && flood_admits_entry(syn, route->vip, vip, now, stats))
-			remember_flow(flow, tcp_flags, route, vip->generation, now, stats, flows);
+			remember_flow(flow, key_hash, tcp_flags, route, vip->generation, cfg, now, stats, flows);
 	}
 	return true;
 }

@@ -64,6 +64,27 @@ static __always_inline __u32 flow_hash(const struct lb_flow_key *flow, bool sour
 	return hash_final(h);
 }
 
+/* An address in one word: IPv6's four XORed (IPv4 uses word 0, the rest zero). */
+static __always_inline __u32 addr_fold(const __be32 addr[4])
+{
+	return addr[0] ^ addr[1] ^ addr[2] ^ addr[3];
+}
+
+/*
+ * The connection table's bucket key: the whole flow key, with a seed of its own so
+ * the bucket and the ring slot of a flow are independent. Addresses are folded to a
+ * word each: every packet of an established flow pays this hash, and the bucket only
+ * needs spread, the key comparison decides.
+ */
+static __always_inline __u32 flow_key_hash(const struct lb_flow_key *flow)
+{
+	__u32 h = hash_mix(LB_HASH_SEED ^ 0x9e3779b9U, addr_fold(flow->src));
+
+	h = hash_mix(h, addr_fold(flow->dst));
+	h = hash_mix(h, ((__u32)flow->sport << 16) | flow->dport);
+	return hash_final(hash_mix(h, (__u32)flow->proto | (__u32)flow->family << 8));
+}
+
 /* The client's address and port: stable per flow, spread across flows. */
 static __always_inline __u32 client_hash(const struct lb_flow_key *flow)
 {

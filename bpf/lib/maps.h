@@ -18,7 +18,7 @@
  *       configuration file, when the entry differs; not the reconciler, as it is no
  *       part of the services' state.
  *   conn_table
- *       the program (one entry per flow, evicted least recently used); lbd only reads.
+ *       the program (one way per flow, bpf/lib/flow_table.h says which); lbd only reads.
  *   vip_stats, vip_flow_stats, backend_stats
  *       the program counts; the reconciler zeroes an index's counters when the index
  *       passes to another VIP or backend (its generation changes).
@@ -106,18 +106,17 @@ struct {
 } rings SEC(".maps");
 
 /*
- * One table and one LRU list shared by all CPUs: it holds max_entries flows whichever
- * CPUs insert them (less up to 128 per CPU, see below), the least recently used going
- * first. (Per-CPU lists, BPF_F_NO_COMMON_LRU, split the entries over every possible CPU
- * and a CPU evicts from its own share only: a table of 1M held 500k flows inserted by
- * one CPU of two.) A CPU takes free entries from the shared list 128 at a time, so an
- * insert takes the shared list's lock about once in 128. Its lookups are inlined by
- * the verifier.
+ * The connection table: LB_FLOW_BUCKETS(connection_table) buckets of LB_FLOW_WAYS
+ * ways (lb_abi.h), one table for all CPUs, managed by bpf/lib/flow_table.h. An array
+ * is allocated whole at creation and an insert is a few stores into a bucket, where
+ * the kernel's LRU hash took list locks and walked its lists. Mmapable for its
+ * alignment only: the values then start on a page, so every way is one cache line.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, struct lb_flow_key);
-	__type(value, struct lb_flow);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct lb_flow_bucket);
 	__uint(max_entries, 1);
 } conn_table SEC(".maps");
 

@@ -1,8 +1,9 @@
 import Datapath
 import Foundation
 
-/// How full the connection table is: entries in use of `capacity` (its max_entries; the
-/// table is one LRU list shared by all CPUs, so this is one figure for the machine).
+/// How full the connection table is: ways in use of `capacity` (the flows it is sized for,
+/// with twice as many ways, so `entries` may exceed it; the table is shared by all CPUs,
+/// so this is one figure for the machine).
 public struct ConnectionTableUsage: Equatable, Sendable {
     /// How long a count is reused (`RecentReading`), however often status and scrapes
     /// ask: each count walks up to `BalancerDatapath.tableCountSample` entries

@@ -1,0 +1,116 @@
+import CLBABI
+import Datapath
+import PacketCraft
+import XCTest
+
+/// The connection table's buckets (bpf/lib/flow_table.h): which way a new flow takes,
+/// what a SYN may not take, and the check word that turns a torn way into a miss. The
+/// flows below share one bucket (`sameBucketPorts`); the fixture's TCP idle timeout is
+/// 3600 s.
+final class FlowTableTests: BalancerTestCase {
+    private let ways = Int(LB_FLOW_WAYS)
+
+    private func key(_ sport: UInt16) -> lb_flow_key {
+        lb.flowKey(src: client4, dst: vip4, sport: sport, dport: 80, proto: Packet.tcp)
+    }
+
+    /// The client ports of the flows in the bucket, way by way (0: empty).
+    private func bucketPorts(of sport: UInt16) throws -> [UInt16] {
+        let bucket = try XCTUnwrap(try lb.datapath.connTable.buckets.lookup(key: lb.datapath.connTable.bucketIndex(of: key(sport))))
+        return withUnsafeBytes(of: bucket.ways) { raw in
+            (0..<ways).map { way in
+                let slot = raw.loadUnaligned(fromByteOffset: way * MemoryLayout<lb_flow_slot>.stride, as: lb_flow_slot.self)
+                return slot.flow.check == 0 ? 0 : UInt16(bigEndian: slot.key.sport)
+            }
+        }
+    }
+
+    private func edit(_ sport: UInt16, _ change: (inout lb_flow) -> Void) throws {
+        var entry = try XCTUnwrap(try lb.datapath.connTable.lookup(key: key(sport)))
+        change(&entry)
+        try lb.datapath.connTable.update(key: key(sport), value: entry)
+    }
+
+    private func establish(_ sport: UInt16) throws {
+        try assertSent(tcp4(sport: sport, flags: Packet.TCPFlag.ack), sport: sport, to: backendA,
+                       counting: [LB_STAT_CONN_MISS_TCP: 1, LB_STAT_NEW_FLOW: 1])
+    }
+
+    /// A new flow takes an empty way, then a stale one, then an embryonic one, then the
+    /// least recently seen; a SYN finding only established flows creates no entry and
+    /// goes by the ring, so a SYN flood never evicts an established flow.
+    func testANewFlowTakesAnEmptyThenAStaleThenAnEmbryonicThenTheOldestWay() throws {
+        try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
+        let ports = [UInt16(40000)] + sameBucketPorts(as: 40000, count: ways + 4)
+        let (kept, newcomers) = (Array(ports.prefix(ways - 1)), Array(ports.suffix(5)))
+        let now = BalancerDatapath.coarseMonotonicNanoseconds()
+        for sport in kept { try establish(sport) }
+        try edit(kept[1]) { $0.last_seen_ns = now - 3601 * 1_000_000_000 }  // past the idle timeout
+        try lb.run(frame(tcp4(sport: kept[2], flags: Packet.TCPFlag.syn)))  // re-picked: embryonic
+        XCTAssertEqual(try lb.datapath.connTable.lookup(key: key(kept[2]))?.flags, UInt8(LB_FLOW_F_EMBRYONIC))
+        try edit(kept[3]) { $0.last_seen_ns = now - 100 * 1_000_000_000 }   // the least recently seen
+        XCTAssertEqual(try bucketPorts(of: 40000), kept + [0])
+
+        var expected = kept + [newcomers[0]]
+        try establish(newcomers[0])
+        XCTAssertEqual(try bucketPorts(of: 40000), expected, "the empty way first")
+        try establish(newcomers[1])
+        expected[1] = newcomers[1]
+        XCTAssertEqual(try bucketPorts(of: 40000), expected, "then the stale one")
+        try establish(newcomers[2])
+        expected[2] = newcomers[2]
+        XCTAssertEqual(try bucketPorts(of: 40000), expected, "then the embryonic one")
+        try establish(newcomers[3])
+        expected[3] = newcomers[3]
+        XCTAssertEqual(try bucketPorts(of: 40000), expected, "then the least recently seen")
+
+        // Every way established and live: a SYN goes by the ring and creates nothing ...
+        try assertSent(tcp4(sport: newcomers[4], flags: Packet.TCPFlag.syn), sport: newcomers[4], to: backendA,
+                       counting: [:])
+        XCTAssertEqual(try bucketPorts(of: 40000), expected, "a SYN evicts no established flow")
+        XCTAssertNil(try lb.datapath.connTable.lookup(key: key(newcomers[4])))
+        // ... and its flow's first other packet inserts, replacing the least recently seen.
+        try edit(expected[5]) { $0.last_seen_ns = now - 50 * 1_000_000_000 }
+        try establish(newcomers[4])
+        expected[5] = newcomers[4]
+        XCTAssertEqual(try bucketPorts(of: 40000), expected)
+        XCTAssertEqual(try lb.datapath.connTable.lookup(key: key(newcomers[4]))?.flags, 0)
+    }
+
+    /// The first packet after a SYN makes its entry established: SYNs then pass it by.
+    func testTheFirstPacketAfterTheSYNMakesTheEntryEstablished() throws {
+        try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
+        let ports = [UInt16(40000)] + sameBucketPorts(as: 40000, count: ways)
+        for sport in ports.prefix(ways) { try lb.run(frame(tcp4(sport: sport, flags: Packet.TCPFlag.syn))) }
+        try assertSent(tcp4(flags: Packet.TCPFlag.ack), to: backendA, counting: [LB_STAT_CONN_HIT: 1])
+        XCTAssertEqual(try lb.datapath.connTable.lookup(key: key(40000))?.flags, 0)
+        // The next SYN of the bucket takes the oldest embryonic way, never the established one.
+        try lb.run(frame(tcp4(sport: ports[ways], flags: Packet.TCPFlag.syn)))
+        XCTAssertEqual(try bucketPorts(of: 40000), [40000, ports[ways]] + Array(ports[2..<ways]))
+    }
+
+    /// A way whose check word is not that of its key and routing fields (a write another
+    /// CPU read half done) is a miss: the flow goes by its ring, never to the backend or
+    /// VIP the torn way names, and its entry is written again, whole.
+    func testAWayWithAWrongCheckWordIsAMiss() throws {
+        try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
+        try establish(40000)
+        let index = lb.datapath.connTable.bucketIndex(of: key(40000))
+        var bucket = try XCTUnwrap(try lb.datapath.connTable.buckets.lookup(key: index))
+        withUnsafeMutableBytes(of: &bucket.ways) { raw in
+            var slot = raw.loadUnaligned(as: lb_flow_slot.self)
+            XCTAssertEqual(UInt16(bigEndian: slot.key.sport), 40000)
+            // Another flow's routing fields and check, under this flow's key.
+            let other = lb.flowKey(src: client4, dst: vip4, sport: 40001, dport: 80, proto: Packet.tcp)
+            slot.flow.backend = b
+            slot.flow.check = FlowTable.check(keyHash: FlowTable.keyHash(other), slot.flow)
+            raw.storeBytes(of: slot, as: lb_flow_slot.self)
+        }
+        try lb.datapath.connTable.buckets.update(key: index, value: bucket)
+        XCTAssertNil(try lb.datapath.connTable.lookup(key: key(40000)))
+        try assertSent(tcp4(flags: Packet.TCPFlag.ack), to: backendA,
+                       counting: [LB_STAT_CONN_MISS_TCP: 1, LB_STAT_NEW_FLOW: 1])
+        XCTAssertEqual(try lb.connectionBackends(key(40000)), [a])
+        XCTAssertEqual(try bucketPorts(of: 40000).filter { $0 == 40000 }.count, 1, "its own way, rewritten")
+    }
+}
