@@ -1,6 +1,7 @@
 import CLBABI
 import Datapath
 import PacketCraft
+import TestSupport
 import XCTest
 
 /// The health checks' tunnel (bpf/healthcheck.bpf.c) on a marked socket buffer: a probe
@@ -99,5 +100,34 @@ final class ProbeEncapTests: BalancerTestCase {
         XCTAssertEqual(ProbeEncapsulator.mark(backendIndex: 5), 0x1bd0_0005)
         XCTAssertNil(ProbeEncapsulator.mark(backendIndex: 0))
         XCTAssertNil(ProbeEncapsulator.mark(backendIndex: 0x0010_0000))
+    }
+
+    /// Kernels before 6.6 have no tcx: the program hangs as a clsact filter at lbd's handle
+    /// and priority. A later lbd (the first one crashed, its filter left behind) replaces it
+    /// rather than adding a second; released, the filter is deleted.
+    func testClsactFilterIsReplacedByTheNextProgramAndDeletedWhenReleased() throws {
+        let device = uniqueName("pe")
+        _ = try shell("ip", "link", "add", device, "type", "veth", "peer", "name", device + "p")
+        defer { _ = try? shell("ip", "link", "del", device) }
+        let crashed = try encapsulator.attachEgress(interface: device, hook: .clsact)
+        XCTAssertEqual(crashed.hook, .clsact)
+        XCTAssertEqual(try egressFilters(device), ["probe_encap:[\(encapsulator.program.id)]"])
+
+        let next = try ProbeEncapsulator(sharing: lb.datapath)
+        var attachment: ProbeEncapsulator.Attachment? = try next.attachEgress(interface: device, hook: .clsact)
+        XCTAssertEqual(try egressFilters(device), ["probe_encap:[\(next.program.id)]"])
+        attachment = nil
+        XCTAssertNil(attachment)
+        XCTAssertEqual(try egressFilters(device), [])
+        withExtendedLifetime(crashed) {}
+    }
+
+    /// Each BPF filter on `device`'s egress at lbd's handle, as tc names it: "NAME:[ID]".
+    private func egressFilters(_ device: String) throws -> [String] {
+        try shell("tc", "filter", "show", "dev", device, "egress").split(separator: "\n").compactMap { line in
+            let words = line.split(separator: " ").map(String.init)
+            guard let handle = words.firstIndex(of: "handle"), words[handle + 1] == "0x1bd" else { return nil }
+            return words[handle + 2]
+        }
     }
 }

@@ -96,18 +96,17 @@ public enum DatapathBootstrap {
     }
 
     /// The health checks' tunnel on `interface`'s egress (`ProbeEncapsulator`), over the
-    /// balancer's maps: held for the daemon's life, detached by the kernel when it ends.
+    /// balancer's maps: held for the daemon's life (see `ProbeEncapsulator.Hook` for what a crash leaves).
     static func attachProbeTunnel(_ datapath: BalancerDatapath, _ configuration: Configuration,
                                   logger: Logger) throws(StartupFailure) -> ProbeEncapsulator.Attachment {
         do {
             let attachment = try ProbeEncapsulator(sharing: datapath).attachEgress(interface: configuration.interface)
             logger.info("health-check tunnel attached", metadata: [
-                "interface": "\(configuration.interface)", "hook": "tcx egress",
+                "interface": "\(configuration.interface)", "hook": "\(attachment.hook.rawValue) egress",
             ])
             return attachment
         } catch {
-            throw StartupFailure("cannot attach the health checks' tunnel to \(configuration.interface) "
-                + "(tcx egress, Linux 6.6 or later): \(error)")
+            throw StartupFailure("cannot attach the health checks' tunnel to the egress of \(configuration.interface): \(error)")
         }
     }
 }
