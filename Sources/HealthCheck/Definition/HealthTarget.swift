@@ -44,12 +44,13 @@ public struct HealthTarget: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(hostPort) \(definition.type.rawValue)" }
 
     /// The address and port as a Host header or URL spells them.
-    var hostPort: String { address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)" }
+    var hostPort: String { Self.hostPort(address, port) }
 
     /// What the probe connects to, as a Host header spells it: the VIP through the tunnel.
-    var destinationHostPort: String {
-        guard let vip = tunnel?.vip else { return hostPort }
-        return vip.contains(":") ? "[\(vip)]:\(port)" : "\(vip):\(port)"
+    var destinationHostPort: String { Self.hostPort(tunnel?.vip ?? address, port) }
+
+    private static func hostPort(_ address: String, _ port: UInt16) -> String {
+        address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
     }
 }
 
