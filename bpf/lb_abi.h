@@ -13,7 +13,7 @@
 
 #include <linux/types.h>
 
-#define LB_ABI_VERSION 5
+#define LB_ABI_VERSION 6
 
 /* Address families as stored in keys and values (not AF_*, to stay libc-free). */
 #define LB_FAMILY_V4 4
@@ -198,7 +198,8 @@ struct lb_flow {
 
 /*
  * The connection table (conn_table): an array of buckets of LB_FLOW_WAYS ways, one
- * 64-byte cache line each, holding a flow's key and entry. A flow lives in the bucket
+ * 64-byte cache line each, holding a flow's key and entry, behind one line of what a
+ * lookup and an insert need first (lb_flow_bucket_head). A flow lives in the bucket
  * its key hashes to (flow_key_hash, bpf/lib/hash.h; bucket = hash_reduce(hash,
  * buckets)), in any of its ways. The table has LB_FLOW_SLOTS_PER_FLOW ways per flow of
  * lb_limits.connection_table, so that a full table's buckets rarely overflow:
@@ -214,7 +215,27 @@ struct lb_flow_slot {
 	struct lb_flow flow;
 };
 
+/*
+ * A way's lease: when its entry times out, in units of 2^LB_FLOW_LEASE_SHIFT ns (about
+ * a second) of bpf_ktime_get_coarse_ns(), LB_FLOW_LEASE_FOREVER for an entry without a
+ * timeout; LB_FLOW_LEASE_ESTABLISHED is set unless the entry is embryonic.
+ */
+#define LB_FLOW_LEASE_SHIFT 30
+#define LB_FLOW_LEASE_FOREVER 0x7fffffffU
+#define LB_FLOW_LEASE_ESTABLISHED (1U << 31)
+
+/*
+ * A bucket's first cache line, one word of each kind per way: a lookup reads only the
+ * ways whose tag is its key's, an insert chooses its way by the leases alone. Hints
+ * both: a way holds a flow only when its own check word says so (lb_flow.check).
+ */
+struct lb_flow_bucket_head {
+	__u32 tags[LB_FLOW_WAYS];   /* 0: empty; else flow_tag() of the key the way was given */
+	__u32 leases[LB_FLOW_WAYS]; /* the way's lease when it was written or last refreshed */
+};
+
 struct lb_flow_bucket {
+	struct lb_flow_bucket_head head;
 	struct lb_flow_slot ways[LB_FLOW_WAYS];
 };
 

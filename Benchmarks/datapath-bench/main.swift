@@ -67,9 +67,9 @@ func configure(_ datapath: BalancerDatapath) throws {
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
-func measure(_ harness: BenchHarness, target: Int32, frame: [UInt8], varyOffset: UInt32? = nil) throws -> Double {
+func measure(_ harness: BenchHarness, target: Int32, frame: [UInt8], varyOffset: UInt32? = nil, varyMask: UInt32 = 0) throws -> Double {
     try harness.setTarget(programFD: target)
-    try harness.setFrame(frame, varyOffset: varyOffset)
+    try harness.setFrame(frame, varyOffset: varyOffset, varyMask: varyMask)
     return median(try (0..<runs).map { _ in Double(try harness.run(repeat: iterations).durationNs) })
 }
 
@@ -89,7 +89,8 @@ func fillConnectionTable(_ datapath: BalancerDatapath, entries: Int) throws {
             key.family = UInt8(LB_FAMILY_V4)
             return key
         }
-        try datapath.connTable.updateBatch(keys: keys, values: [lb_flow](repeating: entry, count: keys.count))
+        try datapath.connTable.updateBatch(keys: keys, values: [lb_flow](repeating: entry, count: keys.count),
+                                           timeoutSeconds: 3600)
     }
 }
 
@@ -142,20 +143,25 @@ do {
     let harness = try BenchHarness.load()
     let udp = frame(Packet.ipv4(src: client4, dst: vip4, proto: Packet.udp,
                                 payload: Packet.udp(src: client4, dst: vip4, sport: 5353, dport: 53, payload: [UInt8](repeating: 0x62, count: 32))))
-    let cases: [(name: String, frame: [UInt8], vary: UInt32?)] = [
-        ("tcp_syn_new_flow", tcpFrame(client4, vip4, dport: 80, flags: Packet.TCPFlag.syn), 26), // vary the client address
-        ("tcp_established", tcpFrame(client4, vip4, dport: 80, flags: Packet.TCPFlag.ack), nil),
-        ("udp_established", udp, nil),
-        ("tcp6_established", tcpFrame(client6, vip6, dport: 443, flags: Packet.TCPFlag.ack), nil),
-        ("non_vip_pass", tcpFrame(client4, Packet.ipv4("10.0.0.99"), dport: 80, flags: Packet.TCPFlag.ack), nil),
+    let ack = tcpFrame(client4, vip4, dport: 80, flags: Packet.TCPFlag.ack)
+    // vary: the client address (offset 26) changes every packet; with a mask, cycles over
+    // mask + 1 flows, whose first round inserts them (the median run only looks them up).
+    let cases: [(name: String, frame: [UInt8], vary: UInt32?, mask: UInt32)] = [
+        ("tcp_syn_new_flow", tcpFrame(client4, vip4, dport: 80, flags: Packet.TCPFlag.syn), 26, 0),
+        ("tcp_established", ack, nil, 0),
+        ("tcp_established_4k_flows", ack, 26, 0xfff),
+        ("tcp_established_512k_flows", ack, 26, 0x7ffff),
+        ("udp_established", udp, nil, 0),
+        ("tcp6_established", tcpFrame(client6, vip6, dport: 443, flags: Packet.TCPFlag.ack), nil, 0),
+        ("non_vip_pass", tcpFrame(client4, Packet.ipv4("10.0.0.99"), dport: 80, flags: Packet.TCPFlag.ack), nil, 0),
     ]
     for c in cases {
         // Established cases: the first packet creates the connection entry.
         let warmup = try datapath.testRun(frame: c.frame)
         let expected: UInt32 = c.name == "non_vip_pass" ? 2 : 3
         guard object != nil || warmup.action == expected else { fatalError("\(c.name): action \(warmup.action), expected \(expected)") }
-        let baseline = try measure(harness, target: harness.noop.rawFD, frame: c.frame, varyOffset: c.vary)
-        let total = try measure(harness, target: datapath.programFD, frame: c.frame, varyOffset: c.vary)
+        let baseline = try measure(harness, target: harness.noop.rawFD, frame: c.frame, varyOffset: c.vary, varyMask: c.mask)
+        let total = try measure(harness, target: datapath.programFD, frame: c.frame, varyOffset: c.vary, varyMask: c.mask)
         print("datapath \(c.name) ns_per_packet=\(Int((total - baseline).rounded())) baseline_ns=\(Int(baseline.rounded()))")
     }
     // Every run of the new-flow case must have inserted: otherwise it measured the wrong path.

@@ -148,7 +148,7 @@ public final class BalancerDatapath: Sendable {
                 "flood_rings": limits.maxVIPs,
             ],
             requiredStructs: ["lb_limits", "lb_vip_key", "lb_vip_info", "lb_vip_addr_key", "lb_backend",
-                              "lb_flow_key", "lb_flow", "lb_flow_slot", "lb_flow_bucket", "lb_config", "lb_traffic", "lb_vip_flows", "lb_global_stats",
+                              "lb_flow_key", "lb_flow", "lb_flow_slot", "lb_flow_bucket_head", "lb_flow_bucket", "lb_config", "lb_traffic", "lb_vip_flows", "lb_global_stats",
                               "lb_vip_filter", "lb_ring_chunk", "lb_source_key", "lb_source_flows", "lb_flood_config",
                               "lb_flood_stats", "lb_flood_window", "lb_flood_ring", "lb_capture_config", "lb_capture_record",
                               "lb_capture_stats", "lb_quic_server_key", "lb_quic_server"],

@@ -13,8 +13,9 @@ public struct DatapathLimits: Sendable, Equatable, CustomStringConvertible {
     public let connectionTable: UInt32
 
     /// The largest `connectionTable`: the kernel allocates an array map below 4 GiB, and
-    /// the table spends LB_FLOW_SLOTS_PER_FLOW 64-byte ways per flow.
-    public static let maxConnectionTable: UInt32 = 32_000_000
+    /// the table spends LB_FLOW_SLOTS_PER_FLOW 64-byte ways per flow and a 64-byte head
+    /// per LB_FLOW_WAYS ways (28M flows: 4.03 GB).
+    public static let maxConnectionTable: UInt32 = 28_000_000
 
     /// Throws `.invalidArgument` for a zero size or a ring map larger than UInt32 entries.
     public init(maxVIPs: UInt32, maxBackends: UInt32, ringSize: UInt32, connectionTable: UInt32) throws {

@@ -5,8 +5,9 @@ import CLBABI
 /// the table goes through here (the flow census, the entry count, tests and benchmarks
 /// seeding it); lbd itself never writes it.
 ///
-/// A way holds a flow when its check word is that of its key and routing fields
-/// (`check`); the program treats any other as a miss, and so does `lookup`.
+/// A way holds a flow when the bucket's head tags it with its key (`tag`) and its check
+/// word is that of its key and routing fields (`check`); the program treats any other
+/// as a miss, and so does `lookup`.
 public final class FlowTable: Sendable {
     package let buckets: BPFMap<UInt32, lb_flow_bucket>
 
@@ -47,34 +48,48 @@ public final class FlowTable: Sendable {
         Murmur.reduce(Self.keyHash(key), buckets.maxEntries)
     }
 
-    /// The entry of `key`, or nil when no way holds it with a matching check.
-    public func lookup(key: lb_flow_key) throws -> lb_flow? {
-        guard let bucket = try buckets.lookup(key: bucketIndex(of: key)) else { return nil }
-        let hash = Self.keyHash(key)
-        return Self.slots(bucket).first { Self.holds($0, hash: hash) && sameBytes($0.key, key) }?.flow
+    /// flow_tag(): the tag of a way holding a key of this hash.
+    public static func tag(keyHash: UInt32) -> UInt32 { keyHash | 1 }
+
+    /// flow_lease(): the lease of a way holding `entry` whose timeout is `timeoutSeconds`
+    /// (0: none), as the program computes it from the VIP and the settings.
+    public static func lease(_ entry: lb_flow, timeoutSeconds: UInt32) -> UInt32 {
+        let until = (entry.last_seen_ns &+ UInt64(timeoutSeconds) * 1_000_000_000) >> UInt64(LB_FLOW_LEASE_SHIFT)
+        let lease = timeoutSeconds == 0 || until > UInt64(LB_FLOW_LEASE_FOREVER) ? LB_FLOW_LEASE_FOREVER : UInt32(until)
+        return entry.flags & UInt8(LB_FLOW_F_EMBRYONIC) != 0 ? lease : lease | LB_FLOW_LEASE_ESTABLISHED
     }
 
-    /// Writes `value` for `key` (its check computed here) in the way the program would
-    /// give it, short of age: its own, else an empty one, else the least recently seen.
-    /// For fixtures: a table the program is writing meanwhile may lose either write.
-    public func update(key: lb_flow_key, value: lb_flow) throws {
+    /// The entry of `key`, or nil when no way holds it.
+    public func lookup(key: lb_flow_key) throws -> lb_flow? {
+        guard let bucket = try buckets.lookup(key: bucketIndex(of: key)),
+              let way = Self.way(of: key, in: bucket) else { return nil }
+        let slot = Self.slots(bucket)[way]
+        return Self.holds(slot, hash: Self.keyHash(key)) ? slot.flow : nil
+    }
+
+    /// Writes `value` for `key` (its check, tag and lease computed here; its timeout
+    /// `timeoutSeconds`, 0 for none) in the way the program would give it: its own, else
+    /// the one flow_victim() would choose, whatever the packet. For fixtures: a table the
+    /// program is writing meanwhile may lose either write.
+    public func update(key: lb_flow_key, value: lb_flow, timeoutSeconds: UInt32) throws {
         let index = bucketIndex(of: key)
         var bucket = try buckets.lookup(key: index) ?? lb_flow_bucket()
-        Self.place(key, value, in: &bucket)
+        Self.place(key, value, timeoutSeconds: timeoutSeconds, now: BalancerDatapath.coarseMonotonicNanoseconds(), in: &bucket)
         try buckets.update(key: index, value: bucket)
     }
 
     /// `update` for many flows: one walk of the table, one batch write of the buckets
-    /// changed. A flow whose bucket is full replaces the least recently seen of its ways.
-    public func updateBatch(keys: [lb_flow_key], values: [lb_flow]) throws {
+    /// changed.
+    public func updateBatch(keys: [lb_flow_key], values: [lb_flow], timeoutSeconds: UInt32) throws {
         guard keys.count == values.count else {
             throw DatapathError.invalid("batch update of the connection table", "\(keys.count) keys but \(values.count) values")
         }
         var changed: [UInt32: lb_flow_bucket] = [:]
+        let now = BalancerDatapath.coarseMonotonicNanoseconds()
         for (key, value) in zip(keys, values) {
             let index = bucketIndex(of: key)
             if changed[index] == nil { changed[index] = try buckets.lookup(key: index) ?? lb_flow_bucket() }
-            Self.place(key, value, in: &changed[index]!)
+            Self.place(key, value, timeoutSeconds: timeoutSeconds, now: now, in: &changed[index]!)
         }
         let indices = changed.keys.sorted()
         try buckets.updateBatch(keys: indices, values: indices.map { changed[$0]! })
@@ -136,14 +151,38 @@ public final class FlowTable: Sendable {
         slot.flow.check != 0 && slot.flow.check == check(keyHash: hash, slot.flow)
     }
 
-    /// `key` into its own way, else the first empty one, else the least recently seen.
-    static func place(_ key: lb_flow_key, _ value: lb_flow, in bucket: inout lb_flow_bucket) {
-        let slots = Self.slots(bucket)
-        let way = slots.firstIndex { $0.flow.check != 0 && sameBytes($0.key, key) }
-            ?? slots.firstIndex { $0.flow.check == 0 }
-            ?? slots.indices.min { slots[$0].flow.last_seen_ns < slots[$1].flow.last_seen_ns }!
+    /// A head's tags or leases, way by way.
+    public static func words(_ tuple: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)) -> [UInt32] {
+        withUnsafeBytes(of: tuple) { Array($0.bindMemory(to: UInt32.self)) }
+    }
+
+    /// flow_find(): the way tagged with `key`'s hash that holds `key`, whatever its check.
+    static func way(of key: lb_flow_key, in bucket: lb_flow_bucket) -> Int? {
+        let tag = tag(keyHash: keyHash(key))
+        let slots = slots(bucket)
+        let tags = words(bucket.head.tags)
+        return tags.indices.first { tags[$0] == tag && sameBytes(slots[$0].key, key) }
+    }
+
+    /// flow_victim() for an insert that may take any way, `now` the program's clock.
+    static func victim(in head: lb_flow_bucket_head, now: UInt64) -> Int {
+        let today = UInt32(truncatingIfNeeded: now >> UInt64(LB_FLOW_LEASE_SHIFT))
+        let tags = words(head.tags), leases = words(head.leases)
+        let ranks = leases.indices.map { tags[$0] == 0 ? 0 : leases[$0] & ~LB_FLOW_LEASE_ESTABLISHED < today ? 1 : leases[$0] }
+        return ranks.indices.min { ranks[$0] < ranks[$1] }!
+    }
+
+    /// `key` into its own way, else the way flow_victim() chooses.
+    static func place(_ key: lb_flow_key, _ value: lb_flow, timeoutSeconds: UInt32, now: UInt64,
+                      in bucket: inout lb_flow_bucket) {
+        let hash = keyHash(key)
+        let way = Self.way(of: key, in: bucket) ?? victim(in: bucket.head, now: now)
         var slot = lb_flow_slot(key: key, flow: value)
-        slot.flow.check = check(keyHash: keyHash(key), value)
+        slot.flow.check = check(keyHash: hash, value)
         withUnsafeMutableBytes(of: &bucket.ways) { $0.storeBytes(of: slot, toByteOffset: way * slotSize, as: lb_flow_slot.self) }
+        withUnsafeMutableBytes(of: &bucket.head.tags) { $0.storeBytes(of: tag(keyHash: hash), toByteOffset: way * 4, as: UInt32.self) }
+        withUnsafeMutableBytes(of: &bucket.head.leases) {
+            $0.storeBytes(of: lease(value, timeoutSeconds: timeoutSeconds), toByteOffset: way * 4, as: UInt32.self)
+        }
     }
 }

@@ -104,6 +104,7 @@ let sharedStructSizes: [(name: String, size: Int)] = [
     ("lb_flow_key", MemoryLayout<lb_flow_key>.size),
     ("lb_flow", MemoryLayout<lb_flow>.size),
     ("lb_flow_slot", MemoryLayout<lb_flow_slot>.size),
+    ("lb_flow_bucket_head", MemoryLayout<lb_flow_bucket_head>.size),
     ("lb_flow_bucket", MemoryLayout<lb_flow_bucket>.size),
     ("lb_config", MemoryLayout<lb_config>.size),
     ("lb_traffic", MemoryLayout<lb_traffic>.size),

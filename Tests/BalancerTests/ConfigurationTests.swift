@@ -159,8 +159,8 @@ final class ConfigurationTests: XCTestCase {
         ("limits: { max_vips: many }", ["4:21: limits.max_vips: expected an integer, got 'many'"]),
         ("limits: { max_vips: 0 }", ["4:21: limits.max_vips 0 is out of range 1...65536"]),
         ("limits: { max_backends: -1 }", ["4:25: limits.max_backends -1 is out of range 1...2147483646"]),
-        ("limits: { connection_table: 0 }", ["4:29: limits.connection_table 0 is out of range 1...32000000"]),
-        ("limits: { connection_table: 32000001 }", ["4:29: limits.connection_table 32000001 is out of range 1...32000000"]),
+        ("limits: { connection_table: 0 }", ["4:29: limits.connection_table 0 is out of range 1...28000000"]),
+        ("limits: { connection_table: 28000001 }", ["4:29: limits.connection_table 28000001 is out of range 1...28000000"]),
         ("limits: { ring_size: 65536 }", ["4:22: limits.ring_size: table size 65536 is not prime (nearest larger prime: 65537)"]),
         ("limits: { ring_size: 97 }", ["4:22: limits.ring_size: table size 97 is too small for 1 backends; it must be at "
             + "least 100 (smallest prime: 101)"]),

@@ -28,7 +28,7 @@ final class FlowTableTests: BalancerTestCase {
     private func edit(_ sport: UInt16, _ change: (inout lb_flow) -> Void) throws {
         var entry = try XCTUnwrap(try lb.datapath.connTable.lookup(key: key(sport)))
         change(&entry)
-        try lb.datapath.connTable.update(key: key(sport), value: entry)
+        try lb.writeFlow(key(sport), entry)
     }
 
     private func establish(_ sport: UInt16) throws {
@@ -87,6 +87,35 @@ final class FlowTableTests: BalancerTestCase {
         // The next SYN of the bucket takes the oldest embryonic way, never the established one.
         try lb.run(frame(tcp4(sport: ports[ways], flags: Packet.TCPFlag.syn)))
         XCTAssertEqual(try bucketPorts(of: 40000), [40000, ports[ways]] + Array(ports[2..<ways]))
+    }
+
+    /// The bucket's head, way by way: the tag of the key, the lease (when the entry times
+    /// out, in 2^30 ns units; the established bit unless embryonic). A SYN's entry leases
+    /// for the idle timeout without the bit, its ACK sets the bit, the client's FIN
+    /// shortens the lease to the linger.
+    func testTheBucketHeadTagsAndLeasesEveryWay() throws {
+        try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
+        let index = lb.datapath.connTable.bucketIndex(of: key(40000))
+        func head() throws -> (tags: [UInt32], leases: [UInt32], seen: UInt64) {
+            let bucket = try XCTUnwrap(try lb.datapath.connTable.buckets.lookup(key: index))
+            let seen = try XCTUnwrap(try lb.datapath.connTable.lookup(key: key(40000))).last_seen_ns
+            return (FlowTable.words(bucket.head.tags), FlowTable.words(bucket.head.leases), seen)
+        }
+        func lease(_ seen: UInt64, _ seconds: UInt64) -> UInt32 { UInt32((seen + seconds * 1_000_000_000) >> 30) }
+        let tag = FlowTable.keyHash(key(40000)) | 1
+        let empty = [UInt32](repeating: 0, count: ways - 1)
+
+        try lb.run(frame(tcp4(flags: Packet.TCPFlag.syn)))
+        var now = try head()
+        XCTAssertEqual(now.tags, [tag] + empty)
+        XCTAssertEqual(now.leases, [lease(now.seen, 3600)] + empty)
+        try assertSent(tcp4(flags: Packet.TCPFlag.ack), to: backendA, counting: [LB_STAT_CONN_HIT: 1])
+        now = try head()
+        XCTAssertEqual(now.leases, [LB_FLOW_LEASE_ESTABLISHED | lease(now.seen, 3600)] + empty)
+        try assertSent(tcp4(flags: Packet.TCPFlag.fin | Packet.TCPFlag.ack), to: backendA, counting: [LB_STAT_CONN_HIT: 1])
+        now = try head()
+        XCTAssertEqual(now.tags, [tag] + empty)
+        XCTAssertEqual(now.leases, [LB_FLOW_LEASE_ESTABLISHED | lease(now.seen, 10)] + empty)
     }
 
     /// A way whose check word is not that of its key and routing fields (a write another

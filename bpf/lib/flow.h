@@ -100,24 +100,6 @@ static __always_inline struct lb_backend *entry_backend(const struct lb_flow *en
 }
 
 /*
- * Records a packet of the flow in its entry: any packet of it (never a SYN) makes it
- * established, not embryonic; the client's FIN or RST starts the linger
- * (DSR shows only the client's half of the close); otherwise the time is refreshed at
- * most every LB_FLOW_REFRESH_NS, so traffic that continues keeps the entry alive.
- */
-static __always_inline void note_packet(struct lb_flow *entry, __u8 tcp_flags, __u64 now)
-{
-	if (entry->flags & LB_FLOW_F_EMBRYONIC)
-		entry->flags &= ~LB_FLOW_F_EMBRYONIC;
-	if ((tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)) && !(entry->flags & LB_FLOW_F_CLOSING)) {
-		entry->flags |= LB_FLOW_F_CLOSING;
-		entry->last_seen_ns = now;
-	} else if (now - entry->last_seen_ns > LB_FLOW_REFRESH_NS) {
-		entry->last_seen_ns = now;
-	}
-}
-
-/*
  * The route of an established flow, from its connection entry, and the lookup's
  * outcome: LB_STAT_CONN_HIT when `route` is set. An entry of a VIP index since given
  * to another VIP, or one past its timeout (entry_timeout_ns), is stale: a miss. An
@@ -131,12 +113,12 @@ static __always_inline enum lb_stat established_route(const struct lb_flow_key *
 {
 	enum lb_stat miss = flow->proto == IPPROTO_TCP ? LB_STAT_CONN_MISS_TCP : LB_STAT_CONN_MISS_UDP;
 	struct lb_flow entry;
-	struct lb_flow *way = flow_lookup(flow, key_hash, &entry);
+	struct flow_way way;
 	struct lb_vip_info *vip;
 	struct lb_backend *backend;
 	__u64 now;
 
-	if (!way || entry.backend == LB_BACKEND_NONE)
+	if (!flow_lookup(flow, key_hash, &entry, &way) || entry.backend == LB_BACKEND_NONE)
 		return miss;
 	vip = vip_at(entry.vip);
 	if (!vip || (__u16)vip->generation != entry.vip_generation)
@@ -147,7 +129,7 @@ static __always_inline enum lb_stat established_route(const struct lb_flow_key *
 	backend = entry_backend(&entry, vip);
 	if (!backend)
 		return LB_STAT_CONN_RESCHEDULED;
-	note_packet(way, tcp_flags, now);
+	flow_note_packet(&way, flow->proto, tcp_flags, vip, cfg, now);
 	route->vip = entry.vip;
 	route->backend = entry.backend;
 	route->target = backend;
@@ -177,7 +159,7 @@ static __always_inline __u32 ring_backend(const struct lb_flow_key *flow,
  * creates none (flow_insert).
  */
 static __always_inline void remember_flow(const struct lb_flow_key *flow, __u32 key_hash, __u8 tcp_flags,
-					  const struct route *route, __u32 generation,
+					  const struct route *route, const struct lb_vip_info *vip,
 					  const struct lb_config *cfg, __u64 now,
 					  struct lb_global_stats *stats, struct lb_vip_flows *flows)
 {
@@ -185,13 +167,13 @@ static __always_inline void remember_flow(const struct lb_flow_key *flow, __u32 
 	struct lb_flow entry = {
 		.backend = route->backend,
 		.vip = route->vip,
-		.vip_generation = generation,
+		.vip_generation = vip->generation,
 		.last_seen_ns = now,
 		.backend_generation = route->target->generation,
 		.flags = syn ? LB_FLOW_F_EMBRYONIC : tcp_flags & TCP_FLAG_FIN ? LB_FLOW_F_CLOSING : 0,
 	};
 
-	if (!flow_insert(flow, key_hash, &entry, syn, cfg, now))
+	if (!flow_insert(flow, key_hash, &entry, syn, entry_timeout_ns(&entry, flow->proto, vip, cfg), now))
 		return;
 	count(stats, LB_STAT_NEW_FLOW);
 	if (flows)
@@ -282,7 +264,7 @@ static __always_inline bool route_flow(const struct lb_flow_key *flow, __u8 tcp_
 
 		route->refused = !admit_source(flow, route->vip, vip->generation, now);
 		if (!route->refused && flood_admits_entry(syn, route->vip, vip, now, stats))
-			remember_flow(flow, key_hash, tcp_flags, route, vip->generation, cfg, now, stats, flows);
+			remember_flow(flow, key_hash, tcp_flags, route, vip, cfg, now, stats, flows);
 	}
 	return true;
 }

@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The connection table (conn_table, lb_abi.h): set-associative buckets in one array
- * shared by all CPUs. A lookup reads the flow's bucket and compares keys; an insert
- * takes a way of that bucket: the flow's own, else an empty one, else a stale one (VIP
- * gone, or past its timeout), else an embryonic one (a SYN never answered), else the
- * least recently seen. A SYN never takes an established flow's way: finding none of
- * the others, it goes by the ring without an entry, and its flow's first other packet
- * inserts. So a SYN flood replaces only other SYNs' entries.
+ * shared by all CPUs. A bucket's first cache line holds a tag and a lease per way, so
+ * a lookup reads that line and the way whose tag is its key's (two lines for a hit,
+ * one for most misses), and an insert chooses from the leases alone: the flow's own
+ * way, else an empty or expired one, else an embryonic one (a SYN never answered),
+ * the soonest to expire first, else the established one soonest to expire. A SYN never
+ * takes an established flow's way: finding none of the others, it goes by the ring
+ * without an entry, and its flow's first other packet inserts. So a SYN flood replaces
+ * only other SYNs' entries.
  *
  * Writes are plain stores that other CPUs may read half done. Every way carries a check
  * word (flow_check) over its key and the fields that route it; a way whose check does not
  * match what was read is a miss, so a torn entry sends no packet to another flow's VIP
- * or backend. The time and flags are outside the check: torn, they misjudge an age.
+ * or backend. The tags, leases, time and flags are outside the check: torn, they cost
+ * a miss or misjudge an age.
  */
 #ifndef LB_FLOW_TABLE_H
 #define LB_FLOW_TABLE_H
@@ -19,6 +22,7 @@
 #include <linux/in.h>
 #include "hash.h"
 #include "maps.h"
+#include "parse.h"
 
 #define NSEC_PER_SEC 1000000000ULL
 
@@ -84,23 +88,26 @@ static __always_inline bool flow_key_equal(const struct lb_flow_key *a, const st
 	return diff == 0;
 }
 
-/*
- * Bit i set when way i is in use. Read before the ways are compared: the eight loads
- * are independent, so the CPU fetches the bucket's eight cache lines at once instead
- * of one after the other as each comparison fails.
- */
-static __always_inline __u32 flow_ways_used(const struct lb_flow_bucket *bucket)
+/* A way's tag: never 0, the mark of an empty way. */
+static __always_inline __u32 flow_tag(__u32 key_hash)
 {
-	__u32 used = 0, i;
-
-#pragma unroll
-	for (i = 0; i < LB_FLOW_WAYS; i++) {
-		__u32 check = bucket->ways[i].flow.check;
-
-		used |= ((check | -check) >> 31) << i;
-	}
-	return used;
+	return key_hash | 1;
 }
+
+/* The lease of a way holding `entry` (lb_abi.h), whose timeout is `timeout_ns` (0: none). */
+static __always_inline __u32 flow_lease(const struct lb_flow *entry, __u64 timeout_ns)
+{
+	__u64 until = (entry->last_seen_ns + timeout_ns) >> LB_FLOW_LEASE_SHIFT;
+	__u32 lease = !timeout_ns || until > LB_FLOW_LEASE_FOREVER ? LB_FLOW_LEASE_FOREVER : (__u32)until;
+
+	return entry->flags & LB_FLOW_F_EMBRYONIC ? lease : lease | LB_FLOW_LEASE_ESTABLISHED;
+}
+
+/* A way of a bucket, as found by a lookup. */
+struct flow_way {
+	struct lb_flow_bucket *bucket;
+	__u32 index;
+};
 
 static __always_inline struct lb_flow_bucket *flow_bucket(__u32 key_hash)
 {
@@ -109,152 +116,116 @@ static __always_inline struct lb_flow_bucket *flow_bucket(__u32 key_hash)
 	return bpf_map_lookup_elem(&conn_table, &index);
 }
 
-/*
- * The way holding `flow`, its entry copied to `entry` as read when its check matched
- * (use the copy to route: the way may change meanwhile); NULL when none holds it.
- */
-static __always_inline struct lb_flow *flow_lookup(const struct lb_flow_key *flow, __u32 key_hash,
-						   struct lb_flow *entry)
+/* The way of `bucket` given `flow`'s key, whatever its check says; -1 when none is. */
+static __always_inline int flow_find(const struct lb_flow_bucket *bucket, const struct lb_flow_key *flow,
+				     __u32 tag)
 {
-	struct lb_flow_bucket *bucket = flow_bucket(key_hash);
 	__u32 i;
 
-	if (!bucket)
-		return NULL;
-	if (!flow_ways_used(bucket))
-		return NULL;
 #pragma unroll
-	for (i = 0; i < LB_FLOW_WAYS; i++) {
-		struct lb_flow_slot *slot = &bucket->ways[i];
-
-		if (!slot->flow.check || !flow_key_equal(&slot->key, flow))
-			continue;
-		*entry = slot->flow;
-		if (entry->check == flow_check(key_hash, entry))
-			return &slot->flow;
-	}
-	return NULL;
-}
-
-/* A way no packet will route by: its VIP index reassigned, or past its timeout. */
-static __always_inline bool flow_stale(const struct lb_flow_slot *slot, const struct lb_config *cfg,
-				       __u64 now)
-{
-	struct lb_vip_info *vip = vip_at(slot->flow.vip);
-
-	return !vip || (__u16)vip->generation != slot->flow.vip_generation ||
-	       entry_expired(&slot->flow, slot->key.proto, vip, cfg, now);
-}
-
-/* What a way is to an insert, best first: the order flow_victim takes them in. */
-enum flow_way_class {
-	FLOW_WAY_EMPTY = 0,
-	FLOW_WAY_STALE,
-	FLOW_WAY_EMBRYONIC,
-	FLOW_WAY_ESTABLISHED,
-};
-
-#define FLOW_WAY_CLASS_SHIFT 62
-
-/*
- * A way's rank for replacement, lowest first: its class, then its age (the least
- * recently seen first). One number per way keeps the verifier's states few: it
- * tracks the best way, not one candidate per class.
- */
-static __always_inline __u64 flow_way_rank(const struct lb_flow_slot *slot, const struct lb_config *cfg,
-					   __u64 now)
-{
-	__u64 class;
-
-	if (!slot->flow.check)
-		class = FLOW_WAY_EMPTY;
-	else if (flow_stale(slot, cfg, now))
-		class = FLOW_WAY_STALE;
-	else if (slot->flow.flags & LB_FLOW_F_EMBRYONIC)
-		class = FLOW_WAY_EMBRYONIC;
-	else
-		class = FLOW_WAY_ESTABLISHED;
-	return class << FLOW_WAY_CLASS_SHIFT | (slot->flow.last_seen_ns & ((1ULL << FLOW_WAY_CLASS_SHIFT) - 1));
-}
-
-/* flow_victim's walk over a bucket, one way per step of bpf_loop. */
-struct flow_victim_scan {
-	const struct lb_flow_bucket *bucket;
-	const struct lb_flow_key *flow;
-	const struct lb_config *cfg;
-	__u64 now;
-	__u64 best_rank;
-	__u32 best;
-	bool own; /* `best` holds the flow itself */
-};
-
-static long flow_victim_step(__u64 index, void *data)
-{
-	struct flow_victim_scan *scan = data;
-	const struct lb_flow_slot *slot;
-	__u64 rank;
-
-	if (index >= LB_FLOW_WAYS)
-		return 1;
-	slot = &scan->bucket->ways[index];
-	if (slot->flow.check && flow_key_equal(&slot->key, scan->flow)) {
-		scan->best = index;
-		scan->own = true;
-		return 1;
-	}
-	rank = flow_way_rank(slot, scan->cfg, scan->now);
-	if (rank < scan->best_rank) {
-		scan->best_rank = rank;
-		scan->best = index;
-	}
-	return 0;
+	for (i = 0; i < LB_FLOW_WAYS; i++)
+		if (bucket->head.tags[i] == tag && flow_key_equal(&bucket->ways[i].key, flow))
+			return i;
+	return -1;
 }
 
 /*
- * The way a new entry of `flow` takes in `bucket`: its own (a SYN re-picking, a stale
- * entry renewed), else an empty, stale or embryonic way in that order, else the least
- * recently seen; -1 for a SYN when only established flows' ways are left. A bpf_loop,
- * not an unrolled loop: the verifier checks one step, not every way's outcomes in
- * every combination.
+ * Finds the way holding `flow`, its entry copied to `entry` as read when its check
+ * matched (use the copy to route: the way may change meanwhile); false when none holds it.
  */
-static __always_inline int flow_victim(const struct lb_flow_bucket *bucket, const struct lb_flow_key *flow,
-				       bool syn, const struct lb_config *cfg, __u64 now)
-{
-	struct flow_victim_scan scan = {
-		.bucket = bucket,
-		.flow = flow,
-		.cfg = cfg,
-		.now = now,
-		.best_rank = ~0ULL,
-	};
-
-	if (!flow_ways_used(bucket))
-		return 0;
-	bpf_loop(LB_FLOW_WAYS, flow_victim_step, &scan, 0);
-	if (!scan.own && syn && scan.best_rank >> FLOW_WAY_CLASS_SHIFT == FLOW_WAY_ESTABLISHED)
-		return -1;
-	return scan.best;
-}
-
-/*
- * Writes `entry` (its check set here) for `flow` into the way flow_victim chooses;
- * false when there is none (a SYN, its bucket full of established flows). The check
- * is cleared first and written last, so a reader on another CPU sees the old entry,
- * a way that does not match, or the new entry.
- */
-static __always_inline bool flow_insert(const struct lb_flow_key *flow, __u32 key_hash,
-					struct lb_flow *entry, bool syn,
-					const struct lb_config *cfg, __u64 now)
+static __always_inline bool flow_lookup(const struct lb_flow_key *flow, __u32 key_hash,
+					struct lb_flow *entry, struct flow_way *way)
 {
 	struct lb_flow_bucket *bucket = flow_bucket(key_hash);
+	int index;
+
+	if (!bucket)
+		return false;
+	index = flow_find(bucket, flow, flow_tag(key_hash));
+	if (index < 0)
+		return false;
+	way->bucket = bucket;
+	way->index = index & (LB_FLOW_WAYS - 1);
+	*entry = bucket->ways[way->index].flow;
+	return entry->check && entry->check == flow_check(key_hash, entry);
+}
+
+/*
+ * Records a packet of the flow in its way, `timeout_ns` its entry's timeout: any
+ * packet (never a SYN) makes it established, not embryonic; the client's FIN or RST
+ * starts the linger (DSR shows only the client's half of the close); otherwise the
+ * time is refreshed at most every LB_FLOW_REFRESH_NS, so traffic that continues keeps
+ * the entry alive and the bucket's lines are not dirtied on every packet.
+ */
+static __always_inline void flow_note_packet(const struct flow_way *way, __u8 proto, __u8 tcp_flags,
+					     const struct lb_vip_info *vip, const struct lb_config *cfg,
+					     __u64 now)
+{
+	__u32 index = way->index & (LB_FLOW_WAYS - 1);
+	struct lb_flow *entry = &way->bucket->ways[index].flow;
+	__u8 flags = entry->flags & ~LB_FLOW_F_EMBRYONIC;
+
+	if (tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST))
+		flags |= LB_FLOW_F_CLOSING;
+	if (flags == entry->flags && now - entry->last_seen_ns <= LB_FLOW_REFRESH_NS)
+		return;
+	entry->flags = flags;
+	entry->last_seen_ns = now;
+	way->bucket->head.leases[index] = flow_lease(entry, entry_timeout_ns(entry, proto, vip, cfg));
+}
+
+/*
+ * The way a new entry takes in a bucket without the flow's own: the lowest rank, where
+ * an empty way ranks 0, an expired one 1, then embryonic ways by lease, then
+ * established ways by lease; -1 for a SYN when only established flows' live ways are left. The way's
+ * index rides in the rank's low bits, so the verifier follows one number, not a
+ * candidate per way.
+ */
+static __always_inline int flow_victim(const struct lb_flow_bucket_head *head, bool syn, __u64 now)
+{
+	__u32 today = now >> LB_FLOW_LEASE_SHIFT;
+	__u64 best = ~0ULL, rank;
+	__u32 i, lease;
+
+#pragma unroll
+	for (i = 0; i < LB_FLOW_WAYS; i++) {
+		lease = head->leases[i];
+		if (!head->tags[i])
+			lease = 0;
+		else if ((lease & ~LB_FLOW_LEASE_ESTABLISHED) < today)
+			lease = 1;
+		rank = (__u64)lease << 3 | i;
+		if (rank < best)
+			best = rank;
+	}
+	if (syn && (best >> 3) & LB_FLOW_LEASE_ESTABLISHED)
+		return -1;
+	return best & (LB_FLOW_WAYS - 1);
+}
+
+/*
+ * Writes `entry` (its check set here) for `flow`, whose timeout is `timeout_ns`, into
+ * its own way or the one flow_victim chooses; false when there is none (a SYN, its
+ * bucket full of established flows). The check is cleared first and written last, so
+ * a reader on another CPU sees the old entry, a way that does not match, or the new
+ * entry; the tag and lease follow.
+ */
+static __always_inline bool flow_insert(const struct lb_flow_key *flow, __u32 key_hash,
+					struct lb_flow *entry, bool syn, __u64 timeout_ns, __u64 now)
+{
+	struct lb_flow_bucket *bucket = flow_bucket(key_hash);
+	__u32 tag = flow_tag(key_hash);
 	struct lb_flow_slot *slot;
 	int way;
 
 	if (!bucket)
 		return false;
-	way = flow_victim(bucket, flow, syn, cfg, now);
-	if (way < 0 || way >= LB_FLOW_WAYS)
+	way = flow_find(bucket, flow, tag);
+	if (way < 0)
+		way = flow_victim(&bucket->head, syn, now);
+	if (way < 0)
 		return false;
+	way &= LB_FLOW_WAYS - 1;
 	slot = &bucket->ways[way];
 	entry->check = 0;
 	slot->flow.check = 0;
@@ -263,6 +234,8 @@ static __always_inline bool flow_insert(const struct lb_flow_key *flow, __u32 ke
 	slot->flow = *entry;
 	compiler_barrier();
 	slot->flow.check = flow_check(key_hash, entry);
+	bucket->head.tags[way] = tag;
+	bucket->head.leases[way] = flow_lease(entry, timeout_ns);
 	return true;
 }
 

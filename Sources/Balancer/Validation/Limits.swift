@@ -33,9 +33,9 @@ public struct Limits: Equatable, Sendable {
     /// Backend addresses: the datapath's backends map (see `backendMapEntries`) holds
     /// `2 × maxBackends + 1` entries and the connection table stores indices in 32 bits.
     public static let maxBackendsRange = 1...Int(UInt32.max / 2 - 1)
-    /// Flows of the connection table: its array of buckets (two 64-byte ways a flow) must
+    /// Flows of the connection table: its array of buckets (144 bytes a flow) must
     /// stay below the kernel's 4 GiB bound on an array map (DatapathLimits.maxConnectionTable).
-    public static let connectionTableRange = 1...32_000_000
+    public static let connectionTableRange = 1...28_000_000
 
     /// Entries the datapath's `backends` map needs (its `max_backends` at load time):
     /// index 0 is reserved ("no backend"), and a reconcile that replaces every backend
