@@ -2,7 +2,8 @@
 /*
  * SYN floods: the per-CPU new-flow limit (flood_config.new_flows_per_cpu). A flow over
  * it is sent by its VIP's ring without a connection entry, so a flood of spoofed SYNs
- * cannot evict the entries of established flows. Each CPU counts in its own one-second
+ * costs no table writes and does not churn out the entries of real handshakes (it
+ * cannot evict established flows' in any case: flow_table.h). Each CPU counts in its own one-second
  * window (flood_window, per CPU: no atomics), SYNs and other new flows separately, so a
  * SYN flood leaves the budget of the handshakes' ACKs alone. Beyond the limit:
  *  - A window that ends over the limit in SYNs leaves the next one flooded: while a flood
@@ -21,7 +22,6 @@
 #include "sources.h"
 #include "stats.h"
 
-#define LB_FLOOD_WINDOW_NS 1000000000LL
 /* A flood paused this long is over: the next window starts with SYNs getting entries. */
 #define LB_FLOOD_MEMORY_NS 10000000000LL
 #define LB_FLOOD_RING_HOLD_NS 1000000000ULL
@@ -34,15 +34,15 @@ static __always_inline struct lb_flood_window *flood_window_state(void)
 }
 
 /*
- * Starts a new window once the current one is a second old (signed: one that starts
- * later than `now` is current). The next one is flooded when the one that ends had more
- * SYNs than the limit and began less than LB_FLOOD_MEMORY_NS ago.
+ * Starts a new window once the current one is a second old. The next one is flooded
+ * when the one that ends had more SYNs than the limit and began less than
+ * LB_FLOOD_MEMORY_NS ago.
  */
 static __always_inline void roll_flood_window(struct lb_flood_window *window, __u32 limit, __u64 now)
 {
-	__s64 age = (__s64)(now - window->start_ns);
+	__s64 age = window_age(window->start_ns, now);
 
-	if (age < LB_FLOOD_WINDOW_NS)
+	if (age < LB_FLOW_WINDOW_NS)
 		return;
 	window->flooded = age < LB_FLOOD_MEMORY_NS && window->syns > limit;
 	window->start_ns = now;
@@ -89,13 +89,13 @@ static __always_inline bool syn_gets_entry(struct lb_flood_window *window, __u32
 
 /*
  * Whether a new flow to VIP `index` may create its connection entry at `now`; false
- * (counted) when its CPU is over flood_config.new_flows_per_cpu: the caller sends it by
- * the ring without one. Always true when the limit is 0.
+ * (counted) when its CPU is over `cfg`'s new_flows_per_cpu (flood_settings(), may be
+ * NULL): the caller sends it by the ring without one. Always true when the limit is 0.
  */
-static __always_inline bool flood_admits_entry(bool syn, __u32 index, const struct lb_vip_info *vip, __u64 now,
+static __always_inline bool flood_admits_entry(bool syn, __u32 index, const struct lb_vip_info *vip,
+					       const struct lb_flood_config *cfg, __u64 now,
 					       struct lb_global_stats *stats)
 {
-	struct lb_flood_config *cfg = flood_settings();
 	struct lb_flood_window *window;
 	__u32 limit = cfg ? cfg->new_flows_per_cpu : 0;
 

@@ -259,11 +259,12 @@ static __always_inline bool route_flow(const struct lb_flow_key *flow, __u8 tcp_
 		return true;
 	}
 	if (remember && !(tcp_flags & TCP_FLAG_RST)) {
-		/* One clock read for the source's window and the new entry. */
+		/* One clock read and one settings lookup for the source's window, the CPU's and the entry. */
+		struct lb_flood_config *flood = flood_settings();
 		__u64 now = bpf_ktime_get_coarse_ns();
 
-		route->refused = !admit_source(flow, route->vip, vip->generation, now);
-		if (!route->refused && flood_admits_entry(syn, route->vip, vip, now, stats))
+		route->refused = !admit_source(flow, route->vip, vip->generation, flood, now);
+		if (!route->refused && flood_admits_entry(syn, route->vip, vip, flood, now, stats))
 			remember_flow(flow, key_hash, tcp_flags, route, vip, cfg, now, stats, flows);
 	}
 	return true;

@@ -11,13 +11,23 @@
 
 #include "maps.h"
 
-#define LB_SOURCE_WINDOW_NS 1000000000ULL
+/* The one-second windows new flows are counted in, per source prefix and per CPU (flood.h). */
+#define LB_FLOW_WINDOW_NS 1000000000LL
 
 static __always_inline struct lb_flood_config *flood_settings(void)
 {
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&flood_config, &zero);
+}
+
+/*
+ * How long the window that began at `start_ns` has run at `now`; signed: a window
+ * another CPU started just after `now` was read is current, not 584 years old.
+ */
+static __always_inline __s64 window_age(__u64 start_ns, __u64 now)
+{
+	return (__s64)(now - start_ns);
 }
 
 /* The top `len` bits of the four big-endian words of `addr`, the rest cleared. */
@@ -63,16 +73,15 @@ static __always_inline void count_refused_source(void)
 }
 
 /*
- * Counts a new flow of `flow`'s client prefix to VIP `vip` (of `generation`), arriving at `now`,
- * while counting is on;
- * false when the prefix is over its limit in the current one-second window: the flow is refused and counted.
- * CPUs share an entry: the adds are atomic; a window restarted by two CPUs at once
- * can admit up to one window's worth more per CPU.
+ * Counts a new flow of `flow`'s client prefix to VIP `vip` (of `generation`), arriving at
+ * `now`, while `cfg` (flood_settings(), may be NULL) has counting on; false when the
+ * prefix is over its limit in the current one-second window: the flow is refused and
+ * counted. CPUs share an entry: the adds are atomic; a window restarted by two CPUs at
+ * once can admit up to one window's worth more per CPU.
  */
 static __always_inline bool admit_source(const struct lb_flow_key *flow, __u32 vip, __u32 generation,
-					__u64 now)
+					const struct lb_flood_config *cfg, __u64 now)
 {
-	struct lb_flood_config *cfg = flood_settings();
 	struct lb_source_key key;
 	struct lb_source_flows *entry;
 	__u32 limit;
@@ -99,8 +108,7 @@ static __always_inline bool admit_source(const struct lb_flow_key *flow, __u32 v
 		if (!entry)
 			return true;
 	}
-	/* Signed: a window that starts after `now` (set by another CPU) is still current. */
-	if ((__s64)(now - entry->window_start_ns) >= (__s64)LB_SOURCE_WINDOW_NS) {
+	if (window_age(entry->window_start_ns, now) >= LB_FLOW_WINDOW_NS) {
 		entry->window_start_ns = now;
 		entry->window_flows = 0;
 	}
