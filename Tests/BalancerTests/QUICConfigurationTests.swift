@@ -108,6 +108,29 @@ final class QUICConfigurationTests: XCTestCase {
         XCTAssertEqual(added.services[quicVIP]?.backends.map(\.quicServerID), [1, 2])
     }
 
+    /// quic_servers holds max_backends ids (and as many again during a change): two QUIC
+    /// VIPs over the same two backends need four, refused by the file and by an edit.
+    func testServerIDsBeyondMaxBackendsAreRefused() throws {
+        let limits = Limits(maxBackends: 3, ringSize: 1009)
+        let text = "limits: { max_backends: 3 }\n" + Self.header + "services:\n"
+            + "  - vip: 10.0.0.10:443/udp\n    quic: true\n    backends: [ { address: 192.0.2.11, quic_server_id: 1 }, "
+            + "{ address: 192.0.2.12, quic_server_id: 2 } ]\n"
+            + "  - vip: 10.0.0.11:443/udp\n    quic: true\n    backends: [ { address: 192.0.2.11, quic_server_id: 1 }, "
+            + "{ address: 192.0.2.12, quic_server_id: 2 } ]\n"
+        XCTAssertEqual(Configuration.check(yaml: text).map(\.description),
+                       ["6:3: 4 quic_server_ids (backends of quic VIPs, each VIP's counted) exceed limits.max_backends 3"])
+
+        let second = ServiceSpec(vip: vip("10.0.0.11:443/udp"), quic: QUICSettings(),
+                                 backends: [BackendSpec(address: ip("192.0.2.11"), quicServerID: 1)])
+        let state = try DesiredState(validating: [quicService(ids: ["192.0.2.11": 1, "192.0.2.12": 2]), second], limits: limits)
+        XCTAssertThrowsError(try state.applying(.addBackend(second.vip, BackendSpec(address: ip("192.0.2.12"), quicServerID: 2)),
+                                                limits: limits)) { error in
+            XCTAssertEqual("\(error)", "4 quic_server_ids (backends of quic VIPs, each VIP's counted) exceed limits.max_backends 3")
+        }
+        let withoutID = try state.applying(.addBackend(second.vip, BackendSpec(address: ip("192.0.2.12"))), limits: limits)
+        XCTAssertEqual(Validation.quicServerCount(withoutID.services.values), 3)
+    }
+
     // MARK: The reconciler
 
     func testTheReconcilerWritesEachServerIDsBackendBeforeTheVIPAndKeepsDrainedOnes() async throws {

@@ -48,7 +48,7 @@ enum ServicesYAML {
                 return limits[key] ?? limitsSection
             case .ringSize, .ringSlotsExceeded:
                 return limits["ring_size"] ?? limitsSection
-            case .tooManyVIPs, .tooManyBackends:
+            case .tooManyVIPs, .tooManyBackends, .tooManyQUICServerIDs:
                 return list
             case .duplicateVIP(let vip):
                 return services[vip]?.last?.vip

@@ -100,7 +100,9 @@ extension DesiredState {
         if let (vip, backendCount) = backendsChanged, validatedUnder == limits, let service = services[vip] {
             errors = Validation.validate(changed: service, vipCount: services.count,
                                          vipAddresses: Set(services.keys.map(\.address)),
-                                         backendCount: backendCount, limits: limits)
+                                         backendCount: backendCount,
+                                         quicServerCount: service.quic == nil ? nil : Validation.quicServerCount(services.values),
+                                         limits: limits)
             guard errors.isEmpty else { throw .invalid(errors) }
             return DesiredState(validated: services, limits: limits, backendAddressCount: backendCount)
         }

@@ -10,7 +10,8 @@ enum Validation {
     /// totals, then each service in the order given.
     static func validate(_ services: [ServiceSpec], limits: Limits) -> [ValidationError] {
         let backendCount = Set(services.flatMap { $0.backends.map(\.address) }).count
-        var errors = limitsAndTotals(limits, vipCount: services.count, backendCount: backendCount)
+        var errors = limitsAndTotals(limits, vipCount: services.count, backendCount: backendCount,
+                                     quicServerCount: quicServerCount(services))
         let vipAddresses = Set(services.map(\.vip.address))
         let ringSizeIsValid = limits.ringSizeError == nil
         var seen = Set<VIPKey>()
@@ -27,13 +28,23 @@ enum Validation {
     /// The problems of a state that differs from one valid under `limits` only in the
     /// backends of `service`: what `validate` would find, found from the totals and that
     /// service alone, since no other service's checks depend on another's backends.
+    /// `quicServerCount`: the total over all services when the change may have raised it
+    /// (a QUIC service's backends), nil when it cannot have.
     static func validate(changed service: ServiceSpec, vipCount: Int, vipAddresses: Set<IPAddress>, backendCount: Int,
-                         limits: Limits) -> [ValidationError] {
-        limitsAndTotals(limits, vipCount: vipCount, backendCount: backendCount)
+                         quicServerCount: Int?, limits: Limits) -> [ValidationError] {
+        limitsAndTotals(limits, vipCount: vipCount, backendCount: backendCount, quicServerCount: quicServerCount ?? 0)
             + serviceErrors(service, limits: limits, vipAddresses: vipAddresses, checkRing: limits.ringSizeError == nil)
     }
 
-    private static func limitsAndTotals(_ limits: Limits, vipCount: Int, backendCount: Int) -> [ValidationError] {
+    /// Server ids of QUIC services, counted once per (VIP, backend): the quic_servers map's entries.
+    static func quicServerCount<Services: Sequence<ServiceSpec>>(_ services: Services) -> Int {
+        services.reduce(0) { total, service in
+            service.quic == nil ? total : total + service.backends.count { $0.quicServerID != nil }
+        }
+    }
+
+    private static func limitsAndTotals(_ limits: Limits, vipCount: Int, backendCount: Int,
+                                        quicServerCount: Int) -> [ValidationError] {
         var errors = limits.validate()
         // Totals only against limits that are valid themselves (already reported otherwise).
         if Limits.maxVIPsRange.contains(limits.maxVIPs), vipCount > limits.maxVIPs {
@@ -41,6 +52,11 @@ enum Validation {
         }
         if Limits.maxBackendsRange.contains(limits.maxBackends), backendCount > limits.maxBackends {
             errors.append(.tooManyBackends(count: backendCount, max: limits.maxBackends))
+        }
+        // quic_servers has the backends map's size: max_backends ids, and as many again
+        // while the reconciler writes a VIP's new ids before it deletes the old.
+        if Limits.maxBackendsRange.contains(limits.maxBackends), quicServerCount > limits.maxBackends {
+            errors.append(.tooManyQUICServerIDs(count: quicServerCount, max: limits.maxBackends))
         }
         return errors
     }

@@ -14,6 +14,8 @@ public enum ValidationError: Error, Equatable, Sendable, CustomStringConvertible
     case tooManyVIPs(count: Int, max: Int)
     /// Distinct backend addresses across all services.
     case tooManyBackends(count: Int, max: Int)
+    /// Backends with a `quic_server_id`, over all QUIC services.
+    case tooManyQUICServerIDs(count: Int, max: Int)
     case duplicateVIP(VIPKey)
     /// Unspecified, loopback, multicast or broadcast: nothing a client can reach.
     case unusableVIPAddress(VIPKey, reason: String)
@@ -58,6 +60,8 @@ public enum ValidationError: Error, Equatable, Sendable, CustomStringConvertible
             return "\(count) VIPs exceed limits.max_vips \(max)"
         case .tooManyBackends(let count, let max):
             return "\(count) distinct backend addresses exceed limits.max_backends \(max)"
+        case .tooManyQUICServerIDs(let count, let max):
+            return "\(count) quic_server_ids (backends of quic VIPs, each VIP's counted) exceed limits.max_backends \(max)"
         case .duplicateVIP(let vip):
             return "VIP \(vip) is defined more than once"
         case .unusableVIPAddress(let vip, let reason):
