@@ -411,6 +411,8 @@ enum lb_stat {
 	LB_STAT_QUIC_ROUTED,      /* QUIC short header sent to the backend its connection ID names */
 	LB_STAT_QUIC_FALLBACK,    /* ... naming no server id of the VIP, or a backend down: by the ring */
 	LB_STAT_QUIC_MALFORMED,   /* ... shorter than the VIP's connection ID: by the ring */
+	LB_STAT_EVICTED,          /* a new entry took a live established flow's way (its bucket was full) */
+	LB_STAT_SYN_BUCKET_FULL,  /* a SYN whose bucket held only live established flows: by the ring, no entry */
 	LB_STAT_COUNT,
 };
 

@@ -83,6 +83,8 @@ final class MetricsTests: XCTestCase {
             #"lbd_xdp_actions_total{action="pass"}"#: 1,
             #"lbd_xdp_actions_total{action="drop"}"#: 1,
             "lbd_conntrack_new_flows_total": 5,
+            "lbd_conntrack_evictions_total": 0,
+            "lbd_conntrack_syn_bucket_full_total": 0,
             #"lbd_conntrack_flood_limited_total{packet="syn"}"#: 0,
             #"lbd_conntrack_flood_limited_total{packet="other"}"#: 0,
             "lbd_conntrack_entries": 5,

@@ -175,7 +175,8 @@ final class FlowStateTests: BalancerTestCase {
     }
 
     /// A live flow pushed out of its full bucket by newer flows is counted as a TCP miss
-    /// with its next packet, which creates its entry again from the ring.
+    /// with its next packet, which creates its entry again from the ring, evicting the
+    /// least recently seen of the bucket's live flows in turn.
     func testALiveFlowEvictedFromAFullBucketCountsAsATCPMiss() throws {
         try lb.addVIP(vip4, port: 80, proto: Packet.tcp, index: 0, ring: [a])
         let ports = sameBucketPorts(as: 40000, count: Int(LB_FLOW_WAYS))
@@ -188,7 +189,7 @@ final class FlowStateTests: BalancerTestCase {
         let before = try lb.counters()
         try assertRun(frame(ack), action: XDP_TX_, output: ipip(ack, client: client4, sport: 40000, backend: backendA))
         CounterDelta(before, try lb.counters()).assertOnly([
-            LB_STAT_RX: 1, LB_STAT_CONN_MISS_TCP: 1, LB_STAT_NEW_FLOW: 1, LB_STAT_XDP_TX: 1,
+            LB_STAT_RX: 1, LB_STAT_CONN_MISS_TCP: 1, LB_STAT_NEW_FLOW: 1, LB_STAT_EVICTED: 1, LB_STAT_XDP_TX: 1,
         ])
     }
 }

@@ -45,7 +45,7 @@ final class FlowTableTests: BalancerTestCase {
         let (kept, newcomers) = (Array(ports.prefix(ways - 1)), Array(ports.suffix(5)))
         let now = BalancerDatapath.coarseMonotonicNanoseconds()
         for sport in kept { try establish(sport) }
-        try edit(kept[1]) { $0.last_seen_ns = now - 3601 * 1_000_000_000 }  // past the idle timeout
+        try edit(kept[1]) { $0.last_seen_ns = now - 3610 * 1_000_000_000 }  // past the idle timeout (leases: ~1 s units)
         try lb.run(frame(tcp4(sport: kept[2], flags: Packet.TCPFlag.syn)))  // re-picked: embryonic
         XCTAssertEqual(try lb.datapath.connTable.lookup(key: key(kept[2]))?.flags, UInt8(LB_FLOW_F_EMBRYONIC))
         try edit(kept[3]) { $0.last_seen_ns = now - 100 * 1_000_000_000 }   // the least recently seen
@@ -60,18 +60,20 @@ final class FlowTableTests: BalancerTestCase {
         try establish(newcomers[2])
         expected[2] = newcomers[2]
         XCTAssertEqual(try bucketPorts(of: 40000), expected, "then the embryonic one")
-        try establish(newcomers[3])
+        try assertSent(tcp4(sport: newcomers[3], flags: Packet.TCPFlag.ack), sport: newcomers[3], to: backendA,
+                       counting: [LB_STAT_CONN_MISS_TCP: 1, LB_STAT_NEW_FLOW: 1, LB_STAT_EVICTED: 1])
         expected[3] = newcomers[3]
         XCTAssertEqual(try bucketPorts(of: 40000), expected, "then the least recently seen")
 
         // Every way established and live: a SYN goes by the ring and creates nothing ...
         try assertSent(tcp4(sport: newcomers[4], flags: Packet.TCPFlag.syn), sport: newcomers[4], to: backendA,
-                       counting: [:])
+                       counting: [LB_STAT_SYN_BUCKET_FULL: 1])
         XCTAssertEqual(try bucketPorts(of: 40000), expected, "a SYN evicts no established flow")
         XCTAssertNil(try lb.datapath.connTable.lookup(key: key(newcomers[4])))
         // ... and its flow's first other packet inserts, replacing the least recently seen.
         try edit(expected[5]) { $0.last_seen_ns = now - 50 * 1_000_000_000 }
-        try establish(newcomers[4])
+        try assertSent(tcp4(sport: newcomers[4], flags: Packet.TCPFlag.ack), sport: newcomers[4], to: backendA,
+                       counting: [LB_STAT_CONN_MISS_TCP: 1, LB_STAT_NEW_FLOW: 1, LB_STAT_EVICTED: 1])
         expected[5] = newcomers[4]
         XCTAssertEqual(try bucketPorts(of: 40000), expected)
         XCTAssertEqual(try lb.datapath.connTable.lookup(key: key(newcomers[4]))?.flags, 0)

@@ -173,8 +173,18 @@ static __always_inline void remember_flow(const struct lb_flow_key *flow, __u32 
 		.flags = syn ? LB_FLOW_F_EMBRYONIC : tcp_flags & TCP_FLAG_FIN ? LB_FLOW_F_CLOSING : 0,
 	};
 
-	if (!flow_insert(flow, key_hash, &entry, syn, entry_timeout_ns(&entry, flow->proto, vip, cfg), now))
+	switch (flow_insert(flow, key_hash, &entry, syn, entry_timeout_ns(&entry, flow->proto, vip, cfg), now)) {
+	case FLOW_SYN_BUCKET_FULL:
+		count(stats, LB_STAT_SYN_BUCKET_FULL);
 		return;
+	case FLOW_NO_BUCKET:
+		return;
+	case FLOW_EVICTED:
+		count(stats, LB_STAT_EVICTED);
+		break;
+	case FLOW_INSERTED:
+		break;
+	}
 	count(stats, LB_STAT_NEW_FLOW);
 	if (flows)
 		flows->new_flows++;

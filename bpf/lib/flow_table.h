@@ -174,14 +174,22 @@ static __always_inline void flow_note_packet(const struct flow_way *way, __u8 pr
 	way->bucket->head.leases[index] = flow_lease(entry, entry_timeout_ns(entry, proto, vip, cfg));
 }
 
+/* Where flow_insert put an entry, or why it did not. */
+enum flow_insert_result {
+	FLOW_INSERTED,          /* the flow's own way, or one free, expired or embryonic */
+	FLOW_EVICTED,           /* a live established flow's way: that flow lost its entry */
+	FLOW_SYN_BUCKET_FULL,   /* none: a SYN, and only live established flows' ways left */
+	FLOW_NO_BUCKET,
+};
+
 /*
  * The way a new entry takes in a bucket without the flow's own: the lowest rank, where
  * an empty way ranks 0, an expired one 1, then embryonic ways by lease, then
- * established ways by lease; -1 for a SYN when only established flows' live ways are left. The way's
+ * established ways by lease; `*evicts` tells an established flow's live way. The way's
  * index rides in the rank's low bits, so the verifier follows one number, not a
  * candidate per way.
  */
-static __always_inline int flow_victim(const struct lb_flow_bucket_head *head, bool syn, __u64 now)
+static __always_inline __u32 flow_victim(const struct lb_flow_bucket_head *head, __u64 now, bool *evicts)
 {
 	__u32 today = now >> LB_FLOW_LEASE_SHIFT;
 	__u64 best = ~0ULL, rank;
@@ -198,33 +206,34 @@ static __always_inline int flow_victim(const struct lb_flow_bucket_head *head, b
 		if (rank < best)
 			best = rank;
 	}
-	if (syn && (best >> 3) & LB_FLOW_LEASE_ESTABLISHED)
-		return -1;
+	*evicts = (best >> 3) & LB_FLOW_LEASE_ESTABLISHED;
 	return best & (LB_FLOW_WAYS - 1);
 }
 
 /*
  * Writes `entry` (its check set here) for `flow`, whose timeout is `timeout_ns`, into
- * its own way or the one flow_victim chooses; false when there is none (a SYN, its
- * bucket full of established flows). The check is cleared first and written last, so
- * a reader on another CPU sees the old entry, a way that does not match, or the new
- * entry; the tag and lease follow.
+ * its own way or the one flow_victim chooses, except a SYN's into a live established
+ * flow's. The check is cleared first and written last, so a reader on another CPU
+ * sees the old entry, a way that does not match, or the new entry; the tag and lease
+ * follow.
  */
-static __always_inline bool flow_insert(const struct lb_flow_key *flow, __u32 key_hash,
-					struct lb_flow *entry, bool syn, __u64 timeout_ns, __u64 now)
+static __always_inline enum flow_insert_result flow_insert(const struct lb_flow_key *flow, __u32 key_hash,
+							   struct lb_flow *entry, bool syn,
+							   __u64 timeout_ns, __u64 now)
 {
 	struct lb_flow_bucket *bucket = flow_bucket(key_hash);
 	__u32 tag = flow_tag(key_hash);
 	struct lb_flow_slot *slot;
+	bool evicts = false;
 	int way;
 
 	if (!bucket)
-		return false;
+		return FLOW_NO_BUCKET;
 	way = flow_find(bucket, flow, tag);
 	if (way < 0)
-		way = flow_victim(&bucket->head, syn, now);
-	if (way < 0)
-		return false;
+		way = flow_victim(&bucket->head, now, &evicts);
+	if (evicts && syn)
+		return FLOW_SYN_BUCKET_FULL;
 	way &= LB_FLOW_WAYS - 1;
 	slot = &bucket->ways[way];
 	entry->check = 0;
@@ -236,7 +245,7 @@ static __always_inline bool flow_insert(const struct lb_flow_key *flow, __u32 ke
 	slot->flow.check = flow_check(key_hash, entry);
 	bucket->head.tags[way] = tag;
 	bucket->head.leases[way] = flow_lease(entry, timeout_ns);
-	return true;
+	return evicts ? FLOW_EVICTED : FLOW_INSERTED;
 }
 
 #endif

@@ -55,6 +55,8 @@ public struct MetricsCollector: Sendable {
         "lbd_conntrack_lookups_total": "Connection-table lookups of packets to VIPs by result (miss_tcp: state lost).",
         "lbd_conntrack_rescheduled_total": "Connection-table entries whose backend was down or retired, re-picked from the ring.",
         "lbd_conntrack_new_flows_total": "Connection-table entries created.",
+        "lbd_conntrack_evictions_total": "Entries created in the way of a live established flow, its bucket full: that flow lost its entry.",
+        "lbd_conntrack_syn_bucket_full_total": "SYNs sent by the ring without an entry, their bucket holding only live established flows.",
         "lbd_conntrack_flood_limited_total": "New flows over flood.new_flows_per_cpu, sent by the ring without an entry.",
         "lbd_conntrack_entries": "Connection-table entries in use, counted by a scan at most every 10 s.",
         "lbd_conntrack_capacity": "Connection-table size (max_entries), one table for all CPUs.",
@@ -123,6 +125,8 @@ public struct MetricsCollector: Sendable {
         samples.counter("lbd_conntrack_lookups_total", [("result", "miss_tcp")], stat(LB_STAT_CONN_MISS_TCP))
         samples.counter("lbd_conntrack_rescheduled_total", [], stat(LB_STAT_CONN_RESCHEDULED))
         samples.counter("lbd_conntrack_new_flows_total", [], stat(LB_STAT_NEW_FLOW))
+        samples.counter("lbd_conntrack_evictions_total", [], stat(LB_STAT_EVICTED))
+        samples.counter("lbd_conntrack_syn_bucket_full_total", [], stat(LB_STAT_SYN_BUCKET_FULL))
         for (packet, value) in [("syn", LB_STAT_FLOOD_SYN), ("other", LB_STAT_FLOOD_OTHER)] {
             samples.counter("lbd_conntrack_flood_limited_total", [("packet", packet)], stat(value))
         }
