@@ -454,6 +454,9 @@ struct lb_decap_stats {
 /*
  * With LB_BENCH_F_VARY and no vary_mask: write the counter times an odd constant, so the
  * runs' values are still distinct but spread over all 32 bits (a spoofed flood's sources).
+ * With a vary_mask: each cycle through the mask + 1 flows visits them in another order
+ * (the counter times the constant, XOR the cycle's number), not the order of the cycle
+ * that inserted them, as real traffic would.
  */
 #define LB_BENCH_F_SCRAMBLE (1U << 1)
 #define LB_BENCH_SCRAMBLE_FACTOR 0x9e3779b1U

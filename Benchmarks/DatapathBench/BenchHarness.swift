@@ -58,7 +58,8 @@ public final class BenchHarness: Sendable {
     /// mask): the runs cycle through mask + 1 flows, bytes outside the mask untouched.
     /// The counter is a little-endian word: mask 0x0000ffff varies the first two bytes.
     /// With `scramble` (and no mask) they get the counter times an odd constant: distinct
-    /// per run, spread over every bit (LB_BENCH_F_SCRAMBLE).
+    /// per run, spread over every bit; with a mask, each cycle visits the flows in another
+    /// order (LB_BENCH_F_SCRAMBLE).
     public func setFrame(_ bytes: [UInt8], varyOffset: UInt32? = nil, varyMask: UInt32 = 0, scramble: Bool = false) throws {
         let operation = "set the benchmark frame"
         guard !bytes.isEmpty, bytes.count <= Int(LB_BENCH_FRAME_MAX) else {

@@ -69,7 +69,7 @@ func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
 func measure(_ harness: BenchHarness, target: Int32, frame: [UInt8], varyOffset: UInt32? = nil, varyMask: UInt32 = 0) throws -> Double {
     try harness.setTarget(programFD: target)
-    try harness.setFrame(frame, varyOffset: varyOffset, varyMask: varyMask)
+    try harness.setFrame(frame, varyOffset: varyOffset, varyMask: varyMask, scramble: varyMask != 0)
     return median(try (0..<runs).map { _ in Double(try harness.run(repeat: iterations).durationNs) })
 }
 
@@ -145,7 +145,8 @@ do {
                                 payload: Packet.udp(src: client4, dst: vip4, sport: 5353, dport: 53, payload: [UInt8](repeating: 0x62, count: 32))))
     let ack = tcpFrame(client4, vip4, dport: 80, flags: Packet.TCPFlag.ack)
     // vary: the client address (offset 26) changes every packet; with a mask, cycles over
-    // mask + 1 flows, whose first round inserts them (the median run only looks them up).
+    // mask + 1 flows, whose first round inserts them (the median run only looks them up),
+    // each round in another order than the one that inserted them (as real traffic).
     let cases: [(name: String, frame: [UInt8], vary: UInt32?, mask: UInt32)] = [
         ("tcp_syn_new_flow", tcpFrame(client4, vip4, dport: 80, flags: Packet.TCPFlag.syn), 26, 0),
         ("tcp_established", ack, nil, 0),

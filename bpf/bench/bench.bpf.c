@@ -51,7 +51,11 @@ int bench_wrapper(struct xdp_md *ctx)
 			if (offset > LB_BENCH_FRAME_MAX - sizeof(value))
 				return XDP_ABORTED;
 			__builtin_memcpy(&value, frame->data + offset, sizeof(value));
-			value ^= frame->counter & frame->vary_mask;
+			if (frame->flags & LB_BENCH_F_SCRAMBLE)
+				value ^= (frame->counter * LB_BENCH_SCRAMBLE_FACTOR ^
+					  frame->counter / (frame->vary_mask + 1)) & frame->vary_mask;
+			else
+				value ^= frame->counter & frame->vary_mask;
 		} else if (frame->flags & LB_BENCH_F_SCRAMBLE) {
 			value *= LB_BENCH_SCRAMBLE_FACTOR;
 		}
