@@ -17,7 +17,8 @@ BPF_OBJS    := $(BPF_PROGS:%=bpf/build/%.bpf.o)
 # benchmarks and the tests, not in lbd.
 BENCH_PROGS := bench trivial_encap
 BENCH_OBJS  := $(BENCH_PROGS:%=bpf/build/bench/%.bpf.o)
-EMBEDDED    := Sources/CBPFObjects/objects.c Benchmarks/CBenchObjects/objects.c Sources/CBuildInfo/build_info.c
+EMBEDDED    := Sources/CBPFObjects/objects.c Benchmarks/CBenchObjects/objects.c Sources/CBuildInfo/build_info.c \
+               Sources/CLBABI/module.modulemap
 # The release, in one place: --version, lbd_build_info and the package's version.
 VERSION     := $(shell cat VERSION)
 
@@ -71,6 +72,12 @@ Sources/CBPFObjects/objects.c: $(BPF_OBJS) scripts/embed-objects.sh
 
 Benchmarks/CBenchObjects/objects.c: $(BENCH_OBJS) scripts/embed-objects.sh
 	scripts/embed-objects.sh $@ lb_bench_objects.h $(foreach p,$(BENCH_PROGS),$(p)=bpf/build/bench/$(p).bpf.o)
+
+# SwiftPM does not notice bpf/lb_abi.h change (CLBABI's header lies outside the target),
+# and Swift compiled against the old structs fails the loader's BTF size check; a newer
+# module map makes it recompile everything that imports the module.
+Sources/CLBABI/module.modulemap: bpf/lb_abi.h
+	touch $@
 
 # The version and commit lbd and lbctl report; rewritten only when either changes.
 Sources/CBuildInfo/build_info.c: FORCE
