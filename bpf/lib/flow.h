@@ -40,6 +40,11 @@ static __always_inline bool is_vip_address(const __be32 addr[4], __u8 family)
 	return bpf_map_lookup_elem(&vip_addrs, &key) != NULL;
 }
 
+static __always_inline struct lb_vip_info *vip_at(__u32 index)
+{
+	return bpf_map_lookup_elem(&vips, &index);
+}
+
 /* The VIP for (destination, port, protocol); a port-0 VIP catches every port. */
 static __always_inline struct lb_vip_info *lookup_vip(const struct lb_flow_key *flow, __u32 *index)
 {

@@ -29,11 +29,6 @@
 /* Orders the way's stores for the CPUs that read it (x86 keeps stores in order). */
 #define compiler_barrier() asm volatile("" ::: "memory")
 
-static __always_inline struct lb_vip_info *vip_at(__u32 index)
-{
-	return bpf_map_lookup_elem(&vips, &index);
-}
-
 /*
  * How long the entry stays valid without packets: the VIP's (or the global) UDP idle
  * timeout; for TCP the linger once the client sent a FIN or an RST, else the TCP idle
