@@ -29,8 +29,8 @@ extension BalancerDatapath {
     /// judges them (bpf/lib/flow.h) at one instant of CLOCK_MONOTONIC_COARSE: an entry
     /// counts while its VIP and backend indices still hold the generations it recorded,
     /// its backend still takes its packets (up, or down on a VIP that keeps such flows),
-    /// and it is within its timeout (entry_timeout_ns). Entries past it, or stale, stay in
-    /// the LRU table until evicted but count nowhere.
+    /// and it is within its timeout (entry_timeout_ns). Entries past it, or stale, keep
+    /// their ways until a new flow takes them but count nowhere.
     ///
     /// One walk of the whole table (`BPFMap.forEachEntry`): exact for every entry that
     /// does not change during the walk; a flow that starts, closes or times out while the
@@ -67,18 +67,31 @@ extension BalancerDatapath {
         return backend.flags & UInt8(LB_BACKEND_F_UP) != 0 || vip.flags & UInt32(LB_VIP_F_KEEP_FLOWS_ON_DOWN) != 0
     }
 
-    /// entry_expired() of flow.h.
-    private static func expired(_ entry: lb_flow, proto: UInt8, vip: lb_vip_info, config: lb_config, now: UInt64) -> Bool {
-        let seconds: UInt32
+    /// entry_timeout_ns() of flow_table.h, in seconds (0: none).
+    static func timeoutSeconds(_ entry: lb_flow, proto: UInt8, vip: lb_vip_info?, config: lb_config) -> UInt32 {
         if proto == UInt8(IPPROTO_UDP) {
-            seconds = vip.udp_idle_timeout_s != 0 ? vip.udp_idle_timeout_s : config.udp_idle_timeout_s
-        } else if entry.flags & UInt8(LB_FLOW_F_CLOSING) != 0, config.tcp_linger_s != 0 {
-            seconds = config.tcp_linger_s
-        } else {
-            seconds = config.tcp_idle_timeout_s
+            let vipTimeout = vip?.udp_idle_timeout_s ?? 0
+            return vipTimeout != 0 ? vipTimeout : config.udp_idle_timeout_s
         }
-        let timeout = UInt64(seconds) * 1_000_000_000
+        if entry.flags & UInt8(LB_FLOW_F_CLOSING) != 0, config.tcp_linger_s != 0 {
+            return config.tcp_linger_s
+        }
+        return config.tcp_idle_timeout_s
+    }
+
+    /// entry_expired() of flow_table.h.
+    private static func expired(_ entry: lb_flow, proto: UInt8, vip: lb_vip_info, config: lb_config, now: UInt64) -> Bool {
+        let timeout = UInt64(timeoutSeconds(entry, proto: proto, vip: vip, config: config)) * 1_000_000_000
         return timeout != 0 && now &- entry.last_seen_ns > timeout
+    }
+
+    /// Writes a connection entry as the program would, its lease from the timeout the
+    /// program gives it: for tests and benchmarks that seed or age flows.
+    package func writeFlow(_ key: lb_flow_key, _ entry: lb_flow) throws {
+        let config = try config.lookup(key: 0) ?? lb_config()
+        let vip = try vips.lookup(key: UInt32(entry.vip))
+        try connTable.update(key: key, value: entry,
+                             timeoutSeconds: Self.timeoutSeconds(entry, proto: key.proto, vip: vip, config: config))
     }
 
     /// Every entry of an array map (vips, backends) by index, read before the census in

@@ -135,23 +135,6 @@ final class BalancerFixture {
     }
 
     /// The backend recorded for a flow: [] when it has no entry.
-    /// Writes a connection entry as the program would, its lease from the timeout the
-    /// program gives it (entry_timeout_ns: the VIP's or the global UDP timeout, the TCP
-    /// linger once closing, else the TCP idle timeout).
-    func writeFlow(_ key: lb_flow_key, _ entry: lb_flow) throws {
-        let cfg = try datapath.config.lookup(key: 0) ?? lb_config()
-        let timeout: UInt32
-        if key.proto == Packet.udp {
-            let vipTimeout = try datapath.vips.lookup(key: UInt32(entry.vip))?.udp_idle_timeout_s ?? 0
-            timeout = vipTimeout != 0 ? vipTimeout : cfg.udp_idle_timeout_s
-        } else if entry.flags & UInt8(LB_FLOW_F_CLOSING) != 0 && cfg.tcp_linger_s != 0 {
-            timeout = cfg.tcp_linger_s
-        } else {
-            timeout = cfg.tcp_idle_timeout_s
-        }
-        try datapath.connTable.update(key: key, value: entry, timeoutSeconds: timeout)
-    }
-
     func connectionBackends(_ key: lb_flow_key) throws -> [UInt32] {
         guard let entry = try datapath.connTable.lookup(key: key), entry.backend != 0 else { return [] }
         return [entry.backend]

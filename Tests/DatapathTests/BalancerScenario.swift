@@ -117,7 +117,7 @@ class BalancerTestCase: XCTestCase {
         let key = lb.flowKey(src: client4, dst: vip4, sport: sport, dport: dport, proto: proto)
         var entry = try XCTUnwrap(try lb.datapath.connTable.lookup(key: key))
         entry.last_seen_ns = BalancerDatapath.coarseMonotonicNanoseconds() - seconds * 1_000_000_000
-        try lb.writeFlow(key, entry)
+        try lb.datapath.writeFlow(key, entry)
     }
 
     /// `count` client4 ports other than `sport` whose TCP flows to vip4:80 share the

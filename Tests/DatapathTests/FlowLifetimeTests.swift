@@ -112,7 +112,7 @@ final class FlowLifetimeTests: BalancerTestCase {
         var recent = try entry()
         recent.flags = 0  // established: the first packet after the SYN rewrites the entry
         recent.last_seen_ns = BalancerDatapath.coarseMonotonicNanoseconds() - LB_FLOW_REFRESH_NS / 2
-        try lb.writeFlow(key, recent)
+        try lb.datapath.writeFlow(key, recent)
         try assertSent(tcp4(flags: Packet.TCPFlag.ack), to: backendA, counting: [LB_STAT_CONN_HIT: 1])
         XCTAssertEqual(try entry().last_seen_ns, recent.last_seen_ns)
     }

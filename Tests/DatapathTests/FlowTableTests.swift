@@ -28,7 +28,7 @@ final class FlowTableTests: BalancerTestCase {
     private func edit(_ sport: UInt16, _ change: (inout lb_flow) -> Void) throws {
         var entry = try XCTUnwrap(try lb.datapath.connTable.lookup(key: key(sport)))
         change(&entry)
-        try lb.writeFlow(key(sport), entry)
+        try lb.datapath.writeFlow(key(sport), entry)
     }
 
     private func establish(_ sport: UInt16) throws {
